@@ -1,0 +1,46 @@
+"""The one settings object. Every value can be set with a ``KEFU_*`` environment variable."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_models_dir() -> Path:
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache_home / "kefu" / "models"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEFU_", env_file=".env", extra="ignore")
+
+    # Where Kefu keeps what it writes: the SQLite database, the KB index, logs.
+    data_dir: Path = PROJECT_ROOT / "var"
+    # Built KB indexes; CURRENT inside names the one in use.
+    index_dir: Path = Field(default_factory=lambda data: data["data_dir"] / "index")
+    # Converted encoder weights (shared by every checkout on the machine).
+    models_dir: Path = _default_models_dir()
+    # The FAQ source of truth.
+    faq_path: Path = PROJECT_ROOT / "data" / "faq_zh.yml"
+    # Encoder spec for the KB, see kb.encoders.load_encoder.
+    encoder: str = "use"
+    # Labelled queries the KB build calibrates its fusion and thresholds on.
+    calibration_path: Path = PROJECT_ROOT / "data" / "eval" / "dev.jsonl"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @property
+    def e5_model_dir(self) -> Path:
+        return self.models_dir / "multilingual-e5-small"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,18 @@
+"""FastAPI dependencies shared by the route modules."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from api.core.config import Settings
+from api.knowledge.service import KnowledgeService
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_knowledge(request: Request) -> KnowledgeService:
+    knowledge: KnowledgeService = request.app.state.knowledge
+    return knowledge

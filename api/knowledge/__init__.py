@@ -1,0 +1,1 @@
+"""The knowledge base as the gateway serves it: loaded once, hot-reloadable."""

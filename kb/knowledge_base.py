@@ -1,0 +1,247 @@
+"""The runtime KB: hybrid retrieval, the answer / clarify / fallback decision, hot reload."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+from kb.content import FAQ
+from kb.dense import DenseIndex
+from kb.encoders import Encoder, load_encoder
+from kb.index import Fusion, Manifest, Thresholds, current_index_dir, read_manifest
+from kb.lexical import LexicalIndex
+from kb.text import Tokenizer, canonicalize
+
+# Dense rows fetched per query before aggregating to FAQs. Enough to cover every FAQ
+# that could still win once the lexical score is added.
+DENSE_ROWS_PER_QUERY = 64
+CLARIFY_OPTIONS = 3
+
+
+class Decision(StrEnum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    faq: FAQ
+    score: float
+    dense: float
+    lexical: float
+
+    @property
+    def id(self) -> str:
+        return self.faq.id
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.faq.id,
+            "score": round(self.score, 4),
+            "question": self.faq.question,
+            "answer": self.faq.answer,
+        }
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    decision: Decision
+    candidates: list[Candidate]
+    latency_ms: float
+
+    @property
+    def top(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "decision": self.decision.value,
+            "candidates": [candidate.as_dict() for candidate in self.candidates],
+            "latency_ms": round(self.latency_ms, 3),
+        }
+
+
+@dataclass(frozen=True)
+class ComponentScores:
+    """Per-FAQ dense and lexical scores of one query, before fusion."""
+
+    dense: NDArray[np.float32]
+    lexical: NDArray[np.float32]
+
+    def fused(self, fusion: Fusion) -> NDArray[np.float32]:
+        weight = np.float32(fusion.dense_weight)
+        return weight * self.dense + (np.float32(1) - weight) * self.lexical
+
+
+def decide(
+    fused: NDArray[np.float32], thresholds: Thresholds
+) -> tuple[Decision, NDArray[np.int64]]:
+    """The decision for one query, and the FAQ positions ranked best first (top few)."""
+    count = min(CLARIFY_OPTIONS, len(fused))
+    top = (
+        np.argpartition(-fused, count - 1)[:count] if len(fused) > count else np.arange(len(fused))
+    )
+    order = top[np.argsort(-fused[top], kind="stable")].astype(np.int64)
+    best = float(fused[order[0]])
+    runner_up = float(fused[order[1]]) if len(order) > 1 else 0.0
+    if best >= thresholds.answer and best - runner_up >= thresholds.margin:
+        return Decision.ANSWER, order
+    if best >= thresholds.clarify:
+        return Decision.CLARIFY, order
+    return Decision.FALLBACK, order
+
+
+class _LoadedIndex:
+    """Everything one index needs at query time; immutable once loaded."""
+
+    def __init__(self, directory: Path, manifest: Manifest, encoder: Encoder) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.encoder = encoder
+        faq_records = json.loads((directory / "faqs.json").read_text("utf-8"))
+        self.faqs = [FAQ.model_validate(record) for record in faq_records]
+        self.by_id = {faq.id: faq for faq in self.faqs}
+        self.faq_of_row = np.load(directory / "faq_of_row.npy")
+        self.dense = DenseIndex.load(directory / "dense.faiss", manifest.index_type)
+        self.lexical = LexicalIndex.load(directory / "lexical")
+
+    def component_scores(self, text: str, tokenizer: Tokenizer) -> ComponentScores:
+        normalized = canonicalize(text)
+        vector = self.encoder.encode([normalized])[0]
+        rows, cosines = self.dense.search(vector, DENSE_ROWS_PER_QUERY)
+        dense = _mean_of_best_two(self.faq_of_row[rows], cosines, len(self.faqs))
+        lexical = self.lexical.scores(tokenizer.tokens(normalized))
+        return ComponentScores(dense, lexical)
+
+
+def _mean_of_best_two(
+    owners: NDArray[np.int32], cosines: NDArray[np.float32], faq_count: int
+) -> NDArray[np.float32]:
+    """Per FAQ, the mean cosine of its two closest rows among those fetched.
+
+    Two rows agreeing is stronger evidence than one lucky paraphrase: on the dev split
+    this beat the plain maximum by 2 points of top-1 (and 4 on test). A FAQ with fewer
+    than two rows fetched counts the weakest fetched cosine, an upper bound, instead.
+    """
+    floor = cosines[-1] if len(cosines) else np.float32(0)
+    best = np.full(faq_count, floor, dtype=np.float32)
+    second = np.full(faq_count, floor, dtype=np.float32)
+    # cosines come best first, so a FAQ's first occurrence is its best row.
+    _, first = np.unique(owners, return_index=True)
+    best[owners[first]] = cosines[first]
+    remaining = np.ones(len(owners), dtype=bool)
+    remaining[first] = False
+    _, second_index = np.unique(owners[remaining], return_index=True)
+    second[owners[remaining][second_index]] = cosines[remaining][second_index]
+    return (best + second) / np.float32(2)
+
+
+class KnowledgeBase:
+    """Answers questions from a built index; ``reload`` swaps the index in place.
+
+    Queries read the current index through one attribute, which ``reload`` replaces
+    only once the new index is fully loaded: a query in flight finishes on the index
+    it started with, and none is dropped.
+    """
+
+    def __init__(self, loaded: _LoadedIndex, tokenizer: Tokenizer) -> None:
+        self._loaded = loaded
+        self._tokenizer = tokenizer
+        self._reload_lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        *,
+        encoder: Encoder | None = None,
+        models_dir: Path | None = None,
+    ) -> KnowledgeBase:
+        """Load an index folder, or the CURRENT one when given the index root."""
+        directory = _resolve(directory)
+        manifest = read_manifest(directory)
+        # Batch-1 queries: FAISS's OpenMP threads only add overhead on 2 cores.
+        faiss.omp_set_num_threads(1)
+        chosen = encoder or load_encoder(manifest.encoder, models_dir=models_dir)
+        tokenizer = Tokenizer()
+        tokenizer.initialize()
+        kb = cls(_LoadedIndex(directory, manifest, chosen), tokenizer)
+        kb.query("预热")  # first-call costs (BLAS, FAISS, jieba caches) belong to start-up
+        return kb
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._loaded.manifest
+
+    @property
+    def directory(self) -> Path:
+        return self._loaded.directory
+
+    @property
+    def faqs(self) -> list[FAQ]:
+        return list(self._loaded.faqs)
+
+    def get(self, faq_id: str) -> FAQ | None:
+        return self._loaded.by_id.get(faq_id)
+
+    def component_scores(self, text: str) -> ComponentScores:
+        return self._loaded.component_scores(text, self._tokenizer)
+
+    def query(self, text: str, top_k: int = CLARIFY_OPTIONS) -> QueryResult:
+        started = time.perf_counter()
+        loaded = self._loaded
+        scores = loaded.component_scores(text, self._tokenizer)
+        fused = scores.fused(loaded.manifest.fusion)
+        decision, _ = decide(fused, loaded.manifest.thresholds)
+        count = min(top_k, len(fused))
+        order = np.argsort(-fused, kind="stable")[:count]
+        candidates = [
+            Candidate(
+                loaded.faqs[position],
+                float(fused[position]),
+                float(scores.dense[position]),
+                float(scores.lexical[position]),
+            )
+            for position in order
+        ]
+        return QueryResult(decision, candidates, (time.perf_counter() - started) * 1000)
+
+    def reload(self, directory: Path | None = None) -> Manifest:
+        """Load ``directory`` (default: the CURRENT index next to the one in use) and swap."""
+        with self._reload_lock:
+            current = self._loaded
+            target = _resolve(directory or current.directory.parent)
+            manifest = read_manifest(target)
+            encoder = (
+                current.encoder
+                if manifest.encoder == current.manifest.encoder
+                else load_encoder(manifest.encoder)
+            )
+            self._loaded = _LoadedIndex(target, manifest, encoder)
+            return manifest
+
+    def with_settings(self, fusion: Fusion, thresholds: Thresholds) -> None:
+        """Use other fusion weights and thresholds (calibration); not persisted."""
+        loaded = self._loaded
+        updated = _LoadedIndex.__new__(_LoadedIndex)
+        updated.__dict__.update(loaded.__dict__)
+        updated.manifest = replace(loaded.manifest, fusion=fusion, thresholds=thresholds)
+        self._loaded = updated
+
+
+def _resolve(directory: Path) -> Path:
+    if (directory / "manifest.json").exists():
+        return directory
+    current = current_index_dir(directory)
+    if current is None:
+        raise FileNotFoundError(f"{directory} 中没有已构建的知识库索引，请先运行 `kefu kb build`。")
+    return current

@@ -1,0 +1,82 @@
+"""From the FAQ file to a calibrated index in use: what `kefu kb build` and reloads run."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kb.content import load_faqs
+from kb.encoders import Encoder, load_encoder
+from kb.evaluation import calibrate, read_eval_file
+from kb.index import (
+    Manifest,
+    ProgressCallback,
+    build_index,
+    read_manifest,
+    set_current,
+    write_manifest,
+)
+from kb.knowledge_base import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    directory: Path
+    manifest: Manifest
+    built: bool
+    calibrated: bool
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def calibrate_and_store(kb: KnowledgeBase, directory: Path, calibration_file: Path) -> Manifest:
+    """Calibrate fusion and thresholds on a labelled file, store them in the manifest, apply."""
+    queries = read_eval_file(calibration_file, {faq.id for faq in kb.faqs})
+    result = calibrate(kb, queries, str(calibration_file))
+    manifest = replace(
+        read_manifest(directory),
+        fusion=result.fusion,
+        thresholds=result.thresholds,
+        calibration={**result.as_dict(), "sha256": file_hash(calibration_file)},
+    )
+    write_manifest(directory, manifest)
+    kb.with_settings(result.fusion, result.thresholds)
+    return manifest
+
+
+def build_knowledge_base(
+    faq_path: Path,
+    index_root: Path,
+    *,
+    encoder_spec: str,
+    calibration_file: Path | None,
+    models_dir: Path | None = None,
+    encoder: Encoder | None = None,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+) -> BuildOutcome:
+    """Validate, build (unless an identical build exists), calibrate, and make it CURRENT.
+
+    Calibration is redone only when the index is new or the calibration file changed.
+    """
+    collection = load_faqs(faq_path)
+    encoder = encoder or load_encoder(encoder_spec, models_dir=models_dir)
+    directory, built = build_index(
+        collection, encoder, encoder_spec, index_root, force=force, progress=progress
+    )
+    manifest = read_manifest(directory)
+    calibrated = False
+    needs_calibration = (
+        calibration_file is not None
+        and calibration_file.exists()
+        and (built or manifest.calibration.get("sha256") != file_hash(calibration_file))
+    )
+    if needs_calibration and calibration_file is not None:
+        kb = KnowledgeBase.load(directory, encoder=encoder)
+        manifest = calibrate_and_store(kb, directory, calibration_file)
+        calibrated = True
+    set_current(index_root, directory)
+    return BuildOutcome(directory, manifest, built, calibrated)

@@ -1,0 +1,100 @@
+"""The `kefu` command line, driven in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.core.config import get_settings
+from kb.pipeline import BuildOutcome
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def settings_for(monkeypatch: pytest.MonkeyPatch, built: BuildOutcome) -> Iterator[None]:
+    """Point the CLI at the session's already-built index."""
+    monkeypatch.setenv("KEFU_INDEX_DIR", str(built.directory.parent))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_help_lists_the_command_groups() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for group in ("kb", "models", "demo"):
+        assert group in result.output
+
+
+def test_validate_passes_on_the_shipped_faq() -> None:
+    result = runner.invoke(app, ["kb", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "通过" in result.output
+
+
+def test_validate_reports_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "faq.yml"
+    bad.write_text(
+        "faqs:\n  - id: x\n    category: 充值\n    question: 问题\n    answer: ''\n", "utf-8"
+    )
+    result = runner.invoke(app, ["kb", "validate", "--path", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:5: [x] answer: 回答不能为空" in result.output
+
+
+@pytest.mark.usefixtures("settings_for")
+def test_query_json_shape() -> None:
+    result = runner.invoke(app, ["kb", "query", "充值一直没到账", "--json", "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["decision"] == "answer"
+    assert payload["candidates"][0]["id"] == "topup_delay"
+    assert len(payload["candidates"]) == 2
+    assert payload["latency_ms"] > 0
+
+
+@pytest.mark.usefixtures("settings_for")
+def test_query_rejects_empty_text() -> None:
+    result = runner.invoke(app, ["kb", "query", "   "])
+    assert result.exit_code == 2
+
+
+@pytest.mark.usefixtures("settings_for")
+def test_eval_json_keys(tmp_path: Path) -> None:
+    queries = tmp_path / "mini.jsonl"
+    queries.write_text(
+        '{"query": "怎么注销账户", "expected": "close_account"}\n'
+        '{"query": "今天下雨吗", "expected": null}\n',
+        "utf-8",
+    )
+    result = runner.invoke(app, ["kb", "eval", str(queries), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert set(payload) == {
+        "top1",
+        "top3",
+        "oos_rejection",
+        "wrong_answer_rate",
+        "clarify_rate",
+        "p50_ms",
+        "p95_ms",
+        "n",
+    }
+    assert payload["n"] == 2
+    assert payload["top1"] == 1.0
+    assert payload["oos_rejection"] == 1.0
+
+
+@pytest.mark.usefixtures("settings_for")
+def test_eval_reports_a_bad_line(tmp_path: Path) -> None:
+    queries = tmp_path / "bad.jsonl"
+    queries.write_text('{"query": "x", "expected": "no_such_topic"}\n', "utf-8")
+    result = runner.invoke(app, ["kb", "eval", str(queries)])
+    assert result.exit_code == 1
+    assert "未知的主题 id" in result.output

@@ -1,0 +1,62 @@
+"""Each decision path: the rule itself, then the real KB on the real FAQ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kb.index import Thresholds
+from kb.knowledge_base import Decision, KnowledgeBase, decide
+
+RULE = Thresholds(answer=0.6, margin=0.05, clarify=0.4)
+
+
+@pytest.mark.parametrize(
+    ("scores", "decision"),
+    [
+        ([0.9, 0.5, 0.1], Decision.ANSWER),  # confident and clearly ahead
+        ([0.9, 0.88, 0.1], Decision.CLARIFY),  # confident but two FAQs are close
+        ([0.5, 0.2, 0.1], Decision.CLARIFY),  # middling confidence
+        ([0.3, 0.2, 0.1], Decision.FALLBACK),  # nothing close enough
+    ],
+)
+def test_decision_rule(scores: list[float], decision: Decision) -> None:
+    got, order = decide(np.array(scores, dtype=np.float32), RULE)
+    assert got is decision
+    assert list(order) == [0, 1, 2]
+
+
+def test_ranking_is_best_first_for_unsorted_scores() -> None:
+    _, order = decide(np.array([0.1, 0.7, 0.3, 0.9], dtype=np.float32), RULE)
+    assert list(order) == [3, 1, 2]
+
+
+def test_kb_answers_a_clear_question(knowledge_base: KnowledgeBase) -> None:
+    result = knowledge_base.query("冲值一直没到帐，咋回事")
+    assert result.decision is Decision.ANSWER
+    assert result.top is not None
+    assert result.top.id == "topup_delay"
+    assert "充值" in result.top.faq.answer
+
+
+def test_kb_clarifies_a_vague_question(knowledge_base: KnowledgeBase) -> None:
+    result = knowledge_base.query("密码")
+    assert result.decision is Decision.CLARIFY
+    ids = [candidate.id for candidate in result.candidates]
+    assert len(ids) == 3
+    assert {"password_reset", "payment_password_reset"} <= set(ids)
+
+
+@pytest.mark.parametrize("question", ["今天北京天气怎么样", "红烧肉怎么做才好吃", "给我讲个笑话吧"])
+def test_kb_falls_back_out_of_scope(knowledge_base: KnowledgeBase, question: str) -> None:
+    assert knowledge_base.query(question).decision is Decision.FALLBACK
+
+
+def test_candidates_carry_scores_and_content(knowledge_base: KnowledgeBase) -> None:
+    result = knowledge_base.query("怎么提现到银行卡", top_k=5)
+    assert len(result.candidates) == 5
+    scores = [candidate.score for candidate in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    payload = result.as_dict()
+    assert set(payload) == {"decision", "candidates", "latency_ms"}
+    assert set(payload["candidates"][0]) == {"id", "score", "question", "answer"}  # type: ignore[index]

@@ -1,0 +1,147 @@
+"""Build → disk → load round trip, build skipping, and reload while serving."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kb.content import load_faqs
+from kb.dense import DenseIndex, choose_index_type
+from kb.encoders import Encoder
+from kb.index import CURRENT_POINTER, build_index, current_index_dir, read_manifest
+from kb.knowledge_base import KnowledgeBase
+from kb.pipeline import BuildOutcome, build_knowledge_base
+from tests.conftest import DEV_SPLIT, FAQ_PATH
+
+
+def test_manifest_records_the_build(built: BuildOutcome) -> None:
+    manifest = read_manifest(built.directory)
+    assert manifest.encoder == "use"
+    assert manifest.dim == 512
+    assert manifest.faqs >= 28
+    assert manifest.rows > manifest.faqs * 8
+    assert manifest.index_type == "flat"
+    assert len(manifest.content_hash) == 64
+    assert manifest.built_at
+    assert 0 < manifest.thresholds.clarify <= manifest.thresholds.answer < 1
+    assert manifest.calibration["source"] == str(DEV_SPLIT)
+    assert current_index_dir(built.directory.parent) == built.directory
+
+
+def test_loaded_index_answers_like_the_built_one(
+    built: BuildOutcome, knowledge_base: KnowledgeBase, use_encoder: Encoder
+) -> None:
+    reloaded = KnowledgeBase.load(built.directory.parent, encoder=use_encoder)  # via CURRENT
+    for question in ("忘记登录密码", "怎么注销账号", "今天天气如何"):
+        first, second = knowledge_base.query(question, top_k=5), reloaded.query(question, top_k=5)
+        assert first.decision == second.decision
+        assert [c.id for c in first.candidates] == [c.id for c in second.candidates]
+        assert np.allclose(
+            [c.score for c in first.candidates], [c.score for c in second.candidates]
+        )
+
+
+def test_unchanged_content_skips_the_build(built: BuildOutcome, use_encoder: Encoder) -> None:
+    again = build_knowledge_base(
+        FAQ_PATH,
+        built.directory.parent,
+        encoder_spec="use",
+        calibration_file=DEV_SPLIT,
+        encoder=use_encoder,
+    )
+    assert again.directory == built.directory
+    assert not again.built
+    assert not again.calibrated
+
+
+def test_changed_content_builds_a_new_index(tmp_path: Path, use_encoder: Encoder) -> None:
+    faq_copy = tmp_path / "faq.yml"
+    text = FAQ_PATH.read_text("utf-8")
+    faq_copy.write_text(text, "utf-8")
+    root = tmp_path / "index"
+    first, was_built = build_index(load_faqs(faq_copy), use_encoder, "use", root)
+    assert was_built
+    faq_copy.write_text(
+        text.replace("忘记登录密码了怎么重置？", "登录密码忘了怎么办？", 1), "utf-8"
+    )
+    second, was_built = build_index(load_faqs(faq_copy), use_encoder, "use", root)
+    assert was_built
+    assert second != first
+    assert read_manifest(second).content_hash != read_manifest(first).content_hash
+
+
+def test_reload_swaps_atomically_while_queries_run(tmp_path: Path, use_encoder: Encoder) -> None:
+    root = tmp_path / "index"
+    faq_copy = tmp_path / "faq.yml"
+    text = FAQ_PATH.read_text("utf-8")
+    faq_copy.write_text(text, "utf-8")
+    old = build_knowledge_base(
+        faq_copy, root, encoder_spec="use", calibration_file=None, encoder=use_encoder
+    )
+    kb = KnowledgeBase.load(root, encoder=use_encoder)
+    # The new content renames one canonical question, so we can tell the indexes apart.
+    faq_copy.write_text(text.replace("怎么把余额提现到银行卡？", "如何提现到银行卡？", 1), "utf-8")
+    new = build_knowledge_base(
+        faq_copy, root, encoder_spec="use", calibration_file=None, encoder=use_encoder
+    )
+    assert new.directory != old.directory
+
+    failures: list[BaseException] = []
+    questions_seen: list[str] = []
+    stop = threading.Event()
+
+    def keep_querying() -> None:
+        while not stop.is_set():
+            try:
+                result = kb.query("怎么提现")
+                assert result.top is not None and result.top.id == "withdraw_how"
+                questions_seen.append(result.top.faq.question)
+            except BaseException as exc:
+                failures.append(exc)
+
+    def served_after(count: int) -> None:
+        """Wait until the workers have answered a few queries on the index now in use."""
+        deadline = time.monotonic() + 10
+        while len(questions_seen) < count + 10 and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    workers = [threading.Thread(target=keep_querying) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for _ in range(3):
+        assert kb.reload(old.directory).build_id == old.manifest.build_id
+        served_after(len(questions_seen))
+        assert kb.reload().build_id == new.manifest.build_id  # CURRENT points at the new one
+        served_after(len(questions_seen))
+    stop.set()
+    for worker in workers:
+        worker.join()
+    assert not failures, failures[0]
+    assert set(questions_seen) == {"怎么把余额提现到银行卡？", "如何提现到银行卡？"}
+    assert kb.query("怎么提现").top.faq.question == "如何提现到银行卡？"  # type: ignore[union-attr]
+
+
+def test_current_pointer_is_a_plain_name(built: BuildOutcome) -> None:
+    pointer = (built.directory.parent / CURRENT_POINTER).read_text("utf-8")
+    assert pointer == built.directory.name
+    stored = json.loads((built.directory / "manifest.json").read_text("utf-8"))
+    assert stored["build_id"] == built.directory.name
+
+
+def test_index_type_switches_to_hnsw_for_large_kbs() -> None:
+    assert choose_index_type(500) == "flat"
+    assert choose_index_type(200_000) == "hnsw"
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(2000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    flat, hnsw = DenseIndex.build(vectors, "flat"), DenseIndex.build(vectors, "hnsw")
+    hits = 0
+    for row in range(0, 2000, 40):
+        expected, _ = flat.search(vectors[row], 5)
+        got, _ = hnsw.search(vectors[row], 5)
+        hits += len(set(expected) & set(got))
+    assert hits / (50 * 5) > 0.95  # HNSW finds (nearly) the same neighbours

@@ -1,0 +1,47 @@
+"""Normalisation and tokenisation: what lets 冲值/儲值/top up meet 充值."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.text import Tokenizer, canonicalize, is_traditional, normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("忘記密碼怎麼辦", "忘记密码怎么办"),
+        ("ＡＰＰ　登不上", "app 登不上"),
+        ("  充值   没到账 ", "充值 没到账"),
+    ],
+)
+def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("冲值一直没到帐", "充值一直没到账"),
+        ("Top up 失败", "充值 失败"),
+        ("体现到银行卡", "提现到银行卡"),
+        ("怎么开 2FA", "怎么开 两步验证"),
+        ("KYC 怎么弄", "实名认证 怎么弄"),
+        ("转帐 pending", "转账 处理中"),
+        ("我的 apple 账号", "我的 apple 账号"),  # "app" must not match inside "apple"
+    ],
+)
+def test_canonicalize_rewrites_typos_and_english_terms(raw: str, expected: str) -> None:
+    assert canonicalize(raw) == expected
+
+
+def test_is_traditional() -> None:
+    assert is_traditional("轉賬")
+    assert not is_traditional("转账")
+
+
+def test_tokenizer_keeps_domain_words_whole_and_yields_their_parts() -> None:
+    tokens = Tokenizer().tokens("充值一直没到账，助记词和两步验证")
+    for word in ("充值", "没到账", "到账", "助记词", "两步验证"):
+        assert word in tokens
+    assert "，" not in tokens
