@@ -47,6 +47,14 @@ def _wait_until_ready(services: list[Service], process: subprocess.Popen[bytes])
     return not pending
 
 
+class _Stop(Exception):
+    """Raised by the signal handler: Ctrl-C or a SIGTERM from a process manager."""
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise _Stop(signum)
+
+
 def run_demo(settings: Settings, console: Console, started: float) -> int:
     env = os.environ | {
         "KEFU_API_HOST": settings.api_host,
@@ -54,6 +62,10 @@ def run_demo(settings: Settings, console: Console, started: float) -> int:
         "PYTHONUNBUFFERED": "1",
     }
     honcho = Path(sys.executable).parent / "honcho"
+    # Handle both signals explicitly: a shell that starts us in the background leaves
+    # SIGINT ignored, and then Ctrl-C semantics would silently not apply.
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
     process = subprocess.Popen(
         [str(honcho), "start", "-f", str(PROJECT_ROOT / "Procfile"), "-d", str(PROJECT_ROOT)],
         env=env,
@@ -74,8 +86,9 @@ def run_demo(settings: Settings, console: Console, started: float) -> int:
             "按 Ctrl-C 停止。\n"
         )
         return process.wait()
-    except KeyboardInterrupt:
+    except _Stop:
         # honcho forwards the interrupt to every process and waits for them.
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+        console.print("Kefu 已停止。")
         return 0
