@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,8 +18,14 @@ from api.core.config import get_settings
 app = typer.Typer(help="Kefu 客服：知识库、模型与运维命令。", no_args_is_help=True)
 kb_app = typer.Typer(help="知识库：校验、构建、查询、评测。", no_args_is_help=True)
 models_app = typer.Typer(help="离线编码器模型。", no_args_is_help=True)
+rasa_app = typer.Typer(help="Rasa 对话服务（运行在 .venv-rasa 中）。", no_args_is_help=True)
+actions_app = typer.Typer(help="Rasa 动作服务器（rasa_sdk）。", no_args_is_help=True)
+db_app = typer.Typer(help="数据库迁移。", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(models_app, name="models")
+app.add_typer(rasa_app, name="rasa")
+app.add_typer(actions_app, name="actions")
+app.add_typer(db_app, name="db")
 
 console = Console()
 errors = Console(stderr=True)
@@ -31,7 +38,63 @@ def demo() -> None:
 
     started = time.monotonic()
     kb_build(encoder=None, force=False)
+    rasa_train(force=False)
+    db_upgrade()
     raise typer.Exit(run_demo(get_settings(), console, started))
+
+
+@rasa_app.command("train")
+def rasa_train(force: bool = typer.Option(False, help="模型是最新的也重新训练。")) -> None:
+    """训练 bot/models/kefu.tar.gz；训练数据和配置没变时跳过。"""
+    from api.rasa import MODEL_PATH, train
+
+    started = time.perf_counter()
+    if train(get_settings(), force=force):
+        console.print(f"已训练 {MODEL_PATH}（{time.perf_counter() - started:.0f} 秒）")
+    else:
+        console.print(f"Rasa 模型已是最新：{MODEL_PATH}")
+
+
+@rasa_app.command("run")
+def rasa_run() -> None:
+    """启动 Rasa 服务器（REST 通道与 HTTP API）。"""
+    from api.rasa import BOT_DIR, MODEL_PATH, rasa_environment, run_command
+
+    settings = get_settings()
+    if not MODEL_PATH.exists():
+        errors.print("[red]还没有训练好的模型，请先运行 `kefu rasa train`。[/red]")
+        raise typer.Exit(1)
+    command = run_command(settings)
+    os.chdir(BOT_DIR)
+    os.execve(command[0], command, rasa_environment(settings))
+
+
+@actions_app.command("run")
+def actions_run() -> None:
+    """启动动作服务器（知识库与工单服务在工作进程中预热）。"""
+    from api.db import migrate
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    command = [
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        "--port",
+        str(settings.action_server_port),
+    ]
+    os.execv(command[0], command)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """把数据库迁移到最新版本。"""
+    from api.db import migrate
+
+    migrate(get_settings().database_url)
+    console.print("数据库已是最新版本。")
 
 
 @models_app.command("provision")

@@ -27,7 +27,11 @@ class Service:
 
 def _services(settings: Settings) -> list[Service]:
     base = f"http://{settings.api_host}:{settings.api_port}"
-    return [Service("API 网关与知识库", f"{base}/healthz")]
+    return [
+        Service("Rasa 服务器", f"{settings.rasa_url}/status?token={settings.rasa_token}"),
+        Service("动作服务器", f"http://127.0.0.1:{settings.action_server_port}/health"),
+        Service("API 网关与知识库", f"{base}/healthz"),
+    ]
 
 
 def _wait_until_ready(services: list[Service], process: subprocess.Popen[bytes]) -> bool:
@@ -83,6 +87,7 @@ def run_demo(settings: Settings, console: Console, started: float) -> int:
             f"  健康检查    {base}/healthz\n"
             f"  知识库查询  {base}/api/kb/query?q=充值一直没到账\n"
             f"  API 文档    {base}/docs\n"
+            f"  Rasa REST   {settings.rasa_url}/webhooks/rest/webhook\n"
             "按 Ctrl-C 停止。\n"
         )
         return process.wait()

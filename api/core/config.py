@@ -36,6 +36,24 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
+    # Kefu's own database (tickets, escalations, conversations). SQLAlchemy URL;
+    # PostgreSQL in production, e.g. postgresql+psycopg://kefu@db:5432/kefu.
+    database_url: str = Field(
+        default_factory=lambda data: f"sqlite:///{data['data_dir'] / 'kefu.db'}"
+    )
+    # Redis, when configured: Rasa's lock store and the gateway's de-duplication.
+    redis_url: str | None = None
+    # Times shown to users and ticket numbers (T20261121-0042) use this zone.
+    timezone: str = "Asia/Shanghai"
+
+    # Rasa server, action server and Rasa's own tracker store.
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = "kefu-local-token"
+    action_server_port: int = 5055
+    rasa_tracker_url: str = Field(
+        default_factory=lambda data: f"sqlite:///{data['data_dir'] / 'rasa_tracker.db'}"
+    )
+
     @property
     def e5_model_dir(self) -> Path:
         return self.models_dir / "multilingual-e5-small"

@@ -1,0 +1,229 @@
+"""The ticket form (one validate_<slot> per slot), filing the ticket, and status checks."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import runtime
+from actions.guard import WARNING, contains_secret
+
+CATEGORIES = ("登录与密码", "支付", "充值", "提现", "转账", "账户安全", "其他")
+FORM_SLOTS = ("category", "description", "contact", "transaction_id")
+NO_TRANSACTION = "无"
+MIN_DESCRIPTION = 5
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+TRANSACTION = re.compile(r"^[A-Za-z0-9-]{6,40}$")
+TICKET_NUMBER = re.compile(r"[Tt]\d{8}-\d{4}")
+# Leaving the form must work even if NLU misreads these as something else.
+CANCEL_WORDS = {
+    "取消",
+    "算了",
+    "不填了",
+    "不弄了",
+    "不要了",
+    "退出",
+    "不提交了",
+    "先不提交了",
+    "停止",
+}
+NONE_WORDS = {"无", "没有", "没", "跳过", "不知道", "忘了", "没有单号", "无单号", "none", "no"}
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The user's channel: the gateway says so in metadata; Rasa's own is the fallback."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return str(metadata.get("channel") or tracker.get_latest_input_channel() or "rest")
+
+
+def _wants_to_leave(tracker: Tracker) -> bool:
+    text = (tracker.latest_message.get("text") or "").strip().strip("。！!.")
+    return tracker.get_intent_of_latest_message() == "cancel" or text in CANCEL_WORDS
+
+
+class ValidateTicketForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_ticket_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if _wants_to_leave(tracker):
+            # Ending the loop with nothing filled; action_submit_ticket reports the cancel.
+            return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
+        if contains_secret(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(text=WARNING + "这条内容已隐藏，请换一种方式描述。")
+            requested = tracker.get_slot("requested_slot")
+            return [SlotSet(requested, None)] if requested else []
+        events: list[EventType] = await super().run(dispatcher, tracker, domain)
+        return events
+
+    def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if text in CATEGORIES:
+            return {"category": text}
+        dispatcher.utter_message(text="请从下面的分类中选择一个：")
+        return {"category": None}
+
+    def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if len(text) >= MIN_DESCRIPTION:
+            return {"description": text}
+        dispatcher.utter_message(
+            text=f"描述太短了，请至少用 {MIN_DESCRIPTION} 个字说明遇到的问题。"
+        )
+        return {"description": None}
+
+    def validate_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = re.sub(r"[\s-]", "", str(value or ""))
+        if MOBILE.match(text) or EMAIL.match(text):
+            return {"contact": text}
+        dispatcher.utter_message(
+            text="联系方式格式不正确，请输入 11 位中国大陆手机号（如 13812345678）或邮箱地址。"
+        )
+        return {"contact": None}
+
+    def validate_transaction_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if text.lower() in NONE_WORDS:
+            return {"transaction_id": NO_TRANSACTION}
+        if TRANSACTION.match(text):
+            return {"transaction_id": text}
+        dispatcher.utter_message(text="交易单号一般是 6–40 位字母或数字。没有的话请回复“无”。")
+        return {"transaction_id": None}
+
+
+class _AskSlot(Action, ABC):
+    """Asks for one slot of the ticket form (Rasa calls action_ask_<slot>).
+
+    Abstract, so that rasa-sdk registers only the concrete subclasses below.
+    """
+
+    buttons: tuple[str, ...] = ()
+
+    @property
+    @abstractmethod
+    def slot(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def prompt(self) -> str: ...
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text=self.prompt,
+            buttons=[{"title": title, "payload": title} for title in self.buttons],
+        )
+        return []
+
+
+class ActionAskCategory(_AskSlot):
+    slot = "category"
+    prompt = "好的，我来帮您提交工单。请先选择问题分类："
+    buttons = CATEGORIES
+
+
+class ActionAskDescription(_AskSlot):
+    slot = "description"
+    prompt = (
+        f"请简单描述遇到的问题（至少 {MIN_DESCRIPTION} 个字），例如时间、金额和现象。"
+        "请不要填写密码、验证码或助记词。"
+    )
+
+
+class ActionAskContact(_AskSlot):
+    slot = "contact"
+    prompt = "请留下联系方式：中国大陆手机号或邮箱地址。"
+
+
+class ActionAskTransactionId(_AskSlot):
+    slot = "transaction_id"
+    prompt = "如果有相关的交易单号，请发给我；没有的话回复“无”。"
+    buttons = (NO_TRANSACTION,)
+
+
+class ActionSubmitTicket(Action):
+    def name(self) -> str:
+        return "action_submit_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        values = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
+        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        if not all(values[slot] for slot in ("category", "description", "contact")):
+            dispatcher.utter_message(text="好的，已取消提交工单。还有什么可以帮您？")
+            return reset
+        transaction = values["transaction_id"]
+        ticket = runtime.tickets().open(
+            sender_id=tracker.sender_id,
+            channel=channel_of(tracker),
+            category=values["category"],
+            description=values["description"],
+            contact=values["contact"],
+            transaction_id=None if transaction in (None, NO_TRANSACTION) else transaction,
+        )
+        dispatcher.utter_message(
+            text=(
+                f"工单已提交，工单号：{ticket.number}。我们会通过 {ticket.contact} 联系您，"
+                f"之后发送“查询工单 {ticket.number}”即可查看进度。"
+            )
+        )
+        return [*reset, SlotSet("ticket_id", ticket.number)]
+
+
+class ActionCheckTicketStatus(Action):
+    def name(self) -> str:
+        return "action_check_ticket_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        typed = TICKET_NUMBER.search(text)
+        number = next(tracker.get_latest_entity_values("ticket_id"), None) or (
+            typed.group(0) if typed else tracker.get_slot("ticket_id")
+        )
+        service = runtime.tickets()
+        ticket = (
+            service.find_for_sender(number, tracker.sender_id)
+            if number
+            else service.latest_for_sender(tracker.sender_id)
+        )
+        if ticket is None and number:
+            # Same reply whether the ticket does not exist or belongs to someone else.
+            dispatcher.utter_message(
+                text=f"没有找到您名下的工单 {number.upper()}，请核对工单号后再试。"
+            )
+            return [SlotSet("ticket_id", None)]
+        if ticket is None:
+            dispatcher.utter_message(text="您还没有提交过工单。请告诉我工单号，或者说“提交工单”。")
+            return []
+        dispatcher.utter_message(
+            text=(
+                f"工单 {ticket.number}（{ticket.category}）当前状态：{ticket.status.label}。"
+                f"最近更新：{service.local_time(ticket.updated_at)}。"
+            )
+        )
+        return [SlotSet("ticket_id", ticket.number)]

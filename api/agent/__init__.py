@@ -1,0 +1,1 @@
+"""Escalations to human agents, and the agent console."""

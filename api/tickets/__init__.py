@@ -1,0 +1,1 @@
+"""Tickets: what the bot files for a user and agents work through."""

@@ -1,0 +1,131 @@
+"""The one implementation of tickets, used by the action server and the gateway alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from actions.guard import redact
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import transaction
+from api.tickets.models import Ticket, TicketEvent, TicketStatus
+
+NUMBER_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class TicketView:
+    number: str
+    sender_id: str
+    channel: str
+    category: str
+    description: str
+    contact: str
+    transaction_id: str | None
+    status: TicketStatus
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketView:
+        return cls(
+            number=ticket.number,
+            sender_id=ticket.sender_id,
+            channel=ticket.channel,
+            category=ticket.category,
+            description=ticket.description,
+            contact=ticket.contact,
+            transaction_id=ticket.transaction_id,
+            status=TicketStatus(ticket.status),
+            created_at=_aware(ticket.created_at),
+            updated_at=_aware(ticket.updated_at),
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything Kefu writes is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class TicketService:
+    def __init__(self, sessions: sessionmaker[Session], timezone: str = "Asia/Shanghai") -> None:
+        self._sessions = sessions
+        self._zone = ZoneInfo(timezone)
+
+    def open(
+        self,
+        *,
+        sender_id: str,
+        channel: str,
+        category: str,
+        description: str,
+        contact: str,
+        transaction_id: str | None = None,
+    ) -> TicketView:
+        """File a ticket and give it the next number of the day, e.g. T20261121-0042."""
+        now = datetime.now(UTC)
+        prefix = f"T{now.astimezone(self._zone):%Y%m%d}-"
+        for _ in range(NUMBER_ATTEMPTS):
+            try:
+                with transaction(self._sessions) as session:
+                    taken = session.scalar(
+                        select(func.count()).where(Ticket.number.startswith(prefix))
+                    )
+                    ticket = Ticket(
+                        number=f"{prefix}{(taken or 0) + 1:04d}",
+                        sender_id=sender_id,
+                        channel=channel,
+                        category=category,
+                        description=redact(description),
+                        contact=contact,
+                        transaction_id=redact(transaction_id) if transaction_id else None,
+                        status=TicketStatus.NEW.value,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    ticket.events.append(
+                        TicketEvent(
+                            kind="created",
+                            status=TicketStatus.NEW.value,
+                            author="user",
+                            created_at=now,
+                        )
+                    )
+                    session.add(ticket)
+                    session.flush()
+                    return TicketView.of(ticket)
+            except IntegrityError:
+                continue  # another process took the same number first; count again
+        raise RuntimeError("无法生成工单号，请稍后重试")
+
+    def find_for_sender(self, number: str, sender_id: str) -> TicketView | None:
+        """The ticket, only if ``sender_id`` opened it: users never see others' tickets."""
+        with self._sessions() as session:
+            ticket = session.scalar(
+                select(Ticket).where(Ticket.number == number.upper(), Ticket.sender_id == sender_id)
+            )
+            return TicketView.of(ticket) if ticket else None
+
+    def latest_for_sender(self, sender_id: str) -> TicketView | None:
+        with self._sessions() as session:
+            ticket = session.scalar(
+                select(Ticket)
+                .where(Ticket.sender_id == sender_id)
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
+            return TicketView.of(ticket) if ticket else None
+
+    def for_sender(self, sender_id: str) -> list[TicketView]:
+        with self._sessions() as session:
+            tickets = session.scalars(
+                select(Ticket).where(Ticket.sender_id == sender_id).order_by(Ticket.id.desc())
+            )
+            return [TicketView.of(ticket) for ticket in tickets]
+
+    def local_time(self, moment: datetime) -> str:
+        return f"{moment.astimezone(self._zone):%Y-%m-%d %H:%M}"
