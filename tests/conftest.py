@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -48,3 +51,59 @@ def built(tmp_path_factory: pytest.TempPathFactory, use_encoder: Encoder) -> Bui
 @pytest.fixture(scope="session")
 def knowledge_base(built: BuildOutcome, use_encoder: Encoder) -> KnowledgeBase:
     return KnowledgeBase.load(built.directory, encoder=use_encoder)
+
+
+# Storage: every storage test runs on SQLite, and on PostgreSQL when
+# KEFU_TEST_DATABASE_URL names one (.ci/run always does).
+
+POSTGRES_URL = os.environ.get("KEFU_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL")
+DATABASES = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+
+
+def _postgres_schema_url(base: str, schema: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A migrated, throwaway schema in the test PostgreSQL; yields its URL."""
+    from sqlalchemy import create_engine, text
+
+    from api.db import engine_for, migrate
+
+    assert POSTGRES_URL is not None
+    schema = f"kefu_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_postgres_schema_url(POSTGRES_URL, "public"))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _postgres_schema_url(POSTGRES_URL, schema)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        engine_for(url).dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database: a SQLite file, or a throwaway PostgreSQL schema."""
+    from api.db import migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'kefu.db'}"
+        migrate(url)
+        yield url
+        return
+    with postgres_schema() as url:
+        yield url

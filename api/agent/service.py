@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from actions.guard import REDACTED, redact
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.guard import REDACTED, redact
 from api.agent.models import Escalation, EscalationStatus
 from api.db import transaction
 

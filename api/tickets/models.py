@@ -52,6 +52,15 @@ class Ticket(Base):
     )
 
 
+class TicketCounter(Base):
+    """The last ticket number handed out each day (T20261121-0042 → day 20261121, 42)."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class TicketEvent(Base):
     """The ticket's history: creation, status changes and internal notes."""
 

@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from actions.guard import redact
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.guard import redact
 from api.db import transaction
-from api.tickets.models import Ticket, TicketEvent, TicketStatus
-
-NUMBER_ATTEMPTS = 5
+from api.tickets.models import Ticket, TicketCounter, TicketEvent, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,24 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _next_in_day(session: Session, day: str) -> int:
+    """Atomically take the day's next number: one upsert, safe across processes.
+
+    PostgreSQL holds the counter row locked until the ticket's transaction commits;
+    SQLite serialises writers. Either way no two tickets share a number.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(TicketCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(
+            index_elements=[TicketCounter.day], set_={"last": TicketCounter.last + 1}
+        )
+        .returning(TicketCounter.last)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
 class TicketService:
     def __init__(self, sessions: sessionmaker[Session], timezone: str = "Asia/Shanghai") -> None:
         self._sessions = sessions
@@ -68,39 +84,28 @@ class TicketService:
     ) -> TicketView:
         """File a ticket and give it the next number of the day, e.g. T20261121-0042."""
         now = datetime.now(UTC)
-        prefix = f"T{now.astimezone(self._zone):%Y%m%d}-"
-        for _ in range(NUMBER_ATTEMPTS):
-            try:
-                with transaction(self._sessions) as session:
-                    taken = session.scalar(
-                        select(func.count()).where(Ticket.number.startswith(prefix))
-                    )
-                    ticket = Ticket(
-                        number=f"{prefix}{(taken or 0) + 1:04d}",
-                        sender_id=sender_id,
-                        channel=channel,
-                        category=category,
-                        description=redact(description),
-                        contact=contact,
-                        transaction_id=redact(transaction_id) if transaction_id else None,
-                        status=TicketStatus.NEW.value,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    ticket.events.append(
-                        TicketEvent(
-                            kind="created",
-                            status=TicketStatus.NEW.value,
-                            author="user",
-                            created_at=now,
-                        )
-                    )
-                    session.add(ticket)
-                    session.flush()
-                    return TicketView.of(ticket)
-            except IntegrityError:
-                continue  # another process took the same number first; count again
-        raise RuntimeError("无法生成工单号，请稍后重试")
+        day = f"{now.astimezone(self._zone):%Y%m%d}"
+        with transaction(self._sessions) as session:
+            ticket = Ticket(
+                number=f"T{day}-{_next_in_day(session, day):04d}",
+                sender_id=sender_id,
+                channel=channel,
+                category=category,
+                description=redact(description),
+                contact=contact,
+                transaction_id=redact(transaction_id) if transaction_id else None,
+                status=TicketStatus.NEW.value,
+                created_at=now,
+                updated_at=now,
+            )
+            ticket.events.append(
+                TicketEvent(
+                    kind="created", status=TicketStatus.NEW.value, author="user", created_at=now
+                )
+            )
+            session.add(ticket)
+            session.flush()
+            return TicketView.of(ticket)
 
     def find_for_sender(self, number: str, sender_id: str) -> TicketView | None:
         """The ticket, only if ``sender_id`` opened it: users never see others' tickets."""

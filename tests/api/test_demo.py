@@ -21,8 +21,13 @@ def free_port() -> int:
 
 
 def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
-    port = free_port()
-    env = os.environ | {"KEFU_DATA_DIR": str(tmp_path), "KEFU_API_PORT": str(port)}
+    port, rasa_port, actions_port = free_port(), free_port(), free_port()
+    env = os.environ | {
+        "KEFU_DATA_DIR": str(tmp_path),
+        "KEFU_API_PORT": str(port),
+        "KEFU_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "KEFU_ACTION_SERVER_PORT": str(actions_port),
+    }
     log = tmp_path / "demo.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -34,7 +39,8 @@ def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 120
+        # A fresh clone trains the Rasa model first (about 75 s), then Rasa loads it.
+        deadline = time.monotonic() + 420
         while "Kefu 已就绪" not in log.read_text() and time.monotonic() < deadline:
             assert process.poll() is None, log.read_text()
             time.sleep(0.5)
@@ -43,6 +49,12 @@ def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{port}/healthz" in text
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
         assert (tmp_path / "index" / "CURRENT").exists()
+        turn = httpx.post(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+            json={"sender": "demo-test", "message": "怎么注销账户"},
+            timeout=60,
+        ).json()
+        assert turn[-1]["text"] == "这个回答解决您的问题了吗？"
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=40) == 0
@@ -50,6 +62,7 @@ def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert "Kefu 已停止" in log.read_text()
-    # Nothing is left listening on the port.
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    # Nothing is left listening on any of the ports.
+    for used in (port, rasa_port, actions_port):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", used)) != 0

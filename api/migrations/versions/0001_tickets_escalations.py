@@ -32,6 +32,11 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
+        "ticket_counters",
+        sa.Column("day", sa.String(8), primary_key=True),
+        sa.Column("last", sa.Integer(), nullable=False),
+    )
+    op.create_table(
         "ticket_events",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
@@ -66,4 +71,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("escalations")
     op.drop_table("ticket_events")
+    op.drop_table("ticket_counters")
     op.drop_table("tickets")

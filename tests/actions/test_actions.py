@@ -1,0 +1,350 @@
+"""The custom actions, run with rasa_sdk's Tracker and CollectingDispatcher."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.faq import (
+    FALLBACK_AGAIN,
+    FALLBACK_FIRST,
+    HELPED_QUESTION,
+    ActionAnswerFAQ,
+    ActionAnswerFeedback,
+    ActionCoreFallback,
+)
+from actions.guard import WARNING
+from actions.handoff import ActionHandoff
+from actions.tickets import (
+    CATEGORIES,
+    ActionAskCategory,
+    ActionAskTransactionId,
+    ActionCheckTicketStatus,
+    ActionSubmitTicket,
+    ValidateTicketForm,
+)
+from api.agent.service import EscalationService
+from api.tickets.service import TicketService
+from tests.actions.conftest import MakeTracker
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.usefixtures("services")
+
+Services = tuple[TicketService, EscalationService]
+
+
+def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+
+
+async def run(action: Any, tracker: Any) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, {})
+    return dispatcher, events
+
+
+# Answering from the KB
+
+
+async def test_answer_then_asks_whether_it_helped(make_tracker: MakeTracker) -> None:
+    dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("怎么注销账户"))
+    answer, question = dispatcher.messages
+    assert "注销" in answer["text"]
+    assert question["text"] == HELPED_QUESTION
+    assert [(b["title"], b["payload"]) for b in question["buttons"]] == [
+        ("是", "/affirm"),
+        ("否", "/deny"),
+    ]
+    slots = slots_set(events)
+    assert slots["kb_decision"] == "answer"
+    assert slots["kb_candidates"][0]["id"] == "close_account"
+    assert slots["fallback_streak"] == 0
+
+
+async def test_escalate_ticket_hint_prefills_the_category(make_tracker: MakeTracker) -> None:
+    _, events = await run(ActionAnswerFAQ(), make_tracker("充值一直没到账"))
+    assert slots_set(events)["category"] == "充值"  # topup_delay carries escalate: ticket
+
+
+async def test_clarify_offers_three_faqs_as_buttons(make_tracker: MakeTracker) -> None:
+    dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("密码"))
+    (message,) = dispatcher.messages
+    assert len(message["buttons"]) == 3
+    payloads = [button["payload"] for button in message["buttons"]]
+    assert all(p.startswith("/ask_faq{") for p in payloads)
+    chosen = {json.loads(p.removeprefix("/ask_faq"))["faq_id"] for p in payloads}
+    assert {"password_reset", "payment_password_reset"} <= chosen
+    assert slots_set(events)["kb_decision"] == "clarify"
+
+
+async def test_clarify_button_answers_that_faq(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker(
+        '/ask_faq{"faq_id": "payment_password_reset"}',
+        entities=[{"entity": "faq_id", "value": "payment_password_reset"}],
+    )
+    dispatcher, events = await run(ActionAnswerFAQ(), tracker)
+    assert "支付密码" in dispatcher.messages[0]["text"]
+    assert slots_set(events)["kb_decision"] == "answer"
+
+
+async def test_fallback_is_honest_and_the_second_offers_a_person(
+    make_tracker: MakeTracker,
+) -> None:
+    dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("今天北京天气怎么样"))
+    assert dispatcher.messages[0]["text"] == FALLBACK_FIRST
+    assert {b["payload"] for b in dispatcher.messages[0]["buttons"]} == {
+        "/open_ticket",
+        "/request_human",
+    }
+    assert slots_set(events)["fallback_streak"] == 1
+
+    again = make_tracker("红烧肉怎么做", slots={"fallback_streak": 1.0})
+    dispatcher, events = await run(ActionAnswerFAQ(), again)
+    assert dispatcher.messages[0]["text"] == FALLBACK_AGAIN
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+    assert slots_set(events)["fallback_streak"] == 2
+
+
+async def test_answer_resets_the_fallback_streak(make_tracker: MakeTracker) -> None:
+    _, events = await run(
+        ActionAnswerFAQ(), make_tracker("怎么提现到银行卡", slots={"fallback_streak": 1.0})
+    )
+    assert slots_set(events)["fallback_streak"] == 0
+
+
+@pytest.mark.parametrize(
+    ("intent", "decision", "expected", "buttons"),
+    [
+        ("affirm", "answer", "太好了", 0),
+        ("deny", "answer", "抱歉没能解决", 2),
+        ("affirm", None, "还有什么可以帮您", 0),
+    ],
+)
+async def test_feedback_after_an_answer(
+    make_tracker: MakeTracker, intent: str, decision: str | None, expected: str, buttons: int
+) -> None:
+    tracker = make_tracker(
+        "是" if intent == "affirm" else "否", intent=intent, slots={"kb_decision": decision}
+    )
+    dispatcher, events = await run(ActionAnswerFeedback(), tracker)
+    assert expected in dispatcher.messages[0]["text"]
+    assert len(dispatcher.messages[0]["buttons"]) == buttons
+    assert slots_set(events) == {"kb_decision": None}
+
+
+async def test_core_fallback_reverts_and_offers_help(make_tracker: MakeTracker) -> None:
+    dispatcher, events = await run(ActionCoreFallback(), make_tracker("？？"))
+    assert "没有理解" in dispatcher.messages[0]["text"]
+    assert events == [{"event": "rewind", "timestamp": None}]
+
+
+# The ticket form
+
+
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "bot" / "domain.yml").read_text("utf-8"))
+
+
+async def validate(tracker: Any) -> tuple[CollectingDispatcher, dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    events = await ValidateTicketForm().run(dispatcher, tracker, DOMAIN)
+    return dispatcher, slots_set(events)
+
+
+def form_tracker(make_tracker: MakeTracker, requested: str, text: str, **kwargs: Any) -> Any:
+    """The tracker Rasa sends while the form waits for ``requested``: the user's text was
+    just extracted into that slot, and the validation action is asked to check it."""
+    slots = {"requested_slot": requested, requested: text} | kwargs.pop("slots", {})
+    tracker = make_tracker(text, active_loop="ticket_form", slots=slots, **kwargs)
+    tracker.events.append({"event": "slot", "name": requested, "value": text})
+    return tracker
+
+
+@pytest.mark.parametrize(
+    ("slot", "good", "stored"),
+    [
+        ("category", "充值", "充值"),
+        ("description", "充值五百元两天没到账", "充值五百元两天没到账"),
+        ("contact", "138 1234 5678", "13812345678"),
+        ("contact", "li.ming@example.cn", "li.ming@example.cn"),
+        ("transaction_id", "PAY20261121000123", "PAY20261121000123"),
+        ("transaction_id", "没有", "无"),
+    ],
+)
+async def test_valid_values_fill_the_slot(
+    make_tracker: MakeTracker, slot: str, good: str, stored: str
+) -> None:
+    dispatcher, slots = await validate(form_tracker(make_tracker, slot, good))
+    assert slots[slot] == stored
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("slot", "bad", "message"),
+    [
+        ("category", "随便", "请从下面的分类中选择"),
+        ("description", "没到", "至少用 5 个字"),
+        ("contact", "12345", "11 位中国大陆手机号"),
+        ("contact", "abc@", "邮箱地址"),
+        ("transaction_id", "单号?", "6–40 位字母或数字"),
+    ],
+)
+async def test_invalid_values_are_explained_in_chinese(
+    make_tracker: MakeTracker, slot: str, bad: str, message: str
+) -> None:
+    dispatcher, slots = await validate(form_tracker(make_tracker, slot, bad))
+    assert slots[slot] is None
+    assert message in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("算了", "deny"), ("取消", "cancel"), ("不想弄了", "cancel")]
+)
+async def test_cancel_leaves_the_form_at_any_point(
+    make_tracker: MakeTracker, text: str, intent: str
+) -> None:
+    tracker = form_tracker(make_tracker, "contact", text, intent=intent, slots={"category": "充值"})
+    _, slots = await validate(tracker)
+    assert slots["requested_slot"] is None
+    assert slots["category"] is None
+
+    dispatcher, events = await run(ActionSubmitTicket(), make_tracker(text, slots=slots))
+    assert "已取消提交工单" in dispatcher.messages[0]["text"]
+    assert all(value is None for value in slots_set(events).values())
+
+
+async def test_a_secret_in_the_form_is_refused(make_tracker: MakeTracker) -> None:
+    dispatcher, slots = await validate(
+        form_tracker(make_tracker, "description", "我的验证码是 〔已隐藏〕 付不了款")
+    )
+    assert slots == {"description": None}
+    assert dispatcher.messages[0]["text"].startswith(WARNING)
+
+
+async def test_category_question_offers_the_fixed_list(make_tracker: MakeTracker) -> None:
+    dispatcher, _ = await run(ActionAskCategory(), make_tracker())
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == list(CATEGORIES)
+    assert CATEGORIES == ("登录与密码", "支付", "充值", "提现", "转账", "账户安全", "其他")
+    dispatcher, _ = await run(ActionAskTransactionId(), make_tracker())
+    assert dispatcher.messages[0]["buttons"] == [{"title": "无", "payload": "无"}]
+
+
+async def test_submit_files_the_ticket(make_tracker: MakeTracker, services: Services) -> None:
+    tickets, _ = services
+    slots = {
+        "category": "充值",
+        "description": "充值五百元两天没到账",
+        "contact": "13812345678",
+        "transaction_id": "无",
+    }
+    dispatcher, events = await run(ActionSubmitTicket(), make_tracker("无", slots=slots))
+    number = slots_set(events)["ticket_id"]
+    assert re.fullmatch(r"T\d{8}-\d{4}", number)
+    assert number in dispatcher.messages[0]["text"]
+    stored = tickets.find_for_sender(number, "user-1")
+    assert stored is not None
+    assert (stored.category, stored.contact, stored.transaction_id) == ("充值", "13812345678", None)
+    assert stored.channel == "web"
+    assert all(slots_set(events)[slot] is None for slot in slots)
+
+
+# Ticket status
+
+
+async def test_status_for_the_owner(make_tracker: MakeTracker, services: Services) -> None:
+    tickets, _ = services
+    ticket = tickets.open(
+        sender_id="user-1",
+        channel="web",
+        category="提现",
+        description="提现失败了三次",
+        contact="13812345678",
+    )
+    tracker = make_tracker(
+        f"查一下 {ticket.number}",
+        intent="check_ticket_status",
+        entities=[{"entity": "ticket_id", "value": ticket.number}],
+    )
+    dispatcher, _ = await run(ActionCheckTicketStatus(), tracker)
+    text = dispatcher.messages[0]["text"]
+    assert ticket.number in text
+    assert "已受理" in text
+    assert "最近更新" in text
+
+
+async def test_status_from_the_slot_or_typed_number(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    tickets, _ = services
+    ticket = tickets.open(
+        sender_id="user-1",
+        channel="web",
+        category="其他",
+        description="其他的问题描述",
+        contact="a@b.cn",
+    )
+    typed = make_tracker(f"工单{ticket.number.lower()}怎么样了", intent="check_ticket_status")
+    dispatcher, _ = await run(ActionCheckTicketStatus(), typed)
+    assert ticket.number in dispatcher.messages[0]["text"]
+    from_slot = make_tracker(
+        "进度呢", intent="check_ticket_status", slots={"ticket_id": ticket.number}
+    )
+    dispatcher, _ = await run(ActionCheckTicketStatus(), from_slot)
+    assert ticket.number in dispatcher.messages[0]["text"]
+
+
+async def test_status_is_hidden_from_strangers(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    tickets, _ = services
+    ticket = tickets.open(
+        sender_id="owner",
+        channel="web",
+        category="支付",
+        description="付款失败但扣钱了",
+        contact="13812345678",
+    )
+    tracker = make_tracker(
+        f"查询 {ticket.number}", intent="check_ticket_status", sender_id="stranger"
+    )
+    dispatcher, events = await run(ActionCheckTicketStatus(), tracker)
+    assert "没有找到您名下的工单" in dispatcher.messages[0]["text"]
+    assert "支付" not in dispatcher.messages[0]["text"]
+    assert slots_set(events) == {"ticket_id": None}
+
+
+# Handoff
+
+
+async def test_handoff_records_the_case_and_pauses(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    _, escalations = services
+    history = [
+        {"event": "user", "text": "充值没到账"},
+        {"event": "bot", "text": "……"},
+        {"event": "user", "text": "我的支付密码是 123456 你帮我查"},
+    ]
+    candidates = [{"id": "topup_delay", "question": "充值没到账？", "score": 0.44}]
+    tracker = make_tracker(
+        "转人工",
+        intent="request_human",
+        events=history,
+        slots={"kb_candidates": candidates},
+        metadata={"channel": "wechat"},
+    )
+    dispatcher, events = await run(ActionHandoff(), tracker)
+    assert events == [ConversationPaused()]
+    assert "第 1 位" in dispatcher.messages[0]["text"]
+    case = escalations.open_for_sender("user-1")
+    assert case is not None
+    assert case.reason == "用户要求转人工"
+    assert case.channel == "wechat"
+    assert case.kb_candidates == candidates
+    assert case.last_messages == ["充值没到账", "我的支付密码是 〔已隐藏〕 你帮我查", "转人工"]
+    assert case.redacted
