@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from api.conversations.service import ConversationService
 from api.core.config import Settings
 from api.knowledge.service import KnowledgeService
 
@@ -16,3 +17,8 @@ def get_settings_dep(request: Request) -> Settings:
 def get_knowledge(request: Request) -> KnowledgeService:
     knowledge: KnowledgeService = request.app.state.knowledge
     return knowledge
+
+
+def get_conversations(request: Request) -> ConversationService:
+    conversations: ConversationService = request.app.state.conversations
+    return conversations

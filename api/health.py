@@ -1,30 +1,85 @@
-"""/healthz: which parts of Kefu are up."""
+"""/healthz: which parts of Kefu are up.
+
+The KB and the database are essential (503 without them). Rasa and the action server
+are not: without them the gateway answers from the KB (degraded mode).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+import httpx
+import redis.asyncio as redis_asyncio
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
-from api.deps import get_knowledge
+from api.core.config import Settings
+from api.db import engine_for
+from api.deps import get_knowledge, get_settings_dep
 from api.knowledge.service import KnowledgeService
 
 router = APIRouter(tags=["health"])
+PROBE_TIMEOUT = 1.5
+
+
+def _database(url: str) -> dict[str, Any]:
+    try:
+        with engine_for(url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"up": True}
+    except Exception as exc:  # reported, not raised: this is the health page
+        return {"up": False, "error": type(exc).__name__}
+
+
+async def _http(url: str, *, needs: str | None = None) -> dict[str, Any]:
+    try:
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
+            response = await client.get(url)
+        up = response.status_code == 200 and (needs is None or needs in response.text)
+        return {"up": up} if up else {"up": False, "error": f"HTTP {response.status_code}"}
+    except httpx.HTTPError as exc:
+        return {"up": False, "error": type(exc).__name__}
+
+
+async def _redis(url: str) -> dict[str, Any]:
+    client = redis_asyncio.Redis.from_url(url, socket_timeout=PROBE_TIMEOUT)
+    try:
+        await client.ping()
+        return {"up": True}
+    except Exception as exc:  # reported, not raised
+        return {"up": False, "error": type(exc).__name__}
+    finally:
+        await client.aclose()
 
 
 @router.get("/healthz")
-def healthz(knowledge: Annotated[KnowledgeService, Depends(get_knowledge)]) -> JSONResponse:
-    components: dict[str, Any] = {
-        "kb": {"up": knowledge.ready}
-        | (
-            {"build_id": knowledge.manifest().build_id, "faqs": knowledge.manifest().faqs}
-            if knowledge.ready
-            else {"error": knowledge.error}
-        ),
-    }
-    healthy = all(component["up"] for component in components.values())
+async def healthz(
+    request: Request,
+    knowledge: Annotated[KnowledgeService, Depends(get_knowledge)],
+    settings: Annotated[Settings, Depends(get_settings_dep)],
+) -> JSONResponse:
+    kb: dict[str, Any] = {"up": knowledge.ready}
+    if knowledge.ready:
+        manifest = knowledge.manifest()
+        kb |= {"build_id": manifest.build_id, "faqs": manifest.faqs}
+    else:
+        kb["error"] = knowledge.error
+    probes = [
+        asyncio.to_thread(_database, settings.database_url),
+        _http(f"{settings.rasa_url}/status?token={settings.rasa_token}", needs="model_file"),
+        _http(f"http://127.0.0.1:{settings.action_server_port}/health"),
+    ]
+    if settings.redis_url:
+        probes.append(_redis(settings.redis_url))
+    results = await asyncio.gather(*probes)
+    components = {"kb": kb, "database": results[0], "rasa": results[1], "actions": results[2]}
+    if settings.redis_url:
+        components["redis"] = results[3]
+    essential = kb["up"] and components["database"]["up"]
+    everything = all(component["up"] for component in components.values())
+    status = "ok" if everything else ("degraded" if essential else "down")
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "components": components},
-        status_code=200 if healthy else 503,
+        {"status": status, "components": components}, status_code=200 if essential else 503
     )

@@ -9,26 +9,61 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import health
+from api.agent.service import EscalationService
+from api.chat import routes as chat_routes
+from api.chat import static as chat_static
+from api.conversations.service import ConversationService, DialogueBackend
 from api.core.config import Settings, get_settings
 from api.core.errors import install_error_handlers
+from api.core.events import event_bus
+from api.core.limits import BodySizeLimitMiddleware
+from api.core.ratelimit import rate_limiter
+from api.db import migrate, session_factory
 from api.knowledge import routes as knowledge_routes
 from api.knowledge.service import KnowledgeService
+from api.rasa import RasaClient
+from api.wechat import routes as wechat_routes
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, dialogue: DialogueBackend | None = None
+) -> FastAPI:
+    """The gateway. ``dialogue`` replaces the Rasa client (tests use a fake Rasa)."""
     settings = settings or get_settings()
     knowledge = KnowledgeService(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Loading the encoder and index takes about a second; keep the event loop free.
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Alembic migrations first; loading the KB takes a second, off the event loop.
+        await asyncio.to_thread(migrate, settings.database_url)
         await asyncio.to_thread(knowledge.load)
+        sessions = session_factory(settings.database_url)
+        rasa = RasaClient(settings)
+        bus = event_bus(settings.redis_url)
+        app.state.rasa = rasa
+        app.state.bus = bus
+        app.state.conversations = ConversationService(
+            sessions,
+            dialogue=dialogue or rasa,
+            knowledge=knowledge,
+            escalations=EscalationService(sessions),
+            bus=bus,
+            limiter=rate_limiter(
+                settings.redis_url, settings.chat_rate_limit, settings.chat_rate_window
+            ),
+        )
         yield
+        await rasa.aclose()
+        await bus.close()
 
     app = FastAPI(title="Kefu 客服", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.knowledge = knowledge
+    app.add_middleware(BodySizeLimitMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(knowledge_routes.router)
+    app.include_router(chat_routes.router)
+    app.include_router(wechat_routes.router)
+    app.include_router(chat_static.router)
     return app

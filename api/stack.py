@@ -21,6 +21,7 @@ import httpx
 from api.core.config import PROJECT_ROOT, Settings
 
 KEFU = PROJECT_ROOT / ".venv" / "bin" / "kefu"
+UVICORN = PROJECT_ROOT / ".venv" / "bin" / "uvicorn"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class RunningStack:
     settings: Settings
     rasa_ready_seconds: float
     logs: Path
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -42,6 +47,13 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "KEFU_RASA_TRACKER_URL": settings.rasa_tracker_url,
         "KEFU_ACTION_SERVER_PORT": str(settings.action_server_port),
         "KEFU_TIMEZONE": settings.timezone,
+        "KEFU_API_HOST": settings.api_host,
+        "KEFU_API_PORT": str(settings.api_port),
+        "KEFU_WECHAT_TOKEN": settings.wechat_token,
+        "KEFU_WECHAT_APP_ID": settings.wechat_app_id,
+        "KEFU_WECHAT_APP_SECRET": settings.wechat_app_secret,
+        "KEFU_WECHAT_AES_KEY": settings.wechat_aes_key,
+        "KEFU_WECHAT_API_BASE": settings.wechat_api_base,
     }
     if settings.redis_url:
         values["KEFU_REDIS_URL"] = settings.redis_url
@@ -66,10 +78,10 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float)
     raise TimeoutError(f"{url} 在 {timeout:.0f} 秒内没有就绪，日志：{log}")
 
 
-def _start(arguments: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _start(command: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as output:
         return subprocess.Popen(
-            [str(KEFU), *arguments],
+            command,
             stdout=output,
             stderr=subprocess.STDOUT,
             env=environment,
@@ -89,17 +101,38 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def dialogue_stack(settings: Settings, logs: Path, timeout: float = 180) -> Iterator[RunningStack]:
-    """Action server and Rasa running with ``settings``; the Rasa model must be trained."""
+def dialogue_stack(
+    settings: Settings, logs: Path, timeout: float = 180, *, gateway: bool = False
+) -> Iterator[RunningStack]:
+    """Action server and Rasa (and the gateway, if asked) running with ``settings``.
+
+    The Rasa model must be trained and the KB index built.
+    """
     logs.mkdir(parents=True, exist_ok=True)
     environment = os.environ | settings_environment(settings)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        actions = _start(["actions", "run"], environment, logs / "actions.log")
+        actions = _start([str(KEFU), "actions", "run"], environment, logs / "actions.log")
         processes.append(actions)
         started = time.monotonic()
-        rasa = _start(["rasa", "run"], environment, logs / "rasa.log")
+        rasa = _start([str(KEFU), "rasa", "run"], environment, logs / "rasa.log")
         processes.append(rasa)
+        if gateway:
+            api = _start(
+                [
+                    str(UVICORN),
+                    "--factory",
+                    "api.main:create_app",
+                    "--host",
+                    settings.api_host,
+                    "--port",
+                    str(settings.api_port),
+                    "--no-access-log",
+                ],
+                environment,
+                logs / "api.log",
+            )
+            processes.append(api)
         _wait(
             f"http://127.0.0.1:{settings.action_server_port}/health",
             actions,
@@ -112,7 +145,15 @@ def dialogue_stack(settings: Settings, logs: Path, timeout: float = 180) -> Iter
             logs / "rasa.log",
             timeout,
         )
-        yield RunningStack(settings, time.monotonic() - started, logs)
+        ready = time.monotonic() - started
+        if gateway:
+            _wait(
+                f"http://{settings.api_host}:{settings.api_port}/healthz",
+                api,
+                logs / "api.log",
+                timeout,
+            )
+        yield RunningStack(settings, ready, logs)
     finally:
         for process in reversed(processes):
             _stop(process)

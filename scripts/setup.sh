@@ -110,17 +110,23 @@ setup_rasa() {
     build_env .venv-rasa "$py310" "$RASA_LOCK" ""
 }
 
-# Debian packages the tests need: the real-browser tests drive Debian's chromium.
+# Debian packages the tests need: the real-browser tests drive Debian's chromium, and
+# a CJK font makes its screenshots show Chinese rather than empty boxes.
+SYSTEM_PACKAGES=(chromium fonts-wqy-microhei)
+
 setup_system() {
-    if [[ -x /usr/bin/chromium ]]; then
+    local missing=()
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || missing+=(fonts-wqy-microhei)
+    if [[ ${#missing[@]} -eq 0 ]]; then
         return
     fi
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        say "安装 Debian 的 chromium（浏览器测试用）..."
+        say "安装 Debian 软件包（浏览器测试用）：${missing[*]} ..."
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        die "缺少 /usr/bin/chromium：请以 root 运行 apt-get install chromium。"
+        die "缺少 ${missing[*]}：请以 root 运行 apt-get install ${SYSTEM_PACKAGES[*]}。"
     fi
 }
 

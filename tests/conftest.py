@@ -49,6 +49,16 @@ def built(tmp_path_factory: pytest.TempPathFactory, use_encoder: Encoder) -> Bui
 
 
 @pytest.fixture(scope="session")
+def trained_model() -> str:
+    """bot/models/kefu.tar.gz, trained now if the training data or config changed."""
+    from api.core.config import get_settings
+    from api.rasa import MODEL_PATH, train
+
+    train(get_settings())
+    return str(MODEL_PATH)
+
+
+@pytest.fixture(scope="session")
 def knowledge_base(built: BuildOutcome, use_encoder: Encoder) -> KnowledgeBase:
     return KnowledgeBase.load(built.directory, encoder=use_encoder)
 

@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = "kefu-local-token"
     action_server_port: int = 5055
+    # Web chat: at most this many messages per user in the window (seconds).
+    chat_rate_limit: int = 20
+    chat_rate_window: float = 10.0
+
+    # WeChat official account (公众号). The API base is only changed by tests.
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    # WeChat gives up after 5 s; answer by then, or reply later by 客服消息.
+    wechat_deadline: float = 4.0
+
     rasa_tracker_url: str = Field(
         default_factory=lambda data: f"sqlite:///{data['data_dir'] / 'rasa_tracker.db'}"
     )

@@ -6,7 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import api.agent.models
-import api.tickets.models  # noqa: F401  (registers the tables on Base.metadata)
+import api.conversations.models
+import api.tickets.models
+import api.wechat.models  # noqa: F401  (registers the tables on Base.metadata)
 from api.db import Base
 
 target_metadata = Base.metadata

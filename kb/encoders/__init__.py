@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -57,8 +58,16 @@ def l2_normalize(matrix: NDArray[np.floating]) -> FloatMatrix:
 
 
 def load_encoder(spec: str, *, models_dir: Path | None = None) -> Encoder:
-    """Load the encoder named by ``spec`` (see the module docstring)."""
-    spec = spec.strip()
+    """Load the encoder named by ``spec`` (see the module docstring).
+
+    Encoders hold only weights, so one instance per spec serves the whole process:
+    a KB reload, or a second app in tests, does not load the weights again.
+    """
+    return _load_encoder(spec.strip(), models_dir)
+
+
+@cache
+def _load_encoder(spec: str, models_dir: Path | None) -> Encoder:
     if "+" in spec:
         return _load_combination(spec, models_dir)
     loader = _single_loaders(models_dir).get(spec.split(":", 1)[0])
@@ -95,7 +104,7 @@ def _load_combination(spec: str, models_dir: Path | None) -> Encoder:
     for part in spec.split("+"):
         name, _, weight = part.partition("@")
         try:
-            parts.append((load_encoder(name, models_dir=models_dir), float(weight or 1.0)))
+            parts.append((_load_encoder(name.strip(), models_dir), float(weight or 1.0)))
         except ValueError as exc:
             raise EncoderSpecError(f"无法解析编码器组合 {spec!r}：{exc}") from exc
     return WeightedCombination(parts)

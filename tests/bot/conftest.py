@@ -1,4 +1,4 @@
-"""Fixtures for the Rasa project: a trained model, and Rasa commands run from bot/."""
+"""Rasa commands run from bot/ with the project's environment."""
 
 from __future__ import annotations
 
@@ -8,16 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from api.core.config import get_settings
-from api.rasa import BOT_DIR, MODEL_PATH, RASA_BIN, rasa_environment, train
+from api.rasa import BOT_DIR, RASA_BIN, rasa_environment
 
 RunRasa = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="session")
-def trained_model() -> str:
-    """bot/models/kefu.tar.gz, trained now if the training data or config changed."""
-    train(get_settings())
-    return str(MODEL_PATH)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The web chat channel: session API, live events and the embeddable widget."""

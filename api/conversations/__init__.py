@@ -1,0 +1,1 @@
+"""Conversations: the one service every channel goes through."""

@@ -1,0 +1,455 @@
+"""The conversation service: every channel (web widget, WeChat) goes through it.
+
+A message comes in, is redacted by the sensitive-data guard and stored. If a person
+holds the conversation it goes to the agents; otherwise it goes to Rasa, and the
+replies are stored and returned. If Rasa cannot be reached, the KB answers on its
+own with the same answer / clarify / fallback decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.faq import (
+    CLARIFY_PROMPT,
+    FALLBACK_FIRST,
+    TICKET_OR_HUMAN,
+    clarify_payload,
+)
+from actions.guard import scan
+from api.agent.service import EscalationService
+from api.conversations.models import Conversation, ConversationState, Message, Role
+from api.core.events import EventBus
+from api.core.ratelimit import RateLimiter
+from api.db import transaction
+from api.knowledge.service import KnowledgeService, KnowledgeUnavailableError
+from api.rasa import BotMessage
+from kb.knowledge_base import Decision
+
+logger = logging.getLogger(__name__)
+
+AGENTS_CHANNEL = "agents"
+DEGRADED_NOTICE = "智能客服暂时繁忙，以下内容直接来自帮助中心。"
+DEGRADED_QUEUED = "已为您记录，人工客服会尽快在这里回复您，请稍候。"
+UNAVAILABLE = "抱歉，客服系统暂时不可用。您的消息已保存，客服会尽快回复您。"
+
+
+def conversation_channel(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+class ConversationNotFoundError(LookupError):
+    pass
+
+
+class RateLimitedError(Exception):
+    pass
+
+
+class InvalidChoiceError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    role: Role
+    text: str
+    buttons: list[Button]
+    feedback: str | None
+    created_at: datetime
+    degraded: bool = False
+    delivery: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role.value,
+            "text": self.text,
+            "buttons": [asdict(button) for button in self.buttons],
+            "feedback": self.feedback,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    id: str
+    channel: str
+    external_id: str | None
+    state: ConversationState
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    replies: list[MessageView]
+    state: ConversationState
+    user_message_id: int
+    degraded: bool = False
+
+
+class DialogueBackend(Protocol):
+    """What the service needs from Rasa (api.rasa.RasaClient); faked in tests."""
+
+    async def send(
+        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotMessage]: ...
+
+
+@dataclass
+class _Outgoing:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    role: Role = Role.BOT
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _message_view(message: Message) -> MessageView:
+    return MessageView(
+        id=message.id,
+        role=Role(message.role),
+        text=message.text,
+        buttons=[Button(b["title"], b["payload"]) for b in message.buttons or []],
+        feedback=message.feedback,
+        created_at=_aware(message.created_at),
+        degraded=message.degraded,
+        delivery=message.delivery,
+    )
+
+
+def _conversation_view(conversation: Conversation) -> ConversationView:
+    return ConversationView(
+        id=conversation.id,
+        channel=conversation.channel,
+        external_id=conversation.external_id,
+        state=ConversationState(conversation.state),
+        created_at=_aware(conversation.created_at),
+        updated_at=_aware(conversation.updated_at),
+    )
+
+
+class ConversationService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        dialogue: DialogueBackend,
+        knowledge: KnowledgeService,
+        escalations: EscalationService,
+        bus: EventBus,
+        limiter: RateLimiter,
+    ) -> None:
+        self._sessions = sessions
+        self._dialogue = dialogue
+        self._knowledge = knowledge
+        self._escalations = escalations
+        self._bus = bus
+        self._limiter = limiter
+
+    # Conversations
+
+    def start_web(self) -> tuple[ConversationView, str]:
+        """A new web session and its bearer token (only its hash is stored)."""
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        with transaction(self._sessions) as session:
+            conversation = Conversation(
+                id=uuid.uuid4().hex,
+                channel="web",
+                external_id=None,
+                token_hash=_hash_token(token),
+                state=ConversationState.BOT.value,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(conversation)
+            session.flush()
+            return _conversation_view(conversation), token
+
+    def authenticate(self, conversation_id: str, token: str) -> ConversationView | None:
+        """The conversation, if ``token`` is its token; compared in constant time."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.token_hash is None:
+                # Compare anyway, so timing does not reveal which sessions exist.
+                hmac.compare_digest(_hash_token(token), "0" * 64)
+                return None
+            if not hmac.compare_digest(_hash_token(token), conversation.token_hash):
+                return None
+            return _conversation_view(conversation)
+
+    def for_external(self, channel: str, external_id: str) -> ConversationView:
+        """The conversation of a channel user (a WeChat openid), created on first contact."""
+        lookup = select(Conversation).where(
+            Conversation.channel == channel, Conversation.external_id == external_id
+        )
+        with self._sessions() as session:
+            found = session.scalar(lookup)
+            if found is not None:
+                return _conversation_view(found)
+        now = datetime.now(UTC)
+        try:
+            with transaction(self._sessions) as session:
+                conversation = Conversation(
+                    id=uuid.uuid4().hex,
+                    channel=channel,
+                    external_id=external_id,
+                    token_hash=None,
+                    state=ConversationState.BOT.value,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(conversation)
+                session.flush()
+                return _conversation_view(conversation)
+        except IntegrityError:  # created by a concurrent request for the same user
+            with self._sessions() as session:
+                return _conversation_view(session.scalars(lookup).one())
+
+    def get(self, conversation_id: str) -> ConversationView:
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise ConversationNotFoundError(conversation_id)
+            return _conversation_view(conversation)
+
+    def history(self, conversation_id: str) -> list[MessageView]:
+        with self._sessions() as session:
+            messages = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id)
+            )
+            return [_message_view(message) for message in messages]
+
+    def last_bot_buttons(self, conversation_id: str) -> list[Button]:
+        """The buttons the bot offered since the user's last message, in order."""
+        buttons: list[Button] = []
+        for message in reversed(self.history(conversation_id)):
+            if message.role is Role.USER:
+                break
+            if message.role is Role.BOT:
+                buttons[:0] = message.buttons
+        return buttons
+
+    def add_bot_message(
+        self, conversation_id: str, text: str, buttons: Sequence[Button] = ()
+    ) -> MessageView:
+        """A bot message outside a user's turn (the WeChat welcome on subscribe)."""
+        outgoing = _Outgoing(text, [asdict(button) for button in buttons])
+        return self._store(conversation_id, [outgoing], None, False)[0]
+
+    def set_delivery(self, message_ids: Sequence[int], status: str) -> None:
+        """Record how an asynchronous delivery (WeChat 客服消息) went: sent or failed.
+
+        A failed message stays stored, so agents still see what the user never got.
+        """
+        with transaction(self._sessions) as session:
+            for message in session.scalars(select(Message).where(Message.id.in_(message_ids))):
+                message.delivery = status
+
+    def set_feedback(self, conversation_id: str, message_id: int, value: str) -> None:
+        with transaction(self._sessions) as session:
+            message = session.get(Message, message_id)
+            if (
+                message is None
+                or message.conversation_id != conversation_id
+                or message.role != Role.BOT.value
+            ):
+                raise ConversationNotFoundError(f"{conversation_id}/{message_id}")
+            message.feedback = value
+
+    # A user's turn
+
+    async def handle(
+        self,
+        conversation_id: str,
+        *,
+        text: str | None = None,
+        payload: str | None = None,
+    ) -> TurnResult:
+        """Process one user message (typed text, or a button's payload)."""
+        conversation = await asyncio.to_thread(self.get, conversation_id)
+        if not await self._limiter.allow(conversation_id):
+            raise RateLimitedError(conversation_id)
+
+        redacted: tuple[str, ...] = ()
+        if payload is not None:
+            title = await asyncio.to_thread(self._offered_title, conversation_id, payload)
+            if title is None:
+                raise InvalidChoiceError("这个选项已失效，请直接输入您的问题。")
+            shown, outgoing = title, payload
+        else:
+            found = scan(text or "")
+            shown, redacted = found.text, found.kinds
+            # Typed text never reaches Rasa as an intent payload ("/affirm").
+            outgoing = shown.lstrip("/") or shown
+
+        user_message = await asyncio.to_thread(
+            self._store,
+            conversation_id,
+            [_Outgoing(shown, role=Role.USER)],
+            payload,
+            bool(redacted),
+        )
+        if conversation.state is not ConversationState.BOT:
+            await self._bus.publish(
+                AGENTS_CHANNEL,
+                {
+                    "type": "user_message",
+                    "conversation_id": conversation_id,
+                    "message": user_message[0].as_dict(),
+                },
+            )
+            return TurnResult([], conversation.state, user_message[0].id)
+
+        metadata: dict[str, Any] = {"channel": conversation.channel}
+        if redacted:
+            metadata["redacted"] = list(redacted)
+        degraded = False
+        try:
+            outgoing_messages = [
+                _Outgoing(message.text, message.buttons)
+                for message in await self._dialogue.send(conversation_id, outgoing, metadata)
+            ]
+        except httpx.HTTPError as exc:
+            logger.warning("Rasa 不可用，改由知识库直接回答：%s", exc)
+            degraded = True
+            outgoing_messages = await asyncio.to_thread(
+                self._answer_from_kb, conversation, outgoing, payload
+            )
+        replies = await asyncio.to_thread(
+            self._store, conversation_id, outgoing_messages, None, False, degraded
+        )
+        state = await self._refresh_state(conversation)
+        return TurnResult(replies, state, user_message[0].id, degraded)
+
+    def _offered_title(self, conversation_id: str, payload: str) -> str | None:
+        """The title of a button the bot offered in this conversation with ``payload``."""
+        for message in reversed(self.history(conversation_id)):
+            for button in message.buttons:
+                if button.payload == payload:
+                    return button.title
+        return None
+
+    def _store(
+        self,
+        conversation_id: str,
+        messages: Sequence[_Outgoing],
+        payload: str | None,
+        redacted: bool,
+        degraded: bool = False,
+    ) -> list[MessageView]:
+        now = datetime.now(UTC)
+        with transaction(self._sessions) as session:
+            rows = [
+                Message(
+                    conversation_id=conversation_id,
+                    role=outgoing.role.value,
+                    text=outgoing.text,
+                    buttons=outgoing.buttons,
+                    payload=payload,
+                    redacted=redacted,
+                    degraded=degraded,
+                    created_at=now,
+                )
+                for outgoing in messages
+            ]
+            session.add_all(rows)
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.updated_at = now
+            session.flush()
+            return [_message_view(row) for row in rows]
+
+    async def _refresh_state(self, conversation: ConversationView) -> ConversationState:
+        """After the bot's turn: did it hand the conversation to a person?"""
+        escalation = await asyncio.to_thread(self._escalations.open_for_sender, conversation.id)
+        if escalation is None or conversation.state is not ConversationState.BOT:
+            return conversation.state
+        await asyncio.to_thread(self.set_state, conversation.id, ConversationState.WAITING_AGENT)
+        await self._bus.publish(
+            conversation_channel(conversation.id),
+            {"type": "state", "state": ConversationState.WAITING_AGENT.value},
+        )
+        await self._bus.publish(
+            AGENTS_CHANNEL,
+            {"type": "escalation", "conversation_id": conversation.id, "id": escalation.id},
+        )
+        return ConversationState.WAITING_AGENT
+
+    def set_state(self, conversation_id: str, state: ConversationState) -> None:
+        with transaction(self._sessions) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise ConversationNotFoundError(conversation_id)
+            conversation.state = state.value
+
+    # Degraded mode: Rasa is unreachable, the KB answers alone.
+
+    def _answer_from_kb(
+        self, conversation: ConversationView, text: str, payload: str | None
+    ) -> list[_Outgoing]:
+        notice = _Outgoing(DEGRADED_NOTICE, role=Role.SYSTEM)
+        if payload in ("/open_ticket", "/request_human"):
+            # Nothing is lost: the request waits for an agent in the queue.
+            self._escalations.open(
+                sender_id=conversation.id,
+                channel=conversation.channel,
+                reason="对话服务不可用时，用户要求提交工单或转人工",
+                last_messages=[
+                    m.text for m in self.history(conversation.id) if m.role is Role.USER
+                ][-5:],
+                kb_candidates=[],
+            )
+            return [_Outgoing(DEGRADED_QUEUED)]
+        if payload in ("/affirm", "/deny"):
+            return [_Outgoing("好的。还有什么可以帮您？", list(TICKET_OR_HUMAN))]
+        try:
+            kb = self._knowledge.knowledge_base()
+        except KnowledgeUnavailableError:
+            return [_Outgoing(UNAVAILABLE)]
+        if payload and payload.startswith("/ask_faq"):
+            faq = kb.get(json.loads(payload.removeprefix("/ask_faq") or "{}").get("faq_id", ""))
+            if faq is not None:
+                return [notice, _Outgoing(faq.answer, list(TICKET_OR_HUMAN))]
+        result = kb.query(text)
+        if result.decision is Decision.ANSWER and result.top is not None:
+            return [notice, _Outgoing(result.top.faq.answer, list(TICKET_OR_HUMAN))]
+        if result.decision is Decision.CLARIFY:
+            options = [
+                {"title": c.faq.question, "payload": clarify_payload(c.id)}
+                for c in result.candidates[:3]
+            ]
+            return [notice, _Outgoing(CLARIFY_PROMPT, options)]
+        return [notice, _Outgoing(FALLBACK_FIRST, list(TICKET_OR_HUMAN))]

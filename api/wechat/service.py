@@ -1,0 +1,409 @@
+"""The WeChat official-account (公众号) webhook: verify, parse, de-duplicate and answer.
+
+WeChat waits 5 seconds for a passive reply and retries up to three times if it gets
+none. So each callback is claimed once in the inbox (retries get the stored reply),
+answered within ``wechat_deadline`` if possible, and otherwise acknowledged with
+"success" while the answer keeps being prepared and is sent later by 客服消息.
+Everything a user says goes through the ConversationService, like the web widget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+from starlette.datastructures import State
+from wechatpy import create_reply, parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import BaseEvent
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.utils import WeChatSigner
+
+from actions.faq import clarify_payload
+from api.conversations.models import Role
+from api.conversations.service import (
+    Button,
+    ConversationService,
+    InvalidChoiceError,
+    MessageView,
+    RateLimitedError,
+    TurnResult,
+)
+from api.core.config import Settings
+from api.db import session_factory
+from api.knowledge.service import KnowledgeService, KnowledgeUnavailableError
+from api.wechat.dedup import InboxStatus, InboxStore, inbox_store
+from api.wechat.delivery import CustomerMessenger
+from api.wechat.text import parse_choice, split_text, with_choices
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+# The reply WeChat takes as "received, nothing to show" (and then does not retry).
+SUCCESS = "success"
+
+NOT_CONFIGURED = "微信公众号未配置"
+AES_NOT_CONFIGURED = "微信公众号未配置消息加解密密钥（EncodingAESKey）"
+AES_MISCONFIGURED = "微信公众号的消息加解密密钥（EncodingAESKey）配置有误"
+BAD_SIGNATURE = "签名校验失败"
+FORBIDDEN_XML = "不接受包含 DOCTYPE 或实体声明的 XML"
+MALFORMED = "无法解析的微信消息"
+
+RATE_LIMITED = "您发送得太快了，请稍后再试。"
+TEXT_ONLY = "目前只支持文字消息，请用文字描述您的问题。"
+FAILED = "抱歉，系统暂时出了点问题，请稍后再试。"
+WELCOME = "欢迎关注！我是钱包智能客服，充值、提现、登录、账户安全等问题都可以直接发文字问我。"
+# Shown as numbered options under the welcome; kept if the KB still has them.
+WELCOME_TOPICS = (
+    "password_reset",
+    "topup_delay",
+    "withdraw_failed",
+    "account_locked",
+    "contact_support",
+)
+SUBSCRIBE_EVENTS = frozenset({"subscribe", "subscribe_scan"})
+POLL_INTERVAL_SECONDS = 0.1
+
+
+class WeChatRequestError(Exception):
+    """A callback that is refused; the route turns it into an HTTP error."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class CallbackParams:
+    """The query string WeChat signs its callbacks with."""
+
+    signature: str = ""
+    timestamp: str = ""
+    nonce: str = ""
+    encrypt_type: str = ""
+    msg_signature: str = ""
+
+
+@dataclass(frozen=True)
+class WeChatReply:
+    body: str
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a message is answered with: the full text (None: nothing) and its stored ids."""
+
+    text: str | None
+    message_ids: tuple[int, ...] = ()
+
+
+@dataclass
+class _Job:
+    """One claimed callback, shared by the request and its processing task."""
+
+    key: str
+    openid: str
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once ``ready`` is: the passive reply's text (None: "success").
+    passive: str | None = None
+    # Set by the request when it gave up waiting and answered "success".
+    late: bool = False
+
+
+def _is_event(message: Any) -> bool:
+    if isinstance(message, BaseEvent):
+        return True
+    # Events wechatpy does not know come back as UnknownMessage.
+    raw = getattr(message, "_data", None) or {}
+    return str(raw.get("MsgType", "")).lower() == "event"
+
+
+def inbox_key(message: Any) -> str:
+    """Messages are identified by MsgId, events by sender and creation time (WeChat's advice)."""
+    if not _is_event(message) and message.id:
+        return f"msg:{message.id}"
+    return f"event:{message.source}:{message.time}"
+
+
+def _reject_dangerous(xml: str) -> None:
+    # No DTDs at all: that rules out entity expansion and external entities.
+    lowered = xml.lower()
+    if "<!doctype" in lowered or "<!entity" in lowered:
+        raise WeChatRequestError(400, FORBIDDEN_XML)
+
+
+def _reply_text(replies: Sequence[MessageView]) -> str | None:
+    """One WeChat text for a turn's replies, with the bot's buttons as numbered options.
+
+    Only the bot's buttons are numbered, in order: exactly what
+    ConversationService.last_bot_buttons maps a digit back to.
+    """
+    body = "\n\n".join(reply.text for reply in replies if reply.text)
+    buttons = [button for reply in replies if reply.role is Role.BOT for button in reply.buttons]
+    return with_choices(body, buttons) or None
+
+
+class WeChatService:
+    def __init__(
+        self,
+        settings: Settings,
+        conversations: ConversationService,
+        knowledge: KnowledgeService,
+        inbox: InboxStore,
+        messenger: CustomerMessenger,
+    ) -> None:
+        self._settings = settings
+        self._conversations = conversations
+        self._knowledge = knowledge
+        self._inbox = inbox
+        self._messenger = messenger
+        # Strong references: the event loop keeps only weak ones to running tasks.
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._settings.wechat_token)
+
+    # Requests
+
+    def verify_url(self, params: CallbackParams, echostr: str) -> str:
+        """The server-address check (GET): echo ``echostr`` if WeChat signed it."""
+        self._require_configured()
+        if not self._signed(params.signature, params.timestamp, params.nonce):
+            raise WeChatRequestError(403, BAD_SIGNATURE)
+        return echostr
+
+    async def handle_callback(self, body: bytes, params: CallbackParams) -> WeChatReply:
+        """A message or event pushed by WeChat (POST), in plaintext or AES safe mode."""
+        self._require_configured()
+        try:
+            xml = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WeChatRequestError(400, MALFORMED) from exc
+        _reject_dangerous(xml)
+        crypto: Any = None
+        if params.encrypt_type.lower() == "aes":
+            crypto = self._crypto()
+            xml = self._decrypt(crypto, xml, params)
+        elif not self._signed(params.signature, params.timestamp, params.nonce):
+            raise WeChatRequestError(403, BAD_SIGNATURE)
+
+        try:
+            message = parse_message(xml)
+        except (ExpatError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WeChatRequestError(400, MALFORMED) from exc
+        if message is None or not message.source:
+            raise WeChatRequestError(400, MALFORMED)
+
+        text = await self._answer(message)
+        if text is None:
+            return WeChatReply(SUCCESS, "text/plain")
+        reply = create_reply(text, message=message, render=True)
+        if crypto is not None:
+            reply = crypto.encrypt_message(reply, params.nonce, params.timestamp)
+        return WeChatReply(reply, "application/xml")
+
+    def _require_configured(self) -> None:
+        if not self.configured:
+            raise WeChatRequestError(503, NOT_CONFIGURED)
+
+    def _signed(self, signature: str, *parts: str) -> bool:
+        # wechatpy's check_signature compares with !=; compare in constant time instead.
+        signer = WeChatSigner()
+        signer.add_data(self._settings.wechat_token, *parts)
+        return hmac.compare_digest(signer.signature.encode(), signature.encode())
+
+    def _crypto(self) -> Any:
+        if not self._settings.wechat_aes_key:
+            raise WeChatRequestError(503, AES_NOT_CONFIGURED)
+        try:
+            return WeChatCrypto(
+                self._settings.wechat_token,
+                self._settings.wechat_aes_key,
+                self._settings.wechat_app_id,
+            )
+        except (ValueError, AssertionError) as exc:
+            logger.error("微信消息加解密密钥无效：%s", exc)
+            raise WeChatRequestError(503, AES_MISCONFIGURED) from exc
+
+    def _decrypt(self, crypto: Any, xml: str, params: CallbackParams) -> str:
+        try:
+            encrypted = xmltodict.parse(xml)["xml"]["Encrypt"]
+        except (ExpatError, KeyError, TypeError) as exc:
+            raise WeChatRequestError(400, MALFORMED) from exc
+        if not isinstance(encrypted, str):
+            raise WeChatRequestError(400, MALFORMED)
+        if not self._signed(params.msg_signature, params.timestamp, params.nonce, encrypted):
+            raise WeChatRequestError(403, BAD_SIGNATURE)
+        try:
+            plain = str(
+                crypto.decrypt_message(
+                    {"Encrypt": encrypted}, params.msg_signature, params.timestamp, params.nonce
+                )
+            )
+        except (InvalidSignatureException, InvalidAppIdException) as exc:
+            raise WeChatRequestError(403, BAD_SIGNATURE) from exc
+        except Exception as exc:  # the signature was right, so the ciphertext is garbage
+            raise WeChatRequestError(400, MALFORMED) from exc
+        _reject_dangerous(plain)
+        return plain
+
+    # Exactly once, within the deadline
+
+    async def _answer(self, message: Any) -> str | None:
+        """The passive reply's text for this callback (None: "success")."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.wechat_deadline
+        key = inbox_key(message)
+        if not await self._inbox.claim(key, message.source):
+            return await self._stored_reply(key, deadline)
+
+        job = _Job(key, message.source)
+        self._spawn(self._process(job, message))
+        try:
+            await asyncio.wait_for(job.ready.wait(), timeout=max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            pass
+        except asyncio.CancelledError:
+            # WeChat hung up: the processing task now sends the whole answer by 客服消息.
+            job.late = job.late or not job.ready.is_set()
+            raise
+        # Decided here, with no await in between, so the task sees it before it decides.
+        if job.ready.is_set():
+            return job.passive
+        job.late = True
+        return None
+
+    async def _stored_reply(self, key: str, deadline: float) -> str | None:
+        """A retry: wait (until the deadline) for the reply the first request stores."""
+        loop = asyncio.get_running_loop()
+        while True:
+            entry = await self._inbox.get(key)
+            if entry is None:
+                return None
+            if entry.status is InboxStatus.DONE:
+                return entry.reply
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            await asyncio.sleep(min(POLL_INTERVAL_SECONDS, remaining))
+
+    async def _process(self, job: _Job, message: Any) -> None:
+        try:
+            outcome = await self._respond(message)
+        except Exception:
+            logger.exception("处理微信消息失败（%s）", job.key)
+            outcome = Outcome(FAILED)
+        parts = split_text(outcome.text) if outcome.text else []
+        try:
+            if job.late:  # the request already answered "success": send everything later
+                await self._inbox.finish(job.key, None)
+                await self._deliver(job.openid, parts, outcome.message_ids)
+                return
+            job.passive = parts[0] if parts else None
+            job.ready.set()
+            await self._inbox.finish(job.key, job.passive)
+            await self._deliver(job.openid, parts[1:], outcome.message_ids)
+        except Exception:
+            logger.exception("微信回复未能保存或发送（%s）", job.key)
+
+    async def _deliver(self, openid: str, parts: Sequence[str], message_ids: Sequence[int]) -> None:
+        if not parts:
+            return
+        sent = await self._messenger.send(openid, parts)
+        if message_ids:
+            # Failed messages stay stored and marked, so agents see what the user never got.
+            await asyncio.to_thread(
+                self._conversations.set_delivery, list(message_ids), "sent" if sent else "failed"
+            )
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for answers still being prepared or delivered in the background."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.drain()
+        await self._inbox.close()
+
+    # What to answer
+
+    async def _respond(self, message: Any) -> Outcome:
+        if _is_event(message):
+            if str(getattr(message, "event", "")).lower() in SUBSCRIBE_EVENTS:
+                return await self._welcome(message.source)
+            return Outcome(None)  # unsubscribe, menu clicks, location reports: nothing to say
+        content = str(message.content or "").strip() if message.type == "text" else ""
+        if not content:
+            return Outcome(TEXT_ONLY)
+        conversation = await asyncio.to_thread(
+            self._conversations.for_external, CHANNEL, message.source
+        )
+        try:
+            turn = await self._turn(conversation.id, content)
+        except RateLimitedError:
+            return Outcome(RATE_LIMITED)
+        return Outcome(_reply_text(turn.replies), tuple(reply.id for reply in turn.replies))
+
+    async def _turn(self, conversation_id: str, content: str) -> TurnResult:
+        """A digit picks one of the options just offered; anything else is typed text."""
+        choice = parse_choice(content)
+        if choice is not None:
+            buttons = await asyncio.to_thread(self._conversations.last_bot_buttons, conversation_id)
+            if choice <= len(buttons):
+                try:
+                    return await self._conversations.handle(
+                        conversation_id, payload=buttons[choice - 1].payload
+                    )
+                except InvalidChoiceError:
+                    pass
+        return await self._conversations.handle(conversation_id, text=content)
+
+    async def _welcome(self, openid: str) -> Outcome:
+        conversation = await asyncio.to_thread(self._conversations.for_external, CHANNEL, openid)
+        buttons = self._welcome_topics()
+        # Stored like a bot turn, so that the user's "2" maps to the second topic.
+        stored = await asyncio.to_thread(
+            self._conversations.add_bot_message, conversation.id, WELCOME, buttons
+        )
+        return Outcome(with_choices(WELCOME, buttons), (stored.id,))
+
+    def _welcome_topics(self) -> list[Button]:
+        try:
+            kb = self._knowledge.knowledge_base()
+        except KnowledgeUnavailableError:
+            return []
+        return [
+            Button(faq.question, clarify_payload(faq.id))
+            for faq in (kb.get(faq_id) for faq_id in WELCOME_TOPICS)
+            if faq is not None
+        ]
+
+
+def wechat_service(state: State) -> WeChatService:
+    """The app's WeChatService, created on first use from what the lifespan set up."""
+    service: WeChatService | None = getattr(state, "wechat", None)
+    if service is None:
+        settings: Settings = state.settings
+        service = WeChatService(
+            settings,
+            state.conversations,
+            state.knowledge,
+            inbox_store(settings.redis_url, session_factory(settings.database_url)),
+            CustomerMessenger(settings),
+        )
+        state.wechat = service
+    return service
