@@ -18,13 +18,14 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 RASA_ENV := PYTHONWARNINGS=ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning,ignore::UserWarning
 
-.PHONY: help setup lock lint typecheck pytest test demo bench-kb bench-turn
+.PHONY: help setup lock lint typecheck pytest test demo bench-kb bench-turn bench-chat
 
 help:
 	@echo "make demo   安装缺少的部分，构建知识库并在本机启动 Kefu"
 	@echo "make test   安装缺少的部分，运行 lint、mypy 和全部测试"
 	@echo "make bench-kb    知识库基准测试"
 	@echo "make bench-turn  对话整轮延迟与 Rasa 就绪时间"
+	@echo "make bench-chat  网关：网页聊天并发 1 / 16 与微信消息延迟"
 
 setup:
 	@scripts/setup.sh all
@@ -54,3 +55,8 @@ bench-turn: setup
 	@$(KEFU) kb build
 	@$(KEFU) rasa train
 	$(PY) bench/turn_bench.py
+
+bench-chat: setup
+	@$(KEFU) kb build
+	@$(KEFU) rasa train
+	$(PY) bench/chat_bench.py

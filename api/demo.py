@@ -82,12 +82,15 @@ def run_demo(settings: Settings, console: Console, started: float) -> int:
             process.wait(timeout=30)
             return 1
         base = f"http://{settings.api_host}:{settings.api_port}"
+        wechat = "" if settings.wechat_token else "（设置 KEFU_WECHAT_TOKEN 后启用）"
         console.print(
             f"\n[bold green]Kefu 已就绪[/bold green]（{time.monotonic() - started:.1f} 秒）\n"
-            f"  健康检查    {base}/healthz\n"
-            f"  知识库查询  {base}/api/kb/query?q=充值一直没到账\n"
-            f"  API 文档    {base}/docs\n"
-            f"  Rasa REST   {settings.rasa_url}/webhooks/rest/webhook\n"
+            f"  网页聊天组件  {base}/   （演示页，右下角打开客服）\n"
+            f"  微信公众号    {base}/wechat   {wechat}\n"
+            f"  健康检查      {base}/healthz\n"
+            f"  知识库查询    {base}/api/kb/query?q=充值一直没到账\n"
+            f"  API 文档      {base}/docs\n"
+            f"  Rasa REST     {settings.rasa_url}/webhooks/rest/webhook\n"
             "按 Ctrl-C 停止。\n"
         )
         return process.wait()

@@ -25,6 +25,12 @@ RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL_NAME = "kefu"
 MODEL_PATH = BOT_DIR / "models" / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_PATH = BOT_DIR / "models" / f"{MODEL_NAME}.fingerprint"
+# One thread per TensorFlow op: Rasa serves many small predictions concurrently, and on
+# 2 cores intra-op threads only contend with the gateway and the action server.
+TENSORFLOW_THREADS = {
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+}
 QUIET = {
     "RASA_TELEMETRY_ENABLED": "false",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
@@ -80,8 +86,10 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
         **QUIET,
+        **TENSORFLOW_THREADS,
         "PYTHONPATH": os.pathsep.join(python_path),
         "KEFU_ACTION_ENDPOINT": f"http://127.0.0.1:{settings.action_server_port}/webhook",
+        "SANIC_WORKERS": str(settings.rasa_workers if settings.redis_url else 1),
         **_tracker_store(settings.rasa_tracker_url),
         **_lock_store(settings.redis_url),
     }

@@ -44,6 +44,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "KEFU_DATABASE_URL": settings.database_url,
         "KEFU_RASA_URL": settings.rasa_url,
         "KEFU_RASA_TOKEN": settings.rasa_token,
+        "KEFU_RASA_WORKERS": str(settings.rasa_workers),
         "KEFU_RASA_TRACKER_URL": settings.rasa_tracker_url,
         "KEFU_ACTION_SERVER_PORT": str(settings.action_server_port),
         "KEFU_TIMEZONE": settings.timezone,

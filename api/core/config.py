@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Rasa server, action server and Rasa's own tracker store.
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = "kefu-local-token"
+    # Rasa's Sanic workers. More than one needs the Redis lock store (KEFU_REDIS_URL):
+    # each worker is a process with its own copy of the model, ~1.4 GB.
+    rasa_workers: int = 1
     action_server_port: int = 5055
     # Web chat: at most this many messages per user in the window (seconds).
     chat_rate_limit: int = 20
