@@ -60,7 +60,9 @@ async def post_message(
     body: UserMessage, session: Session, conversations: Conversations
 ) -> TurnOut:
     try:
-        turn = await conversations.handle(session.id, text=body.text, payload=body.payload)
+        turn = await conversations.handle(
+            session.id, text=body.text, payload=body.payload, conversation=session
+        )
     except RateLimitedError as exc:
         raise HTTPException(429, "发送太频繁，请稍后再试。") from exc
     except InvalidChoiceError as exc:

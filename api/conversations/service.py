@@ -32,7 +32,7 @@ from actions.faq import (
     clarify_payload,
 )
 from actions.guard import scan
-from api.agent.service import EscalationService
+from api.agent.service import EscalationService, EscalationView
 from api.conversations.models import Conversation, ConversationState, Message, Role
 from api.core.events import EventBus
 from api.core.ratelimit import RateLimiter
@@ -297,9 +297,15 @@ class ConversationService:
         *,
         text: str | None = None,
         payload: str | None = None,
+        conversation: ConversationView | None = None,
     ) -> TurnResult:
-        """Process one user message (typed text, or a button's payload)."""
-        conversation = await asyncio.to_thread(self.get, conversation_id)
+        """Process one user message (typed text, or a button's payload).
+
+        A caller that has just loaded the conversation (the web route, when checking
+        the token) passes it in and saves a query on the hot path.
+        """
+        if conversation is None or conversation.id != conversation_id:
+            conversation = await asyncio.to_thread(self.get, conversation_id)
         if not await self._limiter.allow(conversation_id):
             raise RateLimitedError(conversation_id)
 
@@ -348,11 +354,18 @@ class ConversationService:
             outgoing_messages = await asyncio.to_thread(
                 self._answer_from_kb, conversation, outgoing, payload
             )
-        replies = await asyncio.to_thread(
-            self._store, conversation_id, outgoing_messages, None, False, degraded
+        replies, escalation = await asyncio.to_thread(
+            self._store_replies, conversation, outgoing_messages, degraded
         )
-        state = await self._refresh_state(conversation)
+        state = await self._refresh_state(conversation, escalation)
         return TurnResult(replies, state, user_message[0].id, degraded)
+
+    def _store_replies(
+        self, conversation: ConversationView, messages: Sequence[_Outgoing], degraded: bool
+    ) -> tuple[list[MessageView], EscalationView | None]:
+        """Store the bot's replies and look for a handoff, in one trip to a worker thread."""
+        replies = self._store(conversation.id, messages, None, False, degraded)
+        return replies, self._escalations.open_for_sender(conversation.id)
 
     def _offered_title(self, conversation_id: str, payload: str) -> str | None:
         """The title of a button the bot offered in this conversation with ``payload``."""
@@ -392,9 +405,10 @@ class ConversationService:
             session.flush()
             return [_message_view(row) for row in rows]
 
-    async def _refresh_state(self, conversation: ConversationView) -> ConversationState:
+    async def _refresh_state(
+        self, conversation: ConversationView, escalation: EscalationView | None
+    ) -> ConversationState:
         """After the bot's turn: did it hand the conversation to a person?"""
-        escalation = await asyncio.to_thread(self._escalations.open_for_sender, conversation.id)
         if escalation is None or conversation.state is not ConversationState.BOT:
             return conversation.state
         await asyncio.to_thread(self.set_state, conversation.id, ConversationState.WAITING_AGENT)
