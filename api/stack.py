@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,6 +34,13 @@ class RunningStack:
     @property
     def gateway_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, for a process started next."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import socket
 import sys
 import tempfile
 import time
@@ -29,18 +28,12 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.core.config import Settings, get_settings
-from api.stack import RunningStack, dialogue_stack
+from api.stack import RunningStack, dialogue_stack, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 WECHAT_TOKEN = "bench-token"
 # Each session stays under the per-user limit (20 messages in 10 s).
 SESSIONS = 96
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def questions() -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 import tempfile
 import time
@@ -21,16 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.core.config import Settings, get_settings
-from api.stack import dialogue_stack
+from api.stack import dialogue_stack, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPED = "这个回答解决您的问题了吗？"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def questions() -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.guard import REDACTED, redact
 from api.agent.models import Escalation, EscalationStatus
-from api.db import transaction
+from api.db import as_utc, transaction
 
 
 @dataclass(frozen=True)
@@ -99,5 +99,5 @@ def _view(escalation: Escalation) -> EscalationView:
         last_messages=list(escalation.last_messages),
         kb_candidates=list(escalation.kb_candidates),
         redacted=escalation.redacted,
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+        created_at=as_utc(created),
     )

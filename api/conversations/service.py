@@ -36,7 +36,7 @@ from api.agent.service import EscalationService, EscalationView
 from api.conversations.models import Conversation, ConversationState, Message, Role
 from api.core.events import EventBus
 from api.core.ratelimit import RateLimiter
-from api.db import transaction
+from api.db import as_utc, transaction
 from api.knowledge.service import KnowledgeService, KnowledgeUnavailableError
 from api.rasa import BotMessage
 from kb.knowledge_base import Decision
@@ -130,10 +130,6 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _message_view(message: Message) -> MessageView:
     return MessageView(
         id=message.id,
@@ -141,7 +137,7 @@ def _message_view(message: Message) -> MessageView:
         text=message.text,
         buttons=[Button(b["title"], b["payload"]) for b in message.buttons or []],
         feedback=message.feedback,
-        created_at=_aware(message.created_at),
+        created_at=as_utc(message.created_at),
         degraded=message.degraded,
         delivery=message.delivery,
     )
@@ -153,8 +149,8 @@ def _conversation_view(conversation: Conversation) -> ConversationView:
         channel=conversation.channel,
         external_id=conversation.external_id,
         state=ConversationState(conversation.state),
-        created_at=_aware(conversation.created_at),
-        updated_at=_aware(conversation.updated_at),
+        created_at=as_utc(conversation.created_at),
+        updated_at=as_utc(conversation.updated_at),
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.guard import redact
-from api.db import transaction
+from api.db import as_utc, transaction
 from api.tickets.models import Ticket, TicketCounter, TicketEvent, TicketStatus
 
 
@@ -39,14 +39,9 @@ class TicketView:
             contact=ticket.contact,
             transaction_id=ticket.transaction_id,
             status=TicketStatus(ticket.status),
-            created_at=_aware(ticket.created_at),
-            updated_at=_aware(ticket.updated_at),
+            created_at=as_utc(ticket.created_at),
+            updated_at=as_utc(ticket.updated_at),
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything Kefu writes is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _next_in_day(session: Session, day: str) -> int:

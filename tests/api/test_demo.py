@@ -11,13 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from api.stack import free_port
 from tests.conftest import PROJECT_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from api.agent.service import EscalationService
 from api.core.config import Settings
 from api.db import migrate, session_factory
 from api.rasa import RasaClient
-from api.stack import RunningStack, dialogue_stack
+from api.stack import RunningStack, dialogue_stack, free_port
 from api.tickets.service import TicketService
 from kb.pipeline import BuildOutcome
 from tests.conftest import POSTGRES_URL, REDIS_URL, postgres_schema
@@ -37,10 +37,6 @@ def _psycopg(url: str) -> str:
     return str(make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
