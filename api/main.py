@@ -53,6 +53,10 @@ def create_app(
             ),
         )
         yield
+        # Late WeChat answers (客服消息) still being prepared are finished, not dropped.
+        wechat = getattr(app.state, "wechat", None)
+        if wechat is not None:
+            await wechat.aclose()
         await rasa.aclose()
         await bus.close()
 

@@ -34,7 +34,7 @@ Params = Annotated[CallbackParams, Depends(callback_params)]
 
 
 @router.get("", response_class=PlainTextResponse)
-def verify(wechat: WeChat, params: Params, echostr: Annotated[str, Query()] = "") -> str:
+async def verify(wechat: WeChat, params: Params, echostr: Annotated[str, Query()] = "") -> str:
     try:
         return wechat.verify_url(params, echostr)
     except WeChatRequestError as exc:

@@ -69,6 +69,8 @@ WELCOME_TOPICS = (
 )
 SUBSCRIBE_EVENTS = frozenset({"subscribe", "subscribe_scan"})
 POLL_INTERVAL_SECONDS = 0.1
+# The rest of a long answer waits a moment, so it does not overtake the passive reply.
+FOLLOW_UP_DELAY_SECONDS = 1.0
 
 
 class WeChatRequestError(Exception):
@@ -304,14 +306,17 @@ class WeChatService:
             outcome = Outcome(FAILED)
         parts = split_text(outcome.text) if outcome.text else []
         try:
-            if job.late:  # the request already answered "success": send everything later
+            if job.late:  # the request already answered "success": send everything now
+                logger.info("微信消息 %s 未能在时限内回答，改用客服消息发送", job.key)
                 await self._inbox.finish(job.key, None)
                 await self._deliver(job.openid, parts, outcome.message_ids)
                 return
             job.passive = parts[0] if parts else None
             job.ready.set()
             await self._inbox.finish(job.key, job.passive)
-            await self._deliver(job.openid, parts[1:], outcome.message_ids)
+            if len(parts) > 1:
+                await asyncio.sleep(FOLLOW_UP_DELAY_SECONDS)
+                await self._deliver(job.openid, parts[1:], outcome.message_ids)
         except Exception:
             logger.exception("微信回复未能保存或发送（%s）", job.key)
 
