@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.core.config import get_settings
+
+if TYPE_CHECKING:
+    from kb.knowledge_base import KnowledgeBase
 
 app = typer.Typer(help="Kefu 客服：知识库、模型与运维命令。", no_args_is_help=True)
 kb_app = typer.Typer(help="知识库：校验、构建、查询、评测。", no_args_is_help=True)
@@ -176,7 +180,8 @@ def kb_build(
     )
 
 
-def _load_kb():  # type: ignore[no-untyped-def]  # the import stays lazy to keep --help fast
+def _load_kb() -> KnowledgeBase:
+    # Imported here, not at the top: loading faiss and the encoders would slow --help.
     from kb.knowledge_base import KnowledgeBase
 
     settings = get_settings()

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from api.core.config import PROJECT_ROOT, Settings
+from api.core.config import PROJECT_ROOT, Settings, get_settings
 
 KEFU = PROJECT_ROOT / ".venv" / "bin" / "kefu"
 UVICORN = PROJECT_ROOT / ".venv" / "bin" / "uvicorn"
@@ -41,6 +42,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def isolated_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a stack of its own: a scratch data dir and free ports, but this
+    machine's built KB index and converted models."""
+    current = get_settings()
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "index_dir": current.index_dir,
+        "models_dir": current.models_dir,
+        "rasa_url": f"http://127.0.0.1:{free_port()}",
+        "action_server_port": free_port(),
+        "api_port": free_port(),
+    }
+    return Settings(**(values | overrides))
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

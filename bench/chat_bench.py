@@ -27,8 +27,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.core.config import Settings, get_settings
-from api.stack import RunningStack, dialogue_stack, free_port
+from api.core.config import get_settings
+from api.stack import RunningStack, dialogue_stack, isolated_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 WECHAT_TOKEN = "bench-token"
@@ -167,7 +167,6 @@ def main() -> None:
         help="Rasa tracker store（默认临时 SQLite）；生产配置用 PostgreSQL",
     )
     arguments = parser.parse_args()
-    defaults = get_settings()
     redis_url = arguments.redis_url if redis_reachable(arguments.redis_url) else None
     workers = arguments.rasa_workers if redis_url else 1
     databases = "PostgreSQL" if arguments.database_url else "SQLite"
@@ -176,13 +175,8 @@ def main() -> None:
         f"数据库 {databases}"
     )
     with tempfile.TemporaryDirectory() as scratch:
-        settings = Settings(
-            data_dir=Path(scratch),
-            index_dir=defaults.index_dir,
-            models_dir=defaults.models_dir,
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            action_server_port=free_port(),
-            api_port=free_port(),
+        settings = isolated_settings(
+            Path(scratch),
             wechat_token=WECHAT_TOKEN,
             wechat_app_id="wx-bench",
             wechat_app_secret="bench-secret",

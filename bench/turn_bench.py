@@ -19,8 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.core.config import Settings, get_settings
-from api.stack import dialogue_stack, free_port
+from api.stack import dialogue_stack, isolated_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPED = "这个回答解决您的问题了吗？"
@@ -35,15 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=200)
     arguments = parser.parse_args()
-    defaults = get_settings()
     with tempfile.TemporaryDirectory() as scratch:
-        settings = Settings(
-            data_dir=Path(scratch),
-            index_dir=defaults.index_dir,
-            models_dir=defaults.models_dir,
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            action_server_port=free_port(),
-        )
+        settings = isolated_settings(Path(scratch))
         with (
             dialogue_stack(settings, Path(scratch) / "logs") as stack,
             httpx.Client(timeout=30) as client,

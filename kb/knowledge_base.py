@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -231,10 +232,9 @@ class KnowledgeBase:
 
     def with_settings(self, fusion: Fusion, thresholds: Thresholds) -> None:
         """Use other fusion weights and thresholds (calibration); not persisted."""
-        loaded = self._loaded
-        updated = _LoadedIndex.__new__(_LoadedIndex)
-        updated.__dict__.update(loaded.__dict__)
-        updated.manifest = replace(loaded.manifest, fusion=fusion, thresholds=thresholds)
+        # A shallow copy shares the loaded indexes; only the manifest differs.
+        updated = copy.copy(self._loaded)
+        updated.manifest = replace(updated.manifest, fusion=fusion, thresholds=thresholds)
         self._loaded = updated
 
 
