@@ -25,11 +25,13 @@ models_app = typer.Typer(help="离线编码器模型。", no_args_is_help=True)
 rasa_app = typer.Typer(help="Rasa 对话服务（运行在 .venv-rasa 中）。", no_args_is_help=True)
 actions_app = typer.Typer(help="Rasa 动作服务器（rasa_sdk）。", no_args_is_help=True)
 db_app = typer.Typer(help="数据库迁移。", no_args_is_help=True)
+agent_app = typer.Typer(help="客服工作台的坐席账号。", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(models_app, name="models")
 app.add_typer(rasa_app, name="rasa")
 app.add_typer(actions_app, name="actions")
 app.add_typer(db_app, name="db")
+app.add_typer(agent_app, name="agent")
 
 console = Console()
 errors = Console(stderr=True)
@@ -99,6 +101,59 @@ def db_upgrade() -> None:
 
     migrate(get_settings().database_url)
     console.print("数据库已是最新版本。")
+
+
+def _agent_password() -> str:
+    """From a prompt on a terminal; otherwise from KEFU_AGENT_PASSWORD."""
+    if sys.stdin.isatty():
+        password: str = typer.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+        return password
+    password = os.environ.get("KEFU_AGENT_PASSWORD", "")
+    if not password:
+        errors.print("没有终端可以输入密码：请设置环境变量 KEFU_AGENT_PASSWORD。")
+        raise typer.Exit(2)
+    return password
+
+
+@agent_app.command("add")
+def agent_add(
+    username: str = typer.Argument(..., help="登录用户名。"),
+    admin: bool = typer.Option(False, "--admin", help="管理员：可以重建并热加载知识库。"),
+    update: bool = typer.Option(False, "--update", help="用户已存在时改为重设密码。"),
+) -> None:
+    """添加坐席账号（密码从提示输入，或没有终端时读 KEFU_AGENT_PASSWORD）。"""
+    from api.agent.accounts import AccountError, AccountService
+    from api.db import migrate, session_factory
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    accounts = AccountService(session_factory(settings.database_url))
+    password = _agent_password()
+    try:
+        if update and accounts.get(username) is not None:
+            agent = accounts.set_password(username, password, admin=admin or None)
+            console.print(f"已重设 {agent.username} 的密码，旧的登录已全部失效。")
+            return
+        agent = accounts.add(username, password, admin=admin)
+    except AccountError as exc:
+        errors.print(str(exc))
+        raise typer.Exit(1) from exc
+    role = "管理员" if agent.is_admin else "坐席"
+    console.print(f"已添加{role} {agent.username}。")
+
+
+@agent_app.command("list")
+def agent_list() -> None:
+    """列出坐席账号。"""
+    from api.agent.accounts import AccountService
+    from api.db import migrate, session_factory
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    table = Table("用户名", "角色")
+    for agent in AccountService(session_factory(settings.database_url)).list():
+        table.add_row(agent.username, "管理员" if agent.is_admin else "坐席")
+    console.print(table)
 
 
 @models_app.command("provision")

@@ -9,6 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import health
+from api.agent import auth_routes as agent_auth_routes
+from api.agent import console as agent_console
+from api.agent.accounts import AccountService
 from api.agent.service import EscalationService
 from api.chat import routes as chat_routes
 from api.chat import static as chat_static
@@ -17,7 +20,7 @@ from api.core.config import Settings, get_settings
 from api.core.errors import install_error_handlers
 from api.core.events import event_bus
 from api.core.limits import BodySizeLimitMiddleware
-from api.core.ratelimit import rate_limiter
+from api.core.ratelimit import failure_counter, rate_limiter
 from api.db import migrate, session_factory
 from api.knowledge import routes as knowledge_routes
 from api.knowledge.service import KnowledgeService
@@ -41,6 +44,10 @@ def create_app(
         rasa = RasaClient(settings)
         bus = event_bus(settings.redis_url)
         app.state.rasa = rasa
+        app.state.accounts = AccountService(sessions, settings.agent_session_hours)
+        app.state.login_failures = failure_counter(
+            settings.redis_url, settings.agent_login_failures, settings.agent_login_lockout
+        )
         app.state.bus = bus
         app.state.conversations = ConversationService(
             sessions,
@@ -69,5 +76,8 @@ def create_app(
     app.include_router(knowledge_routes.router)
     app.include_router(chat_routes.router)
     app.include_router(wechat_routes.router)
+    app.include_router(agent_auth_routes.login_router)
+    app.include_router(agent_auth_routes.router)
+    app.include_router(agent_console.router)
     app.include_router(chat_static.router)
     return app

@@ -61,4 +61,6 @@ class Message(Base):
     delivery: Mapped[str | None] = mapped_column(String(16))
     # Set when the gateway answered from the KB itself (Rasa unreachable).
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The agent's username, for messages written in the console.
+    author: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     # WeChat gives up after 5 s; answer by then, or reply later by 客服消息.
     wechat_deadline: float = 4.0
 
+    # Agent console: how long a login lasts, and whether the cookie needs HTTPS
+    # (turn on behind TLS; off by default so that the local demo works over http).
+    agent_session_hours: float = 12.0
+    agent_cookie_secure: bool = False
+    # Failed logins allowed per username and per client address before a lock-out.
+    agent_login_failures: int = 5
+    agent_login_lockout: float = 900.0
+
     rasa_tracker_url: str = Field(
         default_factory=lambda data: f"sqlite:///{data['data_dir'] / 'rasa_tracker.db'}"
     )

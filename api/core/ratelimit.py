@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections import defaultdict, deque
@@ -69,3 +70,65 @@ def rate_limiter(redis_url: str | None, limit: int, window: float) -> RateLimite
     if redis_url:
         return RedisRateLimiter(redis_url, limit, window)
     return InMemoryRateLimiter(limit, window)
+
+
+class FailureCounter(Protocol):
+    """Counts failures (wrong passwords) per key; a key over the limit is locked out."""
+
+    async def locked(self, key: str) -> bool: ...
+
+    async def fail(self, key: str) -> None: ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+class InMemoryFailureCounter:
+    def __init__(self, limit: int, window: float) -> None:
+        self._limit = limit
+        self._window = window
+        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[float]:
+        now = time.monotonic()
+        failures = self._failures[key]
+        while failures and now - failures[0] >= self._window:
+            failures.popleft()
+        return failures
+
+    async def locked(self, key: str) -> bool:
+        return len(self._recent(key)) >= self._limit
+
+    async def fail(self, key: str) -> None:
+        self._recent(key).append(time.monotonic())
+
+    async def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
+class RedisFailureCounter:
+    """A fixed window per key in Redis, shared by every gateway worker."""
+
+    def __init__(self, url: str, limit: int, window: float, prefix: str = "kefu:fail:") -> None:
+        self._redis = redis_asyncio.Redis.from_url(url)
+        self._limit = limit
+        self._window = window
+        self._prefix = prefix
+
+    async def locked(self, key: str) -> bool:
+        count = await self._redis.get(self._prefix + key)
+        return count is not None and int(count) >= self._limit
+
+    async def fail(self, key: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._prefix + key)
+            pipe.expire(self._prefix + key, math.ceil(self._window), nx=True)
+            await pipe.execute()
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
+
+
+def failure_counter(redis_url: str | None, limit: int, window: float) -> FailureCounter:
+    if redis_url:
+        return RedisFailureCounter(redis_url, limit, window)
+    return InMemoryFailureCounter(limit, window)
