@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.guard import redact
 from kb.content import FAQ
-from kb.knowledge_base import Candidate, Decision
+from kb.knowledge_base import Candidate, Decision, QueryResult
 
 HELPED_QUESTION = "这个回答解决您的问题了吗？"
 FEEDBACK_BUTTONS = [{"title": "是", "payload": "/affirm"}, {"title": "否", "payload": "/deny"}]
@@ -36,6 +36,23 @@ def clarify_payload(faq_id: str) -> str:
     return "/ask_faq" + json.dumps({"faq_id": faq_id})
 
 
+def kb_metadata(
+    decision: Decision, query: str, top: Candidate | FAQ | None = None
+) -> dict[str, Any]:
+    """What the KB decided for a reply, for the analytics; sent as ``{"kb": ...}``.
+
+    ``top`` is the best candidate with its score (for a fallback: the nearest FAQ, which
+    did not answer), or the FAQ a clarify button chose. ``query`` is redacted text.
+    """
+    faq_id = top.id if top is not None else None
+    score = round(top.score, 4) if isinstance(top, Candidate) else None
+    return {"decision": decision.value, "faq_id": faq_id, "score": score, "query": query}
+
+
+def result_metadata(result: QueryResult, query: str) -> dict[str, Any]:
+    return kb_metadata(result.decision, query, result.top)
+
+
 def candidates_for_handoff(candidates: list[Candidate]) -> list[dict[str, Any]]:
     return [
         {"id": c.id, "question": c.faq.question, "score": round(c.score, 3)} for c in candidates
@@ -53,13 +70,18 @@ class ActionAnswerFAQ(Action):
         chosen = next(tracker.get_latest_entity_values("faq_id"), None)
         faq = kb.get(chosen) if chosen else None
         if faq is not None:  # a clarify button: the user picked this FAQ
-            return self._answer(dispatcher, faq, [{"id": faq.id, "question": faq.question}])
+            # The gateway stores the button's title, the FAQ's question, as the user's text.
+            picked = {"kb": kb_metadata(Decision.ANSWER, faq.question, faq)}
+            return self._answer(dispatcher, faq, [{"id": faq.id, "question": faq.question}], picked)
 
         text = redact(tracker.latest_message.get("text") or "")
         result = kb.query(text)
         candidates = candidates_for_handoff(result.candidates)
+        # Rasa's REST channel sends the json_message as its own {"custom": ...} item
+        # right after the text, so the gateway can tie it to that reply.
+        meta = {"kb": result_metadata(result, text)}
         if result.decision is Decision.ANSWER and result.top is not None:
-            return self._answer(dispatcher, result.top.faq, candidates)
+            return self._answer(dispatcher, result.top.faq, candidates, meta)
         if result.decision is Decision.CLARIFY:
             dispatcher.utter_message(
                 text=CLARIFY_PROMPT,
@@ -67,6 +89,7 @@ class ActionAnswerFAQ(Action):
                     {"title": c.faq.question, "payload": clarify_payload(c.id)}
                     for c in result.candidates[:3]
                 ],
+                json_message=meta,
             )
             return [
                 SlotSet("kb_decision", Decision.CLARIFY.value),
@@ -75,9 +98,11 @@ class ActionAnswerFAQ(Action):
             ]
         streak = int(tracker.get_slot("fallback_streak") or 0) + 1
         if streak >= 2:
-            dispatcher.utter_message(text=FALLBACK_AGAIN, buttons=HUMAN_FIRST)
+            dispatcher.utter_message(text=FALLBACK_AGAIN, buttons=HUMAN_FIRST, json_message=meta)
         else:
-            dispatcher.utter_message(text=FALLBACK_FIRST, buttons=TICKET_OR_HUMAN)
+            dispatcher.utter_message(
+                text=FALLBACK_FIRST, buttons=TICKET_OR_HUMAN, json_message=meta
+            )
         return [
             SlotSet("kb_decision", Decision.FALLBACK.value),
             SlotSet("kb_candidates", candidates),
@@ -86,9 +111,13 @@ class ActionAnswerFAQ(Action):
 
     @staticmethod
     def _answer(
-        dispatcher: CollectingDispatcher, faq: FAQ, candidates: list[dict[str, Any]]
+        dispatcher: CollectingDispatcher,
+        faq: FAQ,
+        candidates: list[dict[str, Any]],
+        meta: dict[str, Any],
     ) -> list[EventType]:
-        dispatcher.utter_message(text=faq.answer)
+        # The metadata goes with the answer itself: that is the message users rate 👍/👎.
+        dispatcher.utter_message(text=faq.answer, json_message=meta)
         dispatcher.utter_message(text=HELPED_QUESTION, buttons=FEEDBACK_BUTTONS)
         events: list[EventType] = [
             SlotSet("kb_decision", Decision.ANSWER.value),
@@ -133,8 +162,13 @@ class ActionCoreFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        # No KB query here: the analytics finds the nearest FAQ itself. A "/intent"
+        # text is a button's payload (typed text never starts with "/"), not a question.
+        text = redact(tracker.latest_message.get("text") or "")
+        question = bool(text) and not text.startswith("/")
         dispatcher.utter_message(
             text="抱歉，我没有理解您的意思。您可以换个说法，或者提交工单、转人工客服。",
             buttons=TICKET_OR_HUMAN,
+            json_message={"kb": kb_metadata(Decision.FALLBACK, text)} if question else None,
         )
         return [UserUtteranceReverted()]

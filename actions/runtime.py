@@ -3,6 +3,10 @@
 rasa-sdk 3.21 runs under Sanic 25, which imports this package twice: once in the main
 process and again in a spawned worker. Everything heavy is therefore created lazily,
 at most once per process, and the worker warms it up in the background at start-up.
+
+The KB follows ``<index_dir>/CURRENT``: when the gateway rebuilds it (console button,
+``kefu kb reload``), this process loads the new build in the background within about a
+second and swaps it in; actions keep answering from the old one meanwhile.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from api.agent.service import EscalationService
 from api.core.config import Settings, get_settings
 from api.db import migrate, session_factory
 from api.tickets.service import TicketService
+from kb.follow import IndexFollower
 from kb.knowledge_base import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -45,9 +50,17 @@ def settings() -> Settings:
 
 
 @_once
-def knowledge_base() -> KnowledgeBase:
+def knowledge_follower() -> IndexFollower:
     current = settings()
-    return KnowledgeBase.load(current.index_dir, models_dir=current.models_dir)
+    kb = KnowledgeBase.load(current.index_dir, models_dir=current.models_dir)
+    return IndexFollower(kb, current.index_dir)
+
+
+def knowledge_base() -> KnowledgeBase:
+    """The KB; a check (at most once a second) starts loading a new CURRENT if there is one."""
+    follower = knowledge_follower()
+    follower.poll()
+    return follower.knowledge_base
 
 
 @cache
@@ -71,6 +84,9 @@ def warm_up() -> None:
     """Load the KB (encoder, index, jieba) and open the database before the first turn."""
     try:
         knowledge_base()
+        # Follow CURRENT even while no one asks, so the first question after a rebuild
+        # already gets the new answers.
+        knowledge_follower().start()
         tickets()
         escalations()
         logger.info("动作服务器预热完成：知识库 %s", knowledge_base().manifest.build_id)
@@ -79,8 +95,8 @@ def warm_up() -> None:
 
 
 def reload_knowledge_base() -> str:
-    """Swap in the index CURRENT now points at; returns its build id."""
-    return knowledge_base().reload().build_id
+    """Swap in the index CURRENT now points at, right away; returns its build id."""
+    return knowledge_follower().reload_now().build_id
 
 
 # Only the Sanic worker serves requests; warming the main process would load twice.

@@ -4,6 +4,7 @@ all of them answer, then print where to find them. Ctrl-C stops everything."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -59,6 +60,27 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise _Stop(signum)
 
 
+DEMO_AGENT = "demo"
+
+
+def ensure_demo_agent(settings: Settings) -> str | None:
+    """Create the console's demo agent (an admin) on first run; its password, once.
+
+    The password is random and never stored in the clear, so later runs cannot show it
+    again: they return None, and `kefu agent add demo --update` sets a new one.
+    """
+    from api.agent.accounts import AccountService
+    from api.db import migrate, session_factory
+
+    migrate(settings.database_url)
+    accounts = AccountService(session_factory(settings.database_url))
+    if accounts.get(DEMO_AGENT) is not None:
+        return None
+    password = secrets.token_urlsafe(12)
+    accounts.add(DEMO_AGENT, password, admin=True)
+    return password
+
+
 def run_demo(settings: Settings, console: Console, started: float) -> int:
     env = os.environ | {
         "KEFU_API_HOST": settings.api_host,
@@ -82,16 +104,25 @@ def run_demo(settings: Settings, console: Console, started: float) -> int:
             process.wait(timeout=30)
             return 1
         base = f"http://{settings.api_host}:{settings.api_port}"
+        password = ensure_demo_agent(settings)
+        login = (
+            f"用户 {DEMO_AGENT}  密码 [bold]{password}[/bold]（只显示这一次，请记下）"
+            if password
+            else f"用户 {DEMO_AGENT}（密码在第一次启动时显示过；"
+            f"忘了可运行 `.venv/bin/kefu agent add {DEMO_AGENT} --update` 重设）"
+        )
         wechat = "" if settings.wechat_token else "（设置 KEFU_WECHAT_TOKEN 后启用）"
         console.print(
             f"\n[bold green]Kefu 已就绪[/bold green]（{time.monotonic() - started:.1f} 秒）\n"
             f"  网页聊天组件  {base}/   （演示页，右下角打开客服）\n"
             f"  微信公众号    {base}/wechat   {wechat}\n"
+            f"  客服工作台    {base}/agent   {login}\n"
             f"  健康检查      {base}/healthz\n"
             f"  知识库查询    {base}/api/kb/query?q=充值一直没到账\n"
             f"  API 文档      {base}/docs\n"
             f"  Rasa REST     {settings.rasa_url}/webhooks/rest/webhook\n"
-            "按 Ctrl-C 停止。\n"
+            "按 Ctrl-C 停止。\n",
+            soft_wrap=True,  # keep each address (and the password) on one line
         )
         return process.wait()
     except _Stop:

@@ -11,8 +11,11 @@ from fastapi import FastAPI
 from api import health
 from api.agent import auth_routes as agent_auth_routes
 from api.agent import console as agent_console
+from api.agent import routes as agent_routes
 from api.agent.accounts import AccountService
+from api.agent.desk import AgentDesk
 from api.agent.service import EscalationService
+from api.analytics import routes as analytics_routes
 from api.chat import routes as chat_routes
 from api.chat import static as chat_static
 from api.conversations.service import ConversationService, DialogueBackend
@@ -22,10 +25,14 @@ from api.core.events import event_bus
 from api.core.limits import BodySizeLimitMiddleware
 from api.core.ratelimit import failure_counter, rate_limiter
 from api.db import migrate, session_factory
+from api.knowledge import admin_routes as knowledge_admin_routes
 from api.knowledge import routes as knowledge_routes
 from api.knowledge.service import KnowledgeService
 from api.rasa import RasaClient
+from api.tickets import routes as ticket_routes
+from api.tickets.service import TicketService
 from api.wechat import routes as wechat_routes
+from api.wechat.delivery import CustomerMessenger, WeChatOutbound
 
 
 def create_app(
@@ -49,15 +56,21 @@ def create_app(
             settings.redis_url, settings.agent_login_failures, settings.agent_login_lockout
         )
         app.state.bus = bus
-        app.state.conversations = ConversationService(
+        escalations = EscalationService(sessions)
+        conversations = ConversationService(
             sessions,
             dialogue=dialogue or rasa,
             knowledge=knowledge,
-            escalations=EscalationService(sessions),
+            escalations=escalations,
             bus=bus,
             limiter=rate_limiter(
                 settings.redis_url, settings.chat_rate_limit, settings.chat_rate_window
             ),
+            outbound={"wechat": WeChatOutbound(CustomerMessenger(settings))},
+        )
+        app.state.conversations = conversations
+        app.state.desk = AgentDesk(
+            escalations, conversations, TicketService(sessions, settings.timezone)
         )
         yield
         # Late WeChat answers (客服消息) still being prepared are finished, not dropped.
@@ -78,6 +91,10 @@ def create_app(
     app.include_router(wechat_routes.router)
     app.include_router(agent_auth_routes.login_router)
     app.include_router(agent_auth_routes.router)
+    app.include_router(agent_routes.router)
+    app.include_router(ticket_routes.router)
+    app.include_router(analytics_routes.router)
+    app.include_router(knowledge_admin_routes.router)
     app.include_router(agent_console.router)
     app.include_router(chat_static.router)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -173,6 +173,36 @@ def run_command(settings: Settings, port: int | None = None) -> list[str]:
 class BotMessage:
     text: str
     buttons: list[dict[str, str]]
+    # What the KB decided for this reply (actions.faq.kb_metadata), when it was asked.
+    kb: dict[str, Any] | None = None
+
+
+def bot_messages(items: list[dict[str, Any]]) -> list[BotMessage]:
+    """The REST channel's items as messages; a ``{"custom": {"kb": ...}}`` item is
+    attached to the text message before it (or the last one, if none came before)."""
+    messages: list[BotMessage] = []
+    pending: dict[str, Any] | None = None
+    for item in items:
+        if item.get("text") or item.get("buttons"):
+            messages.append(
+                BotMessage(
+                    text=str(item.get("text") or ""),
+                    buttons=[
+                        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                        for b in item.get("buttons") or []
+                    ],
+                )
+            )
+        custom = item.get("custom")
+        kb = custom.get("kb") if isinstance(custom, dict) else None
+        if isinstance(kb, dict):
+            if messages:
+                messages[-1] = replace(messages[-1], kb=kb)
+            else:
+                pending = kb
+    if pending is not None and messages and messages[-1].kb is None:
+        messages[-1] = replace(messages[-1], kb=pending)
+    return messages
 
 
 class RasaClient:
@@ -194,17 +224,7 @@ class RasaClient:
             json={"sender": sender_id, "message": text, "metadata": metadata or {}},
         )
         response.raise_for_status()
-        return [
-            BotMessage(
-                text=str(item.get("text") or ""),
-                buttons=[
-                    {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-                    for b in item.get("buttons") or []
-                ],
-            )
-            for item in response.json()
-            if item.get("text") or item.get("buttons")
-        ]
+        return bot_messages(response.json())
 
     async def resume(self, sender_id: str) -> None:
         """Give the conversation back to the bot after a handoff (ConversationResumed).

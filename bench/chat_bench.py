@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -124,7 +125,9 @@ async def wechat_messages(stack: RunningStack, count: int) -> dict[str, float]:
 async def measure(stack: RunningStack, turns: int) -> None:
     await web_turns(stack, 4, 40)  # warm caches and lazy imports first
     single = await web_turns(stack, 1, turns)
+    before = cpu_by_service()
     sixteen = await web_turns(stack, 16, turns * 2)
+    after = cpu_by_service()
     wechat = await wechat_messages(stack, turns)
     print("| 场景 | p50 | p95 / p99 | 吞吐 | 错误 |")
     print("|---|---|---|---|---|")
@@ -140,6 +143,67 @@ async def measure(stack: RunningStack, turns: int) -> None:
         f"| 微信文本消息（明文，被动回复） | {wechat['p50']:.0f} ms | p99 {wechat['p99']:.0f} ms "
         f"| 顺序发送（{wechat['queued']:.0f} 条转人工后回 success） | {wechat['errors']:.0f} |"
     )
+    # Where the CPU goes on this 2-core box: what caps the throughput at concurrency 16.
+    spent = {name: (after[name] - before.get(name, 0.0)) * 1000 / (turns * 2) for name in after}
+    print("\n并发 16 时每轮的 CPU 时间：")
+    print("| " + " | ".join(spent) + " | 合计 |")
+    print("|" + "---|" * (len(spent) + 1))
+    print(
+        "| "
+        + " | ".join(f"{ms:.1f} ms" for ms in spent.values())
+        + f" | {sum(spent.values()):.1f} ms |"
+    )
+
+
+def _process_table() -> dict[int, tuple[int, float]]:
+    """pid → (parent pid, CPU seconds used so far), read from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may contain spaces; fields follow it.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    return table
+
+
+def _service(pid: int) -> str:
+    command = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    if "rasa_sdk" in command or "actions run" in command:
+        return "动作服务器"
+    if "rasa" in command:
+        return "Rasa"
+    if "uvicorn" in command:
+        return "网关"
+    return "其他"
+
+
+def cpu_by_service() -> dict[str, float]:
+    """CPU seconds used by each service this benchmark started (with their workers)."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    totals: dict[str, float] = {}
+    for child in children.get(os.getpid(), []):
+        try:
+            name = _service(child)
+        except OSError:
+            continue
+        stack, used = [child], 0.0
+        while stack:
+            pid = stack.pop()
+            used += table[pid][1]
+            stack.extend(children.get(pid, []))
+        totals[name] = totals.get(name, 0.0) + used
+    own = os.times()
+    totals["压测客户端"] = own.user + own.system
+    return totals
 
 
 def redis_reachable(url: str) -> bool:

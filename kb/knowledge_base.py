@@ -154,9 +154,12 @@ class KnowledgeBase:
     it started with, and none is dropped.
     """
 
-    def __init__(self, loaded: _LoadedIndex, tokenizer: Tokenizer) -> None:
+    def __init__(
+        self, loaded: _LoadedIndex, tokenizer: Tokenizer, models_dir: Path | None = None
+    ) -> None:
         self._loaded = loaded
         self._tokenizer = tokenizer
+        self._models_dir = models_dir
         self._reload_lock = threading.Lock()
 
     @classmethod
@@ -175,7 +178,7 @@ class KnowledgeBase:
         chosen = encoder or load_encoder(manifest.encoder, models_dir=models_dir)
         tokenizer = Tokenizer()
         tokenizer.initialize()
-        kb = cls(_LoadedIndex(directory, manifest, chosen), tokenizer)
+        kb = cls(_LoadedIndex(directory, manifest, chosen), tokenizer, models_dir)
         kb.query("预热")  # first-call costs (BLAS, FAISS, jieba caches) belong to start-up
         return kb
 
@@ -186,6 +189,11 @@ class KnowledgeBase:
     @property
     def directory(self) -> Path:
         return self._loaded.directory
+
+    @property
+    def encoder(self) -> Encoder:
+        """The sentence encoder of the index in use (encode ``canonicalize``d text)."""
+        return self._loaded.encoder
 
     @property
     def faqs(self) -> list[FAQ]:
@@ -225,7 +233,7 @@ class KnowledgeBase:
             encoder = (
                 current.encoder
                 if manifest.encoder == current.manifest.encoder
-                else load_encoder(manifest.encoder)
+                else load_encoder(manifest.encoder, models_dir=self._models_dir)
             )
             self._loaded = _LoadedIndex(target, manifest, encoder)
             return manifest

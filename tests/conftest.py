@@ -11,6 +11,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,11 @@ from kb.encoders import Encoder
 from kb.encoders.use import USEEncoder
 from kb.knowledge_base import KnowledgeBase
 from kb.pipeline import BuildOutcome, build_knowledge_base
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from api.stack import RunningStack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FAQ_PATH = PROJECT_ROOT / "data" / "faq_zh.yml"
@@ -117,3 +123,52 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with postgres_schema() as url:
         yield url
+
+
+# Real browsers on the real stack: Debian's chromium (installed by scripts/setup.sh)
+# driven by Playwright, against the action server, Rasa and the gateway as processes.
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT_ROOT / "artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def live_stack(
+    trained_model: str, built: BuildOutcome, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """One whole stack for every browser test (starting one takes ~30 s)."""
+    from api.core.config import Settings
+    from api.stack import dialogue_stack, free_port
+
+    data = tmp_path_factory.mktemp("browser")
+    settings = Settings(
+        data_dir=data,
+        index_dir=built.directory.parent,
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_server_port=free_port(),
+        api_port=free_port(),
+    )
+    with dialogue_stack(settings, data / "logs", gateway=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Per module: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, which later asyncio tests could not start their own loops under."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "scripts/setup.sh installs Debian's chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()

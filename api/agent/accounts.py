@@ -112,7 +112,7 @@ class AccountService:
             agent = session.scalar(select(Agent).where(Agent.username == username))
             return _view(agent) if agent else None
 
-    def list(self) -> list[AgentView]:
+    def all(self) -> list[AgentView]:
         with self._sessions() as session:
             return [_view(a) for a in session.scalars(select(Agent).order_by(Agent.username))]
 
@@ -156,7 +156,9 @@ class AccountService:
 
     def logout(self, token: str) -> None:
         with transaction(self._sessions) as session:
-            session.execute(delete(AgentSession).where(AgentSession.token_hash == _hash_token(token)))
+            session.execute(
+                delete(AgentSession).where(AgentSession.token_hash == _hash_token(token))
+            )
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

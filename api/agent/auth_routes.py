@@ -28,6 +28,7 @@ def _failures(request: Request) -> FailureCounter:
 
 @login_router.post("/login")
 async def login(
+    *,
     body: LoginIn,
     request: Request,
     response: Response,

@@ -15,9 +15,18 @@ from api.agent.models import Escalation, EscalationStatus
 from api.db import as_utc, transaction
 
 
+class EscalationNotFoundError(LookupError):
+    pass
+
+
+class EscalationResolvedError(Exception):
+    """The case is closed: no more replies, no re-assignment."""
+
+
 @dataclass(frozen=True)
 class EscalationView:
     id: int
+    # The conversation's id, which is also Rasa's sender id.
     sender_id: str
     channel: str
     reason: str
@@ -26,6 +35,8 @@ class EscalationView:
     kb_candidates: list[dict[str, Any]]
     redacted: bool
     created_at: datetime
+    assigned_to: str | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,49 @@ class EscalationService:
             )
             return Handoff(_view(escalation), max(int(position or 0), 1))
 
+    def with_status(self, statuses: Sequence[EscalationStatus]) -> list[EscalationView]:
+        """Escalations in these states, oldest first (the queue's order)."""
+        with self._sessions() as session:
+            found = session.scalars(
+                select(Escalation)
+                .where(Escalation.status.in_([status.value for status in statuses]))
+                .order_by(Escalation.created_at, Escalation.id)
+            )
+            return [_view(escalation) for escalation in found]
+
+    def get(self, escalation_id: int) -> EscalationView:
+        with self._sessions() as session:
+            escalation = session.get(Escalation, escalation_id)
+            if escalation is None:
+                raise EscalationNotFoundError(escalation_id)
+            return _view(escalation)
+
+    def assign(self, escalation_id: int, agent: str) -> EscalationView:
+        """Give the case to ``agent`` (taking it over from another agent is allowed)."""
+        with transaction(self._sessions) as session:
+            escalation = self._open_for_update(session, escalation_id)
+            escalation.status = EscalationStatus.ASSIGNED.value
+            escalation.assigned_to = agent
+            return _view(escalation)
+
+    def resolve(self, escalation_id: int) -> EscalationView:
+        with transaction(self._sessions) as session:
+            escalation = self._open_for_update(session, escalation_id)
+            escalation.status = EscalationStatus.RESOLVED.value
+            escalation.resolved_at = datetime.now(UTC)
+            return _view(escalation)
+
+    @staticmethod
+    def _open_for_update(session: Session, escalation_id: int) -> Escalation:
+        escalation = session.scalar(
+            select(Escalation).where(Escalation.id == escalation_id).with_for_update()
+        )
+        if escalation is None:
+            raise EscalationNotFoundError(escalation_id)
+        if escalation.status == EscalationStatus.RESOLVED.value:
+            raise EscalationResolvedError(escalation_id)
+        return escalation
+
     def open_for_sender(self, sender_id: str) -> EscalationView | None:
         with self._sessions() as session:
             escalation = session.scalar(
@@ -100,4 +154,6 @@ def _view(escalation: Escalation) -> EscalationView:
         kb_candidates=list(escalation.kb_candidates),
         redacted=escalation.redacted,
         created_at=as_utc(created),
+        assigned_to=escalation.assigned_to,
+        resolved_at=as_utc(escalation.resolved_at) if escalation.resolved_at else None,
     )

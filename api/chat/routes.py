@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -19,12 +16,12 @@ from api.conversations.service import (
     RateLimitedError,
     conversation_channel,
 )
+from api.core.sse import event_stream
 from api.deps import get_conversations
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 
 Conversations = Annotated[ConversationService, Depends(get_conversations)]
-KEEP_ALIVE_SECONDS = 15.0
 UNAUTHORIZED = "会话无效或已过期，请刷新页面重新开始。"
 
 
@@ -115,24 +112,10 @@ async def events(
 ) -> StreamingResponse:
     """Server-sent events: agent messages and state changes, as they happen."""
     session = _session(session_id, conversations, token)
-    bus = request.app.state.bus
-
-    async def stream() -> AsyncIterator[str]:
-        async with bus.subscribe(conversation_channel(session.id)) as incoming:
-            yield ": connected\n\n"
-            iterator = aiter(incoming)
-            while not await request.is_disconnected():
-                try:
-                    event = await asyncio.wait_for(anext(iterator), KEEP_ALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                kind = "state" if event.get("type") == "state" else "message"
-                data = {k: v for k, v in event.items() if k != "type"}
-                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    return event_stream(
+        request,
+        conversations.bus,
+        conversation_channel(session.id),
+        # The widget listens for "state" and treats everything else as a message.
+        name=lambda event: "state" if event.get("type") == "state" else "message",
     )

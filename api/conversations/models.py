@@ -63,4 +63,8 @@ class Message(Base):
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
     # The agent's username, for messages written in the console.
     author: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Bot replies: what the KB decided (decision, faq_id, score, query), for the analytics.
+    # none_as_null: no decision is SQL NULL, not a JSON 'null' that JSON paths would see.
+    kb: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Indexed for the analytics, which read one period of messages.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -16,7 +16,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -30,6 +30,8 @@ from actions.faq import (
     FALLBACK_FIRST,
     TICKET_OR_HUMAN,
     clarify_payload,
+    kb_metadata,
+    result_metadata,
 )
 from actions.guard import scan
 from api.agent.service import EscalationService, EscalationView
@@ -81,6 +83,9 @@ class MessageView:
     created_at: datetime
     degraded: bool = False
     delivery: str | None = None
+    redacted: bool = False
+    # The agent who wrote it (console replies); never shown to users.
+    author: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,12 +123,29 @@ class DialogueBackend(Protocol):
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]: ...
 
+    async def resume(self, sender_id: str) -> None:
+        """Give a paused conversation back to the bot (after a person handled it)."""
+        ...
+
+
+class Outbound(Protocol):
+    """A channel that pushes messages to its users itself (WeChat's 客服消息 API).
+
+    The web widget needs none: it listens on the conversation's event stream.
+    """
+
+    async def deliver(self, conversation: ConversationView, text: str) -> bool:
+        """True if the channel accepted the message."""
+        ...
+
 
 @dataclass
 class _Outgoing:
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
     role: Role = Role.BOT
+    # What the KB decided for this reply (actions.faq.kb_metadata), stored for analytics.
+    kb: dict[str, Any] | None = None
 
 
 def _hash_token(token: str) -> str:
@@ -140,6 +162,8 @@ def _message_view(message: Message) -> MessageView:
         created_at=as_utc(message.created_at),
         degraded=message.degraded,
         delivery=message.delivery,
+        redacted=message.redacted,
+        author=message.author,
     )
 
 
@@ -164,6 +188,7 @@ class ConversationService:
         escalations: EscalationService,
         bus: EventBus,
         limiter: RateLimiter,
+        outbound: dict[str, Outbound] | None = None,
     ) -> None:
         self._sessions = sessions
         self._dialogue = dialogue
@@ -171,6 +196,15 @@ class ConversationService:
         self._escalations = escalations
         self._bus = bus
         self._limiter = limiter
+        self._outbound = dict(outbound or {})
+
+    @property
+    def dialogue(self) -> DialogueBackend:
+        return self._dialogue
+
+    @property
+    def bus(self) -> EventBus:
+        return self._bus
 
     # Conversations
 
@@ -341,7 +375,7 @@ class ConversationService:
         degraded = False
         try:
             outgoing_messages = [
-                _Outgoing(message.text, message.buttons)
+                _Outgoing(message.text, message.buttons, kb=message.kb)
                 for message in await self._dialogue.send(conversation_id, outgoing, metadata)
             ]
         except httpx.HTTPError as exc:
@@ -390,6 +424,7 @@ class ConversationService:
                     payload=payload,
                     redacted=redacted,
                     degraded=degraded,
+                    kb=outgoing.kb,
                     created_at=now,
                 )
                 for outgoing in messages
@@ -417,6 +452,60 @@ class ConversationService:
             {"type": "escalation", "conversation_id": conversation.id, "id": escalation.id},
         )
         return ConversationState.WAITING_AGENT
+
+    # Messages from people and the system, outside a user's turn
+
+    async def post_to_user(
+        self, conversation: ConversationView, text: str, *, role: Role, author: str | None = None
+    ) -> MessageView:
+        """Store a message for the user and get it to them on their channel.
+
+        Web users receive it live on the conversation's event stream; channels that push
+        (WeChat) deliver it themselves, and a failed delivery is recorded on the message,
+        which stays stored for agents to see.
+        """
+        found = scan(text)
+        stored = await asyncio.to_thread(
+            self._store_one, conversation.id, found.text, role, author, bool(found.kinds)
+        )
+        await self._bus.publish(
+            conversation_channel(conversation.id), {"type": "message", **stored.as_dict()}
+        )
+        outbound = self._outbound.get(conversation.channel)
+        if outbound is None:
+            return stored
+        delivered = await outbound.deliver(conversation, stored.text)
+        status = "sent" if delivered else "failed"
+        await asyncio.to_thread(self.set_delivery, [stored.id], status)
+        return replace(stored, delivery=status)
+
+    async def change_state(self, conversation_id: str, state: ConversationState) -> None:
+        """Set the state and tell the user's open widget."""
+        await asyncio.to_thread(self.set_state, conversation_id, state)
+        await self._bus.publish(
+            conversation_channel(conversation_id), {"type": "state", "state": state.value}
+        )
+
+    def _store_one(
+        self, conversation_id: str, text: str, role: Role, author: str | None, redacted: bool
+    ) -> MessageView:
+        now = datetime.now(UTC)
+        with transaction(self._sessions) as session:
+            message = Message(
+                conversation_id=conversation_id,
+                role=role.value,
+                text=text,
+                buttons=[],
+                redacted=redacted,
+                author=author,
+                created_at=now,
+            )
+            session.add(message)
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.updated_at = now
+            session.flush()
+            return _message_view(message)
 
     def set_state(self, conversation_id: str, state: ConversationState) -> None:
         with transaction(self._sessions) as session:
@@ -452,14 +541,18 @@ class ConversationService:
         if payload and payload.startswith("/ask_faq"):
             faq = kb.get(json.loads(payload.removeprefix("/ask_faq") or "{}").get("faq_id", ""))
             if faq is not None:
-                return [notice, _Outgoing(faq.answer, list(TICKET_OR_HUMAN))]
+                # The same metadata the action server sends (actions.faq).
+                picked = kb_metadata(Decision.ANSWER, faq.question, faq)
+                return [notice, _Outgoing(faq.answer, list(TICKET_OR_HUMAN), kb=picked)]
         result = kb.query(text)
+        # Another button's payload is not a question: no metadata for the analytics.
+        meta = result_metadata(result, text) if payload is None else None
         if result.decision is Decision.ANSWER and result.top is not None:
-            return [notice, _Outgoing(result.top.faq.answer, list(TICKET_OR_HUMAN))]
+            return [notice, _Outgoing(result.top.faq.answer, list(TICKET_OR_HUMAN), kb=meta)]
         if result.decision is Decision.CLARIFY:
             options = [
                 {"title": c.faq.question, "payload": clarify_payload(c.id)}
                 for c in result.candidates[:3]
             ]
-            return [notice, _Outgoing(CLARIFY_PROMPT, options)]
-        return [notice, _Outgoing(FALLBACK_FIRST, list(TICKET_OR_HUMAN))]
+            return [notice, _Outgoing(CLARIFY_PROMPT, options, kb=meta)]
+        return [notice, _Outgoing(FALLBACK_FIRST, list(TICKET_OR_HUMAN), kb=meta)]

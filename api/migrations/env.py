@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import api.agent.models
+import api.analytics.models
 import api.conversations.models
 import api.tickets.models
 import api.wechat.models  # noqa: F401  (registers the tables on Base.metadata)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import requests
@@ -22,6 +22,9 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from api.core.config import Settings, get_settings
 from api.wechat.text import split_text
+
+if TYPE_CHECKING:
+    from api.conversations.service import ConversationView
 
 logger = logging.getLogger(__name__)
 
@@ -112,3 +115,15 @@ async def send_customer_message(openid: str, text: str, settings: Settings | Non
     e.g. 45015 (the user has not written for 48 hours) or 45047 (quota used up).
     """
     return await CustomerMessenger(settings or get_settings()).send(openid, split_text(text))
+
+
+class WeChatOutbound:
+    """Agent replies and notices to WeChat users, by 客服消息 (the conversation's openid)."""
+
+    def __init__(self, messenger: CustomerMessenger) -> None:
+        self._messenger = messenger
+
+    async def deliver(self, conversation: ConversationView, text: str) -> bool:
+        if not conversation.external_id:
+            return False
+        return await self._messenger.send(conversation.external_id, split_text(text))

@@ -51,7 +51,10 @@ def accounts_for(gateway: Gateway) -> AccountService:
 
 
 def log_in(gateway: Gateway, username: str, password: str = PASSWORD) -> Console:
-    client = gateway.client
+    return log_in_client(gateway.client, username, password)
+
+
+def log_in_client(client: TestClient, username: str, password: str = PASSWORD) -> Console:
     response = client.post("/api/agent/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     cookie = response.cookies[COOKIE_NAME]
@@ -73,4 +76,13 @@ def admin(gateway: Gateway) -> Iterator[Console]:
     yield log_in(gateway, "root")
 
 
-__all__ = ["PASSWORD", "Console", "FakeRasa", "Gateway", "accounts_for", "gateway", "log_in"]
+__all__ = [
+    "PASSWORD",
+    "Console",
+    "FakeRasa",
+    "Gateway",
+    "accounts_for",
+    "gateway",
+    "log_in",
+    "log_in_client",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from api.core.config import Settings
+from api.demo import ensure_demo_agent
 from api.stack import free_port
 from tests.conftest import PROJECT_ROOT
 
@@ -50,13 +53,29 @@ def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
             timeout=60,
         ).json()
         assert turn[-1]["text"] == "这个回答解决您的问题了吗？"
+        # The demo agent's password is printed once, and it opens the console.
+        printed = re.search(r"/agent\s+用户 demo\s+密码 (\S+)（只显示这一次", text)
+        assert printed, text
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/api/agent/login",
+            json={"username": "demo", "password": printed.group(1)},
+        )
+        assert login.status_code == 200
+        assert login.json()["is_admin"] is True
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=40) == 0
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            # honcho puts each service in a process group of its own: ask it to stop them
+            # all (as Ctrl-C would) before killing, or a failed run leaves them running.
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
     assert "Kefu 已停止" in log.read_text()
+    assert ensure_demo_agent(Settings(data_dir=tmp_path)) is None  # never printed twice
     # Nothing is left listening on any of the ports.
     for used in (port, rasa_port, actions_port):
         with socket.socket() as probe:

@@ -27,6 +27,12 @@ class FakeRasa:
     script: Script | None = None
     down: bool = False
     received: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+
+    async def resume(self, sender_id: str) -> None:
+        if self.down:
+            raise httpx.ConnectError("Rasa is down")
+        self.resumed.append(sender_id)
 
     async def send(
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None

@@ -2,53 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from playwright.sync_api import Browser, Page, expect
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from api.core.config import Settings
-from api.stack import RunningStack, dialogue_stack, free_port
-from kb.pipeline import BuildOutcome
-from tests.conftest import PROJECT_ROOT
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def stack(
-    trained_model: str, built: BuildOutcome, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningStack]:
-    data = tmp_path_factory.mktemp("browser")
-    settings = Settings(
-        data_dir=data,
-        index_dir=built.directory.parent,
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_server_port=free_port(),
-        api_port=free_port(),
-    )
-    with dialogue_stack(settings, data / "logs", gateway=True) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "scripts/setup.sh installs Debian's chromium"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+from api.stack import RunningStack
+from tests.conftest import ARTIFACTS
 
 
 def bot_messages(page: Page):  # type: ignore[no-untyped-def]
@@ -61,13 +18,13 @@ def ask(page: Page, text: str) -> None:
 
 
 def test_widget_answers_clarifies_and_survives_a_reload(
-    stack: RunningStack, browser: Browser
+    live_stack: RunningStack, browser: Browser
 ) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(stack.gateway_url + "/")
+    page.goto(live_stack.gateway_url + "/")
     expect(page).to_have_title("钱包帮助中心")
 
     page.get_by_test_id("kefu-launcher").click()
@@ -101,11 +58,11 @@ def test_widget_answers_clarifies_and_survives_a_reload(
     context.close()
 
 
-def test_message_text_is_never_html(stack: RunningStack, browser: Browser) -> None:
+def test_message_text_is_never_html(live_stack: RunningStack, browser: Browser) -> None:
     page = browser.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(stack.gateway_url + "/")
+    page.goto(live_stack.gateway_url + "/")
     page.get_by_test_id("kefu-launcher").click()
     ask(page, "<img src=x onerror=alert(1)>你好")
     user = page.locator('[data-testid="kefu-message"][data-role="user"]').last

@@ -1,0 +1,1 @@
+"""Analytics of the agent console: deflection, CSAT, KB hits, unanswered queries."""
