@@ -50,7 +50,9 @@ class ActionHandoff(Action):
             text=(
                 f"正在为您转接人工客服，您目前排在第 {handoff.queue_position} 位。"
                 "客服接入后会直接在这里回复您，请稍候。"
-            )
+            ),
+            # Tells the gateway to move the conversation to the agent queue.
+            json_message={"handoff": {"escalation_id": handoff.escalation.id}},
         )
         # The bot stays silent from here until an agent resolves the case and resumes it.
         return [ConversationPaused()]

@@ -41,8 +41,18 @@ QUIET = {
 
 
 def _tracker_store(url: str) -> dict[str, str]:
+    """Rasa's tracker store: SQLite, PostgreSQL, or Redis (the fastest, for busy sites)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
+    if backend == "redis":
+        return {
+            "KEFU_RASA_TRACKER_TYPE": "redis",
+            "KEFU_RASA_TRACKER_DIALECT": "",
+            "KEFU_RASA_TRACKER_URL": parsed.host or "127.0.0.1",
+            "KEFU_RASA_TRACKER_PORT": str(parsed.port or 6379),
+            "KEFU_RASA_TRACKER_DB": (parsed.database or "0").strip("/") or "0",
+            "KEFU_RASA_TRACKER_PASSWORD": parsed.password or "",
+        }
     if backend == "sqlite":
         database = Path(parsed.database or "rasa_tracker.db").resolve()
         database.parent.mkdir(parents=True, exist_ok=True)
@@ -51,11 +61,15 @@ def _tracker_store(url: str) -> dict[str, str]:
         # Rasa 3.6 ships psycopg2; drop any +driver suffix meant for the app's psycopg 3.
         full = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     else:
-        raise ValueError(f"Rasa 的 tracker store 只支持 SQLite 或 PostgreSQL：{url}")
+        raise ValueError(f"Rasa 的 tracker store 只支持 SQLite、PostgreSQL 或 Redis：{url}")
     return {
+        "KEFU_RASA_TRACKER_TYPE": "SQL",
         "KEFU_RASA_TRACKER_DIALECT": backend,
+        # A full URL: Rasa uses it as is, and ignores the port and password below.
         "KEFU_RASA_TRACKER_URL": full,
+        "KEFU_RASA_TRACKER_PORT": "0",
         "KEFU_RASA_TRACKER_DB": parsed.database or "",
+        "KEFU_RASA_TRACKER_PASSWORD": "",
     }
 
 
@@ -175,13 +189,19 @@ class BotMessage:
     buttons: list[dict[str, str]]
     # What the KB decided for this reply (actions.faq.kb_metadata), when it was asked.
     kb: dict[str, Any] | None = None
+    # The escalation's id, when this reply handed the conversation to a person.
+    handoff: int | None = None
 
 
 def bot_messages(items: list[dict[str, Any]]) -> list[BotMessage]:
-    """The REST channel's items as messages; a ``{"custom": {"kb": ...}}`` item is
-    attached to the text message before it (or the last one, if none came before)."""
+    """The REST channel's items as messages.
+
+    An action's ``json_message`` arrives as its own ``{"custom": {...}}`` item right after
+    the text it went with; its ``kb`` and ``handoff`` are attached to that message (or to
+    the last one, if no text came before it).
+    """
     messages: list[BotMessage] = []
-    pending: dict[str, Any] | None = None
+    pending: dict[str, Any] = {}
     for item in items:
         if item.get("text") or item.get("buttons"):
             messages.append(
@@ -194,15 +214,26 @@ def bot_messages(items: list[dict[str, Any]]) -> list[BotMessage]:
                 )
             )
         custom = item.get("custom")
-        kb = custom.get("kb") if isinstance(custom, dict) else None
-        if isinstance(kb, dict):
-            if messages:
-                messages[-1] = replace(messages[-1], kb=kb)
-            else:
-                pending = kb
-    if pending is not None and messages and messages[-1].kb is None:
-        messages[-1] = replace(messages[-1], kb=pending)
+        if not isinstance(custom, dict):
+            continue
+        found = _custom_fields(custom)
+        if messages:
+            messages[-1] = replace(messages[-1], **found)
+        else:
+            pending.update(found)
+    if pending and messages:
+        messages[-1] = replace(messages[-1], **pending)
     return messages
+
+
+def _custom_fields(custom: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if isinstance(custom.get("kb"), dict):
+        found["kb"] = custom["kb"]
+    handoff = custom.get("handoff")
+    if isinstance(handoff, dict) and isinstance(handoff.get("escalation_id"), int):
+        found["handoff"] = handoff["escalation_id"]
+    return found
 
 
 class RasaClient:

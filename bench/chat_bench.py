@@ -1,12 +1,12 @@
 """Chat gateway benchmark: `make bench-chat`.
 
 Starts the whole stack (Rasa, the action server, the gateway) in the production
-configuration: Redis lock store and two Rasa workers (Rasa is the CPU-bound part and
-needs the Redis lock store for more than one worker). Without a reachable Redis it
-falls back to one worker, as `make demo` runs. Then it measures a turn through
-``POST /api/chat/sessions/{id}/messages`` at concurrency 1 and 16 (p50, p95, turns/s,
-errors), and a WeChat text message end to end (plain mode, signed, passive reply) for
-p50/p99. Every turn asks an FAQ question from the held-out test split.
+configuration: Redis lock store, Redis tracker store and two Rasa workers (Rasa is the
+CPU-bound part and needs the Redis lock store for more than one worker). Without a
+reachable Redis it falls back to one worker and SQLite, as `make demo` runs. Then it
+measures a turn through ``POST /api/chat/sessions/{id}/messages`` at concurrency 1 and
+16 (p50, p95, turns/s, errors), and a WeChat text message end to end (plain mode,
+signed, passive reply) for p50/p99. Every turn asks an FAQ question from the held-out test split.
 """
 
 from __future__ import annotations
@@ -228,15 +228,20 @@ def main() -> None:
     parser.add_argument(
         "--tracker-url",
         default=None,
-        help="Rasa tracker store（默认临时 SQLite）；生产配置用 PostgreSQL",
+        help="Rasa tracker store（有 Redis 时默认用它，否则临时 SQLite）",
     )
     arguments = parser.parse_args()
     redis_url = arguments.redis_url if redis_reachable(arguments.redis_url) else None
     workers = arguments.rasa_workers if redis_url else 1
     databases = "PostgreSQL" if arguments.database_url else "SQLite"
+    tracker_url = arguments.tracker_url or (
+        # Its own database in the same Redis: trackers are keyed by sender id.
+        redis_url.rsplit("/", 1)[0] + "/13" if redis_url else None
+    )
+    tracker = (tracker_url or "sqlite").split(":", 1)[0]
     print(
         f"配置：Rasa 工作进程 {workers} 个，锁存储 {'Redis' if redis_url else '内存'}，"
-        f"数据库 {databases}"
+        f"tracker store {tracker}，数据库 {databases}"
     )
     with tempfile.TemporaryDirectory() as scratch:
         settings = isolated_settings(
@@ -247,7 +252,7 @@ def main() -> None:
             redis_url=redis_url,
             rasa_workers=workers,
             **({"database_url": arguments.database_url} if arguments.database_url else {}),
-            **({"rasa_tracker_url": arguments.tracker_url} if arguments.tracker_url else {}),
+            **({"rasa_tracker_url": tracker_url} if tracker_url else {}),
         )
         with dialogue_stack(settings, Path(scratch) / "logs", gateway=True) as stack:
             asyncio.run(measure(stack, arguments.turns))

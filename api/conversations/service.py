@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -146,6 +146,8 @@ class _Outgoing:
     role: Role = Role.BOT
     # What the KB decided for this reply (actions.faq.kb_metadata), stored for analytics.
     kb: dict[str, Any] | None = None
+    # The bot handed the conversation to a person with this reply.
+    handoff: bool = False
 
 
 def _hash_token(token: str) -> str:
@@ -375,7 +377,12 @@ class ConversationService:
         degraded = False
         try:
             outgoing_messages = [
-                _Outgoing(message.text, message.buttons, kb=message.kb)
+                _Outgoing(
+                    message.text,
+                    message.buttons,
+                    kb=message.kb,
+                    handoff=message.handoff is not None,
+                )
                 for message in await self._dialogue.send(conversation_id, outgoing, metadata)
             ]
         except httpx.HTTPError as exc:
@@ -393,9 +400,16 @@ class ConversationService:
     def _store_replies(
         self, conversation: ConversationView, messages: Sequence[_Outgoing], degraded: bool
     ) -> tuple[list[MessageView], EscalationView | None]:
-        """Store the bot's replies and look for a handoff, in one trip to a worker thread."""
+        """Store the bot's replies and look for a handoff, in one trip to a worker thread.
+
+        The bot's handoff action says so in its reply; the escalation table is also read
+        when Rasa said nothing (a paused conversation) or the KB answered alone (it may
+        have queued the user itself), so a missed signal cannot leave a user unheard.
+        """
         replies = self._store(conversation.id, messages, None, False, degraded)
-        return replies, self._escalations.open_for_sender(conversation.id)
+        handed_off = degraded or not messages or any(m.handoff for m in messages)
+        escalation = self._escalations.open_for_sender(conversation.id) if handed_off else None
+        return replies, escalation
 
     def _offered_title(self, conversation_id: str, payload: str) -> str | None:
         """The title of a button the bot offered in this conversation with ``payload``."""
@@ -414,27 +428,46 @@ class ConversationService:
         degraded: bool = False,
     ) -> list[MessageView]:
         now = datetime.now(UTC)
+        rows = [
+            {
+                "conversation_id": conversation_id,
+                "role": outgoing.role.value,
+                "text": outgoing.text,
+                "buttons": outgoing.buttons,
+                "payload": payload,
+                "redacted": redacted,
+                "degraded": degraded,
+                "kb": outgoing.kb,
+                "created_at": now,
+            }
+            for outgoing in messages
+        ]
+        if not rows:
+            return []
+        # Plain INSERT … RETURNING and UPDATE statements: this runs twice on every turn,
+        # and the ORM's unit of work (load, track, flush) costs more than the SQL itself.
         with transaction(self._sessions) as session:
-            rows = [
-                Message(
-                    conversation_id=conversation_id,
-                    role=outgoing.role.value,
-                    text=outgoing.text,
-                    buttons=outgoing.buttons,
-                    payload=payload,
-                    redacted=redacted,
-                    degraded=degraded,
-                    kb=outgoing.kb,
-                    created_at=now,
-                )
-                for outgoing in messages
-            ]
-            session.add_all(rows)
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is not None:
-                conversation.updated_at = now
-            session.flush()
-            return [_message_view(row) for row in rows]
+            ids = session.scalars(
+                insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+            ).all()
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(updated_at=now)
+            )
+        return [
+            MessageView(
+                id=message_id,
+                role=outgoing.role,
+                text=outgoing.text,
+                buttons=[Button(b["title"], b["payload"]) for b in outgoing.buttons],
+                feedback=None,
+                created_at=now,
+                degraded=degraded,
+                redacted=redacted,
+            )
+            for message_id, outgoing in zip(ids, messages, strict=True)
+        ]
 
     async def _refresh_state(
         self, conversation: ConversationView, escalation: EscalationView | None

@@ -18,6 +18,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from actions.guard import contains_secret
+from kefu_rasa import speedups
+
+speedups.install()
 
 SHARE_SENSITIVE = "share_sensitive"
 

@@ -343,6 +343,8 @@ async def test_handoff_records_the_case_and_pauses(
     assert "第 1 位" in dispatcher.messages[0]["text"]
     case = escalations.open_for_sender("user-1")
     assert case is not None
+    # The gateway learns of the handoff from the reply itself.
+    assert dispatcher.messages[0]["custom"] == {"handoff": {"escalation_id": case.id}}
     assert case.reason == "用户要求转人工"
     assert case.channel == "wechat"
     assert case.kb_candidates == candidates

@@ -426,3 +426,16 @@ async def test_the_actions_send_what_the_kb_decided(
             "query": "手续费怎么收？为什么会被扣费？",
         }
     ]
+
+
+def test_the_handoff_signal_is_attached_to_its_reply() -> None:
+    from api.rasa import bot_messages
+
+    messages = bot_messages(
+        [
+            {"recipient_id": "u1", "text": "正在为您转接人工客服，您目前排在第 2 位。"},
+            {"recipient_id": "u1", "custom": {"handoff": {"escalation_id": 7}}},
+            {"recipient_id": "u1", "custom": {"handoff": {"escalation_id": "7"}}},  # ignored
+        ]
+    )
+    assert messages == [BotMessage("正在为您转接人工客服，您目前排在第 2 位。", [], handoff=7)]

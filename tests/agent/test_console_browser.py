@@ -34,6 +34,20 @@ def log_in(page: Page, base: str) -> None:
     expect(page.get_by_test_id("agent-name")).to_have_text("xiaoli")
 
 
+def check_the_other_panels(console: Page, live_stack: RunningStack) -> None:
+    """The other panels render in the same session: the analytics saw the bot's answer,
+    and the knowledge panel shows the index in use."""
+    console.get_by_test_id("tab-analytics").click()
+    expect(console.get_by_test_id("kb-hit").filter(has_text="充值").first).to_be_visible()
+    expect(console.get_by_test_id("analytics-handoff")).to_contain_text("转了人工")
+    console.screenshot(path=str(ARTIFACTS / "console-analytics.png"))
+    console.get_by_test_id("tab-tickets").click()
+    expect(console.get_by_test_id("ticket-search")).to_be_visible()
+    console.get_by_test_id("tab-knowledge").click()
+    build = (live_stack.settings.index_dir / "CURRENT").read_text().strip()
+    expect(console.get_by_test_id("kb-manifest")).to_contain_text(build)
+
+
 def test_handoff_reply_resolve_and_the_bot_answers_again(
     live_stack: RunningStack, browser: Browser
 ) -> None:
@@ -90,17 +104,7 @@ def test_handoff_reply_resolve_and_the_bot_answers_again(
     expect(answer.first).to_be_visible(timeout=20_000)
     user.screenshot(path=str(ARTIFACTS / "widget-after-handoff.png"))
 
-    # The other panels render from the same session: the analytics saw the bot's answer,
-    # and the knowledge panel shows the index in use.
-    console.get_by_test_id("tab-analytics").click()
-    expect(console.get_by_test_id("kb-hit").filter(has_text="充值").first).to_be_visible()
-    expect(console.get_by_test_id("analytics-handoff")).to_contain_text("转了人工")
-    console.screenshot(path=str(ARTIFACTS / "console-analytics.png"))
-    console.get_by_test_id("tab-tickets").click()
-    expect(console.get_by_test_id("ticket-search")).to_be_visible()
-    console.get_by_test_id("tab-knowledge").click()
-    build = (live_stack.settings.index_dir / "CURRENT").read_text().strip()
-    expect(console.get_by_test_id("kb-manifest")).to_contain_text(build)
+    check_the_other_panels(console, live_stack)
     assert (ARTIFACTS / "console-case.png").stat().st_size > 20_000
     assert errors == []
     user_context.close()

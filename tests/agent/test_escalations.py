@@ -37,14 +37,19 @@ def hand_off(gateway: Gateway, text: str = "转人工") -> tuple[str, dict[str, 
     escalations = gateway.escalations()
 
     def handoff(sender: str, said: str) -> list[BotMessage]:
-        escalations.open(
+        opened = escalations.open(
             sender_id=sender,
             channel="web",
             reason="用户要求人工客服",
             last_messages=["我充值了 500 元还没到账", said],
             kb_candidates=CANDIDATES,
         )
-        return [BotMessage("正在为您转接人工客服，您目前排在第 1 位。", [])]
+        # As ActionHandoff does: the reply carries the escalation's id.
+        return [
+            BotMessage(
+                "正在为您转接人工客服，您目前排在第 1 位。", [], handoff=opened.escalation.id
+            )
+        ]
 
     gateway.say(session_id, headers, text="我充值了 500 元还没到账")
     gateway.rasa.script = handoff

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -74,3 +75,40 @@ def test_every_dialogue_flow(run_rasa: RunRasa, trained_model: str, tmp_path: Pa
     report = json.loads((tmp_path / "story_report.json").read_text())
     stories = yaml.safe_load(TEST_STORIES.read_text("utf-8"))["stories"]
     assert report["conversation_accuracy"]["correct"] == len(stories) >= 11
+
+
+def test_the_action_response_check_is_rasas_own_but_checks_its_schema_once() -> None:
+    """bot/kefu_rasa/speedups.py keeps Rasa's validation of action-server responses."""
+    script = """
+import jsonschema
+from rasa.core.actions.action import RemoteAction
+import kefu_rasa.components  # installs the speed-up, as loading the model does
+from kefu_rasa import speedups
+
+action = RemoteAction("action_answer_faq", None)
+assert RemoteAction._validate_action_result is speedups._validate_action_result
+good = {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "hi"}]}
+assert action._validate_action_result(good) is True
+for bad in ({"events": "not a list"}, {"events": [{"event": "no_such_event"}]},
+            {"responses": ["not an object"]}):
+    try:
+        action._validate_action_result(bad)
+    except jsonschema.ValidationError as error:
+        assert "Failed to validate Action server response" in error.message
+    else:
+        raise AssertionError(bad)
+print("ok")
+"""
+    from api.core.config import get_settings
+    from api.rasa import BOT_DIR, RASA_BIN, rasa_environment
+
+    result = subprocess.run(
+        [str(RASA_BIN.parent / "python"), "-c", script],
+        cwd=BOT_DIR,
+        env=rasa_environment(get_settings()),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]

@@ -164,14 +164,19 @@ def test_handoff_moves_the_conversation_to_the_agent_queue(gateway: Gateway) -> 
     escalations = EscalationService(session_factory(gateway.settings.database_url))
 
     def handoff(sender: str, text: str) -> list[BotMessage]:
-        escalations.open(
+        opened = escalations.open(
             sender_id=sender,
             channel="web",
             reason="用户要求转人工",
             last_messages=[text],
             kb_candidates=[],
         )
-        return [BotMessage("正在为您转接人工客服，您目前排在第 1 位。", [])]
+        # As ActionHandoff does: the reply carries the escalation's id.
+        return [
+            BotMessage(
+                "正在为您转接人工客服，您目前排在第 1 位。", [], handoff=opened.escalation.id
+            )
+        ]
 
     gateway.rasa.script = handoff
     assert gateway.say(session_id, headers, text="转人工").json()["state"] == "waiting_agent"
@@ -233,3 +238,28 @@ def test_widget_and_demo_page_are_served(gateway: Gateway) -> None:
     script = gateway.client.get("/widget.js")
     assert script.headers["content-type"].startswith("application/javascript")
     assert gateway.client.get("/widget.css").headers["content-type"].startswith("text/css")
+
+
+def test_a_paused_bot_that_says_nothing_still_finds_the_handoff(gateway: Gateway) -> None:
+    """If the handoff signal were ever lost, an empty reply makes the gateway look."""
+    session_id, headers = gateway.session()
+    gateway.escalations().open(
+        sender_id=session_id,
+        channel="web",
+        reason="用户要求转人工",
+        last_messages=["转人工"],
+        kb_candidates=[],
+    )
+    gateway.rasa.script = lambda sender, text: []
+    turn = gateway.say(session_id, headers, text="有人吗")
+    assert turn.json()["state"] == "waiting_agent"
+
+
+def test_an_ordinary_turn_does_not_read_the_escalations(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    service = gateway.client.app.state.conversations  # type: ignore[attr-defined]
+    calls: list[str] = []
+    original = service._escalations.open_for_sender
+    service._escalations.open_for_sender = lambda sender: calls.append(sender) or original(sender)
+    assert gateway.say(session_id, headers, text="怎么充值").json()["state"] == "bot"
+    assert calls == []
