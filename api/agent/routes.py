@@ -83,6 +83,7 @@ def _message_out(message: MessageView) -> TranscriptMessage:
         delivery=message.delivery,
         feedback=message.feedback,
         buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
+        kb=message.kb,
         created_at=message.created_at,
     )
 

@@ -63,6 +63,8 @@ class TranscriptMessage(BaseModel):
     delivery: str | None
     feedback: str | None
     buttons: list[dict[str, str]]
+    # For bot replies: the KB's decision, the FAQ it chose (or came nearest) and the score.
+    kb: dict[str, Any] | None = None
     created_at: datetime
 
 

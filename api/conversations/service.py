@@ -86,6 +86,8 @@ class MessageView:
     redacted: bool = False
     # The agent who wrote it (console replies); never shown to users.
     author: str | None = None
+    # What the KB decided for a bot reply; shown to agents, never to users.
+    kb: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -166,6 +168,7 @@ def _message_view(message: Message) -> MessageView:
         delivery=message.delivery,
         redacted=message.redacted,
         author=message.author,
+        kb=message.kb,
     )
 
 
@@ -465,6 +468,7 @@ class ConversationService:
                 created_at=now,
                 degraded=degraded,
                 redacted=redacted,
+                kb=outgoing.kb,
             )
             for message_id, outgoing in zip(ids, messages, strict=True)
         ]

@@ -291,3 +291,31 @@ def test_an_agent_reply_reaches_a_wechat_user_by_customer_message(
         assert transcript[-1]["delivery"] == "failed"
     case_view = agent.get(f"/api/agent/escalations/{case.escalation.id}").json()
     assert case_view["conversation"]["user"].startswith(openid[:6])
+
+
+def test_the_transcript_shows_what_the_kb_decided_for_each_reply(
+    gateway: Gateway, agent: Console
+) -> None:
+    decided = {"decision": "fallback", "faq_id": "fees", "score": 0.31, "query": "能用数字人民币吗"}
+    gateway.rasa.script = lambda sender, text: [
+        BotMessage("抱歉，这个问题我还回答不了。", [], kb=decided)
+    ]
+    session_id, headers = gateway.session()
+    gateway.say(session_id, headers, text="能用数字人民币吗")
+    gateway.rasa.script = None
+    case_id = (
+        gateway.escalations()
+        .open(
+            sender_id=session_id,
+            channel="web",
+            reason="机器人连续未能回答",
+            last_messages=["能用数字人民币吗"],
+            kb_candidates=[],
+        )
+        .escalation.id
+    )
+    transcript = agent.get(f"/api/agent/escalations/{case_id}").json()["transcript"]
+    assert [(m["role"], m["kb"]) for m in transcript] == [("user", None), ("bot", decided)]
+    # Users never see it.
+    chat = history(gateway, session_id, headers)
+    assert all("kb" not in message for message in chat["messages"])

@@ -332,6 +332,7 @@
         title: '微信拒绝了这条客服消息（例如用户超过 48 小时未互动），用户没有收到'
       }));
     }
+    if (message.kb && message.kb.decision) notes.push(kbBadge(message.kb));
     if (message.feedback === 'up') notes.push(el('span', { className: 'badge', text: '👍' }));
     if (message.feedback === 'down') notes.push(el('span', { className: 'badge', text: '👎' }));
     var buttons = (message.buttons || []).length
@@ -345,6 +346,19 @@
       el('div', { className: 'text', text: message.text }),
       buttons
     ]);
+  }
+
+  var DECISIONS = { answer: '知识库回答', clarify: '知识库澄清', fallback: '知识库没有答案' };
+
+  // What the bot retrieved for this reply and how sure it was.
+  function kbBadge(kb) {
+    var parts = [DECISIONS[kb.decision] || kb.decision];
+    if (kb.faq_id) parts.push((kb.decision === 'answer' ? '' : '最接近 ') + kb.faq_id);
+    if (typeof kb.score === 'number') parts.push(kb.score.toFixed(2));
+    return el('span', {
+      className: 'badge kb-' + kb.decision, 'data-testid': 'transcript-kb', text: parts.join(' · '),
+      title: kb.query ? '检索的问题：' + kb.query : null
+    });
   }
 
   function candidatesTable(candidates) {
