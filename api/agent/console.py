@@ -20,6 +20,8 @@ ASSETS = {
     "console.js": "application/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
     "login.js": "application/javascript; charset=utf-8",
+    # Helpers shared by the scripts below, which load after it.
+    "dom.js": "application/javascript; charset=utf-8",
     # Panels of the console, each rendering into the container console.js gives it.
     "tickets.js": "application/javascript; charset=utf-8",
     "analytics.js": "application/javascript; charset=utf-8",

@@ -21,6 +21,7 @@ from api.conversations.models import ConversationState, Role
 from api.conversations.service import (
     AGENTS_CHANNEL,
     ConversationService,
+    ConversationSummary,
     ConversationView,
     MessageView,
 )
@@ -62,17 +63,22 @@ class Case:
         return self.item.escalation
 
 
-def _item(
-    escalation: EscalationView, state: ConversationState, transcript: Sequence[MessageView]
-) -> QueueItem:
-    said = [message for message in transcript if message.role is Role.USER]
+def _item(escalation: EscalationView, summary: ConversationSummary) -> QueueItem:
     end = escalation.resolved_at or datetime.now(UTC)
     return QueueItem(
         escalation=escalation,
-        conversation_state=state,
+        conversation_state=summary.state,
         waiting_seconds=max(0.0, (end - escalation.created_at).total_seconds()),
-        last_user_message=said[-1].text if said else None,
-        user_messages=len(said),
+        last_user_message=summary.last_user_message,
+        user_messages=summary.user_messages,
+    )
+
+
+def _recorded(escalation: EscalationView) -> ConversationSummary:
+    """For a handoff made straight through Rasa (no gateway conversation): what it recorded."""
+    said = escalation.last_messages
+    return ConversationSummary(
+        ConversationState.WAITING_AGENT, len(said), said[-1] if said else None
     )
 
 
@@ -94,21 +100,24 @@ class AgentDesk:
     # Reading
 
     def queue(self, statuses: Sequence[EscalationStatus]) -> list[QueueItem]:
+        """The escalations with their conversations' summaries: two queries, not two per row."""
+        escalations = self._escalations.with_status(statuses)
+        summaries = self._conversations.summaries([e.sender_id for e in escalations])
         return [
-            _item(
-                escalation,
-                self._conversations.get(escalation.sender_id).state,
-                self._conversations.history(escalation.sender_id),
-            )
-            for escalation in self._escalations.with_status(statuses)
+            _item(escalation, summaries.get(escalation.sender_id) or _recorded(escalation))
+            for escalation in escalations
         ]
 
     def case(self, escalation_id: int) -> Case:
         escalation = self._escalations.get(escalation_id)
         conversation = self._conversations.get(escalation.sender_id)
         transcript = self._conversations.history(escalation.sender_id)
+        said = [message for message in transcript if message.role is Role.USER]
+        summary = ConversationSummary(
+            conversation.state, len(said), said[-1].text if said else None
+        )
         return Case(
-            item=_item(escalation, conversation.state, transcript),
+            item=_item(escalation, summary),
             conversation=conversation,
             transcript=transcript,
             tickets=self._tickets.for_sender(escalation.sender_id),

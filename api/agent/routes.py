@@ -30,7 +30,7 @@ from api.agent.schemas import (
     TranscriptMessage,
 )
 from api.agent.service import EscalationNotFoundError, EscalationResolvedError
-from api.conversations.service import AGENTS_CHANNEL, MessageView
+from api.conversations.service import AGENTS_CHANNEL, ConversationNotFoundError, MessageView
 from api.core.sse import event_stream
 
 router = agent_router(tags=["agent"])
@@ -135,7 +135,7 @@ def queue(
 def case(escalation_id: int, desk: Desk) -> CaseOut:
     try:
         return _case_out(desk.case(escalation_id))
-    except EscalationNotFoundError as exc:
+    except (EscalationNotFoundError, ConversationNotFoundError) as exc:
         raise HTTPException(404, NOT_FOUND) from exc
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,6 +111,15 @@ class ConversationView:
 
 
 @dataclass(frozen=True)
+class ConversationSummary:
+    """What a queue row shows of a conversation, without loading its transcript."""
+
+    state: ConversationState
+    user_messages: int
+    last_user_message: str | None
+
+
+@dataclass(frozen=True)
 class TurnResult:
     replies: list[MessageView]
     state: ConversationState
@@ -150,6 +159,8 @@ class _Outgoing:
     kb: dict[str, Any] | None = None
     # The bot handed the conversation to a person with this reply.
     handoff: bool = False
+    # The agent who wrote it, for messages from the console.
+    author: str | None = None
 
 
 def _hash_token(token: str) -> str:
@@ -286,6 +297,33 @@ class ConversationService:
                 .order_by(Message.id)
             )
             return [_message_view(message) for message in messages]
+
+    def summaries(self, conversation_ids: Sequence[str]) -> dict[str, ConversationSummary]:
+        """State, number of user messages and the last one, for many conversations at once."""
+        if not conversation_ids:
+            return {}
+        ids = list(conversation_ids)
+        said = (
+            select(
+                Message.conversation_id,
+                func.count(Message.id).label("count"),
+                func.max(Message.id).label("last_id"),
+            )
+            .where(Message.conversation_id.in_(ids), Message.role == Role.USER.value)
+            .group_by(Message.conversation_id)
+            .subquery()
+        )
+        rows = (
+            select(Conversation.id, Conversation.state, said.c.count, Message.text)
+            .outerjoin(said, said.c.conversation_id == Conversation.id)
+            .outerjoin(Message, Message.id == said.c.last_id)
+            .where(Conversation.id.in_(ids))
+        )
+        with self._sessions() as session:
+            return {
+                conversation_id: ConversationSummary(ConversationState(state), count or 0, text)
+                for conversation_id, state, count, text in session.execute(rows)
+            }
 
     def last_bot_buttons(self, conversation_id: str) -> list[Button]:
         """The buttons the bot offered since the user's last message, in order."""
@@ -441,6 +479,7 @@ class ConversationService:
                 "redacted": redacted,
                 "degraded": degraded,
                 "kb": outgoing.kb,
+                "author": outgoing.author,
                 "created_at": now,
             }
             for outgoing in messages
@@ -468,6 +507,7 @@ class ConversationService:
                 created_at=now,
                 degraded=degraded,
                 redacted=redacted,
+                author=outgoing.author,
                 kb=outgoing.kb,
             )
             for message_id, outgoing in zip(ids, messages, strict=True)
@@ -502,8 +542,12 @@ class ConversationService:
         which stays stored for agents to see.
         """
         found = scan(text)
-        stored = await asyncio.to_thread(
-            self._store_one, conversation.id, found.text, role, author, bool(found.kinds)
+        (stored,) = await asyncio.to_thread(
+            self._store,
+            conversation.id,
+            [_Outgoing(found.text, role=role, author=author)],
+            None,
+            bool(found.kinds),
         )
         await self._bus.publish(
             conversation_channel(conversation.id), {"type": "message", **stored.as_dict()}
@@ -522,27 +566,6 @@ class ConversationService:
         await self._bus.publish(
             conversation_channel(conversation_id), {"type": "state", "state": state.value}
         )
-
-    def _store_one(
-        self, conversation_id: str, text: str, role: Role, author: str | None, redacted: bool
-    ) -> MessageView:
-        now = datetime.now(UTC)
-        with transaction(self._sessions) as session:
-            message = Message(
-                conversation_id=conversation_id,
-                role=role.value,
-                text=text,
-                buttons=[],
-                redacted=redacted,
-                author=author,
-                created_at=now,
-            )
-            session.add(message)
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is not None:
-                conversation.updated_at = now
-            session.flush()
-            return _message_view(message)
 
     def set_state(self, conversation_id: str, state: ConversationState) -> None:
         with transaction(self._sessions) as session:

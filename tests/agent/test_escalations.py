@@ -319,3 +319,31 @@ def test_the_transcript_shows_what_the_kb_decided_for_each_reply(
     # Users never see it.
     chat = history(gateway, session_id, headers)
     assert all("kb" not in message for message in chat["messages"])
+
+
+def test_the_queue_summarises_many_cases_and_keeps_handoffs_made_outside_the_gateway(
+    gateway: Gateway, agent: Console
+) -> None:
+    first, headers, _ = hand_off(gateway)
+    gateway.say(first, headers, text="还在吗")
+    second, _, _ = hand_off(gateway, text="人工客服")
+    # A handoff through Rasa's own REST channel has no gateway conversation.
+    direct = gateway.escalations().open(
+        sender_id="rasa-rest-user",
+        channel="rest",
+        reason="用户要求转人工",
+        last_messages=["你好", "转人工"],
+        kb_candidates=[],
+    )
+    queue = {
+        item["conversation_id"]: item
+        for item in agent.get("/api/agent/escalations").json()["escalations"]
+    }
+    assert (queue[first]["user_messages"], queue[first]["last_user_message"]) == (3, "还在吗")
+    assert (queue[second]["user_messages"], queue[second]["last_user_message"]) == (2, "人工客服")
+    assert queue["rasa-rest-user"]["last_user_message"] == "转人工"
+    assert queue["rasa-rest-user"]["conversation_state"] == "waiting_agent"
+    # Its case view has no transcript to show: a clear 404, not a server error.
+    missing = agent.get(f"/api/agent/escalations/{direct.escalation.id}")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "没有找到这个会话。"

@@ -7,40 +7,16 @@
 (function () {
   'use strict';
 
+  var el = window.KefuDom.el;
+  var clear = window.KefuDom.clear;
+  var localTime = window.KefuDom.localTime;
+
   var PERIODS = [7, 30, 90];
   var REASONS = { fallback: '未能回答', downvoted: '回答被点踩', mixed: '未能回答或被点踩' };
   var EXPORT_URL = '/api/agent/suggestions/export';
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      var value = props[key];
-      if (value === undefined || value === null || value === false) return;
-      if (key === 'text') node.textContent = value;
-      else if (key === 'className') node.className = value;
-      else if (key === 'onclick') node.addEventListener('click', value);
-      else node.setAttribute(key, value === true ? '' : String(value));
-    });
-    (children || []).forEach(function (child) {
-      if (child !== null && child !== undefined) {
-        node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-      }
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
   function percent(rate) {
     return rate === null || rate === undefined ? '—' : (rate * 100).toFixed(1) + '%';
-  }
-
-  function clock(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return '';
-    function pad(n) { return (n < 10 ? '0' : '') + n; }
-    return date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate()) + ' ' +
-      pad(date.getHours()) + ':' + pad(date.getMinutes());
   }
 
   // A horizontal bar; its width is set through the CSSOM, which the CSP allows
@@ -302,7 +278,7 @@
             ]),
             el('td', {}, [
               el('div', { text: item.created_by }),
-              el('div', { className: 'muted small', text: clock(item.created_at) })
+              el('div', { className: 'muted small', text: localTime(item.created_at) })
             ]),
             el('td', { className: 'num' }, [remove])
           ]);

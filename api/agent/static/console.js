@@ -13,26 +13,9 @@
 
   /* ------------------------------------------------------------------ helpers */
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      var value = props[key];
-      if (value === undefined || value === null || value === false) return;
-      if (key === 'text') node.textContent = value;
-      else if (key === 'className') node.className = value;
-      else if (key === 'onclick') node.addEventListener('click', value);
-      else if (key === 'hidden') node.hidden = true;
-      else node.setAttribute(key, value === true ? '' : value);
-    });
-    (children || []).forEach(function (child) {
-      if (child !== null && child !== undefined) {
-        node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-      }
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  var el = window.KefuDom.el;
+  var clear = window.KefuDom.clear;
+  var localTime = window.KefuDom.localTime;
 
   function duration(seconds) {
     seconds = Math.max(0, Math.round(seconds));
@@ -42,14 +25,6 @@
     var hours = Math.floor(minutes / 60);
     if (hours < 48) return hours + ' 小时' + (minutes % 60 ? ' ' + (minutes % 60) + ' 分' : '');
     return Math.floor(hours / 24) + ' 天';
-  }
-
-  function clock(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return '';
-    function pad(n) { return (n < 10 ? '0' : '') + n; }
-    return pad(date.getMonth() + 1) + '-' + pad(date.getDate()) + ' ' +
-      pad(date.getHours()) + ':' + pad(date.getMinutes());
   }
 
   /* ---------------------------------------------------------------------- api */
@@ -341,7 +316,7 @@
     return el('li', { className: 'msg role-' + message.role, 'data-testid': 'transcript-message', 'data-role': message.role }, [
       el('div', { className: 'msg-head' }, [
         el('span', { className: 'who', text: who }),
-        el('time', { className: 'muted small', text: clock(message.created_at) })
+        el('time', { className: 'muted small', text: localTime(message.created_at) })
       ].concat(notes)),
       el('div', { className: 'text', text: message.text }),
       buttons

@@ -7,32 +7,9 @@
 (function () {
   'use strict';
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      var value = props[key];
-      if (value === undefined || value === null || value === false) return;
-      if (key === 'text') node.textContent = value;
-      else if (key === 'className') node.className = value;
-      else if (key === 'hidden') node.hidden = true;
-      else node.setAttribute(key, value === true ? '' : String(value));
-    });
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
-  function when(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return iso || '';
-    function pad(n) { return (n < 10 ? '0' : '') + n; }
-    return date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate()) +
-      ' ' + pad(date.getHours()) + ':' + pad(date.getMinutes()) + ':' + pad(date.getSeconds());
-  }
+  var el = window.KefuDom.el;
+  var clear = window.KefuDom.clear;
+  var localTime = window.KefuDom.localTime;
 
   function fixed(value, digits) {
     return typeof value === 'number' ? value.toFixed(digits) : '—';
@@ -53,7 +30,7 @@
       ['澄清阈值', '得分 ≥ ' + fixed(thresholds.clarify, 3)],
       ['稠密检索权重', fixed((manifest.fusion || {}).dense_weight, 2)],
       ['校准', calibrated],
-      ['构建时间', when(manifest.built_at) + '（用时 ' + fixed(manifest.build_seconds, 1) + ' 秒）']
+      ['构建时间', localTime(manifest.built_at, true) + '（用时 ' + fixed(manifest.build_seconds, 1) + ' 秒）']
     ];
   }
 

@@ -7,6 +7,10 @@
 (function () {
   'use strict';
 
+  var el = window.KefuDom.el;
+  var clear = window.KefuDom.clear;
+  var localTime = window.KefuDom.localTime;
+
   // How agents call the statuses (the API's status_label is worded for users).
   var STATUSES = [
     { value: 'new', label: '新建' },
@@ -39,25 +43,6 @@
     return value || '';
   }
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      var value = props[key];
-      if (value === undefined || value === null || value === false) return;
-      if (key === 'text') node.textContent = value;
-      else if (key === 'className') node.className = value;
-      else if (key === 'hidden') node.hidden = true;
-      else node.setAttribute(key, value === true ? '' : String(value));
-    });
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
   // 「3 小时」: the largest unit that fits, as an agent would say it.
   function age(seconds) {
     seconds = Math.max(0, Math.floor(seconds || 0));
@@ -65,14 +50,6 @@
     if (seconds < 3600) return Math.floor(seconds / 60) + ' 分钟';
     if (seconds < 86400) return Math.floor(seconds / 3600) + ' 小时';
     return Math.floor(seconds / 86400) + ' 天';
-  }
-
-  function when(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return '';
-    function pad(n) { return (n < 10 ? '0' : '') + n; }
-    return date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate()) +
-      ' ' + pad(date.getHours()) + ':' + pad(date.getMinutes());
   }
 
   function badge(status) {
@@ -209,7 +186,7 @@
         el('td', { className: 'tk-number', text: ticket.number }),
         el('td', { text: ticket.category }),
         el('td', {}, [badge(ticket.status)]),
-        el('td', { title: when(ticket.created_at), text: age(ticket.age_seconds) }),
+        el('td', { title: localTime(ticket.created_at), text: age(ticket.age_seconds) }),
         el('td', { text: ticket.contact })
       ]);
       function open() { openTicket(ticket.id); }
@@ -280,7 +257,7 @@
       var list = el('ol', { className: 'tk-timeline', 'data-testid': 'ticket-timeline' });
       events.forEach(function (event) {
         var head = [
-          el('span', { className: 'tk-when muted small', text: when(event.created_at) }),
+          el('span', { className: 'tk-when muted small', text: localTime(event.created_at) }),
           el('span', { className: 'tk-author', text: event.author === 'user' ? '用户' : event.author }),
           el('span', { text: EVENT_KINDS[event.kind] || event.kind })
         ];
@@ -360,8 +337,8 @@
         .concat(field('联系方式', ticket.contact))
         .concat(field('交易单号', ticket.transaction_id))
         .concat(field('用户看到的状态', ticket.status_label))
-        .concat(field('已创建', age(ticket.age_seconds) + '（' + when(ticket.created_at) + '）'))
-        .concat(field('最近更新', when(ticket.updated_at)))
+        .concat(field('已创建', age(ticket.age_seconds) + '（' + localTime(ticket.created_at) + '）'))
+        .concat(field('最近更新', localTime(ticket.updated_at)))
         .forEach(function (node) { facts.appendChild(node); });
       detail.appendChild(facts);
       detail.appendChild(el('h3', { text: '问题描述' }));
