@@ -38,7 +38,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy kb actions api
+	$(VENV)/bin/mypy kb guard support actions api ops
 
 pytest: setup
 	$(PY) -m pytest

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.guard import redact
+from guard import redact
 from kb.content import FAQ
 from kb.knowledge_base import Candidate, Decision, QueryResult
 

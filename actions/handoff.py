@@ -9,8 +9,8 @@ from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.guard import redact
 from actions.tickets import channel_of
+from guard import redact
 
 RECENT_MESSAGES = 5
 

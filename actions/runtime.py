@@ -18,12 +18,12 @@ from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
 
-from api.agent.service import EscalationService
-from api.core.config import Settings, get_settings
-from api.db import migrate, session_factory
-from api.tickets.service import TicketService
 from kb.follow import IndexFollower
 from kb.knowledge_base import KnowledgeBase
+from support.escalations.service import EscalationService
+from support.settings import Settings, get_settings
+from support.storage import migrate, session_factory
+from support.tickets.service import TicketService
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.guard import WARNING, contains_secret
+from guard import WARNING, contains_secret
 
 CATEGORIES = ("登录与密码", "支付", "充值", "提现", "转账", "账户安全", "其他")
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.core.config import Settings
-from api.db import engine_for
-from api.deps import get_knowledge, get_settings_dep
-from api.knowledge.service import KnowledgeService
+from api.core.deps import get_knowledge, get_settings_dep
+from support.knowledge.service import KnowledgeService
+from support.settings import Settings
+from support.storage import engine_for
 
 router = APIRouter(tags=["health"])
 PROBE_TIMEOUT = 1.5

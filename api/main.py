@@ -9,30 +9,30 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import health
-from api.agent import auth_routes as agent_auth_routes
-from api.agent import console as agent_console
-from api.agent import routes as agent_routes
-from api.agent.accounts import AccountService
-from api.agent.desk import AgentDesk
-from api.agent.service import EscalationService
-from api.analytics import routes as analytics_routes
-from api.chat import routes as chat_routes
-from api.chat import static as chat_static
-from api.conversations.service import ConversationService, DialogueBackend
-from api.core.config import Settings, get_settings
+from api import knowledge as knowledge_routes
+from api.console import pages as agent_console
+from api.console.analytics import routes as analytics_routes
+from api.console.auth import routes as agent_auth_routes
+from api.console.cases import routes as agent_routes
+from api.console.cases.desk import AgentDesk
+from api.console.knowledge import routes as knowledge_admin_routes
+from api.console.tickets import routes as ticket_routes
 from api.core.errors import install_error_handlers
-from api.core.events import event_bus
 from api.core.limits import BodySizeLimitMiddleware
-from api.core.ratelimit import failure_counter, rate_limiter
-from api.db import migrate, session_factory
-from api.knowledge import admin_routes as knowledge_admin_routes
-from api.knowledge import routes as knowledge_routes
-from api.knowledge.service import KnowledgeService
-from api.rasa import RasaClient
-from api.tickets import routes as ticket_routes
-from api.tickets.service import TicketService
+from api.web import routes as chat_routes
+from api.web import static as chat_static
 from api.wechat import routes as wechat_routes
 from api.wechat.delivery import CustomerMessenger, WeChatOutbound
+from support.accounts.service import AccountService
+from support.conversations.service import ConversationService, DialogueBackend
+from support.dialogue import RasaClient
+from support.escalations.service import EscalationService
+from support.events import event_bus
+from support.knowledge.service import KnowledgeService
+from support.ratelimit import failure_counter, rate_limiter
+from support.settings import Settings, get_settings
+from support.storage import migrate, session_factory
+from support.tickets.service import TicketService
 
 
 def create_app(

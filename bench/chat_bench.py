@@ -28,8 +28,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.core.config import get_settings
-from api.stack import RunningStack, dialogue_stack, isolated_settings
+from ops.stack import RunningStack, dialogue_stack, isolated_settings
+from support.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 WECHAT_TOKEN = "bench-token"

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.stack import dialogue_stack, isolated_settings
+from ops.stack import dialogue_stack, isolated_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPED = "这个回答解决您的问题了吗？"

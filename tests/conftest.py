@@ -24,7 +24,7 @@ from kb.pipeline import BuildOutcome, build_knowledge_base
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from api.stack import RunningStack
+    from ops.stack import RunningStack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FAQ_PATH = PROJECT_ROOT / "data" / "faq_zh.yml"
@@ -57,8 +57,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, use_encoder: Encoder) -> Bui
 @pytest.fixture(scope="session")
 def trained_model() -> str:
     """bot/models/kefu.tar.gz, trained now if the training data or config changed."""
-    from api.core.config import get_settings
-    from api.rasa import MODEL_PATH, train
+    from ops.rasa import MODEL_PATH, train
+    from support.settings import get_settings
 
     train(get_settings())
     return str(MODEL_PATH)
@@ -93,7 +93,7 @@ def postgres_schema() -> Iterator[str]:
     """A migrated, throwaway schema in the test PostgreSQL; yields its URL."""
     from sqlalchemy import create_engine, text
 
-    from api.db import engine_for, migrate
+    from support.storage import engine_for, migrate
 
     assert POSTGRES_URL is not None
     schema = f"kefu_test_{uuid.uuid4().hex[:12]}"
@@ -114,7 +114,7 @@ def postgres_schema() -> Iterator[str]:
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database: a SQLite file, or a throwaway PostgreSQL schema."""
-    from api.db import migrate
+    from support.storage import migrate
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'kefu.db'}"
@@ -146,8 +146,8 @@ def live_stack(
     trained_model: str, built: BuildOutcome, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
     """One whole stack for every browser test (starting one takes ~30 s)."""
-    from api.core.config import Settings
-    from api.stack import dialogue_stack, free_port
+    from ops.stack import dialogue_stack, free_port
+    from support.settings import Settings
 
     data = tmp_path_factory.mktemp("browser")
     settings = Settings(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-from api.core.events import Event, EventBus
+from support.events import Event, EventBus
 
 KEEP_ALIVE_SECONDS = 15.0
 

@@ -20,11 +20,11 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
-from api.core.config import Settings, get_settings
 from api.wechat.text import split_text
+from support.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from api.conversations.service import ConversationView
+    from support.conversations.service import ConversationView
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,10 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
 from actions.faq import clarify_payload
-from api.conversations.models import Role
-from api.conversations.service import (
+from api.wechat.delivery import CustomerMessenger
+from api.wechat.text import parse_choice, split_text, with_choices
+from support.conversations.models import Role
+from support.conversations.service import (
     Button,
     ConversationService,
     InvalidChoiceError,
@@ -35,12 +37,10 @@ from api.conversations.service import (
     RateLimitedError,
     TurnResult,
 )
-from api.core.config import Settings
-from api.db import session_factory
-from api.knowledge.service import KnowledgeService, KnowledgeUnavailableError
-from api.wechat.dedup import InboxStatus, InboxStore, inbox_store
-from api.wechat.delivery import CustomerMessenger
-from api.wechat.text import parse_choice, split_text, with_choices
+from support.inbox.store import InboxStatus, InboxStore, inbox_store
+from support.knowledge.service import KnowledgeService, KnowledgeUnavailableError
+from support.settings import Settings
+from support.storage import session_factory
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
-from actions.guard import scan
+from guard import scan
 
 
 class RedactingRestInput(RestInput):

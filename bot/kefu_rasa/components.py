@@ -17,7 +17,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.guard import contains_secret
+from guard import contains_secret
 from kefu_rasa import speedups
 
 speedups.install()

@@ -9,10 +9,10 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions import runtime
-from api.agent.service import EscalationService
-from api.db import session_factory
-from api.tickets.service import TicketService
 from kb.knowledge_base import KnowledgeBase
+from support.escalations.service import EscalationService
+from support.storage import session_factory
+from support.tickets.service import TicketService
 
 MakeTracker = Callable[..., Tracker]
 

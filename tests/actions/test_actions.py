@@ -19,7 +19,6 @@ from actions.faq import (
     ActionAnswerFeedback,
     ActionCoreFallback,
 )
-from actions.guard import WARNING
 from actions.handoff import ActionHandoff
 from actions.tickets import (
     CATEGORIES,
@@ -29,8 +28,9 @@ from actions.tickets import (
     ActionSubmitTicket,
     ValidateTicketForm,
 )
-from api.agent.service import EscalationService
-from api.tickets.service import TicketService
+from guard import WARNING
+from support.escalations.service import EscalationService
+from support.tickets.service import TicketService
 from tests.actions.conftest import MakeTracker
 from tests.conftest import PROJECT_ROOT
 

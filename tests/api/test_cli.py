@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.core.config import get_settings
 from kb.pipeline import BuildOutcome
+from ops.cli import app
+from support.settings import get_settings
 
 runner = CliRunner()
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from api.core.config import Settings
-from api.demo import ensure_demo_agent
-from api.stack import free_port
+from ops.demo import ensure_demo_agent
+from ops.stack import free_port
+from support.settings import Settings
 from tests.conftest import PROJECT_ROOT
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.core.config import Settings
 from api.main import create_app
 from kb.pipeline import BuildOutcome
+from support.settings import Settings
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from api.agent.models import EscalationStatus
-from api.agent.service import EscalationService
-from api.db import migrate, session_factory
-from api.tickets.models import TicketStatus
-from api.tickets.service import TicketService
+from support.escalations.models import EscalationStatus
+from support.escalations.service import EscalationService
+from support.storage import migrate, session_factory
+from support.tickets.models import TicketStatus
+from support.tickets.service import TicketService
 
 
 def test_migrations_are_idempotent(database_url: str) -> None:

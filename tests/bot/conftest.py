@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from api.core.config import get_settings
-from api.rasa import BOT_DIR, RASA_BIN, rasa_environment
+from support.settings import get_settings
+from ops.rasa import BOT_DIR, RASA_BIN, rasa_environment
 
 RunRasa = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -22,12 +22,12 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.agent.service import EscalationService
-from api.core.config import Settings
-from api.db import migrate, session_factory
-from api.rasa import RasaClient
-from api.stack import RunningStack, dialogue_stack, free_port
-from api.tickets.service import TicketService
+from support.escalations.service import EscalationService
+from support.settings import Settings
+from support.storage import migrate, session_factory
+from support.dialogue import RasaClient
+from ops.stack import RunningStack, dialogue_stack, free_port
+from support.tickets.service import TicketService
 from kb.pipeline import BuildOutcome
 from tests.conftest import POSTGRES_URL, REDIS_URL, postgres_schema
 

@@ -29,11 +29,11 @@ from fastapi.testclient import TestClient
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
-from api.conversations.service import ConversationService, MessageView
-from api.core.config import Settings
 from api.main import create_app
-from api.rasa import BotMessage
 from kb.pipeline import BuildOutcome
+from support.conversations.service import ConversationService, MessageView
+from support.dialogue import BotMessage
+from support.settings import Settings
 from tests.conftest import REDIS_URL
 
 TOKEN = "kefu-wechat-test-token"
@@ -147,7 +147,7 @@ def echo(text: str) -> list[BotMessage]:
 
 @dataclass
 class FakeDialogue:
-    """Stands in for api.rasa.RasaClient: records what it is sent, answers from a script."""
+    """Stands in for support.dialogue.RasaClient: records what it is sent, answers from a script."""
 
     script: Callable[[str], list[BotMessage]] = echo
     calls: list[str] = field(default_factory=list)

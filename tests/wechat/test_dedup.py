@@ -8,15 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from wechatpy import parse_message
 
-from api.conversations.models import Role
-from api.db import session_factory
-from api.wechat.dedup import (
+from support.conversations.models import Role
+from support.inbox.store import (
     DatabaseInboxStore,
     InboxEntry,
     InboxStatus,
     InboxStore,
     RedisInboxStore,
 )
+from support.storage import session_factory
 from tests.conftest import REDIS_URL
 from tests.wechat.conftest import (
     MakeWeChat,

@@ -6,12 +6,12 @@ import time
 
 import pytest
 
-from api.conversations.models import Role
-from api.conversations.service import Button
-from api.core.config import Settings
-from api.rasa import BotMessage
 from api.wechat.delivery import send_customer_message
 from api.wechat.text import parse_choice, split_text, with_choices
+from support.conversations.models import Role
+from support.conversations.service import Button
+from support.dialogue import BotMessage
+from support.settings import Settings
 from tests.wechat.conftest import (
     APP_ID,
     APP_SECRET,

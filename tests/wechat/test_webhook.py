@@ -10,8 +10,8 @@ import xmltodict
 from wechatpy import parse_message
 
 from actions.faq import clarify_payload
-from api.conversations.models import ConversationState, Role
-from api.rasa import BotMessage
+from support.conversations.models import ConversationState, Role
+from support.dialogue import BotMessage
 from tests.wechat.conftest import (
     ACCOUNT,
     TOKEN,

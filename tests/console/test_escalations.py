@@ -1,0 +1,349 @@
+"""The escalation side of the agent API: queue, case view, replies, assign, resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from support.accounts.service import AccountService
+from support.conversations.models import ConversationState
+from support.dialogue import BotMessage
+from support.escalations.service import EscalationService
+from support.storage import session_factory
+from support.tickets.service import TicketService
+from tests.console.conftest import PASSWORD, Console, accounts_for, log_in, log_in_client
+from tests.web.conftest import Gateway
+from tests.wechat.conftest import (
+    FakeWeChatAPI,
+    MakeWeChat,
+    fake_wechat_server,
+    make_wechat,
+    new_openid,
+    wechat_api,
+)
+
+__all__ = ["fake_wechat_server", "make_wechat", "wechat_api"]
+
+CANDIDATES = [
+    {"faq_id": "topup_not_arrived", "question": "充值没到账怎么办？", "score": 0.41},
+    {"faq_id": "payment_failed", "question": "付款失败是什么原因？", "score": 0.33},
+]
+
+
+def hand_off(gateway: Gateway, text: str = "转人工") -> tuple[str, dict[str, str], int]:
+    """A web user talks to the bot, which hands the conversation to a person."""
+    session_id, headers = gateway.session()
+    escalations = gateway.escalations()
+
+    def handoff(sender: str, said: str) -> list[BotMessage]:
+        opened = escalations.open(
+            sender_id=sender,
+            channel="web",
+            reason="用户要求人工客服",
+            last_messages=["我充值了 500 元还没到账", said],
+            kb_candidates=CANDIDATES,
+        )
+        # As ActionHandoff does: the reply carries the escalation's id.
+        return [
+            BotMessage(
+                "正在为您转接人工客服，您目前排在第 1 位。", [], handoff=opened.escalation.id
+            )
+        ]
+
+    gateway.say(session_id, headers, text="我充值了 500 元还没到账")
+    gateway.rasa.script = handoff
+    turn = gateway.say(session_id, headers, text=text)
+    gateway.rasa.script = None
+    assert turn.json()["state"] == "waiting_agent"
+    case = escalations.open_for_sender(session_id)
+    assert case is not None
+    return session_id, headers, case.id
+
+
+def history(gateway: Gateway, session_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    response = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_the_queue_lists_waiting_cases_with_what_an_agent_needs(
+    gateway: Gateway, agent: Console
+) -> None:
+    assert agent.get("/api/agent/escalations").json() == {"escalations": []}
+    session_id, _, case_id = hand_off(gateway)
+    queue = agent.get("/api/agent/escalations").json()["escalations"]
+    assert len(queue) == 1
+    item = queue[0]
+    assert item["id"] == case_id
+    assert item["conversation_id"] == session_id
+    assert item["channel"] == "web"
+    assert item["reason"] == "用户要求人工客服"
+    assert item["status"] == "waiting"
+    assert item["assigned_to"] is None
+    assert item["redacted"] is False
+    assert item["waiting_seconds"] >= 0
+    assert item["conversation_state"] == "waiting_agent"
+    assert item["last_user_message"] == "转人工"
+    assert item["user_messages"] == 2
+    assert agent.get("/api/agent/escalations", params={"status": "resolved"}).json() == {
+        "escalations": []
+    }
+    assert agent.get("/api/agent/escalations", params={"status": "bogus"}).status_code == 422
+
+
+def test_the_queue_flags_cases_where_the_guard_redacted_something(
+    gateway: Gateway, agent: Console
+) -> None:
+    hand_off(gateway, text="转人工，我的验证码是 583920")
+    item = agent.get("/api/agent/escalations").json()["escalations"][0]
+    assert item["redacted"] is True
+    assert "583920" not in item["last_user_message"]
+
+
+def test_the_case_view_has_transcript_candidates_and_tickets(
+    gateway: Gateway, agent: Console
+) -> None:
+    session_id, headers, case_id = hand_off(gateway)
+    TicketService(session_factory(gateway.settings.database_url)).open(
+        sender_id=session_id,
+        channel="web",
+        category="充值",
+        description="充值 500 元未到账",
+        contact="13812345678",
+    )
+    gateway.say(session_id, headers, text="我的卡号是 6222 0212 3456 7890 128")
+    case = agent.get(f"/api/agent/escalations/{case_id}").json()
+    assert case["conversation"] == {
+        "id": session_id,
+        "channel": "web",
+        "state": "waiting_agent",
+        "user": None,
+        "created_at": case["conversation"]["created_at"],
+    }
+    roles = [(m["role"], m["text"]) for m in case["transcript"]]
+    assert roles[0] == ("user", "我充值了 500 元还没到账")
+    assert ("bot", "正在为您转接人工客服，您目前排在第 1 位。") in roles
+    last = case["transcript"][-1]
+    assert last["role"] == "user" and last["redacted"] is True
+    assert "6222" not in last["text"]
+    assert case["kb_candidates"] == CANDIDATES
+    assert case["last_messages"][-1] == "转人工"
+    assert [t["category"] for t in case["tickets"]] == ["充值"]
+    assert case["tickets"][0]["status_label"] == "已受理，等待处理"
+    assert agent.get("/api/agent/escalations/999999").status_code == 404
+
+
+def test_an_agent_reply_reaches_the_web_user_and_takes_the_case(
+    gateway: Gateway, agent: Console
+) -> None:
+    session_id, headers, case_id = hand_off(gateway)
+    sent = agent.post(f"/api/agent/escalations/{case_id}/messages", {"text": "您好，我来帮您查。"})
+    assert sent.status_code == 201
+    message = sent.json()["message"]
+    assert message["role"] == "agent" and message["author"] == "alice"
+    assert message["delivery"] is None  # the web widget gets it from its event stream
+    chat = history(gateway, session_id, headers)
+    assert chat["state"] == "agent"
+    assert chat["messages"][-1]["role"] == "agent"
+    assert chat["messages"][-1]["text"] == "您好，我来帮您查。"
+    assert "author" not in chat["messages"][-1]  # users never see which agent it was
+    # Replying took the case.
+    item = agent.get("/api/agent/escalations").json()["escalations"][0]
+    assert (item["status"], item["assigned_to"]) == ("assigned", "alice")
+    # While a person holds the conversation the bot is not asked.
+    asked = len(gateway.rasa.received)
+    turn = gateway.say(session_id, headers, text="好的谢谢")
+    assert turn.json()["replies"] == [] and turn.json()["state"] == "agent"
+    assert len(gateway.rasa.received) == asked
+
+
+def test_agent_replies_are_redacted_and_validated(gateway: Gateway, agent: Console) -> None:
+    _, _, case_id = hand_off(gateway)
+    path = f"/api/agent/escalations/{case_id}/messages"
+    for bad in ({"text": ""}, {"text": "   "}, {"text": "长" * 1001}, {}):
+        response = agent.post(path, bad)
+        assert response.status_code == 422
+        assert response.json()["detail"]
+    case = agent.get(f"/api/agent/escalations/{case_id}").json()
+    assert [m for m in case["transcript"] if m["role"] == "agent"] == []
+    pasted = agent.post(path, {"text": "请确认卡号 6222 0212 3456 7890 128 是否正确"})
+    assert "6222" not in pasted.json()["message"]["text"]
+    assert pasted.json()["message"]["redacted"] is True
+
+
+def test_the_event_stream_pushes_agent_replies_live(gateway: Gateway, agent: Console) -> None:
+    session_id, _, case_id = hand_off(gateway)
+    bus = gateway.client.app.state.conversations.bus  # type: ignore[attr-defined]
+    received: list[dict[str, Any]] = []
+
+    async def listen_and_reply() -> None:
+        import asyncio
+
+        from support.conversations.service import conversation_channel
+
+        async with bus.subscribe(conversation_channel(session_id)) as events:
+            iterator = aiter(events)
+            await asyncio.to_thread(
+                agent.post, f"/api/agent/escalations/{case_id}/messages", {"text": "在的"}
+            )
+            for _ in range(3):
+                received.append(await asyncio.wait_for(anext(iterator), 5))
+
+    gateway.client.portal.call(listen_and_reply)  # type: ignore[union-attr]
+    # What the widget shows live: a person joined, their notice, then the reply.
+    assert received[0] == {"type": "state", "state": "agent"}
+    assert [(e["type"], e["role"], e["text"]) for e in received[1:]] == [
+        ("message", "system", "人工客服已接入，请直接在这里描述您的问题。"),
+        ("message", "agent", "在的"),
+    ]
+
+
+def test_assign_to_me_and_take_over(gateway: Gateway, agent: Console) -> None:
+    _, _, case_id = hand_off(gateway)
+    accounts_for(gateway).add("bob", PASSWORD)
+    bob = log_in(gateway, "bob")
+    taken = agent.post(f"/api/agent/escalations/{case_id}/assign")
+    assert taken.status_code == 200
+    assert taken.json()["escalation"]["assigned_to"] == "alice"
+    assert taken.json()["conversation"]["state"] == "agent"
+    # Bob cannot answer Alice's case without taking it over first.
+    refused = bob.post(f"/api/agent/escalations/{case_id}/messages", {"text": "你好"})
+    assert refused.status_code == 409
+    assert "alice" in refused.json()["detail"]
+    assert bob.post(f"/api/agent/escalations/{case_id}/assign").status_code == 200
+    assert (
+        bob.post(f"/api/agent/escalations/{case_id}/messages", {"text": "你好"}).status_code == 201
+    )
+    transcript = agent.get(f"/api/agent/escalations/{case_id}").json()["transcript"]
+    assert [m["text"] for m in transcript if m["role"] == "system"] == [
+        "人工客服已接入，请直接在这里描述您的问题。"
+    ]  # one notice, not one per takeover
+
+
+def test_resolve_gives_the_conversation_back_to_the_bot(gateway: Gateway, agent: Console) -> None:
+    session_id, headers, case_id = hand_off(gateway)
+    agent.post(f"/api/agent/escalations/{case_id}/messages", {"text": "已经帮您处理好了"})
+    resolved = agent.post(f"/api/agent/escalations/{case_id}/resolve")
+    assert resolved.status_code == 200
+    assert resolved.json()["escalation"]["status"] == "resolved"
+    assert resolved.json()["escalation"]["resolved_at"]
+    assert gateway.rasa.resumed == [session_id]
+    assert agent.get("/api/agent/escalations").json() == {"escalations": []}
+    chat = history(gateway, session_id, headers)
+    assert chat["state"] == "bot"
+    assert chat["messages"][-1]["role"] == "system"
+    # The bot answers the user's next message again.
+    turn = gateway.say(session_id, headers, text="提现多久到账")
+    assert turn.json()["state"] == "bot"
+    assert turn.json()["replies"][0]["text"] == "机器人收到：提现多久到账"
+    # A resolved case takes no more replies and cannot be resolved twice.
+    late = agent.post(f"/api/agent/escalations/{case_id}/messages", {"text": "还在吗"})
+    assert late.status_code == 409
+    assert agent.post(f"/api/agent/escalations/{case_id}/resolve").status_code == 409
+
+
+def test_resolve_changes_nothing_when_rasa_is_down(gateway: Gateway, agent: Console) -> None:
+    session_id, headers, case_id = hand_off(gateway)
+    agent.post(f"/api/agent/escalations/{case_id}/assign")
+    gateway.rasa.down = True
+    response = agent.post(f"/api/agent/escalations/{case_id}/resolve")
+    assert response.status_code == 503
+    assert "对话服务暂时不可用" in response.json()["detail"]
+    assert history(gateway, session_id, headers)["state"] == "agent"
+    assert agent.get("/api/agent/escalations").json()["escalations"][0]["status"] == "assigned"
+
+
+@pytest.mark.parametrize("errcode", [0, 45015])
+def test_an_agent_reply_reaches_a_wechat_user_by_customer_message(
+    make_wechat: MakeWeChat, wechat_api: FakeWeChatAPI, errcode: int
+) -> None:
+    harness = make_wechat()
+    AccountService(session_factory(harness.settings.database_url)).add("alice", PASSWORD)
+    agent = log_in_client(harness.client, "alice")
+    openid = new_openid()
+    conversation = harness.conversations.for_external("wechat", openid)
+    case = EscalationService(session_factory(harness.settings.database_url)).open(
+        sender_id=conversation.id,
+        channel="wechat",
+        reason="用户要求人工客服",
+        last_messages=["转人工"],
+        kb_candidates=[],
+    )
+    harness.conversations.set_state(conversation.id, ConversationState.WAITING_AGENT)
+    wechat_api.errcode = errcode
+    sent = agent.post(f"/api/agent/escalations/{case.escalation.id}/messages", {"text": "您好"})
+    assert sent.status_code == 201
+    attempts = wechat_api.attempts(openid)
+    # The 人工客服已接入 notice, then the reply (or only the refused first attempt).
+    assert attempts[0].content == "人工客服已接入，请直接在这里描述您的问题。"
+    if errcode == 0:
+        assert [a.content for a in attempts] == [
+            "人工客服已接入，请直接在这里描述您的问题。",
+            "您好",
+        ]
+        assert sent.json()["message"]["delivery"] == "sent"
+    else:
+        # WeChat refused (48-hour window): kept and marked for agents, never lost.
+        assert sent.json()["message"]["delivery"] == "failed"
+        transcript = agent.get(f"/api/agent/escalations/{case.escalation.id}").json()["transcript"]
+        assert transcript[-1]["text"] == "您好"
+        assert transcript[-1]["delivery"] == "failed"
+    case_view = agent.get(f"/api/agent/escalations/{case.escalation.id}").json()
+    assert case_view["conversation"]["user"].startswith(openid[:6])
+
+
+def test_the_transcript_shows_what_the_kb_decided_for_each_reply(
+    gateway: Gateway, agent: Console
+) -> None:
+    decided = {"decision": "fallback", "faq_id": "fees", "score": 0.31, "query": "能用数字人民币吗"}
+    gateway.rasa.script = lambda sender, text: [
+        BotMessage("抱歉，这个问题我还回答不了。", [], kb=decided)
+    ]
+    session_id, headers = gateway.session()
+    gateway.say(session_id, headers, text="能用数字人民币吗")
+    gateway.rasa.script = None
+    case_id = (
+        gateway.escalations()
+        .open(
+            sender_id=session_id,
+            channel="web",
+            reason="机器人连续未能回答",
+            last_messages=["能用数字人民币吗"],
+            kb_candidates=[],
+        )
+        .escalation.id
+    )
+    transcript = agent.get(f"/api/agent/escalations/{case_id}").json()["transcript"]
+    assert [(m["role"], m["kb"]) for m in transcript] == [("user", None), ("bot", decided)]
+    # Users never see it.
+    chat = history(gateway, session_id, headers)
+    assert all("kb" not in message for message in chat["messages"])
+
+
+def test_the_queue_summarises_many_cases_and_keeps_handoffs_made_outside_the_gateway(
+    gateway: Gateway, agent: Console
+) -> None:
+    first, headers, _ = hand_off(gateway)
+    gateway.say(first, headers, text="还在吗")
+    second, _, _ = hand_off(gateway, text="人工客服")
+    # A handoff through Rasa's own REST channel has no gateway conversation.
+    direct = gateway.escalations().open(
+        sender_id="rasa-rest-user",
+        channel="rest",
+        reason="用户要求转人工",
+        last_messages=["你好", "转人工"],
+        kb_candidates=[],
+    )
+    queue = {
+        item["conversation_id"]: item
+        for item in agent.get("/api/agent/escalations").json()["escalations"]
+    }
+    assert (queue[first]["user_messages"], queue[first]["last_user_message"]) == (3, "还在吗")
+    assert (queue[second]["user_messages"], queue[second]["last_user_message"]) == (2, "人工客服")
+    assert queue["rasa-rest-user"]["last_user_message"] == "转人工"
+    assert queue["rasa-rest-user"]["conversation_state"] == "waiting_agent"
+    # Its case view has no transcript to show: a clear 404, not a server error.
+    missing = agent.get(f"/api/agent/escalations/{direct.escalation.id}")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "没有找到这个会话。"

@@ -1,0 +1,265 @@
+"""The web chat API through the one conversation service, with a scripted Rasa."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.dialogue import BotMessage
+from support.escalations.service import EscalationService
+from support.storage import session_factory
+from tests.web.conftest import Gateway
+
+HELPED = "这个回答解决您的问题了吗？"
+
+
+def test_a_session_talks_to_rasa_and_keeps_history(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    response = gateway.say(session_id, headers, text="充值一直没到账")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["state"] == "bot"
+    assert [reply["text"] for reply in body["replies"]] == ["机器人收到：充值一直没到账", HELPED]
+    assert body["replies"][1]["buttons"] == [
+        {"title": "是", "payload": "/affirm"},
+        {"title": "否", "payload": "/deny"},
+    ]
+    assert gateway.rasa.received == [(session_id, "充值一直没到账", {"channel": "web"})]
+
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    messages = history.json()["messages"]
+    assert [(m["role"], m["text"]) for m in messages] == [
+        ("user", "充值一直没到账"),
+        ("bot", "机器人收到：充值一直没到账"),
+        ("bot", HELPED),
+    ]
+
+
+def test_a_button_press_sends_its_payload_and_shows_its_title(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    gateway.say(session_id, headers, text="忘记密码")
+    assert gateway.say(session_id, headers, payload="/affirm").status_code == 200
+    assert gateway.rasa.received[-1][1] == "/affirm"
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert history.json()["messages"][-3]["text"] == "是"
+
+
+def test_only_offered_buttons_are_accepted(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    response = gateway.say(session_id, headers, payload='/ask_faq{"faq_id": "refund"}')
+    assert response.status_code == 422
+    assert response.json()["detail"] == "这个选项已失效，请直接输入您的问题。"
+    assert gateway.rasa.received == []
+
+
+def test_typed_text_can_never_be_an_intent(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    gateway.say(session_id, headers, text="/request_human")
+    assert gateway.rasa.received[-1][1] == "request_human"
+
+
+def test_secrets_are_redacted_before_storage_and_before_rasa(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    gateway.say(session_id, headers, text="我的支付密码是 123456，帮我看看")
+    _, sent, metadata = gateway.rasa.received[-1]
+    assert "123456" not in sent
+    assert metadata["redacted"] == ["payment_password"]
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert history.json()["messages"][0]["text"] == "我的支付密码是 〔已隐藏〕，帮我看看"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer wrong"}, 401), ({"Authorization": "Basic x"}, 401)],
+)
+def test_messages_need_the_session_token(
+    gateway: Gateway, headers: dict[str, str], status: int
+) -> None:
+    session_id, _ = gateway.session()
+    assert gateway.say(session_id, headers, text="你好").status_code == status
+    listed = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert listed.status_code == status
+    assert "会话无效" in listed.json()["detail"]
+
+
+def test_one_session_can_never_read_another(gateway: Gateway) -> None:
+    mine, my_headers = gateway.session()
+    theirs, their_headers = gateway.session()
+    gateway.say(theirs, their_headers, text="我的提现失败了")
+    stolen = gateway.client.get(f"/api/chat/sessions/{theirs}/messages", headers=my_headers)
+    assert stolen.status_code == 401
+    events = gateway.client.get(f"/api/chat/sessions/{theirs}/events", params={"token": "x"})
+    assert events.status_code == 401
+    assert gateway.say(theirs, my_headers, text="冒充").status_code == 401
+    own = gateway.client.get(f"/api/chat/sessions/{mine}/messages", headers=my_headers)
+    assert own.json()["messages"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"text": ""}, "text：消息不能为空"),
+        ({"text": "   "}, "text：消息不能为空"),
+        ({"text": "长" * 1001}, "text：不能超过 1000 个字符"),
+        ({}, "请提供 text 或 payload 其中之一"),
+        ({"text": "你好", "payload": "/affirm"}, "请提供 text 或 payload 其中之一"),
+        ({"text": "你好", "extra": 1}, "extra：不是可用的字段"),
+    ],
+)
+def test_bad_messages_get_a_chinese_422_and_nothing_is_stored(
+    gateway: Gateway, body: dict[str, object], detail: str
+) -> None:
+    session_id, headers = gateway.session()
+    response = gateway.client.post(
+        f"/api/chat/sessions/{session_id}/messages", json=body, headers=headers
+    )
+    assert response.status_code == 422
+    assert detail in response.json()["detail"]
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert history.json()["messages"] == []
+    assert gateway.rasa.received == []
+
+
+def test_a_body_over_64_kb_is_rejected_with_413(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    response = gateway.client.post(
+        f"/api/chat/sessions/{session_id}/messages",
+        content=b'{"text": "' + b"a" * (65 * 1024) + b'"}',
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "64 KB" in response.json()["detail"]
+
+
+def test_more_than_20_messages_in_10_seconds_is_429(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    for n in range(20):
+        assert gateway.say(session_id, headers, text=f"第{n}条消息").status_code == 200
+    response = gateway.say(session_id, headers, text="第21条消息")
+    assert response.status_code == 429
+    assert response.json()["detail"] == "发送太频繁，请稍后再试。"
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert "第21条消息" not in [m["text"] for m in history.json()["messages"]]
+    # Another user is not affected.
+    other, other_headers = gateway.session()
+    assert gateway.say(other, other_headers, text="你好").status_code == 200
+
+
+def test_feedback_is_stored_for_csat(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    answer = gateway.say(session_id, headers, text="怎么提现").json()["replies"][0]
+    url = f"/api/chat/sessions/{session_id}/messages/{answer['id']}/feedback"
+    assert gateway.client.post(url, json={"value": "up"}, headers=headers).status_code == 204
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert history.json()["messages"][1]["feedback"] == "up"
+    assert gateway.client.post(url, json={"value": "meh"}, headers=headers).status_code == 422
+    user_message = history.json()["messages"][0]["id"]
+    not_an_answer = f"/api/chat/sessions/{session_id}/messages/{user_message}/feedback"
+    assert (
+        gateway.client.post(not_an_answer, json={"value": "up"}, headers=headers).status_code == 404
+    )
+
+
+def test_handoff_moves_the_conversation_to_the_agent_queue(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    escalations = EscalationService(session_factory(gateway.settings.database_url))
+
+    def handoff(sender: str, text: str) -> list[BotMessage]:
+        opened = escalations.open(
+            sender_id=sender,
+            channel="web",
+            reason="用户要求转人工",
+            last_messages=[text],
+            kb_candidates=[],
+        )
+        # As ActionHandoff does: the reply carries the escalation's id.
+        return [
+            BotMessage(
+                "正在为您转接人工客服，您目前排在第 1 位。", [], handoff=opened.escalation.id
+            )
+        ]
+
+    gateway.rasa.script = handoff
+    assert gateway.say(session_id, headers, text="转人工").json()["state"] == "waiting_agent"
+    gateway.rasa.script = None
+    waiting = gateway.say(session_id, headers, text="还要等多久")
+    assert waiting.json() == {
+        "replies": [],
+        "state": "waiting_agent",
+        "user_message_id": waiting.json()["user_message_id"],
+        "degraded": False,
+    }
+    assert [text for _, text, _ in gateway.rasa.received] == ["转人工"]  # not sent to Rasa
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert history.json()["state"] == "waiting_agent"
+    assert history.json()["messages"][-1]["text"] == "还要等多久"
+
+
+def test_degraded_mode_answers_from_the_kb(gateway: Gateway) -> None:
+    gateway.rasa.down = True
+    session_id, headers = gateway.session()
+    body = gateway.say(session_id, headers, text="冲值一直没到帐").json()
+    assert body["degraded"] is True
+    notice, answer = body["replies"]
+    assert notice["role"] == "system"
+    assert "充值" in answer["text"]
+    assert {b["payload"] for b in answer["buttons"]} == {"/open_ticket", "/request_human"}
+
+    clarify = gateway.say(session_id, headers, text="密码").json()["replies"][-1]
+    assert len(clarify["buttons"]) == 3
+    picked = gateway.say(session_id, headers, payload=clarify["buttons"][0]["payload"]).json()
+    assert "密码" in picked["replies"][-1]["text"]
+
+    fallback = gateway.say(session_id, headers, text="今天北京天气怎么样").json()
+    assert "暂时回答不了" in fallback["replies"][-1]["text"]
+
+    queued = gateway.say(session_id, headers, payload="/open_ticket").json()
+    assert queued["state"] == "waiting_agent"
+    assert "人工客服会尽快" in queued["replies"][-1]["text"]
+    case = gateway.escalations().open_for_sender(session_id)
+    assert case is not None
+    assert "冲值一直没到帐" in case.last_messages
+
+
+def test_health_shows_each_part(gateway: Gateway) -> None:
+    response = gateway.client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["components"]["kb"]["up"] is True
+    assert body["components"]["database"]["up"] is True
+    assert body["components"]["rasa"]["up"] is False
+    assert body["components"]["actions"]["up"] is False
+
+
+def test_widget_and_demo_page_are_served(gateway: Gateway) -> None:
+    page = gateway.client.get("/")
+    assert page.status_code == 200
+    assert '<script src="/widget.js"' in page.text
+    script = gateway.client.get("/widget.js")
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert gateway.client.get("/widget.css").headers["content-type"].startswith("text/css")
+
+
+def test_a_paused_bot_that_says_nothing_still_finds_the_handoff(gateway: Gateway) -> None:
+    """If the handoff signal were ever lost, an empty reply makes the gateway look."""
+    session_id, headers = gateway.session()
+    gateway.escalations().open(
+        sender_id=session_id,
+        channel="web",
+        reason="用户要求转人工",
+        last_messages=["转人工"],
+        kb_candidates=[],
+    )
+    gateway.rasa.script = lambda sender, text: []
+    turn = gateway.say(session_id, headers, text="有人吗")
+    assert turn.json()["state"] == "waiting_agent"
+
+
+def test_an_ordinary_turn_does_not_read_the_escalations(gateway: Gateway) -> None:
+    session_id, headers = gateway.session()
+    service = gateway.client.app.state.conversations  # type: ignore[attr-defined]
+    calls: list[str] = []
+    original = service._escalations.open_for_sender
+    service._escalations.open_for_sender = lambda sender: calls.append(sender) or original(sender)
+    assert gateway.say(session_id, headers, text="怎么充值").json()["state"] == "bot"
+    assert calls == []
