@@ -18,7 +18,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 RASA_ENV := PYTHONWARNINGS=ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning,ignore::UserWarning
 
-.PHONY: help setup lock lint typecheck pytest test demo bench-kb bench-turn bench-chat
+.PHONY: help setup lock lint layers typecheck pytest test demo bench-kb bench-turn bench-chat
 
 help:
 	@echo "make demo   安装缺少的部分，构建知识库并在本机启动 Kefu"
@@ -37,13 +37,17 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The import contracts in pyproject.toml ([tool.importlinter]); bot/ holds kefu_rasa.
+layers: setup
+	PYTHONPATH=bot $(VENV)/bin/lint-imports
+
 typecheck: setup
 	$(VENV)/bin/mypy kb guard support actions api ops
 
 pytest: setup
 	$(PY) -m pytest
 
-test: lint typecheck pytest
+test: lint layers typecheck pytest
 
 demo: setup
 	@$(KEFU) demo

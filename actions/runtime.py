@@ -4,9 +4,9 @@ rasa-sdk 3.21 runs under Sanic 25, which imports this package twice: once in the
 process and again in a spawned worker. Everything heavy is therefore created lazily,
 at most once per process, and the worker warms it up in the background at start-up.
 
-The KB follows ``<index_dir>/CURRENT``: when the gateway rebuilds it (console button,
-``kefu kb reload``), this process loads the new build in the background within about a
-second and swaps it in; actions keep answering from the old one meanwhile.
+The KB follows ``<index_dir>/CURRENT`` (kb.follow, as the gateway does): after a new
+build (``kefu kb build``, the console's button), this process loads it in the background
+within about a second and swaps it in; actions keep answering from the old one meanwhile.
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ def settings() -> Settings:
 @_once
 def knowledge_follower() -> IndexFollower:
     current = settings()
-    kb = KnowledgeBase.load(current.index_dir, models_dir=current.models_dir)
-    return IndexFollower(kb, current.index_dir)
+    follower = IndexFollower(current.index_dir, models_dir=current.models_dir)
+    # Raises when nothing is built yet: not cached then, the next caller tries again.
+    follower.load_current()
+    return follower
 
 
 def knowledge_base() -> KnowledgeBase:
@@ -92,11 +94,6 @@ def warm_up() -> None:
         logger.info("动作服务器预热完成：知识库 %s", knowledge_base().manifest.build_id)
     except Exception:
         logger.exception("动作服务器预热失败，将在第一次调用时重试")
-
-
-def reload_knowledge_base() -> str:
-    """Swap in the index CURRENT now points at, right away; returns its build id."""
-    return knowledge_follower().reload_now().build_id
 
 
 # Only the Sanic worker serves requests; warming the main process would load twice.

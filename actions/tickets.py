@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import runtime
 from guard import WARNING, contains_secret
+from support.channels import Channel
 
 CATEGORIES = ("登录与密码", "支付", "充值", "提现", "转账", "账户安全", "其他")
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
@@ -41,7 +42,7 @@ NONE_WORDS = {"无", "没有", "没", "跳过", "不知道", "忘了", "没有�
 def channel_of(tracker: Tracker) -> str:
     """The user's channel: the gateway says so in metadata; Rasa's own is the fallback."""
     metadata = tracker.latest_message.get("metadata") or {}
-    return str(metadata.get("channel") or tracker.get_latest_input_channel() or "rest")
+    return str(metadata.get("channel") or tracker.get_latest_input_channel() or Channel.REST)
 
 
 def _wants_to_leave(tracker: Tracker) -> bool:

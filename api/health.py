@@ -7,17 +7,17 @@ are not: without them the gateway answers from the KB (degraded mode).
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import redis.asyncio as redis_asyncio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.core.deps import get_knowledge, get_settings_dep
-from support.knowledge.service import KnowledgeService
-from support.settings import Settings
+from api.core.deps import KnowledgeDep, SettingsDep
+from support.dialogue import rasa_is_ready, rasa_status_url
 from support.storage import engine_for
 
 router = APIRouter(tags=["health"])
@@ -33,11 +33,15 @@ def _database(url: str) -> dict[str, Any]:
         return {"up": False, "error": type(exc).__name__}
 
 
-async def _http(url: str, *, needs: str | None = None) -> dict[str, Any]:
+def _answers(response: httpx.Response) -> bool:
+    return response.status_code == 200
+
+
+async def _http(url: str, *, ready: Callable[[httpx.Response], bool] = _answers) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
             response = await client.get(url)
-        up = response.status_code == 200 and (needs is None or needs in response.text)
+        up = ready(response)
         return {"up": up} if up else {"up": False, "error": f"HTTP {response.status_code}"}
     except httpx.HTTPError as exc:
         return {"up": False, "error": type(exc).__name__}
@@ -57,8 +61,8 @@ async def _redis(url: str) -> dict[str, Any]:
 @router.get("/healthz")
 async def healthz(
     request: Request,
-    knowledge: Annotated[KnowledgeService, Depends(get_knowledge)],
-    settings: Annotated[Settings, Depends(get_settings_dep)],
+    knowledge: KnowledgeDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
     kb: dict[str, Any] = {"up": knowledge.ready}
     if knowledge.ready:
@@ -68,7 +72,7 @@ async def healthz(
         kb["error"] = knowledge.error
     probes = [
         asyncio.to_thread(_database, settings.database_url),
-        _http(f"{settings.rasa_url}/status?token={settings.rasa_token}", needs="model_file"),
+        _http(rasa_status_url(settings), ready=rasa_is_ready),
         _http(f"http://127.0.0.1:{settings.action_server_port}/health"),
     ]
     if settings.redis_url:

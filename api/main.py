@@ -23,11 +23,16 @@ from api.web import routes as chat_routes
 from api.web import static as chat_static
 from api.wechat import routes as wechat_routes
 from api.wechat.delivery import CustomerMessenger, WeChatOutbound
+from api.wechat.service import WeChatService
 from support.accounts.service import AccountService
-from support.conversations.service import ConversationService, DialogueBackend
+from support.analytics.metrics import AnalyticsService
+from support.analytics.suggestions import SuggestionService
+from support.channels import Channel
+from support.conversations.flows import ConversationService, DialogueBackend
 from support.dialogue import RasaClient
 from support.escalations.service import EscalationService
 from support.events import event_bus
+from support.inbox.store import inbox_store
 from support.knowledge.service import KnowledgeService
 from support.ratelimit import failure_counter, rate_limiter
 from support.settings import Settings, get_settings
@@ -40,23 +45,21 @@ def create_app(
 ) -> FastAPI:
     """The gateway. ``dialogue`` replaces the Rasa client (tests use a fake Rasa)."""
     settings = settings or get_settings()
-    knowledge = KnowledgeService(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Every service is built here, once, and handed to routes by api.core.deps
+        # (the desk by api.console.deps, WeChat by api.wechat).
         # Alembic migrations first; loading the KB takes a second, off the event loop.
         await asyncio.to_thread(migrate, settings.database_url)
+        knowledge = KnowledgeService(settings)
         await asyncio.to_thread(knowledge.load)
         sessions = session_factory(settings.database_url)
         rasa = RasaClient(settings)
         bus = event_bus(settings.redis_url)
-        app.state.rasa = rasa
-        app.state.accounts = AccountService(sessions, settings.agent_session_hours)
-        app.state.login_failures = failure_counter(
-            settings.redis_url, settings.agent_login_failures, settings.agent_login_lockout
-        )
-        app.state.bus = bus
+        messenger = CustomerMessenger(settings)
         escalations = EscalationService(sessions)
+        tickets = TicketService(sessions, settings.timezone)
         conversations = ConversationService(
             sessions,
             dialogue=dialogue or rasa,
@@ -66,23 +69,39 @@ def create_app(
             limiter=rate_limiter(
                 settings.redis_url, settings.chat_rate_limit, settings.chat_rate_window
             ),
-            outbound={"wechat": WeChatOutbound(CustomerMessenger(settings))},
+            outbound={Channel.WECHAT: WeChatOutbound(messenger)},
         )
-        app.state.conversations = conversations
-        app.state.desk = AgentDesk(
-            escalations, conversations, TicketService(sessions, settings.timezone)
+        wechat = WeChatService(
+            settings,
+            conversations,
+            knowledge,
+            inbox_store(settings.redis_url, sessions),
+            messenger,
         )
+        state = app.state
+        state.knowledge = knowledge
+        state.rasa = rasa
+        state.bus = bus
+        state.escalations = escalations
+        state.tickets = tickets
+        state.conversations = conversations
+        state.accounts = AccountService(sessions, settings.agent_session_hours)
+        state.login_failures = failure_counter(
+            settings.redis_url, settings.agent_login_failures, settings.agent_login_lockout
+        )
+        state.analytics = AnalyticsService(sessions, knowledge)
+        state.suggestions = SuggestionService(sessions, knowledge)
+        state.desk = AgentDesk(escalations, conversations, tickets)
+        state.wechat = wechat
         yield
         # Late WeChat answers (客服消息) still being prepared are finished, not dropped.
-        wechat = getattr(app.state, "wechat", None)
-        if wechat is not None:
-            await wechat.aclose()
+        await wechat.aclose()
         await rasa.aclose()
         await bus.close()
+        knowledge.close()
 
     app = FastAPI(title="Kefu 客服", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.knowledge = knowledge
     app.add_middleware(BodySizeLimitMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -13,6 +13,7 @@ from guard.scanner import (
     contains_secret,
     redact,
     scan,
+    scan_recent,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "contains_secret",
     "redact",
     "scan",
+    "scan_recent",
 ]

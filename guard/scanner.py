@@ -2,24 +2,38 @@
 
 Kefu never needs a password, an SMS code, a CVV or a recovery phrase, yet users send
 them anyway. `scan` finds them so that Kefu can warn the user (`WARNING`) and store only
-the redacted text, where each secret is replaced by `REDACTED`.
+the redacted text, where each secret is replaced by `REDACTED`. `scan_recent` does the
+same over the user's last few messages, for a phrase sent in parts.
+
+The guard looks at the NFKC form of the text, character by character (full-width digits,
+letters, spaces and punctuation typed by a Chinese input method become ASCII; invisible
+format characters such as U+200B are dropped), and keeps a map back to the original, so
+that the redaction lands on the characters the user typed.
 
 What counts as a secret:
 
-- a BIP-39 recovery phrase: 12 or more English list words, or 12 or more Chinese list
-  characters separated by spaces or commas; a contiguous run of exactly 12/15/18/21/24
-  Chinese list characters only when the message talks about 助记词 (ordinary Chinese
-  is mostly made of list characters);
+- a BIP-39 recovery phrase: 12 or more English list words, or 12 or more single Chinese
+  list characters, in a row, with nothing between two words but separators (spaces,
+  punctuation such as , - / ; | but not 。 ! ?) and at most one 1-2 digit number, the
+  numbering that wallet apps show: "1." "2)" "(3)" "#4" "5-"; at least 10 distinct words,
+  so 1月 2月 … 12月 is not a phrase. A contiguous run of exactly 12/15/18/21/24 Chinese
+  list characters only when the message talks about a phrase (助记词, 种子词/种子短语,
+  恢复词/恢复短语, 备份词/备份短语, mnemonic, seed, recovery phrase), since ordinary
+  Chinese is mostly made of list characters;
 - a 6-digit number next to 密码 / PIN, a 4-8 digit number next to 验证码 / code / OTP,
   a 3-4 digit number next to CVV / 安全码 ("next to": at most 6 characters apart);
-- a bank card number (13-19 digits, optionally grouped by single spaces or dashes)
-  that passes the Luhn check;
-- a mainland resident ID number with a valid ISO 7064 MOD 11-2 check character.
+- a bank card number of 13-19 digits that passes the Luhn check, written in one piece or
+  in groups of 3+ digits joined by one kind of separator (1-3 spaces, - . _ or a dash,
+  each optionally spaced); also when glued to letters (VISA4111…), then only with the
+  prefix of a card network;
+- a mainland resident ID number: province code, birth year and month in place, and a
+  valid ISO 7064 MOD 11-2 check character.
 
 Precision matters both ways: a miss can cost the user their money, a false alarm hides an
 ordinary question from the bot. So digits are never taken out of a longer digit run, and a
 number that belongs to something else (尾号1234, 订单123456, 500元, 2026-11-21,
-T20261121-0042) is not read as a code even when 验证码 is near.
+T20261121-0042, 138 0013 8000, an order number starting with a date) is not read as a
+code or a card.
 
 This module is pure standard library: the Rasa server (Python 3.10, no extra packages)
 imports it as well as the 3.11 app.
@@ -32,11 +46,13 @@ licence, https://github.com/trezor/python-mnemonic).
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 REDACTED = "〔已隐藏〕"
@@ -91,22 +107,74 @@ def _chinese_words() -> frozenset[str]:
     return _wordlist("bip39_chinese_simplified.txt")
 
 
+# --- Normalisation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """The text the finders read, with the way back to the text the user typed."""
+
+    text: str
+    # origin[i]: index in the original text of the character that text[i] comes from.
+    origin: Sequence[int]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The original characters behind text[start:end] (end > start), all of them."""
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    # Format characters (zero-width space, joiners, soft hyphen) are invisible: a secret
+    # with one inside looks whole to the reader, so it must look whole to the guard.
+    if unicodedata.category(char) == "Cf":
+        return ""
+    return unicodedata.normalize("NFKC", char)
+
+
+def _fold(text: str) -> _Folded:
+    """NFKC, one character at a time, so that every position maps back (㎏ → kg, … → ...)."""
+    if text.isascii():
+        return _Folded(text, range(len(text)))
+    parts: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        folded = _fold_char(char)
+        parts.append(folded)
+        origin.extend([index] * len(folded))
+    return _Folded("".join(parts), origin)
+
+
 # --- Recovery phrases -------------------------------------------------------------------
 
 MIN_MNEMONIC_WORDS = 12
 VALID_MNEMONIC_LENGTHS = frozenset({12, 15, 18, 21, 24})
+# A real phrase rarely repeats a word; 1月 2月 … 12月 repeats one all the time.
+MAX_REPEATED_WORDS = 2
+MAX_WORD_GAP = 24
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-# Between two words: spaces, commas, newlines, 、，— and the "1." / "2)" numbering that
-# wallet apps show next to each word, which users copy along with the phrase.
-_WORD_SEPARATOR = re.compile(r"[\s,，、]*(?:\d{1,2}[.)．、:：]?)?[\s,，、]*")
+# Between two words of a phrase: anything but a letter, a CJK character or the end of a
+# sentence, with at most one 1-2 digit number, the numbering that wallet apps show next to
+# each word ("1." "2)" "(3)" "#4" "5-"), which users copy along with the phrase.
+_GAP_CHAR = r"(?:[^\w。!?]|_)"
+_WORD_GAP = re.compile(rf"{_GAP_CHAR}*(?:\d{{1,2}}{_GAP_CHAR}*)?")
 _MNEMONIC_CONTEXT = re.compile(
-    r"[助][记記][词詞]|[种種]子[词詞]|[恢][复復][词詞]|(?<![A-Za-z])(?:mnemonic|seed)(?![A-Za-z])",
+    r"助[记記](?:[词詞]|短[语語])|[种種]子(?:[词詞]|短[语語])|恢[复復](?:[词詞]|短[语語])"
+    r"|[备備]份(?:[词詞]|短[语語])"
+    r"|(?<![A-Za-z])(?:mnemonic|seed|(?:recovery|backup|secret)\s*(?:phrase|words?))(?![A-Za-z])",
     re.IGNORECASE,
 )
 # "我的助记词是……": the connective belongs to the sentence, not to the phrase.
 _CONNECTIVES = ("分别是", "就是", "如下", "是", "为")
+# A message that ends by naming the phrase ("我的助记词是：", "seed phrase:"): the next
+# message may be the phrase itself.
+_ANNOUNCEMENT = re.compile(
+    rf"(?:{_MNEMONIC_CONTEXT.pattern})(?:{'|'.join(_CONNECTIVES)})?[\W_]*$", re.IGNORECASE
+)
+# A message without the spaces and punctuation around it.
+_INNER_TEXT = re.compile(r"[^\W_](?:.*[^\W_])?", re.DOTALL)
 # Ordinary Chinese is mostly made of list characters, so a contiguous run is only taken
 # for a phrase when it holds none of these common words. A random phrase holds one of
 # them about once in 300; a question such as 助记词不小心被别人看到了怎么办 almost always does.
@@ -129,25 +197,37 @@ def _is_prose(run: str) -> bool:
     return bool(_PROSE_WORDS.search(run)) or run[-1] in _SENTENCE_PARTICLES
 
 
+def _joined_by_separators(text: str, start: int, end: int) -> bool:
+    return end - start <= MAX_WORD_GAP and _WORD_GAP.fullmatch(text, start, end) is not None
+
+
 def _separated_runs(
     text: str, token: re.Pattern[str], accept: Callable[[str], bool]
 ) -> Iterator[tuple[int, int]]:
-    """Spans of >= 12 accepted tokens in a row, each pair joined only by a word separator."""
-    start = end = count = 0
+    """Spans of >= 12 accepted tokens in a row, each pair joined only by separators."""
+    start = end = 0
+    words: list[str] = []
+
+    def is_phrase() -> bool:
+        return (
+            len(words) >= MIN_MNEMONIC_WORDS
+            and len(set(words)) >= MIN_MNEMONIC_WORDS - MAX_REPEATED_WORDS
+        )
+
     for match in token.finditer(text):
-        if not accept(match.group()):
-            if count >= MIN_MNEMONIC_WORDS:
+        word = match.group().lower()
+        if not accept(word):
+            if is_phrase():
                 yield start, end
-            count = 0
+            words = []
             continue
-        if count and _WORD_SEPARATOR.fullmatch(text, end, match.start()):
-            count += 1
-        else:
-            if count >= MIN_MNEMONIC_WORDS:
+        if not words or not _joined_by_separators(text, end, match.start()):
+            if is_phrase():
                 yield start, end
-            start, count = match.start(), 1
+            start, words = match.start(), []
+        words.append(word)
         end = match.end()
-    if count >= MIN_MNEMONIC_WORDS:
+    if is_phrase():
         yield start, end
 
 
@@ -189,21 +269,24 @@ def _contiguous_chinese_runs(text: str) -> Iterator[tuple[int, int]]:
             if text.startswith(connective, run_start)
         ]
         for start in [*starts, run_start]:
-            run = text[start:run_end]
-            if len(run) in VALID_MNEMONIC_LENGTHS and not _is_prose(run):
+            if _is_contiguous_phrase(text[start:run_end]):
                 yield start, run_end
                 break
 
 
-def _mnemonics(text: str) -> Iterator[Finding]:
+def _is_contiguous_phrase(run: str) -> bool:
+    return len(run) in VALID_MNEMONIC_LENGTHS and not _is_prose(run)
+
+
+def _separated_mnemonics(text: str) -> Iterator[tuple[int, int]]:
     english = _english_words()
     chinese = _chinese_words()
-    spans = [
-        *_separated_runs(text, _LATIN_WORD, lambda word: word.lower() in english),
-        *_separated_runs(text, _CJK_RUN, lambda run: len(run) == 1 and run in chinese),
-        *_contiguous_chinese_runs(text),
-    ]
-    for start, end in spans:
+    yield from _separated_runs(text, _LATIN_WORD, english.__contains__)
+    yield from _separated_runs(text, _CJK_RUN, lambda run: len(run) == 1 and run in chinese)
+
+
+def _mnemonics(text: str) -> Iterator[Finding]:
+    for start, end in [*_separated_mnemonics(text), *_contiguous_chinese_runs(text)]:
         yield Finding(SecretKind.MNEMONIC, start, end)
 
 
@@ -322,11 +405,35 @@ def _keyword_numbers(text: str) -> Iterator[Finding]:
 
 # --- Card and ID numbers ----------------------------------------------------------------
 
-_DIGIT_GROUPS = re.compile(r"(?<!\d)\d+(?:[ -]\d+)*(?!\d)")
+# Card groups are joined by 1-3 spaces (U+3000 included, after NFKC) or by one of
+# - . _ and the Unicode dashes (－ becomes - under NFKC; – — − do not), maybe spaced.
+_CARD_SEPARATOR = r"(?: {1,3}| ?[-._\u2010-\u2015\u2212] ?)"
+_DIGIT_GROUPS = re.compile(rf"(?<!\d)\d+(?:{_CARD_SEPARATOR}\d+)*(?!\d)")
 _GROUP = re.compile(r"\d+")
 CARD_DIGITS = (13, 19)
+# Printed card numbers come in groups of 4 (4-6-5 for Amex): a 2-digit group is the
+# month of a date or the +86 of a phone number.
+MIN_CARD_GROUP = 3
+# Glued to letters (VISA4111…), digits are more often an identifier: then a card must
+# start like one of a network (Visa, Mastercard, Amex, JCB, Diners, UnionPay, Discover,
+# the 95… of older Chinese bank cards).
+_CARD_NETWORK_PREFIX = re.compile(r"[3-6]|2(?:22[1-9]|2[3-9]|[3-6]|7[01]|720)|95")
+# Numbers that pass Luhn by chance but are something else: an order or transaction number
+# that starts with a date (202611211234567), a phone number with its country code.
+_NOT_A_CARD = re.compile(r"20\d\d(?:0[1-9]|1[0-2])|(?:00)?861[3-9]\d{9}$")
+_NOT_A_CARD_LABEL = re.compile(
+    r"(?:[订訂][单單]|工[单單]|[单單][号號]|流水|交易[号號]|[运運][单單]|[编編][号號]|凭证[号號])"
+    r"[号號]?[码碼]?\s*:?\s*(?:是|为|為)?\s*$"
+)
+_LABEL_BEFORE_CARD = 10
 
-_ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+# Province (11 Beijing … 65 Xinjiang, 71, 81, 82, 91), 4 digits of region, birth year and
+# month (the day is not checked: some IDs carry 00), sequence, check character. An order
+# number that starts with a date (2026112…) has no such shape.
+_ID_NUMBER = re.compile(
+    r"(?<!\d)(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12]|91)\d{4}"
+    r"(?:18|19|20)\d\d(?:0[1-9]|1[0-2])[0-3]\d\d{3}[\dXx](?!\d)"
+)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -348,40 +455,89 @@ def id_checksum_valid(number: str) -> bool:
     return _ID_CHECK[total % 11] == number[17].upper()
 
 
-def _card_windows(groups: list[re.Match[str]]) -> Iterator[tuple[int, int]]:
-    """Windows of whole groups holding 13-19 digits, leftmost first, longest first."""
+def _is_id_number(number: str) -> bool:
+    return _ID_NUMBER.fullmatch(number) is not None and id_checksum_valid(number)
+
+
+def _separator_kind(separator: str) -> str:
+    """A space for any spaces, else the mark itself: a card keeps one kind of separator."""
+    return separator.strip(" ") or " "
+
+
+def _card_windows(groups: list[re.Match[str]], separators: list[str]) -> Iterator[tuple[int, int]]:
+    """Windows of whole groups holding 13-19 digits, leftmost first, longest first.
+
+    separators[i] is the kind of separator between groups i and i + 1.
+    """
     low, high = CARD_DIGITS
     for first in range(len(groups)):
         count = 0
         lasts: list[int] = []
         for last in range(first, len(groups)):
+            if last > first and (
+                len(groups[first].group()) < MIN_CARD_GROUP
+                or len(groups[last].group()) < MIN_CARD_GROUP
+                or separators[last - 1] != separators[first]
+            ):
+                break
             count += len(groups[last].group())
             if count > high:
                 break
             if count >= low:
                 lasts.append(last)
         for last in reversed(lasts):
-            yield first, last
+            if not _chained_elsewhere(separators, first, last):
+                yield first, last
+
+
+def _chained_elsewhere(separators: list[str], first: int, last: int) -> bool:
+    """True when an edge group is tied to a digit outside the window by another mark.
+
+    "138 0013 8000 2026-11-21": 2026 belongs to the date, not to a card; 4111….50 is an
+    amount. A space is a looser tie: "2026-11-21 6222 0212 3456 7891" holds a card.
+    """
+    kind = separators[first] if last > first else None
+    outside = [separators[index] for index in (first - 1, last) if 0 <= index < len(separators)]
+    return any(separator not in (" ", kind) for separator in outside)
+
+
+def _glued_to_letters(text: str, start: int, end: int) -> bool:
+    return any(
+        0 <= index < len(text) and text[index].isascii() and text[index].isalpha()
+        for index in (start - 1, end)
+    )
+
+
+def _is_card(text: str, start: int, end: int, digits: str, grouped: bool) -> bool:
+    if not luhn_valid(digits):
+        return False
+    if not grouped and _is_id_number(digits):
+        return False  # an ID number that happens to pass Luhn is reported as an ID only
+    if _NOT_A_CARD.match(digits):
+        return False
+    if _glued_to_letters(text, start, end) and not _CARD_NETWORK_PREFIX.match(digits):
+        return False
+    return not _NOT_A_CARD_LABEL.search(text, max(0, start - _LABEL_BEFORE_CARD), start)
 
 
 def _card_numbers(text: str) -> Iterator[Finding]:
     for run in _DIGIT_GROUPS.finditer(text):
         groups = list(_GROUP.finditer(text, run.start(), run.end()))
+        separators = [
+            _separator_kind(text[left.end() : right.start()]) for left, right in pairwise(groups)
+        ]
         taken_until = -1
         # A run may hold more than a card ("2026-11-21 6222…"): take the longest valid
         # window of whole groups, leftmost first.
-        for first, last in _card_windows(groups):
+        for first, last in _card_windows(groups, separators):
             if first <= taken_until:
                 continue
             window = groups[first : last + 1]
             digits = "".join(group.group() for group in window)
             start, end = window[0].start(), window[-1].end()
-            glued = start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()
-            # An ID number that happens to pass Luhn is reported as an ID only.
-            if glued or not luhn_valid(digits) or (len(window) == 1 and id_checksum_valid(digits)):
-                continue
-            yield Finding(SecretKind.CARD_NUMBER, start, end)
-            taken_until = last
+            if _is_card(text, start, end, digits, grouped=len(window) > 1):
+                yield Finding(SecretKind.CARD_NUMBER, start, end)
+                taken_until = last
 
 
 def _id_numbers(text: str) -> Iterator[Finding]:
@@ -428,16 +584,76 @@ def _redacted(text: str, findings: tuple[Finding, ...]) -> str:
     return "".join(parts)
 
 
+def _findings(folded: _Folded) -> list[Finding]:
+    """Everything found in one message, as spans of the original text."""
+    found = [
+        *_mnemonics(folded.text),
+        *_keyword_numbers(folded.text),
+        *_card_numbers(folded.text),
+        *_id_numbers(folded.text),
+    ]
+    return [Finding(f.kind, *folded.original_span(f.start, f.end)) for f in found]
+
+
+def _result(text: str, findings: list[Finding]) -> GuardResult:
+    pruned = _prune(findings)
+    return GuardResult(text=_redacted(text, pruned), findings=pruned)
+
+
 def scan(text: str) -> GuardResult:
-    findings = _prune(
-        [
-            *_mnemonics(text),
-            *_keyword_numbers(text),
-            *_card_numbers(text),
-            *_id_numbers(text),
-        ]
-    )
-    return GuardResult(text=_redacted(text, findings), findings=findings)
+    return _result(text, _findings(_fold(text)))
+
+
+def _announced_phrase(announcement: str, message: str) -> tuple[int, int] | None:
+    """The span of `message` when it is nothing but a contiguous Chinese phrase, right after
+    a message that announced one (我的助记词是 / 的一是在不了有和人这中大).
+
+    Nothing but: 给在美国读书的孩子汇学费，用你们app大概几天能到？ opens with 12 list
+    characters and no common word, yet it is a question.
+    """
+    inner = _INNER_TEXT.search(message)
+    if inner is None or not _ANNOUNCEMENT.search(announcement):
+        return None
+    words = _chinese_words()
+    phrase = inner.group()
+    if all(char in words for char in phrase) and _is_contiguous_phrase(phrase):
+        return inner.span()
+    return None
+
+
+# Messages are joined by a line break, a separator: the words of a phrase sent in parts
+# line up again.
+_MESSAGE_BREAK = "\n"
+
+
+def scan_recent(texts: Sequence[str]) -> list[GuardResult]:
+    """`scan` over the user's last few messages (oldest first, the newest last).
+
+    Also finds a recovery phrase sent in parts over consecutive messages (6 words, then 6;
+    4 + 4 + 4), and a contiguous Chinese phrase sent on its own right after a message that
+    names it (我的助记词是 / 的一是在不了有和人这中大). Returns one result per message, in
+    the same order: each message's own secrets plus its part of such a phrase.
+    """
+    folded = [_fold(text) for text in texts]
+    findings = [_findings(message) for message in folded]
+    offsets: list[int] = []
+    position = 0
+    for message in folded:
+        offsets.append(position)
+        position += len(message.text) + len(_MESSAGE_BREAK)
+    joined = _MESSAGE_BREAK.join(message.text for message in folded)
+    for start, end in _separated_mnemonics(joined) if len(folded) > 1 else ():
+        for index, (offset, message) in enumerate(zip(offsets, folded, strict=True)):
+            low, high = max(start, offset), min(end, offset + len(message.text))
+            if low < high:
+                span = message.original_span(low - offset, high - offset)
+                findings[index].append(Finding(SecretKind.MNEMONIC, *span))
+    for index in range(1, len(folded)):
+        announced = _announced_phrase(folded[index - 1].text, folded[index].text)
+        if announced:
+            span = folded[index].original_span(*announced)
+            findings[index].append(Finding(SecretKind.MNEMONIC, *span))
+    return [_result(text, found) for text, found in zip(texts, findings, strict=True)]
 
 
 def redact(text: str) -> str:

@@ -1,4 +1,5 @@
-"""The FAQ content: its schema, and a loader that reports every problem with file:line.
+"""The FAQ content: its schema, a loader that reports every problem with file:line, and
+a writer of entries laid out like the file.
 
 The people who keep ``data/faq_zh.yml`` are not programmers, so errors name the line,
 the entry and the field, in Chinese, and all of them are reported at once.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -215,3 +216,39 @@ def _chinese_message(error: Any) -> str:
         return "id 只能由小写字母、数字和下划线组成，并以字母开头"
     message = str(error.get("msg", kind))
     return message.removeprefix("Value error, ")
+
+
+class _FaqFileDumper(yaml.SafeDumper):
+    """Indents lists under their key, as data/faq_zh.yml does ("  - id:", "      - ...")."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def dump_paraphrases_yaml(
+    paraphrases: Mapping[str, Sequence[str]],
+    *,
+    header: Sequence[str] = (),
+    notes: Mapping[str, str] | None = None,
+) -> str:
+    """A ``faqs:`` list of ``id`` + ``paraphrases`` entries, laid out like data/faq_zh.yml.
+
+    The indentation is the file's, so an entry's paraphrase lines paste straight into the
+    entry with the same id. ``header`` lines become comments at the top, and ``notes``
+    a comment above the entry of that id.
+    """
+    lines = [f"# {line}" for line in header]
+    lines.append("faqs:" if paraphrases else "faqs: []")
+    for faq_id, texts in paraphrases.items():
+        block = yaml.dump(
+            {"faqs": [{"id": faq_id, "paraphrases": list(texts)}]},
+            Dumper=_FaqFileDumper,
+            allow_unicode=True,
+            sort_keys=False,
+            width=1000,
+            indent=2,
+        )
+        if notes and faq_id in notes:
+            lines.append(f"  # {notes[faq_id]}")
+        lines.extend(block.splitlines()[1:])  # without its own "faqs:" line
+    return "\n".join(lines) + "\n"

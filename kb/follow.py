@@ -1,9 +1,10 @@
-"""Following CURRENT: a process that did not build the index picks up new builds itself.
+"""Following CURRENT: every serving process picks up new builds by itself.
 
-The gateway rebuilds the index and moves ``<index_root>/CURRENT``; the action server is
-another process and only sees the pointer change. ``IndexFollower.poll`` is cheap enough
-to call on every request, and a background thread calls it too, so the action server
-switches within about a second even when nobody is asking.
+Whoever builds the index (``kefu kb build``, the console's rebuild button) moves
+``<index_root>/CURRENT``; the gateway and the action server are other processes and only
+see the pointer change. ``IndexFollower.poll`` is cheap enough to call on every request,
+and a background thread calls it too, so each process switches within about a second
+even when nobody is asking.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from kb.index import Manifest, current_index_dir
@@ -19,27 +21,58 @@ from kb.knowledge_base import KnowledgeBase
 logger = logging.getLogger(__name__)
 
 
-class IndexFollower:
-    """Keeps ``kb`` on the build that ``<index_root>/CURRENT`` names.
+class IndexNotLoadedError(RuntimeError):
+    """No build has been loaded yet: none is built, or the one CURRENT names is broken."""
 
+
+class IndexFollower:
+    """Keeps a KnowledgeBase on the build that ``<index_root>/CURRENT`` names.
+
+    Starts with ``kb`` (or with nothing: ``load_current`` or the first poll loads one).
     The old index keeps answering until the new one is fully loaded (KnowledgeBase.reload
     swaps one attribute), so no request waits for a load or fails because of one. A build
     that fails to load is logged and not retried until CURRENT names another one.
     """
 
-    def __init__(self, kb: KnowledgeBase, index_root: Path, *, interval: float = 1.0) -> None:
-        self._kb = kb
+    def __init__(
+        self,
+        index_root: Path,
+        *,
+        kb: KnowledgeBase | None = None,
+        models_dir: Path | None = None,
+        interval: float = 1.0,
+    ) -> None:
         self._root = index_root
+        self._kb = kb
+        self._models_dir = models_dir
         self._interval = interval
         self._next_check = 0.0
         self._check_lock = threading.Lock()
+        # One load at a time, whoever asks: the poll's thread or load_current.
+        self._load_lock = threading.Lock()
         self._loading: threading.Thread | None = None
+        self._poller: threading.Thread | None = None
         self._failed: Path | None = None
+        self._error: str | None = None
         self._stop = threading.Event()
 
     @property
-    def knowledge_base(self) -> KnowledgeBase:
+    def loaded(self) -> KnowledgeBase | None:
         return self._kb
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        if self._kb is None:
+            raise IndexNotLoadedError(self._error or "知识库尚未加载")
+        return self._kb
+
+    @property
+    def error(self) -> str | None:
+        """Why the last load failed, until a later one succeeds."""
+        return self._error
+
+    def _in_use(self, target: Path) -> bool:
+        return self._kb is not None and self._kb.directory.resolve() == target
 
     def _pending(self) -> Path | None:
         """The build CURRENT names, when it is neither in use nor known to be broken."""
@@ -47,9 +80,25 @@ class IndexFollower:
         if target is None:
             return None
         target = target.resolve()
-        if target in (self._kb.directory.resolve(), self._failed):
+        if self._in_use(target) or target == self._failed:
             return None
         return target
+
+    def _load(self, target: Path) -> Manifest:
+        with self._load_lock:
+            if self._in_use(target):
+                return self.knowledge_base.manifest
+            try:
+                if self._kb is None:
+                    self._kb = KnowledgeBase.load(target, models_dir=self._models_dir)
+                    manifest = self._kb.manifest
+                else:
+                    manifest = self._kb.reload(target)
+            except Exception as exc:
+                self._failed, self._error = target, str(exc)
+                raise
+            self._failed = self._error = None
+            return manifest
 
     def poll(self) -> None:
         """Read CURRENT at most once per interval; load a new build on a background thread."""
@@ -72,13 +121,11 @@ class IndexFollower:
             self._check_lock.release()
 
     def _swap(self, target: Path) -> None:
+        previous = self._kb.manifest.build_id if self._kb is not None else "（无）"
         try:
-            manifest = self._kb.reload(target)
+            manifest = self._load(target)
         except Exception:
-            self._failed = target
-            logger.exception(
-                "知识库热加载失败（%s），继续使用 %s", target.name, self._kb.manifest.build_id
-            )
+            logger.exception("知识库热加载失败（%s），继续使用 %s", target.name, previous)
             return
         logger.info("知识库已热加载：%s", manifest.build_id)
 
@@ -88,23 +135,43 @@ class IndexFollower:
         if loading is not None:
             loading.join(timeout)
 
-    def reload_now(self) -> Manifest:
-        """Swap in what CURRENT names now, on this thread; a broken build is tried again."""
-        self._failed = None
-        self.wait()
-        return self._kb.reload(self._root)
+    def load_current(self) -> Manifest:
+        """Swap in what CURRENT names now, on this thread; a broken build is tried again.
+
+        Raises what loading raises (FileNotFoundError when nothing is built); ``error``
+        keeps the reason.
+        """
+        target = current_index_dir(self._root)
+        if target is None:
+            self._error = f"{self._root} 中没有已构建的知识库索引，请先运行 `kefu kb build`。"
+            raise FileNotFoundError(self._error)
+        return self._load(target.resolve())
 
     def start(self) -> None:
-        """Poll in the background until ``stop``, so that an idle process follows too."""
+        """Poll in the background until ``stop``, so that an idle process follows too.
+
+        The thread holds the follower only weakly: one that is no longer used (a test's
+        gateway, say) stops polling by itself.
+        """
+        if self._poller is not None and self._poller.is_alive() and not self._stop.is_set():
+            return
+        # A fresh event: a follower stopped once (an app's lifespan ended) may start again.
+        self._stop = stop = threading.Event()
+        interval, follower = self._interval, weakref.ref(self)
 
         def loop() -> None:
-            while not self._stop.wait(self._interval):
+            while not stop.wait(interval):
+                current = follower()
+                if current is None:
+                    return
                 try:
-                    self.poll()
+                    current.poll()
                 except Exception:
                     logger.exception("检查知识库 CURRENT 指针失败")
+                del current
 
-        threading.Thread(target=loop, name="kefu-kb-poll", daemon=True).start()
+        self._poller = threading.Thread(target=loop, name="kefu-kb-poll", daemon=True)
+        self._poller.start()
 
     def stop(self) -> None:
         self._stop.set()

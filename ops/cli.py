@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -18,8 +17,6 @@ from rich.table import Table
 from support.settings import get_settings
 
 if TYPE_CHECKING:
-    import httpx
-
     from kb.knowledge_base import KnowledgeBase
 
 app = typer.Typer(help="Kefu 客服：知识库、模型与运维命令。", no_args_is_help=True)
@@ -196,8 +193,9 @@ def kb_build(
     encoder: str | None = typer.Option(None, "--encoder", help="编码器，默认 KEFU_ENCODER。"),
     force: bool = typer.Option(False, help="内容没变也重新构建。"),
 ) -> None:
-    """构建知识库索引并校准阈值；内容未变时跳过。"""
+    """构建知识库索引并校准阈值；内容未变时跳过。运行中的网关和动作服务器会自动换用新构建。"""
     from kb.content import ContentError
+    from kb.evaluation import EvalFileError
     from kb.pipeline import build_knowledge_base
 
     settings = get_settings()
@@ -223,6 +221,10 @@ def kb_build(
         except ContentError as exc:
             for issue in exc.issues:
                 typer.echo(str(issue), err=True)
+            errors.print(f"[red]FAQ 有 {len(exc.issues)} 个问题，知识库没有更新。[/red]")
+            raise typer.Exit(1) from exc
+        except EvalFileError as exc:
+            errors.print(f"[red]校准文件与 FAQ 不一致，知识库没有更新：{exc}[/red]")
             raise typer.Exit(1) from exc
     manifest = outcome.manifest
     verb = "已构建" if outcome.built else "内容未变，沿用"
@@ -236,116 +238,26 @@ def kb_build(
         f"澄清 ≥ {thresholds.clarify:.3f}；稠密权重 {manifest.fusion.dense_weight:.2f}"
         + ("（已按开发集重新校准）" if outcome.calibrated else "")
     )
-
-
-# A rebuild encodes every question and recalibrates: minutes with a large FAQ and e5.
-RELOAD_TIMEOUT = 600.0
-
-
-def _login_password() -> str:
-    """From a hidden prompt on a terminal; otherwise from KEFU_AGENT_PASSWORD."""
-    if sys.stdin.isatty():
-        password: str = typer.prompt("密码", hide_input=True)
-        return password
-    password = os.environ.get("KEFU_AGENT_PASSWORD", "")
-    if not password:
-        errors.print("没有终端可以输入密码：请设置环境变量 KEFU_AGENT_PASSWORD。")
-        raise typer.Exit(2)
-    return password
-
-
-def _gateway_error(response: httpx.Response, step: str) -> typer.Exit:
-    """Print why the gateway said no, in words an operator can act on."""
-    try:
-        body = response.json()
-        detail = str(body.get("detail") or "")
-        lines = [str(line) for line in body.get("errors") or []]
-    except ValueError:
-        detail, lines = response.text[:200], []
-    status = response.status_code
-    if status == 401:
-        errors.print(f"[red]{step}失败：{detail or '用户名或密码错误。'}[/red]")
-    elif status == 403:
-        errors.print(f"[red]{step}失败：{detail}[/red]")
-        errors.print("重建知识库需要管理员账号，可用 `kefu agent add 用户名 --admin` 添加。")
-    elif status == 422 and lines:
-        errors.print(f"[red]{step}失败：FAQ 有 {len(lines)} 个问题，知识库没有更新。[/red]")
-        for line in lines:
-            typer.echo(line, err=True)
-    else:
-        errors.print(f"[red]{step}失败（HTTP {status}）：{detail}[/red]")
-    return typer.Exit(1)
-
-
-@kb_app.command("reload")
-def kb_reload(
-    url: str | None = typer.Option(
-        None, "--url", help="网关地址，默认 http://KEFU_API_HOST:KEFU_API_PORT。"
-    ),
-    username: str | None = typer.Option(
-        None, "--username", envvar="KEFU_AGENT_USERNAME", help="管理员坐席的用户名。"
-    ),
-) -> None:
-    """让运行中的网关按 FAQ 文件重建知识库并热加载（网关与动作服务器都换用新索引）。"""
-    import httpx
-
-    from api.console.deps import COOKIE_NAME, CSRF_HEADER
-
-    settings = get_settings()
-    base = (url or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
-    if not username:
-        errors.print("请用 --username 或环境变量 KEFU_AGENT_USERNAME 指定管理员用户名。")
-        raise typer.Exit(2)
-    password = _login_password()
-    timeout = httpx.Timeout(30.0, read=RELOAD_TIMEOUT)
-    try:
-        with httpx.Client(base_url=base, timeout=timeout) as client:
-            login = client.post(
-                "/api/agent/login", json={"username": username, "password": password}
-            )
-            if login.status_code != 200:
-                raise _gateway_error(login, "登录")
-            # The cookie goes back explicitly: cookie jars treat hosts like "localhost" oddly.
-            headers = {
-                "Cookie": f"{COOKIE_NAME}={login.cookies.get(COOKIE_NAME, '')}",
-                CSRF_HEADER: login.json()["csrf_token"],
-            }
-            client.cookies.clear()
-            try:
-                with console.status("正在校验 FAQ、重建索引并热加载……"):
-                    response = client.post("/api/agent/kb/reload", headers=headers)
-            finally:
-                with contextlib.suppress(httpx.HTTPError):
-                    client.post("/api/agent/logout", headers=headers)
-    except httpx.ConnectError as exc:
-        errors.print(
-            f"[red]连不上网关 {base}：请确认网关已启动（kefu demo），或用 --url 指定地址。[/red]"
-        )
-        raise typer.Exit(1) from exc
-    except httpx.TimeoutException as exc:
-        errors.print(f"[red]网关 {base} 没有及时响应，请稍后用控制台查看知识库状态。[/red]")
-        raise typer.Exit(1) from exc
-    if response.status_code != 200:
-        raise _gateway_error(response, "重建知识库")
-    body = response.json()
-    manifest = body["manifest"]
-    thresholds = manifest["thresholds"]
-    verb = "已重建并热加载" if body["rebuilt"] else "FAQ 未变，沿用并热加载"
-    console.print(f"[green]{verb}[/green]知识库 {body['build_id']}（{body['seconds']:.1f} 秒）")
-    table = Table("项目", "当前使用")
-    table.add_row("构建 ID", str(manifest["build_id"]))
-    table.add_row(
-        "编码器", f"{manifest['encoder']}（{manifest['dim']} 维，{manifest['index_type']}）"
+    # Every serving process follows CURRENT (kb.follow); nothing else to call.
+    console.print(
+        f"CURRENT 已指向 {manifest.build_id}：运行中的网关和动作服务器约 1 秒内自动换用。"
     )
-    table.add_row("问题 / 索引行", f"{manifest['faqs']} / {manifest['rows']}")
-    table.add_row("内容哈希", str(manifest["content_hash"])[:16])
-    table.add_row(
-        "阈值",
-        f"回答 ≥ {thresholds['answer']:.3f} 且领先 ≥ {thresholds['margin']:.3f}，"
-        f"澄清 ≥ {thresholds['clarify']:.3f}",
+
+
+@kb_app.command(
+    "reload",
+    hidden=True,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def kb_reload() -> None:
+    """旧命令，等同于 `kefu kb build`：运行中的服务会自动换用新构建。"""
+    # It used to log in to the gateway and ask it to rebuild; every process now follows
+    # CURRENT, so a build is all it takes. Old options (--url, --username) are ignored.
+    errors.print(
+        "`kefu kb reload` 已不再需要登录网关：运行中的网关和动作服务器会自动跟随新构建。"
+        "以后请直接运行 `kefu kb build`。"
     )
-    table.add_row("构建时间", str(manifest["built_at"]))
-    console.print(table)
+    kb_build(encoder=None, force=False)
 
 
 def _load_kb() -> KnowledgeBase:

@@ -9,12 +9,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 
+from ops.stack import answers
+from support.dialogue import rasa_is_ready, rasa_status_url
 from support.settings import PROJECT_ROOT, Settings
 
 READY_TIMEOUT_SECONDS = 240
@@ -24,12 +27,13 @@ READY_TIMEOUT_SECONDS = 240
 class Service:
     name: str
     health_url: str
+    ready: Callable[[httpx.Response], bool] = answers
 
 
 def _services(settings: Settings) -> list[Service]:
     base = f"http://{settings.api_host}:{settings.api_port}"
     return [
-        Service("Rasa 服务器", f"{settings.rasa_url}/status?token={settings.rasa_token}"),
+        Service("Rasa 服务器", rasa_status_url(settings), rasa_is_ready),
         Service("动作服务器", f"http://127.0.0.1:{settings.action_server_port}/health"),
         Service("API 网关与知识库", f"{base}/healthz"),
     ]
@@ -44,7 +48,7 @@ def _wait_until_ready(services: list[Service], process: subprocess.Popen[bytes])
                 return False
             for service in list(pending):
                 try:
-                    if client.get(service.health_url).status_code == 200:
+                    if service.ready(client.get(service.health_url)):
                         pending.remove(service)
                 except httpx.HTTPError:
                     pass

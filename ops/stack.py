@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from support.dialogue import rasa_is_ready, rasa_status_url
 from support.settings import PROJECT_ROOT, Settings, get_settings
 
 KEFU = PROJECT_ROOT / ".venv" / "bin" / "kefu"
@@ -85,17 +86,25 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return values
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def answers(response: httpx.Response) -> bool:
+    """Ready means a 200, for every process but Rasa (see support.dialogue.rasa_is_ready)."""
+    return response.status_code == 200
+
+
+def _wait(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    ready: Callable[[httpx.Response], bool] = answers,
+) -> None:
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"进程提前退出，日志：{log}\n{log.read_text()[-3000:]}")
             try:
-                response = client.get(url)
-                if response.status_code == 200 and (
-                    "/status" not in url or "model_file" in response.json()
-                ):
+                if ready(client.get(url)):
                     return
             except httpx.HTTPError:
                 pass
@@ -164,12 +173,7 @@ def dialogue_stack(
             logs / "actions.log",
             timeout,
         )
-        _wait(
-            f"{settings.rasa_url}/status?token={settings.rasa_token}",
-            rasa,
-            logs / "rasa.log",
-            timeout,
-        )
+        _wait(rasa_status_url(settings), rasa, logs / "rasa.log", timeout, rasa_is_ready)
         ready = time.monotonic() - started
         if gateway:
             _wait(

@@ -1,4 +1,7 @@
-"""Talking to Rasa over HTTP: chat turns through the REST channel, and conversation control."""
+"""Talking to Rasa over HTTP: chat turns through the REST channel, conversation control,
+and the one definition of "Rasa is ready" (the gateway, /healthz, the demo and the test
+stack all use it). Starting and training Rasa is ops.rasa's business.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from support.settings import Settings
 class BotMessage:
     text: str
     buttons: list[dict[str, str]]
-    # What the KB decided for this reply (actions.faq.kb_metadata), when it was asked.
+    # What the KB decided for this reply (support.replies.answering.kb_metadata), if asked.
     kb: dict[str, Any] | None = None
     # The escalation's id, when this reply handed the conversation to a person.
     handoff: int | None = None
@@ -64,6 +67,26 @@ def _custom_fields(custom: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def rasa_status_url(settings: Settings) -> str:
+    """Rasa's /status, with the token its HTTP API wants."""
+    status = httpx.URL(f"{settings.rasa_url.rstrip('/')}/status")
+    return str(status.copy_merge_params({"token": settings.rasa_token}))
+
+
+def rasa_is_ready(response: httpx.Response) -> bool:
+    """Whether a /status response says the server has loaded its model.
+
+    Until it has, Rasa answers 409 or a body without ``model_file``.
+    """
+    if response.status_code != 200:
+        return False
+    try:
+        status = response.json()
+    except ValueError:
+        return False
+    return isinstance(status, dict) and "model_file" in status
+
+
 class RasaClient:
     """The gateway's and the console's way to Rasa: chat turns and conversation control."""
 
@@ -76,41 +99,33 @@ class RasaClient:
         await self._client.aclose()
 
     async def send(
-        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
         response = await self._client.post(
             f"{self._base}/webhooks/rest/webhook",
-            json={"sender": sender_id, "message": text, "metadata": metadata or {}},
+            json={"sender": conversation_id, "message": text, "metadata": metadata or {}},
         )
         response.raise_for_status()
         return bot_messages(response.json())
 
-    async def resume(self, sender_id: str) -> None:
+    async def resume(self, conversation_id: str) -> None:
         """Give the conversation back to the bot after a handoff (ConversationResumed).
 
         The action_listen after it closes the turn, so the user's next message starts a
         fresh turn that the rules recognise, whatever was said while paused.
         """
         response = await self._client.post(
-            f"{self._base}/conversations/{quote(sender_id, safe='')}/tracker/events",
+            f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker/events",
             params={"token": self._token},
             json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )
         response.raise_for_status()
 
-    async def tracker(self, sender_id: str) -> dict[str, Any]:
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
         response = await self._client.get(
-            f"{self._base}/conversations/{quote(sender_id, safe='')}/tracker",
+            f"{self._base}/conversations/{quote(conversation_id, safe='')}/tracker",
             params={"token": self._token},
         )
         response.raise_for_status()
         tracker: dict[str, Any] = response.json()
         return tracker
-
-    async def ready(self) -> bool:
-        """True once the server has loaded its model."""
-        try:
-            response = await self._client.get(f"{self._base}/status", params={"token": self._token})
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200 and "model_file" in response.json()

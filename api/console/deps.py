@@ -1,8 +1,8 @@
 """Console authentication: the session cookie, CSRF on writes, the admin flag.
 
 Every ``/api/agent/*`` router is built with :func:`agent_router`, so a new route is
-protected by default; ``tests/agent/test_auth.py`` walks the app's route table to
-make sure of it.
+protected by default; ``tests/console/test_auth.py`` walks the app's route table to
+make sure of it. Also the console's own service, the AgentDesk, built in the lifespan.
 """
 
 from __future__ import annotations
@@ -11,27 +11,32 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from support.accounts.service import AccountService, ActiveSession, AgentView, csrf_matches
+from api.console.cases.desk import AgentDesk
+from api.core.deps import AccountsDep
+from support.accounts.service import ActiveSession, AgentView, csrf_matches
 
 COOKIE_NAME = "kefu_agent"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_LOGGED_IN = "请先登录客服工作台。"
 CSRF_FAILED = "安全校验失败，请刷新页面后重试。"
+ADMIN_ONLY = "这个操作需要管理员权限。"
 
 
-def get_accounts(request: Request) -> AccountService:
-    accounts: AccountService = request.app.state.accounts
-    return accounts
+def get_desk(request: Request) -> AgentDesk:
+    desk: AgentDesk = request.app.state.desk
+    return desk
 
 
-def optional_session(
-    request: Request, accounts: Annotated[AccountService, Depends(get_accounts)]
-) -> ActiveSession | None:
+DeskDep = Annotated[AgentDesk, Depends(get_desk)]
+
+
+def optional_session(request: Request, accounts: AccountsDep) -> ActiveSession | None:
     token = request.cookies.get(COOKIE_NAME)
     return accounts.session(token) if token else None
 
 
+# 401 and 403 are HTTP's own answers about the request, not domain errors: HTTPException.
 def agent_session(
     request: Request, active: Annotated[ActiveSession | None, Depends(optional_session)]
 ) -> ActiveSession:
@@ -51,10 +56,11 @@ def current_agent(active: Annotated[ActiveSession, Depends(agent_session)]) -> A
 
 def admin_agent(agent: Annotated[AgentView, Depends(current_agent)]) -> AgentView:
     if not agent.is_admin:
-        raise HTTPException(403, "这个操作需要管理员权限。")
+        raise HTTPException(403, ADMIN_ONLY)
     return agent
 
 
+CurrentSession = Annotated[ActiveSession, Depends(agent_session)]
 CurrentAgent = Annotated[AgentView, Depends(current_agent)]
 AdminAgent = Annotated[AgentView, Depends(admin_agent)]
 

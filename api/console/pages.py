@@ -1,6 +1,6 @@
 """The console page at /agent: the login form (401) or the console itself.
 
-Plain HTML, CSS and JS files, no build step. The assets are public like the widget's;
+Plain HTML, CSS and JS files (ES modules), no build step. The assets are public like the widget's;
 every byte of data reaches the page through the authenticated /api/agent routes.
 """
 
@@ -16,18 +16,13 @@ from api.console.deps import optional_session
 from support.accounts.service import ActiveSession
 
 STATIC = Path(__file__).parent / "static"
+# The scripts are native ES modules (console.js imports the panels, they import dom.js):
+# browsers run a module only when it is served with a JavaScript MIME type.
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 ASSETS = {
-    "console.js": "application/javascript; charset=utf-8",
-    "console.css": "text/css; charset=utf-8",
-    "login.js": "application/javascript; charset=utf-8",
-    # Helpers shared by the scripts below, which load after it.
-    "dom.js": "application/javascript; charset=utf-8",
-    # Panels of the console, each rendering into the container console.js gives it.
-    "tickets.js": "application/javascript; charset=utf-8",
-    "analytics.js": "application/javascript; charset=utf-8",
-    "knowledge.js": "application/javascript; charset=utf-8",
+    path.name: MEDIA_TYPES[path.suffix] for path in STATIC.iterdir() if path.suffix in MEDIA_TYPES
 }
-# Same-origin scripts and styles only; the console can never be framed.
+# Same-origin scripts (modules included) and styles only; the console can never be framed.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -7,30 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
-
-
-class Me(BaseModel):
-    username: str
-    is_admin: bool
-    csrf_token: str
+from support.conversations.schemas import MessageView
 
 
 class AgentReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     text: str = Field(min_length=1, max_length=1000)
-
-
-class KbCandidate(BaseModel):
-    faq_id: str | None = None
-    question: str | None = None
-    score: float | None = None
 
 
 class EscalationOut(BaseModel):
@@ -51,21 +34,6 @@ class EscalationOut(BaseModel):
 
 class QueueOut(BaseModel):
     escalations: list[EscalationOut]
-
-
-class TranscriptMessage(BaseModel):
-    id: int
-    role: str
-    text: str
-    author: str | None
-    redacted: bool
-    degraded: bool
-    delivery: str | None
-    feedback: str | None
-    buttons: list[dict[str, str]]
-    # For bot replies: the KB's decision, the FAQ it chose (or came nearest) and the score.
-    kb: dict[str, Any] | None = None
-    created_at: datetime
 
 
 class CaseTicket(BaseModel):
@@ -92,9 +60,10 @@ class CaseOut(BaseModel):
     last_messages: list[str]
     kb_candidates: list[dict[str, Any]]
     conversation: CaseConversation
-    transcript: list[TranscriptMessage]
+    # The one serialisation of a message, all of it: agents see the KB's decision too.
+    transcript: list[MessageView]
     tickets: list[CaseTicket]
 
 
 class ReplyOut(BaseModel):
-    message: TranscriptMessage
+    message: MessageView

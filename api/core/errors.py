@@ -1,4 +1,9 @@
-"""Errors as users read them: request validation failures explained in Chinese."""
+"""Errors as users read them, in one place.
+
+Two handlers: request validation failures explained in Chinese, and the whole
+``support.errors.KefuError`` family (each error carries its status, message and
+headers), so routes raise domain errors and never translate them themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+from support.errors import KefuError
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -42,5 +49,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _kefu_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, KefuError)
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(KefuError, _kefu_error)

@@ -1,43 +1,51 @@
-"""Server-sent events from an event-bus channel, with keep-alives."""
+"""Server-sent events from an event-bus channel, streamed by sse-starlette.
+
+The wire format is what the widget and the console listen for: an opening comment, then
+``event: <name>`` / ``data: <json without "type">`` frames, and a comment every
+``KEEP_ALIVE_SECONDS`` so proxies keep the connection open. sse-starlette notices the
+browser leaving and cancels the stream, which ends the bus subscription.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import Request
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from support.events import Event, EventBus
 
 KEEP_ALIVE_SECONDS = 15.0
+# "\n" as before (sse-starlette's default is "\r\n"); both are valid SSE.
+SEPARATOR = "\n"
+
+
+def _event_type(event: Event) -> str:
+    return str(event.get("type", "message"))
 
 
 def event_stream(
-    request: Request,
     bus: EventBus,
     channel: str,
     *,
-    name: Callable[[Event], str] = lambda event: str(event.get("type", "message")),
-) -> StreamingResponse:
+    name: Callable[[Event], str] = _event_type,
+) -> EventSourceResponse:
     """Stream ``channel`` as ``event: <name>`` / ``data: <json without "type">`` frames."""
 
-    async def frames() -> AsyncIterator[str]:
+    async def frames() -> AsyncIterator[ServerSentEvent]:
         async with bus.subscribe(channel) as incoming:
-            yield ": connected\n\n"
-            iterator = aiter(incoming)
-            while not await request.is_disconnected():
-                try:
-                    event = await asyncio.wait_for(anext(iterator), KEEP_ALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
+            # Sent at once, so the browser's EventSource opens without waiting for an event.
+            yield ServerSentEvent(comment="connected", sep=SEPARATOR)
+            async for event in incoming:
                 data = {key: value for key, value in event.items() if key != "type"}
-                yield f"event: {name(event)}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                yield ServerSentEvent(
+                    json.dumps(data, ensure_ascii=False), event=name(event), sep=SEPARATOR
+                )
 
-    return StreamingResponse(
+    return EventSourceResponse(
         frames(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        ping=KEEP_ALIVE_SECONDS,
+        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive", sep=SEPARATOR),
+        sep=SEPARATOR,
+        headers={"Cache-Control": "no-cache"},
     )

@@ -1,23 +1,21 @@
-"""Web chat API. Thin: sessions and auth here, the conversation logic in the service."""
+"""Web chat API. Thin: sessions and auth here, the conversation logic in the service.
+
+Domain errors (rate limit, a stale button, an unknown message) carry their own status
+and Chinese message; api.core.errors answers them.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from api.core.deps import get_conversations
 from api.core.sse import event_stream
 from api.web.schemas import Feedback, HistoryOut, SessionCreated, TurnOut, UserMessage
-from support.conversations.service import (
-    ConversationNotFoundError,
-    ConversationService,
-    ConversationView,
-    InvalidChoiceError,
-    RateLimitedError,
-    conversation_channel,
-)
+from support.conversations.flows import ConversationService, conversation_channel
+from support.conversations.schemas import ConversationView
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 
@@ -56,39 +54,22 @@ def create_session(conversations: Conversations) -> SessionCreated:
 async def post_message(
     body: UserMessage, session: Session, conversations: Conversations
 ) -> TurnOut:
-    try:
-        turn = await conversations.handle(
-            session.id, text=body.text, payload=body.payload, conversation=session
-        )
-    except RateLimitedError as exc:
-        raise HTTPException(429, "发送太频繁，请稍后再试。") from exc
-    except InvalidChoiceError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    return TurnOut.model_validate(
-        {
-            "replies": [
-                {
-                    "id": reply.id,
-                    "text": reply.text,
-                    "buttons": reply.as_dict()["buttons"],
-                    "role": reply.role.value,
-                }
-                for reply in turn.replies
-            ],
-            "state": turn.state.value,
-            "user_message_id": turn.user_message_id,
-            "degraded": turn.degraded,
-        }
+    turn = await conversations.handle(
+        session.id, text=body.text, payload=body.payload, conversation=session
+    )
+    return TurnOut(
+        replies=list(turn.replies),
+        state=turn.state.value,
+        user_message_id=turn.user_message_id,
+        degraded=turn.degraded,
     )
 
 
 @router.get("/sessions/{session_id}/messages")
 def history(session: Session, conversations: Conversations) -> HistoryOut:
-    return HistoryOut.model_validate(
-        {
-            "messages": [message.as_dict() for message in conversations.history(session.id)],
-            "state": conversations.get(session.id).state.value,
-        }
+    return HistoryOut(
+        messages=list(conversations.history(session.id)),
+        state=conversations.get(session.id).state.value,
     )
 
 
@@ -96,10 +77,7 @@ def history(session: Session, conversations: Conversations) -> HistoryOut:
 def feedback(
     message_id: int, body: Feedback, session: Session, conversations: Conversations
 ) -> Response:
-    try:
-        conversations.set_feedback(session.id, message_id, body.value)
-    except ConversationNotFoundError as exc:
-        raise HTTPException(404, "没有找到这条回答。") from exc
+    conversations.set_feedback(session.id, message_id, body.value)
     return Response(status_code=204)
 
 
@@ -109,11 +87,10 @@ async def events(
     request: Request,
     conversations: Conversations,
     token: Annotated[str | None, Query(description="会话令牌（EventSource 不能带请求头）")] = None,
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Server-sent events: agent messages and state changes, as they happen."""
     session = _session(session_id, conversations, token)
     return event_stream(
-        request,
         conversations.bus,
         conversation_channel(session.id),
         # The widget listens for "state" and treats everything else as a message.

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from support.conversations.schemas import PublicMessageView
+
 MAX_TEXT = 1000
 
 
@@ -36,36 +38,16 @@ class UserMessage(BaseModel):
         return self
 
 
-class ButtonOut(BaseModel):
-    title: str
-    payload: str
-
-
-class ReplyOut(BaseModel):
-    id: int
-    text: str
-    buttons: list[ButtonOut]
-    role: Literal["bot", "agent", "system"] = "bot"
-
-
 class TurnOut(BaseModel):
-    replies: list[ReplyOut]
+    replies: list[PublicMessageView]
     state: Literal["bot", "waiting_agent", "agent"]
     user_message_id: int
     degraded: bool = False
 
 
-class HistoryMessage(BaseModel):
-    id: int
-    role: Literal["user", "bot", "agent", "system"]
-    text: str
-    buttons: list[ButtonOut]
-    feedback: Literal["up", "down"] | None
-    created_at: str
-
-
 class HistoryOut(BaseModel):
-    messages: list[HistoryMessage]
+    # Typed as the public part: an agent's name or the KB's decision never reach users.
+    messages: list[PublicMessageView]
     state: Literal["bot", "waiting_agent", "agent"]
 
 

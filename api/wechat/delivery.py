@@ -21,10 +21,10 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
 from api.wechat.text import split_text
-from support.settings import Settings, get_settings
+from support.settings import Settings
 
 if TYPE_CHECKING:
-    from support.conversations.service import ConversationView
+    from support.conversations.schemas import ConversationView
 
 logger = logging.getLogger(__name__)
 
@@ -106,15 +106,6 @@ class CustomerMessenger:
             logger.error("客服消息接口无法访问（openid=%s）：%s", openid, exc)
             return False
         return True
-
-
-async def send_customer_message(openid: str, text: str, settings: Settings | None = None) -> bool:
-    """Send ``text`` to a WeChat user by 客服消息 (split if over 2048 bytes).
-
-    True when every part was accepted; False (after logging) when WeChat refused it,
-    e.g. 45015 (the user has not written for 48 hours) or 45047 (quota used up).
-    """
-    return await CustomerMessenger(settings or get_settings()).send(openid, split_text(text))
 
 
 class WeChatOutbound:

@@ -1,19 +1,26 @@
-"""The WeChat official-account webhook. Thin: the logic is in api.wechat.service."""
+"""The WeChat official-account webhook. Thin: the logic is in api.wechat.service.
+
+A refused callback raises a KefuError (api.wechat.protocol.WeChatRequestError); the
+gateway's handler answers it as ``{"detail": ...}`` JSON with its status, as before.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from api.wechat.service import CallbackParams, WeChatRequestError, WeChatService, wechat_service
+from api.wechat.schemas import CallbackParams
+from api.wechat.service import WeChatService
 
 router = APIRouter(prefix="/wechat", tags=["wechat"])
 
 
 def get_wechat(request: Request) -> WeChatService:
-    return wechat_service(request.app.state)
+    """The service the gateway's lifespan built (api.main)."""
+    service: WeChatService = request.app.state.wechat
+    return service
 
 
 WeChat = Annotated[WeChatService, Depends(get_wechat)]
@@ -35,17 +42,11 @@ Params = Annotated[CallbackParams, Depends(callback_params)]
 
 @router.get("", response_class=PlainTextResponse)
 async def verify(wechat: WeChat, params: Params, echostr: Annotated[str, Query()] = "") -> str:
-    try:
-        return wechat.verify_url(params, echostr)
-    except WeChatRequestError as exc:
-        raise HTTPException(exc.status_code, exc.detail) from exc
+    return wechat.verify_url(params, echostr)
 
 
 @router.post("")
 async def callback(request: Request, wechat: WeChat, params: Params) -> Response:
     body = await request.body()
-    try:
-        reply = await wechat.handle_callback(body, params)
-    except WeChatRequestError as exc:
-        raise HTTPException(exc.status_code, exc.detail) from exc
+    reply = await wechat.handle_callback(body, params)
     return Response(reply.body, media_type=reply.media_type)

@@ -1,59 +1,36 @@
-"""The WeChat official-account (公众号) webhook: verify, parse, de-duplicate and answer.
+"""The WeChat message flow: de-duplicate, answer within the deadline, deliver the rest.
 
 WeChat waits 5 seconds for a passive reply and retries up to three times if it gets
 none. So each callback is claimed once in the inbox (retries get the stored reply),
 answered within ``wechat_deadline`` if possible, and otherwise acknowledged with
 "success" while the answer keeps being prepared and is sent later by 客服消息.
 Everything a user says goes through the ConversationService, like the web widget.
+Signatures, decryption and the XML itself are api.wechat.protocol's business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from xml.parsers.expat import ExpatError
 
-import xmltodict
-from starlette.datastructures import State
-from wechatpy import create_reply, parse_message
-from wechatpy.crypto import WeChatCrypto
-from wechatpy.events import BaseEvent
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
-from wechatpy.utils import WeChatSigner
-
-from actions.faq import clarify_payload
+from api.wechat import protocol
 from api.wechat.delivery import CustomerMessenger
+from api.wechat.schemas import CallbackParams, WeChatReply
 from api.wechat.text import parse_choice, split_text, with_choices
+from support.channels import Channel
+from support.conversations.errors import InvalidChoiceError, RateLimitedError
+from support.conversations.flows import ConversationService
 from support.conversations.models import Role
-from support.conversations.service import (
-    Button,
-    ConversationService,
-    InvalidChoiceError,
-    MessageView,
-    RateLimitedError,
-    TurnResult,
-)
-from support.inbox.store import InboxStatus, InboxStore, inbox_store
+from support.conversations.schemas import Button, MessageView, TurnResult
+from support.inbox.store import InboxStatus, InboxStore
 from support.knowledge.service import KnowledgeService, KnowledgeUnavailableError
+from support.replies.vocabulary import clarify_payload
 from support.settings import Settings
-from support.storage import session_factory
 
 logger = logging.getLogger(__name__)
-
-CHANNEL = "wechat"
-# The reply WeChat takes as "received, nothing to show" (and then does not retry).
-SUCCESS = "success"
-
-NOT_CONFIGURED = "微信公众号未配置"
-AES_NOT_CONFIGURED = "微信公众号未配置消息加解密密钥（EncodingAESKey）"
-AES_MISCONFIGURED = "微信公众号的消息加解密密钥（EncodingAESKey）配置有误"
-BAD_SIGNATURE = "签名校验失败"
-FORBIDDEN_XML = "不接受包含 DOCTYPE 或实体声明的 XML"
-MALFORMED = "无法解析的微信消息"
 
 RATE_LIMITED = "您发送得太快了，请稍后再试。"
 TEXT_ONLY = "目前只支持文字消息，请用文字描述您的问题。"
@@ -71,32 +48,6 @@ SUBSCRIBE_EVENTS = frozenset({"subscribe", "subscribe_scan"})
 POLL_INTERVAL_SECONDS = 0.1
 # The rest of a long answer waits a moment, so it does not overtake the passive reply.
 FOLLOW_UP_DELAY_SECONDS = 1.0
-
-
-class WeChatRequestError(Exception):
-    """A callback that is refused; the route turns it into an HTTP error."""
-
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class CallbackParams:
-    """The query string WeChat signs its callbacks with."""
-
-    signature: str = ""
-    timestamp: str = ""
-    nonce: str = ""
-    encrypt_type: str = ""
-    msg_signature: str = ""
-
-
-@dataclass(frozen=True)
-class WeChatReply:
-    body: str
-    media_type: str
 
 
 @dataclass(frozen=True)
@@ -118,28 +69,6 @@ class _Job:
     passive: str | None = None
     # Set by the request when it gave up waiting and answered "success".
     late: bool = False
-
-
-def _is_event(message: Any) -> bool:
-    if isinstance(message, BaseEvent):
-        return True
-    # Events wechatpy does not know come back as UnknownMessage.
-    raw = getattr(message, "_data", None) or {}
-    return str(raw.get("MsgType", "")).lower() == "event"
-
-
-def inbox_key(message: Any) -> str:
-    """Messages are identified by MsgId, events by sender and creation time (WeChat's advice)."""
-    if not _is_event(message) and message.id:
-        return f"msg:{message.id}"
-    return f"event:{message.source}:{message.time}"
-
-
-def _reject_dangerous(xml: str) -> None:
-    # No DTDs at all: that rules out entity expansion and external entities.
-    lowered = xml.lower()
-    if "<!doctype" in lowered or "<!entity" in lowered:
-        raise WeChatRequestError(400, FORBIDDEN_XML)
 
 
 def _reply_text(replies: Sequence[MessageView]) -> str | None:
@@ -170,93 +99,16 @@ class WeChatService:
         # Strong references: the event loop keeps only weak ones to running tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def configured(self) -> bool:
-        return bool(self._settings.wechat_token)
-
     # Requests
 
     def verify_url(self, params: CallbackParams, echostr: str) -> str:
         """The server-address check (GET): echo ``echostr`` if WeChat signed it."""
-        self._require_configured()
-        if not self._signed(params.signature, params.timestamp, params.nonce):
-            raise WeChatRequestError(403, BAD_SIGNATURE)
-        return echostr
+        return protocol.verify_url(self._settings, params, echostr)
 
     async def handle_callback(self, body: bytes, params: CallbackParams) -> WeChatReply:
         """A message or event pushed by WeChat (POST), in plaintext or AES safe mode."""
-        self._require_configured()
-        try:
-            xml = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise WeChatRequestError(400, MALFORMED) from exc
-        _reject_dangerous(xml)
-        crypto: Any = None
-        if params.encrypt_type.lower() == "aes":
-            crypto = self._crypto()
-            xml = self._decrypt(crypto, xml, params)
-        elif not self._signed(params.signature, params.timestamp, params.nonce):
-            raise WeChatRequestError(403, BAD_SIGNATURE)
-
-        try:
-            message = parse_message(xml)
-        except (ExpatError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise WeChatRequestError(400, MALFORMED) from exc
-        if message is None or not message.source:
-            raise WeChatRequestError(400, MALFORMED)
-
-        text = await self._answer(message)
-        if text is None:
-            return WeChatReply(SUCCESS, "text/plain")
-        reply = create_reply(text, message=message, render=True)
-        if crypto is not None:
-            reply = crypto.encrypt_message(reply, params.nonce, params.timestamp)
-        return WeChatReply(reply, "application/xml")
-
-    def _require_configured(self) -> None:
-        if not self.configured:
-            raise WeChatRequestError(503, NOT_CONFIGURED)
-
-    def _signed(self, signature: str, *parts: str) -> bool:
-        # wechatpy's check_signature compares with !=; compare in constant time instead.
-        signer = WeChatSigner()
-        signer.add_data(self._settings.wechat_token, *parts)
-        return hmac.compare_digest(signer.signature.encode(), signature.encode())
-
-    def _crypto(self) -> Any:
-        if not self._settings.wechat_aes_key:
-            raise WeChatRequestError(503, AES_NOT_CONFIGURED)
-        try:
-            return WeChatCrypto(
-                self._settings.wechat_token,
-                self._settings.wechat_aes_key,
-                self._settings.wechat_app_id,
-            )
-        except (ValueError, AssertionError) as exc:
-            logger.error("微信消息加解密密钥无效：%s", exc)
-            raise WeChatRequestError(503, AES_MISCONFIGURED) from exc
-
-    def _decrypt(self, crypto: Any, xml: str, params: CallbackParams) -> str:
-        try:
-            encrypted = xmltodict.parse(xml)["xml"]["Encrypt"]
-        except (ExpatError, KeyError, TypeError) as exc:
-            raise WeChatRequestError(400, MALFORMED) from exc
-        if not isinstance(encrypted, str):
-            raise WeChatRequestError(400, MALFORMED)
-        if not self._signed(params.msg_signature, params.timestamp, params.nonce, encrypted):
-            raise WeChatRequestError(403, BAD_SIGNATURE)
-        try:
-            plain = str(
-                crypto.decrypt_message(
-                    {"Encrypt": encrypted}, params.msg_signature, params.timestamp, params.nonce
-                )
-            )
-        except (InvalidSignatureException, InvalidAppIdException) as exc:
-            raise WeChatRequestError(403, BAD_SIGNATURE) from exc
-        except Exception as exc:  # the signature was right, so the ciphertext is garbage
-            raise WeChatRequestError(400, MALFORMED) from exc
-        _reject_dangerous(plain)
-        return plain
+        callback = protocol.read_callback(self._settings, body, params)
+        return protocol.passive_reply(callback, await self._answer(callback.message))
 
     # Exactly once, within the deadline
 
@@ -264,7 +116,7 @@ class WeChatService:
         """The passive reply's text for this callback (None: "success")."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.wechat_deadline
-        key = inbox_key(message)
+        key = protocol.inbox_key(message)
         if not await self._inbox.claim(key, message.source):
             return await self._stored_reply(key, deadline)
 
@@ -347,7 +199,7 @@ class WeChatService:
     # What to answer
 
     async def _respond(self, message: Any) -> Outcome:
-        if _is_event(message):
+        if protocol.is_event(message):
             if str(getattr(message, "event", "")).lower() in SUBSCRIBE_EVENTS:
                 return await self._welcome(message.source)
             return Outcome(None)  # unsubscribe, menu clicks, location reports: nothing to say
@@ -355,7 +207,7 @@ class WeChatService:
         if not content:
             return Outcome(TEXT_ONLY)
         conversation = await asyncio.to_thread(
-            self._conversations.for_external, CHANNEL, message.source
+            self._conversations.for_external, Channel.WECHAT, message.source
         )
         try:
             turn = await self._turn(conversation.id, content)
@@ -378,7 +230,9 @@ class WeChatService:
         return await self._conversations.handle(conversation_id, text=content)
 
     async def _welcome(self, openid: str) -> Outcome:
-        conversation = await asyncio.to_thread(self._conversations.for_external, CHANNEL, openid)
+        conversation = await asyncio.to_thread(
+            self._conversations.for_external, Channel.WECHAT, openid
+        )
         buttons = self._welcome_topics()
         # Stored like a bot turn, so that the user's "2" maps to the second topic.
         stored = await asyncio.to_thread(
@@ -396,19 +250,3 @@ class WeChatService:
             for faq in (kb.get(faq_id) for faq_id in WELCOME_TOPICS)
             if faq is not None
         ]
-
-
-def wechat_service(state: State) -> WeChatService:
-    """The app's WeChatService, created on first use from what the lifespan set up."""
-    service: WeChatService | None = getattr(state, "wechat", None)
-    if service is None:
-        settings: Settings = state.settings
-        service = WeChatService(
-            settings,
-            state.conversations,
-            state.knowledge,
-            inbox_store(settings.redis_url, session_factory(settings.database_url)),
-            CustomerMessenger(settings),
-        )
-        state.wechat = service
-    return service

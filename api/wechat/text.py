@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from support.conversations.service import Button
+from support.replies.vocabulary import Button
 
 # WeChat cuts a text message at 2048 bytes of UTF-8.
 MAX_TEXT_BYTES = 2048

@@ -2,7 +2,7 @@
 
 It runs last in the NLU pipeline, so whatever DIET or the fallback classifier made of
 the text, a pasted mnemonic or password leads to the warning rule. Detection is the
-one guard Kefu has (actions/guard.py), also used by the gateway and the actions.
+one guard Kefu has (guard/), also used by the gateway and the actions.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ on every write; the database keeps only the session token's sha256.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from support.accounts.models import Agent, AgentSession
 from support.storage import as_utc, transaction
+from support.tokens import hash_token
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
 MIN_PASSWORD_LENGTH = 8
@@ -54,10 +54,6 @@ class ActiveSession:
     agent: AgentView
     csrf_token: str
     expires_at: datetime
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _view(agent: Agent) -> AgentView:
@@ -133,7 +129,7 @@ class AccountService:
             expires = now + self._lifetime
             session.add(
                 AgentSession(
-                    token_hash=_hash_token(token),
+                    token_hash=hash_token(token),
                     agent_id=agent.id,
                     csrf_token=csrf,
                     created_at=now,
@@ -146,7 +142,7 @@ class AccountService:
 
     def session(self, token: str) -> ActiveSession | None:
         with self._sessions() as session:
-            found = session.get(AgentSession, _hash_token(token))
+            found = session.get(AgentSession, hash_token(token))
             if found is None or as_utc(found.expires_at) <= datetime.now(UTC):
                 return None
             agent = session.get(Agent, found.agent_id)
@@ -157,7 +153,7 @@ class AccountService:
     def logout(self, token: str) -> None:
         with transaction(self._sessions) as session:
             session.execute(
-                delete(AgentSession).where(AgentSession.token_hash == _hash_token(token))
+                delete(AgentSession).where(AgentSession.token_hash == hash_token(token))
             )
 
 

@@ -22,7 +22,9 @@ class Escalation(Base):
     __tablename__ = "escalations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    # Also Rasa's sender id. No foreign key: a handoff made straight through Rasa's REST
+    # channel has no gateway conversation.
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.WAITING.value)

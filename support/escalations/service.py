@@ -3,78 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guard import REDACTED, redact
+from support.escalations.errors import EscalationNotFoundError, EscalationResolvedError
 from support.escalations.models import Escalation, EscalationStatus
+from support.escalations.schemas import EscalationRequest, EscalationView, Handoff
 from support.storage import as_utc, transaction
 
-
-class EscalationNotFoundError(LookupError):
-    pass
-
-
-class EscalationResolvedError(Exception):
-    """The case is closed: no more replies, no re-assignment."""
-
-
-@dataclass(frozen=True)
-class EscalationView:
-    id: int
-    # The conversation's id, which is also Rasa's sender id.
-    sender_id: str
-    channel: str
-    reason: str
-    status: EscalationStatus
-    last_messages: list[str]
-    kb_candidates: list[dict[str, Any]]
-    redacted: bool
-    created_at: datetime
-    assigned_to: str | None = None
-    resolved_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Handoff:
-    escalation: EscalationView
-    queue_position: int
+__all__ = [
+    "EscalationNotFoundError",
+    "EscalationRequest",
+    "EscalationResolvedError",
+    "EscalationService",
+    "EscalationView",
+    "Handoff",
+]
 
 
 class EscalationService:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def open(
-        self,
-        *,
-        sender_id: str,
-        channel: str,
-        reason: str,
-        last_messages: Sequence[str],
-        kb_candidates: Sequence[dict[str, Any]],
-    ) -> Handoff:
+    def open(self, request: EscalationRequest) -> Handoff:
         """Queue the conversation for a person; one open escalation per conversation."""
-        messages = [redact(message) for message in last_messages]
+        messages = [redact(message) for message in request.last_messages]
         with transaction(self._sessions) as session:
-            escalation = session.scalar(
-                select(Escalation).where(
-                    Escalation.sender_id == sender_id,
-                    Escalation.status != EscalationStatus.RESOLVED.value,
-                )
-            )
+            escalation = session.scalar(_open_of(request.conversation_id))
             if escalation is None:
                 escalation = Escalation(
-                    sender_id=sender_id,
-                    channel=channel,
-                    reason=reason,
+                    conversation_id=request.conversation_id,
+                    channel=request.channel,
+                    reason=request.reason,
                     status=EscalationStatus.WAITING.value,
                     last_messages=messages,
-                    kb_candidates=list(kb_candidates),
+                    kb_candidates=list(request.kb_candidates),
                     redacted=any(REDACTED in message for message in messages),
                     created_at=datetime.now(UTC),
                 )
@@ -102,7 +68,7 @@ class EscalationService:
         with self._sessions() as session:
             escalation = session.get(Escalation, escalation_id)
             if escalation is None:
-                raise EscalationNotFoundError(escalation_id)
+                raise EscalationNotFoundError
             return _view(escalation)
 
     def assign(self, escalation_id: int, agent: str) -> EscalationView:
@@ -126,34 +92,36 @@ class EscalationService:
             select(Escalation).where(Escalation.id == escalation_id).with_for_update()
         )
         if escalation is None:
-            raise EscalationNotFoundError(escalation_id)
+            raise EscalationNotFoundError
         if escalation.status == EscalationStatus.RESOLVED.value:
-            raise EscalationResolvedError(escalation_id)
+            raise EscalationResolvedError
         return escalation
 
-    def open_for_sender(self, sender_id: str) -> EscalationView | None:
+    def open_for_conversation(self, conversation_id: str) -> EscalationView | None:
+        """The conversation's escalation that is not resolved yet, if any."""
         with self._sessions() as session:
-            escalation = session.scalar(
-                select(Escalation).where(
-                    Escalation.sender_id == sender_id,
-                    Escalation.status != EscalationStatus.RESOLVED.value,
-                )
-            )
+            escalation = session.scalar(_open_of(conversation_id))
             return _view(escalation) if escalation else None
 
 
+def _open_of(conversation_id: str) -> Select[Escalation]:
+    return select(Escalation).where(
+        Escalation.conversation_id == conversation_id,
+        Escalation.status != EscalationStatus.RESOLVED.value,
+    )
+
+
 def _view(escalation: Escalation) -> EscalationView:
-    created = escalation.created_at
     return EscalationView(
         id=escalation.id,
-        sender_id=escalation.sender_id,
+        conversation_id=escalation.conversation_id,
         channel=escalation.channel,
         reason=escalation.reason,
         status=EscalationStatus(escalation.status),
         last_messages=list(escalation.last_messages),
         kb_candidates=list(escalation.kb_candidates),
         redacted=escalation.redacted,
-        created_at=as_utc(created),
+        created_at=as_utc(escalation.created_at),
         assigned_to=escalation.assigned_to,
         resolved_at=as_utc(escalation.resolved_at) if escalation.resolved_at else None,
     )

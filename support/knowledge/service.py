@@ -1,4 +1,9 @@
-"""Holds the gateway's KnowledgeBase: loaded at start-up, swapped in place on reload."""
+"""Holds the gateway's KnowledgeBase: loaded at start-up, then following CURRENT.
+
+The same mechanism as the action server (kb.follow): whatever writes a new build and
+moves ``<index_dir>/CURRENT`` (``kefu kb build``, the console's rebuild) is picked up
+within about a second, with no call to the gateway.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,26 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.follow import IndexFollower
 from kb.index import Manifest, current_index_dir
 from kb.knowledge_base import KnowledgeBase, QueryResult
 from kb.pipeline import build_knowledge_base
+from support.errors import ConflictError, UnavailableError
 from support.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-class KnowledgeUnavailableError(RuntimeError):
+class KnowledgeUnavailableError(UnavailableError):
     """No index has been built yet, or it failed to load."""
 
+    def __init__(self, reason: str) -> None:
+        # str() stays the bare reason (the admin's KB panel shows it); the API says more.
+        super().__init__(reason)
+        self.message = f"知识库暂不可用：{reason}"
 
-class KnowledgeBusyError(RuntimeError):
+
+class KnowledgeBusyError(ConflictError):
     """Another rebuild is running."""
 
 
@@ -32,36 +44,40 @@ class Rebuild:
 
 
 class KnowledgeService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, follow_interval: float = 1.0) -> None:
         self._settings = settings
-        self._kb: KnowledgeBase | None = None
-        self._error: str | None = None
-        self._lock = threading.Lock()
+        self._follower = IndexFollower(
+            settings.index_dir, models_dir=settings.models_dir, interval=follow_interval
+        )
         self._rebuild_lock = threading.Lock()
 
     def load(self) -> None:
-        with self._lock:
-            try:
-                self._kb = KnowledgeBase.load(
-                    self._settings.index_dir, models_dir=self._settings.models_dir
-                )
-                self._error = None
-            except (FileNotFoundError, ValueError) as exc:
-                logger.error("知识库加载失败：%s", exc)
-                self._error = str(exc)
+        """Load what CURRENT names (a failure is kept in ``error``) and follow it from now on."""
+        try:
+            self._follower.load_current()
+        except Exception as exc:  # reported by /healthz; the next build is picked up
+            logger.error("知识库加载失败：%s", exc)
+        self._follower.start()
+
+    def close(self) -> None:
+        """Stop following CURRENT (the app shuts down)."""
+        self._follower.stop()
 
     @property
     def ready(self) -> bool:
-        return self._kb is not None
+        return self._follower.loaded is not None
 
     @property
     def error(self) -> str | None:
-        return self._error
+        return self._follower.error
 
     def knowledge_base(self) -> KnowledgeBase:
-        if self._kb is None:
-            raise KnowledgeUnavailableError(self._error or "知识库尚未加载")
-        return self._kb
+        # Cheap (at most one look at CURRENT a second); the background thread follows too.
+        self._follower.poll()
+        kb = self._follower.loaded
+        if kb is None:
+            raise KnowledgeUnavailableError(self._follower.error or "知识库尚未加载")
+        return kb
 
     def query(self, text: str, top_k: int = 3) -> QueryResult:
         return self.knowledge_base().query(text, top_k=top_k)
@@ -70,24 +86,14 @@ class KnowledgeService:
         return self.knowledge_base().manifest
 
     def current_on_disk(self) -> Path | None:
-        """The build CURRENT names, which the action server follows."""
+        """The build CURRENT names, which every process follows."""
         return current_index_dir(self._settings.index_dir)
-
-    def reload(self, directory: Path | None = None) -> Manifest:
-        """Swap in ``directory`` (default: CURRENT); queries in flight finish on the old index."""
-        with self._lock:
-            kb = self._kb
-        if kb is None:
-            self.load()
-            return self.manifest()
-        manifest = kb.reload(directory or self._settings.index_dir)
-        self._error = None
-        return manifest
 
     def rebuild(self) -> Rebuild:
         """Validate the FAQ file, build it (reused when unchanged), make it CURRENT, swap it in.
 
-        Blocking; one at a time (KnowledgeBusyError otherwise). A bad FAQ file raises
+        Blocking; one at a time (KnowledgeBusyError otherwise). The swap here is immediate;
+        the other processes follow CURRENT within about a second. A bad FAQ file raises
         kb.content.ContentError, a calibration file that no longer fits raises
         kb.evaluation.EvalFileError; either way CURRENT and the index in use are unchanged.
         """
@@ -96,7 +102,7 @@ class KnowledgeService:
         try:
             started = time.perf_counter()
             settings = self._settings
-            kb = self._kb
+            kb = self._follower.loaded
             # Reuse the loaded encoder: loading a second copy costs seconds and memory.
             same = kb is not None and kb.manifest.encoder == settings.encoder
             outcome = build_knowledge_base(
@@ -107,7 +113,7 @@ class KnowledgeService:
                 models_dir=settings.models_dir,
                 encoder=kb.encoder if kb is not None and same else None,
             )
-            manifest = self.reload(outcome.directory)
+            manifest = self._follower.load_current()
             logger.info("知识库已重建并热加载：%s", manifest.build_id)
             return Rebuild(manifest, outcome.built, time.perf_counter() - started)
         finally:

@@ -25,13 +25,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from guard import redact
+from support.errors import ConflictError, InvalidInputError, KefuError, NotFoundError
 from support.storage import as_utc, transaction
 from support.tickets.models import Ticket, TicketCounter, TicketEvent, TicketStatus
 
@@ -69,17 +72,17 @@ def allowed_next(status: TicketStatus) -> list[TicketStatus]:
     return [target for target in TicketStatus if target in TRANSITIONS[status]]
 
 
-class TicketError(Exception):
+class TicketError(KefuError):
     """A ticket change that cannot be made; the message is for agents."""
 
 
-class TicketNotFoundError(TicketError):
+class TicketNotFoundError(TicketError, NotFoundError):
     def __init__(self, ticket_id: int) -> None:
         super().__init__(f"工单 {ticket_id} 不存在。")
         self.ticket_id = ticket_id
 
 
-class TicketTransitionError(TicketError):
+class TicketTransitionError(TicketError, ConflictError):
     def __init__(self, current: TicketStatus, target: TicketStatus) -> None:
         closed = current is TicketStatus.CLOSED
         reason = "已关闭的工单不能再修改状态" if closed else "不允许这样流转"
@@ -90,12 +93,19 @@ class TicketTransitionError(TicketError):
         self.target = target
 
 
-class TicketUpdateError(TicketError, ValueError):
+class TicketUpdateError(TicketError, InvalidInputError):
     """The update itself is malformed: nothing to change, or an unusable note."""
 
 
-@dataclass(frozen=True)
-class TicketView:
+# SQLite hands back naive datetimes; everything Kefu writes is UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+class TicketView(BaseModel):
+    """A ticket read from its row (``TicketView.model_validate(row)``), usable after the session."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
     id: int
     number: str
     sender_id: str
@@ -105,57 +115,28 @@ class TicketView:
     contact: str
     transaction_id: str | None
     status: TicketStatus
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, ticket: Ticket) -> TicketView:
-        return cls(
-            id=ticket.id,
-            number=ticket.number,
-            sender_id=ticket.sender_id,
-            channel=ticket.channel,
-            category=ticket.category,
-            description=ticket.description,
-            contact=ticket.contact,
-            transaction_id=ticket.transaction_id,
-            status=TicketStatus(ticket.status),
-            created_at=as_utc(ticket.created_at),
-            updated_at=as_utc(ticket.updated_at),
-        )
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
-@dataclass(frozen=True)
-class TicketEventView:
+class TicketEventView(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
     kind: str  # created | status | note
     status: TicketStatus | None
     note: str | None
     author: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, event: TicketEvent) -> TicketEventView:
-        return cls(
-            kind=event.kind,
-            status=TicketStatus(event.status) if event.status else None,
-            note=event.note,
-            author=event.author,
-            created_at=as_utc(event.created_at),
-        )
+    created_at: UtcDatetime
 
 
-@dataclass(frozen=True)
-class TicketDetail:
-    ticket: TicketView
+class TicketDetail(TicketView):
+    """The ticket with its history, read from the row and its ``events`` relationship."""
+
     events: list[TicketEventView]
 
     @property
     def allowed_statuses(self) -> list[TicketStatus]:
-        return allowed_next(self.ticket.status)
-
-    @classmethod
-    def of(cls, ticket: Ticket) -> TicketDetail:
-        return cls(TicketView.of(ticket), [TicketEventView.of(event) for event in ticket.events])
+        return allowed_next(self.status)
 
 
 @dataclass(frozen=True)
@@ -255,7 +236,7 @@ class TicketService:
             )
             session.add(ticket)
             session.flush()
-            return TicketView.of(ticket)
+            return TicketView.model_validate(ticket)
 
     def find_for_sender(self, number: str, sender_id: str) -> TicketView | None:
         """The ticket, only if ``sender_id`` opened it: users never see others' tickets."""
@@ -263,7 +244,7 @@ class TicketService:
             ticket = session.scalar(
                 select(Ticket).where(Ticket.number == number.upper(), Ticket.sender_id == sender_id)
             )
-            return TicketView.of(ticket) if ticket else None
+            return TicketView.model_validate(ticket) if ticket else None
 
     def latest_for_sender(self, sender_id: str) -> TicketView | None:
         with self._sessions() as session:
@@ -273,14 +254,14 @@ class TicketService:
                 .order_by(Ticket.created_at.desc(), Ticket.id.desc())
                 .limit(1)
             )
-            return TicketView.of(ticket) if ticket else None
+            return TicketView.model_validate(ticket) if ticket else None
 
     def for_sender(self, sender_id: str) -> list[TicketView]:
         with self._sessions() as session:
             tickets = session.scalars(
                 select(Ticket).where(Ticket.sender_id == sender_id).order_by(Ticket.id.desc())
             )
-            return [TicketView.of(ticket) for ticket in tickets]
+            return [TicketView.model_validate(ticket) for ticket in tickets]
 
     def search(
         self, query: TicketQuery | None = None, *, limit: int = 50, offset: int = 0
@@ -305,7 +286,7 @@ class TicketService:
                 .offset(offset)
             )
             return TicketPage(
-                tickets=[TicketView.of(ticket) for ticket in tickets],
+                tickets=[TicketView.model_validate(ticket) for ticket in tickets],
                 total=sum(counts[status] for status in wanted),
                 counts=counts,
             )
@@ -313,7 +294,7 @@ class TicketService:
     def get(self, ticket_id: int) -> TicketDetail | None:
         with self._sessions() as session:
             ticket = session.get(Ticket, ticket_id)
-            return TicketDetail.of(ticket) if ticket else None
+            return TicketDetail.model_validate(ticket) if ticket else None
 
     def update(
         self,
@@ -365,7 +346,7 @@ class TicketService:
                     ticket.status = target.value
                 ticket.updated_at = now
             session.flush()
-            return TicketDetail.of(ticket)
+            return TicketDetail.model_validate(ticket)
 
     def local_time(self, moment: datetime) -> str:
         return f"{moment.astimezone(self._zone):%Y-%m-%d %H:%M}"

@@ -11,14 +11,7 @@ import yaml
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import (
-    FALLBACK_AGAIN,
-    FALLBACK_FIRST,
-    HELPED_QUESTION,
-    ActionAnswerFAQ,
-    ActionAnswerFeedback,
-    ActionCoreFallback,
-)
+from actions.faq import ActionAnswerFAQ, ActionAnswerFeedback, ActionCoreFallback
 from actions.handoff import ActionHandoff
 from actions.tickets import (
     CATEGORIES,
@@ -30,6 +23,7 @@ from actions.tickets import (
 )
 from guard import WARNING
 from support.escalations.service import EscalationService
+from support.replies.vocabulary import FALLBACK_AGAIN, FALLBACK_FIRST, HELPED_QUESTION
 from support.tickets.service import TicketService
 from tests.actions.conftest import MakeTracker
 from tests.conftest import PROJECT_ROOT
@@ -341,7 +335,7 @@ async def test_handoff_records_the_case_and_pauses(
     dispatcher, events = await run(ActionHandoff(), tracker)
     assert events == [ConversationPaused()]
     assert "第 1 位" in dispatcher.messages[0]["text"]
-    case = escalations.open_for_sender("user-1")
+    case = escalations.open_for_conversation("user-1")
     assert case is not None
     # The gateway learns of the handoff from the reply itself.
     assert dispatcher.messages[0]["custom"] == {"handoff": {"escalation_id": case.id}}

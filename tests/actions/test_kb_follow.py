@@ -15,7 +15,7 @@ from actions import runtime
 from actions.faq import ActionAnswerFAQ
 from kb.content import load_faqs
 from kb.encoders import Encoder
-from kb.follow import IndexFollower
+from kb.follow import IndexFollower, IndexNotLoadedError
 from kb.index import build_index, set_current
 from kb.knowledge_base import KnowledgeBase
 from kb.pipeline import BuildOutcome
@@ -49,7 +49,7 @@ def test_queries_keep_succeeding_while_current_moves(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root, old, new = two_builds(tmp_path, built, use_encoder)
-    follower = IndexFollower(KnowledgeBase.load(root, encoder=use_encoder), root, interval=0.05)
+    follower = IndexFollower(root, kb=KnowledgeBase.load(root, encoder=use_encoder), interval=0.05)
     monkeypatch.setattr(runtime, "knowledge_follower", lambda: follower)
     assert runtime.knowledge_base().directory == old
 
@@ -97,7 +97,7 @@ async def test_the_faq_action_answers_from_the_new_build(
     make_tracker: MakeTracker,
 ) -> None:
     root, _, new = two_builds(tmp_path, built, use_encoder)
-    follower = IndexFollower(KnowledgeBase.load(root, encoder=use_encoder), root, interval=0)
+    follower = IndexFollower(root, kb=KnowledgeBase.load(root, encoder=use_encoder), interval=0)
     monkeypatch.setattr(runtime, "knowledge_follower", lambda: follower)
 
     async def answer() -> str:
@@ -116,7 +116,7 @@ def test_a_broken_build_is_skipped_and_the_old_one_keeps_serving(
     tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
 ) -> None:
     root, old, new = two_builds(tmp_path, built, use_encoder)
-    follower = IndexFollower(KnowledgeBase.load(root, encoder=use_encoder), root, interval=0)
+    follower = IndexFollower(root, kb=KnowledgeBase.load(root, encoder=use_encoder), interval=0)
     (new / "faqs.json").write_text("not json", "utf-8")
     set_current(root, new)
     follower.poll()
@@ -127,11 +127,52 @@ def test_a_broken_build_is_skipped_and_the_old_one_keeps_serving(
     assert follower.knowledge_base.directory == old
 
 
-def test_reload_now_swaps_on_the_calling_thread(
-    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+def test_load_current_swaps_on_the_calling_thread(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
 ) -> None:
     root, _, new = two_builds(tmp_path, built, use_encoder)
-    follower = IndexFollower(KnowledgeBase.load(root, encoder=use_encoder), root, interval=3600)
-    monkeypatch.setattr(runtime, "knowledge_follower", lambda: follower)
+    follower = IndexFollower(root, kb=KnowledgeBase.load(root, encoder=use_encoder), interval=3600)
     set_current(root, new)
-    assert runtime.reload_knowledge_base() == new.name
+    assert follower.load_current().build_id == new.name
+    assert follower.knowledge_base.directory == new
+
+
+def test_a_follower_with_nothing_built_loads_the_first_build(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
+) -> None:
+    root = tmp_path / "index"
+    root.mkdir()
+    follower = IndexFollower(root, interval=0)
+    with pytest.raises(FileNotFoundError, match="kefu kb build"):
+        follower.load_current()
+    with pytest.raises(IndexNotLoadedError, match="kefu kb build"):
+        follower.knowledge_base  # noqa: B018 - the property raises
+    follower.poll()  # no CURRENT yet: nothing to do
+    assert follower.loaded is None
+
+    first = Path(shutil.copytree(built.directory, root / built.directory.name))
+    set_current(root, first)
+    follower.poll()
+    follower.wait(60)
+    assert follower.knowledge_base.directory == first
+    assert follower.error is None
+
+
+def test_the_background_thread_follows_with_no_one_asking(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
+) -> None:
+    root, old, new = two_builds(tmp_path, built, use_encoder)
+    follower = IndexFollower(root, kb=KnowledgeBase.load(root, encoder=use_encoder), interval=0.05)
+    follower.start()
+    try:
+        set_current(root, new)
+        # `loaded` only reads: the swap is the poller's doing.
+        wait_for(lambda: follower.loaded is not None and follower.loaded.directory == new)
+    finally:
+        follower.stop()
+    follower.start()  # a stopped follower may start again (a gateway's second lifespan)
+    try:
+        set_current(root, old)
+        wait_for(lambda: follower.loaded is not None and follower.loaded.directory == old)
+    finally:
+        follower.stop()

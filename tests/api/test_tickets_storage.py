@@ -6,6 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from support.escalations.models import EscalationStatus
+from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService
 from support.storage import migrate, session_factory
 from support.tickets.models import TicketStatus
@@ -88,18 +89,22 @@ def test_ticket_text_is_redacted_before_storage(database_url: str) -> None:
 def test_escalation_records_context_and_queue_position(database_url: str) -> None:
     service = EscalationService(session_factory(database_url))
     first = service.open(
-        sender_id="a",
-        channel="web",
-        reason="用户要求转人工",
-        last_messages=["充值没到账", "验证码是 482913"],
-        kb_candidates=[{"id": "topup_delay", "question": "充值没到账？", "score": 0.81}],
+        EscalationRequest(
+            conversation_id="a",
+            channel="web",
+            reason="用户要求转人工",
+            last_messages=["充值没到账", "验证码是 482913"],
+            kb_candidates=[{"id": "topup_delay", "question": "充值没到账？", "score": 0.81}],
+        )
     )
     second = service.open(
-        sender_id="b",
-        channel="wechat",
-        reason="机器人连续未能回答",
-        last_messages=[],
-        kb_candidates=[],
+        EscalationRequest(
+            conversation_id="b",
+            channel="wechat",
+            reason="机器人连续未能回答",
+            last_messages=[],
+            kb_candidates=[],
+        )
     )
     assert (first.queue_position, second.queue_position) == (1, 2)
     assert first.escalation.status is EscalationStatus.WAITING
@@ -108,8 +113,14 @@ def test_escalation_records_context_and_queue_position(database_url: str) -> Non
     assert first.escalation.kb_candidates[0]["id"] == "topup_delay"
     # Asking again while waiting does not queue the conversation twice.
     again = service.open(
-        sender_id="a", channel="web", reason="用户要求转人工", last_messages=[], kb_candidates=[]
+        EscalationRequest(
+            conversation_id="a",
+            channel="web",
+            reason="用户要求转人工",
+            last_messages=[],
+            kb_candidates=[],
+        )
     )
     assert again.escalation.id == first.escalation.id
     assert again.queue_position == 1
-    assert service.open_for_sender("b") == second.escalation
+    assert service.open_for_conversation("b") == second.escalation

@@ -171,7 +171,7 @@ def test_handoff_silence_and_resume(stack: RunningStack) -> None:
     assert say(stack, user, "还在吗？") == []  # paused: the bot stays silent
 
     escalations = EscalationService(session_factory(stack.settings.database_url))
-    case = escalations.open_for_sender(user)
+    case = escalations.open_for_conversation(user)
     assert case is not None
     assert case.reason == "用户要求转人工"
     assert case.last_messages[-2:] == ["提现失败了怎么办", "转人工"]

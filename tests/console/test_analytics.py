@@ -19,8 +19,10 @@ from actions import runtime
 from actions.faq import ActionAnswerFAQ, ActionCoreFallback
 from api.console.deps import COOKIE_NAME, CSRF_HEADER
 from kb.knowledge_base import KnowledgeBase
+from support.channels import Channel
 from support.conversations.models import Conversation, ConversationState, Message, Role
 from support.dialogue import BotMessage, RasaClient
+from support.escalations.schemas import EscalationRequest
 from support.settings import Settings
 from support.storage import session_factory
 from support.tickets.models import Ticket
@@ -137,11 +139,12 @@ def seed(gateway: Gateway) -> None:
             )
         if spec.handoff:
             gateway.escalations().open(
-                sender_id=name,
-                channel="web",
-                reason="用户要求转人工",
-                last_messages=[turn.text for turn in spec.turns],
-                kb_candidates=[],
+                EscalationRequest(
+                    conversation_id=name,
+                    channel=Channel.WEB,
+                    reason="用户要求转人工",
+                    last_messages=[turn.text for turn in spec.turns],
+                )
             )
     # The old conversation's ticket is as old as the conversation.
     with sessions() as session, session.begin():

@@ -9,6 +9,7 @@ import pytest
 from support.accounts.service import AccountService
 from support.conversations.models import ConversationState
 from support.dialogue import BotMessage
+from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService
 from support.storage import session_factory
 from support.tickets.service import TicketService
@@ -38,11 +39,13 @@ def hand_off(gateway: Gateway, text: str = "转人工") -> tuple[str, dict[str, 
 
     def handoff(sender: str, said: str) -> list[BotMessage]:
         opened = escalations.open(
-            sender_id=sender,
-            channel="web",
-            reason="用户要求人工客服",
-            last_messages=["我充值了 500 元还没到账", said],
-            kb_candidates=CANDIDATES,
+            EscalationRequest(
+                conversation_id=sender,
+                channel="web",
+                reason="用户要求人工客服",
+                last_messages=["我充值了 500 元还没到账", said],
+                kb_candidates=CANDIDATES,
+            )
         )
         # As ActionHandoff does: the reply carries the escalation's id.
         return [
@@ -56,7 +59,7 @@ def hand_off(gateway: Gateway, text: str = "转人工") -> tuple[str, dict[str, 
     turn = gateway.say(session_id, headers, text=text)
     gateway.rasa.script = None
     assert turn.json()["state"] == "waiting_agent"
-    case = escalations.open_for_sender(session_id)
+    case = escalations.open_for_conversation(session_id)
     assert case is not None
     return session_id, headers, case.id
 
@@ -180,7 +183,7 @@ def test_the_event_stream_pushes_agent_replies_live(gateway: Gateway, agent: Con
     async def listen_and_reply() -> None:
         import asyncio
 
-        from support.conversations.service import conversation_channel
+        from support.conversations.flows import conversation_channel
 
         async with bus.subscribe(conversation_channel(session_id)) as events:
             iterator = aiter(events)
@@ -264,11 +267,13 @@ def test_an_agent_reply_reaches_a_wechat_user_by_customer_message(
     openid = new_openid()
     conversation = harness.conversations.for_external("wechat", openid)
     case = EscalationService(session_factory(harness.settings.database_url)).open(
-        sender_id=conversation.id,
-        channel="wechat",
-        reason="用户要求人工客服",
-        last_messages=["转人工"],
-        kb_candidates=[],
+        EscalationRequest(
+            conversation_id=conversation.id,
+            channel="wechat",
+            reason="用户要求人工客服",
+            last_messages=["转人工"],
+            kb_candidates=[],
+        )
     )
     harness.conversations.set_state(conversation.id, ConversationState.WAITING_AGENT)
     wechat_api.errcode = errcode
@@ -306,11 +311,13 @@ def test_the_transcript_shows_what_the_kb_decided_for_each_reply(
     case_id = (
         gateway.escalations()
         .open(
-            sender_id=session_id,
-            channel="web",
-            reason="机器人连续未能回答",
-            last_messages=["能用数字人民币吗"],
-            kb_candidates=[],
+            EscalationRequest(
+                conversation_id=session_id,
+                channel="web",
+                reason="机器人连续未能回答",
+                last_messages=["能用数字人民币吗"],
+                kb_candidates=[],
+            )
         )
         .escalation.id
     )
@@ -329,11 +336,13 @@ def test_the_queue_summarises_many_cases_and_keeps_handoffs_made_outside_the_gat
     second, _, _ = hand_off(gateway, text="人工客服")
     # A handoff through Rasa's own REST channel has no gateway conversation.
     direct = gateway.escalations().open(
-        sender_id="rasa-rest-user",
-        channel="rest",
-        reason="用户要求转人工",
-        last_messages=["你好", "转人工"],
-        kb_candidates=[],
+        EscalationRequest(
+            conversation_id="rasa-rest-user",
+            channel="rest",
+            reason="用户要求转人工",
+            last_messages=["你好", "转人工"],
+            kb_candidates=[],
+        )
     )
     queue = {
         item["conversation_id"]: item

@@ -1,11 +1,12 @@
-"""Rebuilding and hot-reloading the KB from the console and with `kefu kb reload`."""
+"""Rebuilding and hot-reloading the KB: the console's button, and `kefu kb build` alone
+(a running gateway follows CURRENT, with no call to it)."""
 
 from __future__ import annotations
 
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,10 @@ from kb.index import current_index_dir, set_current
 from kb.pipeline import BuildOutcome
 from ops.cli import app as cli
 from ops.stack import free_port
-from support.accounts.service import AccountService
 from support.knowledge import service as knowledge_service
-from support.settings import Settings
-from support.storage import session_factory
-from tests.console.conftest import PASSWORD, Console, FakeRasa, Gateway
+from support.settings import Settings, get_settings
 from tests.conftest import DEV_SPLIT
+from tests.console.conftest import Console, FakeRasa, Gateway
 from tests.faq_changes import BROKEN_FAQS, NEW_FAQ, NEW_FAQ_ID, NEW_FAQ_QUESTION, append, copy_faq
 
 
@@ -194,7 +193,7 @@ def test_a_second_reload_while_one_runs_is_409(
     assert admin.post("/api/agent/kb/reload").status_code == 200
 
 
-# `kefu kb reload` against a gateway listening on a real port
+# `kefu kb build` next to a gateway listening on a real port: the gateway follows CURRENT
 
 
 @pytest.fixture
@@ -219,53 +218,78 @@ def live(built: BuildOutcome, database_url: str, tmp_path: Path) -> Iterator[tup
     thread.join(30)
 
 
-def reload_command(url: str, username: str | None, password: str = PASSWORD) -> Any:
-    arguments = ["kb", "reload", "--url", url]
-    if username:
-        arguments += ["--username", username]
-    return CliRunner().invoke(
-        cli, arguments, env={"KEFU_AGENT_PASSWORD": password, "KEFU_AGENT_USERNAME": None}
-    )
+@pytest.fixture
+def kefu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """Runs `kefu` in-process with the test's settings (an index and FAQ of its own)."""
+
+    def run(settings: Settings, *arguments: str) -> Any:
+        monkeypatch.setenv("KEFU_INDEX_DIR", str(settings.index_dir))
+        monkeypatch.setenv("KEFU_FAQ_PATH", str(settings.faq_path))
+        monkeypatch.setenv("KEFU_CALIBRATION_PATH", str(settings.calibration_path))
+        monkeypatch.setenv("KEFU_ENCODER", "use")
+        get_settings.cache_clear()
+        return CliRunner().invoke(cli, list(arguments))
+
+    yield run
+    get_settings.cache_clear()
 
 
-def test_the_cli_logs_in_and_reloads(live: tuple[str, Settings]) -> None:
+def answer_to(url: str, question: str = NEW_FAQ_QUESTION) -> str:
+    response = httpx.get(f"{url}/api/kb/query", params={"q": question})
+    assert response.status_code == 200, response.text
+    return str(response.json()["candidates"][0]["id"])
+
+
+def wait_for_answer(url: str, expected: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while answer_to(url) != expected:
+        assert time.monotonic() < deadline, "the gateway did not follow CURRENT"
+        time.sleep(0.1)
+
+
+def test_kefu_kb_build_alone_updates_a_running_gateway(
+    live: tuple[str, Settings], kefu: Callable[..., Any]
+) -> None:
     url, settings = live
-    accounts = AccountService(session_factory(settings.database_url))
-    accounts.add("root", PASSWORD, admin=True)
-    accounts.add("alice", PASSWORD)
-
-    wrong = reload_command(url, "root", password="not the password")
-    assert wrong.exit_code == 1
-    assert "登录失败：用户名或密码错误。" in wrong.output
-
-    refused = reload_command(url, "alice")
-    assert refused.exit_code == 1
-    assert "这个操作需要管理员权限" in refused.output
-    assert "kefu agent add" in refused.output
-
+    assert answer_to(url) != NEW_FAQ_ID
     append(settings.faq_path, NEW_FAQ)
-    result = reload_command(url, "root")
+
+    result = kefu(settings, "kb", "build")
     assert result.exit_code == 0, result.output
-    assert "已重建并热加载" in result.output
     current = current_index_dir(settings.index_dir)
     assert current is not None
-    assert current.name in result.output
-    assert "29 / " in result.output  # the manifest now in use: 29 FAQs
-    answer = httpx.get(f"{url}/api/kb/query", params={"q": NEW_FAQ_QUESTION}).json()
-    assert answer["candidates"][0]["id"] == NEW_FAQ_ID
+    assert f"已构建索引 {current.name}" in result.output
+    assert "自动换用" in result.output
+    # No login, no reload call: the gateway notices CURRENT moved and swaps by itself.
+    wait_for_answer(url, NEW_FAQ_ID)
+    manifest = httpx.get(f"{url}/api/kb/manifest").json()
+    assert (manifest["build_id"], manifest["faqs"]) == (current.name, 29)
 
+
+def test_a_broken_faq_fails_the_build_and_the_gateway_keeps_serving(
+    live: tuple[str, Settings], kefu: Callable[..., Any], built: BuildOutcome
+) -> None:
+    url, settings = live
     first = append(settings.faq_path, BROKEN_FAQS)
-    broken = reload_command(url, "root")
+    broken = kefu(settings, "kb", "build")
     assert broken.exit_code == 1
     assert "FAQ 有 3 个问题，知识库没有更新" in broken.output
     assert f"{settings.faq_path}:{first + 4}: [broken_answer] answer: 回答不能为空" in broken.output
+    current = current_index_dir(settings.index_dir)
+    assert current is not None
+    assert current.name == built.manifest.build_id
+    assert answer_to(url, "充值一直没到账") == "topup_delay"
 
 
-def test_the_cli_explains_what_is_missing() -> None:
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    refused = reload_command(url, "root")
-    assert refused.exit_code == 1
-    assert f"连不上网关 {url}" in refused.output
-    nobody = reload_command(url, None)
-    assert nobody.exit_code == 2
-    assert "KEFU_AGENT_USERNAME" in nobody.output
+def test_kefu_kb_reload_is_now_a_build(
+    live: tuple[str, Settings], kefu: Callable[..., Any]
+) -> None:
+    url, settings = live
+    append(settings.faq_path, NEW_FAQ)
+    # Old scripts pass the options of the HTTP reload; they are accepted and ignored.
+    result = kefu(settings, "kb", "reload", "--url", url, "--username", "root")
+    assert result.exit_code == 0, result.output
+    assert "kefu kb build" in result.output
+    assert "已构建索引" in result.output
+    wait_for_answer(url, NEW_FAQ_ID)
+    assert "reload" not in kefu(settings, "kb", "--help").output

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
-from kb.content import ContentError, FAQCollection, load_faqs
+from kb.content import ContentError, FAQCollection, dump_paraphrases_yaml, load_faqs
 from kb.text import is_traditional
 
 WriteFAQ = Callable[[str], Path]
@@ -181,3 +182,17 @@ def test_security_answers_warn_that_support_never_asks(faqs: FAQCollection, topi
     answer = faqs.by_id()[topic].answer
     assert "不会" in answer
     assert all(word in answer for word in ("密码", "验证码", "助记词")), answer
+
+
+def test_dumped_paraphrases_paste_into_the_faq_file() -> None:
+    text = dump_paraphrases_yaml(
+        {"fees": ["提现手续费是多少", "扫码付款: yes"]},
+        header=["导出的释义"],
+        notes={"fees": "标准问题：手续费"},
+    )
+    assert text.startswith("# 导出的释义\nfaqs:\n  # 标准问题：手续费\n  - id: fees\n")
+    assert "\n    paraphrases:\n      - 提现手续费是多少\n" in text
+    assert yaml.safe_load(text) == {
+        "faqs": [{"id": "fees", "paraphrases": ["提现手续费是多少", "扫码付款: yes"]}]
+    }
+    assert yaml.safe_load(dump_paraphrases_yaml({})) == {"faqs": []}

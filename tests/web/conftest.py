@@ -29,19 +29,19 @@ class FakeRasa:
     received: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
 
-    async def resume(self, sender_id: str) -> None:
+    async def resume(self, conversation_id: str) -> None:
         if self.down:
             raise httpx.ConnectError("Rasa is down")
-        self.resumed.append(sender_id)
+        self.resumed.append(conversation_id)
 
     async def send(
-        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
         if self.down:
             raise httpx.ConnectError("Rasa is down")
-        self.received.append((sender_id, text, metadata or {}))
+        self.received.append((conversation_id, text, metadata or {}))
         if self.script:
-            return self.script(sender_id, text)
+            return self.script(conversation_id, text)
         return [
             BotMessage(f"机器人收到：{text}", []),
             BotMessage("这个回答解决您的问题了吗？", [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from support.dialogue import BotMessage
-from support.escalations.service import EscalationService
+from support.escalations.schemas import EscalationRequest
+from support.escalations.service import EscalationService, EscalationView
 from support.storage import session_factory
 from tests.web.conftest import Gateway
 
@@ -165,11 +166,13 @@ def test_handoff_moves_the_conversation_to_the_agent_queue(gateway: Gateway) -> 
 
     def handoff(sender: str, text: str) -> list[BotMessage]:
         opened = escalations.open(
-            sender_id=sender,
-            channel="web",
-            reason="用户要求转人工",
-            last_messages=[text],
-            kb_candidates=[],
+            EscalationRequest(
+                conversation_id=sender,
+                channel="web",
+                reason="用户要求转人工",
+                last_messages=[text],
+                kb_candidates=[],
+            )
         )
         # As ActionHandoff does: the reply carries the escalation's id.
         return [
@@ -215,7 +218,7 @@ def test_degraded_mode_answers_from_the_kb(gateway: Gateway) -> None:
     queued = gateway.say(session_id, headers, payload="/open_ticket").json()
     assert queued["state"] == "waiting_agent"
     assert "人工客服会尽快" in queued["replies"][-1]["text"]
-    case = gateway.escalations().open_for_sender(session_id)
+    case = gateway.escalations().open_for_conversation(session_id)
     assert case is not None
     assert "冲值一直没到帐" in case.last_messages
 
@@ -244,22 +247,41 @@ def test_a_paused_bot_that_says_nothing_still_finds_the_handoff(gateway: Gateway
     """If the handoff signal were ever lost, an empty reply makes the gateway look."""
     session_id, headers = gateway.session()
     gateway.escalations().open(
-        sender_id=session_id,
-        channel="web",
-        reason="用户要求转人工",
-        last_messages=["转人工"],
-        kb_candidates=[],
+        EscalationRequest(
+            conversation_id=session_id,
+            channel="web",
+            reason="用户要求转人工",
+            last_messages=["转人工"],
+            kb_candidates=[],
+        )
     )
     gateway.rasa.script = lambda sender, text: []
     turn = gateway.say(session_id, headers, text="有人吗")
     assert turn.json()["state"] == "waiting_agent"
 
 
-def test_an_ordinary_turn_does_not_read_the_escalations(gateway: Gateway) -> None:
+def test_an_ordinary_turn_does_not_read_the_escalations(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session_id, headers = gateway.session()
-    service = gateway.client.app.state.conversations  # type: ignore[attr-defined]
     calls: list[str] = []
-    original = service._escalations.open_for_sender
-    service._escalations.open_for_sender = lambda sender: calls.append(sender) or original(sender)
+    original = EscalationService.open_for_conversation
+
+    def spy(self: EscalationService, conversation_id: str) -> EscalationView | None:
+        calls.append(conversation_id)
+        return original(self, conversation_id)
+
+    monkeypatch.setattr(EscalationService, "open_for_conversation", spy)
     assert gateway.say(session_id, headers, text="怎么充值").json()["state"] == "bot"
     assert calls == []
+
+
+def test_users_never_see_what_only_agents_see(gateway: Gateway) -> None:
+    """One serialisation of a message; users get its public part only (no KB decision)."""
+    gateway.rasa.down = True  # the KB answers alone and its decision is stored
+    session_id, headers = gateway.session()
+    turn = gateway.say(session_id, headers, text="冲值一直没到帐").json()
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    public = {"id", "role", "text", "buttons", "feedback", "created_at"}
+    for message in [*turn["replies"], *history.json()["messages"]]:
+        assert set(message) == public

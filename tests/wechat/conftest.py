@@ -31,7 +31,9 @@ from wechatpy.crypto import WeChatCrypto
 
 from api.main import create_app
 from kb.pipeline import BuildOutcome
-from support.conversations.service import ConversationService, MessageView
+from support.channels import Channel
+from support.conversations.flows import ConversationService
+from support.conversations.schemas import MessageView
 from support.dialogue import BotMessage
 from support.settings import Settings
 from tests.conftest import REDIS_URL
@@ -156,7 +158,7 @@ class FakeDialogue:
     gate: threading.Event | None = None
 
     async def send(
-        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
         self.calls.append(text)
         if self.gate is not None:
@@ -164,6 +166,9 @@ class FakeDialogue:
         if self.delay:
             await asyncio.sleep(self.delay)
         return self.script(text)
+
+    async def resume(self, conversation_id: str) -> None:
+        """A person handed the conversation back: nothing to do for a scripted bot."""
 
     def hold(self) -> None:
         """From now on, turns wait until `release` (Rasa slower than the deadline)."""
@@ -260,7 +265,7 @@ class WeChatHarness:
         return str(reply.content)
 
     def history(self, openid: str) -> list[MessageView]:
-        conversation = self.conversations.for_external("wechat", openid)
+        conversation = self.conversations.for_external(Channel.WECHAT, openid)
         return self.conversations.history(conversation.id)
 
     def wait_for_delivery(self, openid: str, timeout: float = 10.0) -> list[MessageView]:
@@ -311,7 +316,7 @@ def make_wechat(
             values: dict[str, Any] = {
                 "index_dir": built.directory.parent,
                 "database_url": database_url,
-                # Never reached: the dialogue backend is replaced below.
+                # Never reached: the dialogue backend is the fake below.
                 "rasa_url": "http://127.0.0.1:9",
                 "redis_url": None,
                 "wechat_token": TOKEN,
@@ -323,11 +328,10 @@ def make_wechat(
                 **overrides,
             }
             settings = Settings(**values)
-            app = create_app(settings)
-            client = stack.enter_context(TestClient(app))
             dialogue = FakeDialogue()
             dialogues.append(dialogue)
-            app.state.conversations._dialogue = dialogue
+            app = create_app(settings, dialogue=dialogue)
+            client = stack.enter_context(TestClient(app))
             harness = WeChatHarness(client, app, dialogue, wechat_api, settings)
             stack.callback(harness.close)  # before the client (and its event loop) closes
             return harness

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from api.wechat.delivery import send_customer_message
+from api.wechat.delivery import CustomerMessenger
 from api.wechat.text import parse_choice, split_text, with_choices
 from support.conversations.models import Role
-from support.conversations.service import Button
+from support.conversations.schemas import Button
 from support.dialogue import BotMessage
 from support.settings import Settings
 from tests.wechat.conftest import (
@@ -100,7 +100,11 @@ def test_a_long_late_answer_is_all_sent_by_customer_message(slow: WeChatHarness)
     assert [m.content for m in sent] == expected
 
 
-# The helper the agent console uses
+# The messenger the agent console's replies go through (api.wechat.delivery.WeChatOutbound)
+
+
+async def send_customer_message(openid: str, text: str, settings: Settings) -> bool:
+    return await CustomerMessenger(settings).send(openid, split_text(text))
 
 
 async def test_send_customer_message(fake_wechat_server: FakeWeChatAPI) -> None:

@@ -9,9 +9,10 @@ import pytest
 import xmltodict
 from wechatpy import parse_message
 
-from actions.faq import clarify_payload
+from support.channels import Channel
 from support.conversations.models import ConversationState, Role
 from support.dialogue import BotMessage
+from support.replies.vocabulary import clarify_payload
 from tests.wechat.conftest import (
     ACCOUNT,
     TOKEN,
@@ -63,7 +64,7 @@ def test_text_message_gets_the_bots_answer(wechat: WeChatHarness) -> None:
     reply = wechat.reply_text(text_message(openid, "充值还没到账"))
     assert reply == "收到：充值还没到账"
     assert wechat.dialogue.calls == ["充值还没到账"]
-    conversation = wechat.conversations.for_external("wechat", openid)
+    conversation = wechat.conversations.for_external(Channel.WECHAT, openid)
     assert conversation.channel == "wechat"
     assert [(m.role, m.text) for m in wechat.conversations.history(conversation.id)] == [
         (Role.USER, "充值还没到账"),
@@ -292,7 +293,7 @@ def test_too_many_messages_get_a_polite_reply(make_wechat: MakeWeChat) -> None:
 
 def test_while_an_agent_has_the_conversation_the_reply_is_success(wechat: WeChatHarness) -> None:
     openid = new_openid()
-    conversation = wechat.conversations.for_external("wechat", openid)
+    conversation = wechat.conversations.for_external(Channel.WECHAT, openid)
     wechat.conversations.set_state(conversation.id, ConversationState.AGENT)
     response = wechat.post(text_message(openid, "人工客服在吗"))
     assert response.status_code == 200

@@ -1,28 +1,21 @@
 """The analytics API of the console, and the paraphrase-suggestion review list.
 
-Every route needs a console session (agent_router); the work is in AnalyticsService.
+Every route needs a console session (agent_router); the work is in support.analytics.
+What they refuse (an unknown FAQ, an unloaded KB...) is raised as a support.errors
+KefuError, which the gateway's one handler answers with its status and message.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.console.deps import CurrentAgent, agent_router
-from support.analytics.service import (
-    MAX_SUGGESTION_LENGTH,
-    Analytics,
-    AnalyticsService,
-    InvalidSuggestionError,
-    Suggestion,
-    SuggestionNotFoundError,
-    UnknownFaqError,
-)
-from support.knowledge.service import KnowledgeService, KnowledgeUnavailableError
-from support.settings import Settings
-from support.storage import session_factory
+from api.core.deps import AnalyticsDep, SuggestionsDep
+from support.analytics.schemas import Analytics, Suggestion
+from support.analytics.suggestions import MAX_SUGGESTION_LENGTH
 
 router = agent_router(tags=["agent"])
 
@@ -38,17 +31,8 @@ class SuggestionIn(BaseModel):
     faq_id: str = Field(max_length=64)
 
 
-def get_analytics(request: Request) -> AnalyticsService:
-    settings: Settings = request.app.state.settings
-    knowledge: KnowledgeService = request.app.state.knowledge
-    return AnalyticsService(session_factory(settings.database_url), knowledge)
-
-
-Service = Annotated[AnalyticsService, Depends(get_analytics)]
-
-
-def _kb_unavailable(exc: KnowledgeUnavailableError) -> HTTPException:
-    return HTTPException(503, f"知识库暂不可用：{exc}")
+Metrics = AnalyticsDep
+Suggestions = SuggestionsDep
 
 
 # Plain `def` routes: FastAPI runs them in its thread pool, off the event loop, which
@@ -57,57 +41,37 @@ def _kb_unavailable(exc: KnowledgeUnavailableError) -> HTTPException:
 
 @router.get("/analytics")
 def analytics(
-    service: Service, days: Annotated[int, Query(ge=1, le=365, description="统计最近多少天")] = 30
+    metrics: Metrics, days: Annotated[int, Query(ge=1, le=365, description="统计最近多少天")] = 30
 ) -> Analytics:
-    try:
-        return service.compute(days)
-    except KnowledgeUnavailableError as exc:
-        raise _kb_unavailable(exc) from exc
+    return metrics.compute(days)
 
 
 @router.get("/suggestions")
-def list_suggestions(service: Service) -> list[Suggestion]:
-    try:
-        return service.suggestions()
-    except KnowledgeUnavailableError as exc:
-        raise _kb_unavailable(exc) from exc
+def list_suggestions(suggestions: Suggestions) -> list[Suggestion]:
+    return suggestions.suggestions()
 
 
 @router.post("/suggestions", status_code=201)
 def add_suggestion(
-    body: SuggestionIn, service: Service, agent: CurrentAgent, response: Response
+    body: SuggestionIn, suggestions: Suggestions, agent: CurrentAgent, response: Response
 ) -> Suggestion:
     """201 for a new suggestion; 200 with the existing one if it was already on the list."""
-    try:
-        suggestion, created = service.suggest(body.query, body.faq_id, agent.username)
-    except KnowledgeUnavailableError as exc:
-        raise _kb_unavailable(exc) from exc
-    except UnknownFaqError as exc:
-        raise HTTPException(422, f"知识库中没有这个问题：{body.faq_id}") from exc
-    except InvalidSuggestionError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    suggestion, created = suggestions.suggest(body.query, body.faq_id, agent.username)
     if not created:
         response.status_code = 200
     return suggestion
 
 
 @router.delete("/suggestions/{suggestion_id}", status_code=204)
-def delete_suggestion(suggestion_id: int, service: Service) -> Response:
-    try:
-        service.remove(suggestion_id)
-    except SuggestionNotFoundError as exc:
-        raise HTTPException(404, "没有找到这条释义建议，可能已被删除。") from exc
+def delete_suggestion(suggestion_id: int, suggestions: Suggestions) -> Response:
+    suggestions.remove(suggestion_id)
     return Response(status_code=204)
 
 
 @router.get("/suggestions/export")
-def export_suggestions(service: Service) -> Response:
-    try:
-        text = service.export_yaml()
-    except KnowledgeUnavailableError as exc:
-        raise _kb_unavailable(exc) from exc
+def export_suggestions(suggestions: Suggestions) -> Response:
     return Response(
-        text,
+        suggestions.export_yaml(),
         media_type="text/yaml; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{EXPORT_FILENAME}"'},
     )

@@ -1,29 +1,19 @@
-"""Login and logout. Thin: accounts in AccountService, throttling in FailureCounter."""
+"""Login and logout. Thin: accounts in AccountService, throttling in the FailureCounter."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, HTTPException, Request, Response
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
-
-from api.console.deps import COOKIE_NAME, agent_router, agent_session, get_accounts
-from api.console.schemas import LoginIn, Me
-from api.core.deps import get_settings_dep
-from support.accounts.service import AccountService, ActiveSession
-from support.ratelimit import FailureCounter
-from support.settings import Settings
+from api.console.auth.schemas import LoginIn, Me
+from api.console.deps import COOKIE_NAME, CurrentSession, agent_router
+from api.core.deps import AccountsDep, LoginFailuresDep, SettingsDep
+from support.errors import RateLimitedError
 
 # Login is the one /api/agent route open without a session.
 login_router = APIRouter(prefix="/api/agent", tags=["agent"])
 router = agent_router(tags=["agent"])
 
-Accounts = Annotated[AccountService, Depends(get_accounts)]
 WRONG_LOGIN = "用户名或密码错误。"
-
-
-def _failures(request: Request) -> FailureCounter:
-    counter: FailureCounter = request.app.state.login_failures
-    return counter
 
 
 @login_router.post("/login")
@@ -32,17 +22,16 @@ async def login(
     body: LoginIn,
     request: Request,
     response: Response,
-    accounts: Accounts,
-    settings: Annotated[Settings, Depends(get_settings_dep)],
-    failures: Annotated[FailureCounter, Depends(_failures)],
+    accounts: AccountsDep,
+    settings: SettingsDep,
+    failures: LoginFailuresDep,
 ) -> Me:
     # Locked per username (guessing one account) and per address (trying many).
     keys = [f"user:{body.username.lower()}", f"ip:{request.client.host if request.client else '?'}"]
     for key in keys:
         if await failures.locked(key):
             minutes = max(1, round(settings.agent_login_lockout / 60))
-            raise HTTPException(
-                429,
+            raise RateLimitedError(
                 f"登录失败次数过多，请 {minutes} 分钟后再试。",
                 headers={"Retry-After": str(int(settings.agent_login_lockout))},
             )
@@ -61,24 +50,16 @@ async def login(
         secure=settings.agent_cookie_secure,
         path="/",
     )
-    return Me(
-        username=session.agent.username,
-        is_admin=session.agent.is_admin,
-        csrf_token=session.csrf_token,
-    )
+    return Me.model_validate(session)
 
 
 @router.get("/me")
-def me(active: Annotated[ActiveSession, Depends(agent_session)]) -> Me:
-    return Me(
-        username=active.agent.username,
-        is_admin=active.agent.is_admin,
-        csrf_token=active.csrf_token,
-    )
+def me(active: CurrentSession) -> Me:
+    return Me.model_validate(active)
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, accounts: Accounts) -> Response:
+def logout(request: Request, accounts: AccountsDep) -> Response:
     accounts.logout(request.cookies[COOKIE_NAME])
     response = Response(status_code=204)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")

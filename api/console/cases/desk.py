@@ -15,16 +15,13 @@ from datetime import UTC, datetime
 
 import httpx
 
+from support.conversations.flows import AGENTS_CHANNEL, ConversationService
 from support.conversations.models import ConversationState, Role
-from support.conversations.service import (
-    AGENTS_CHANNEL,
-    ConversationService,
-    ConversationSummary,
-    ConversationView,
-    MessageView,
-)
+from support.conversations.schemas import ConversationSummary, ConversationView, MessageView
+from support.errors import ConflictError, UnavailableError
+from support.escalations.errors import EscalationResolvedError
 from support.escalations.models import EscalationStatus
-from support.escalations.service import EscalationResolvedError, EscalationService, EscalationView
+from support.escalations.service import EscalationService, EscalationView
 from support.events import EventBus
 from support.tickets.service import TicketService, TicketView
 
@@ -32,14 +29,18 @@ AGENT_JOINED = "人工客服已接入，请直接在这里描述您的问题。"
 RESOLVED = "本次人工服务已结束，感谢您的耐心。之后由智能助手继续为您服务，有问题可以直接问我。"
 
 
-class NotYourCaseError(Exception):
+class NotYourCaseError(ConflictError):
+    """Another agent holds the case; taking it over is an explicit step (assign)."""
+
     def __init__(self, owner: str) -> None:
-        super().__init__(owner)
+        super().__init__(f"这个会话正由 {owner} 处理；如需接手，请先点「分配给我」。")
         self.owner = owner
 
 
-class DialogueUnavailableError(Exception):
+class DialogueUnavailableError(UnavailableError):
     """Rasa could not be reached to take the conversation back."""
+
+    default_message = "对话服务暂时不可用，还不能交还机器人。会话保持不变，请稍后再试。"
 
 
 @dataclass(frozen=True)
@@ -102,16 +103,16 @@ class AgentDesk:
     def queue(self, statuses: Sequence[EscalationStatus]) -> list[QueueItem]:
         """The escalations with their conversations' summaries: two queries, not two per row."""
         escalations = self._escalations.with_status(statuses)
-        summaries = self._conversations.summaries([e.sender_id for e in escalations])
+        summaries = self._conversations.summaries([e.conversation_id for e in escalations])
         return [
-            _item(escalation, summaries.get(escalation.sender_id) or _recorded(escalation))
+            _item(escalation, summaries.get(escalation.conversation_id) or _recorded(escalation))
             for escalation in escalations
         ]
 
     def case(self, escalation_id: int) -> Case:
         escalation = self._escalations.get(escalation_id)
-        conversation = self._conversations.get(escalation.sender_id)
-        transcript = self._conversations.history(escalation.sender_id)
+        conversation = self._conversations.get(escalation.conversation_id)
+        transcript = self._conversations.history(escalation.conversation_id)
         said = [message for message in transcript if message.role is Role.USER]
         summary = ConversationSummary(
             conversation.state, len(said), said[-1].text if said else None
@@ -120,14 +121,14 @@ class AgentDesk:
             item=_item(escalation, summary),
             conversation=conversation,
             transcript=transcript,
-            tickets=self._tickets.for_sender(escalation.sender_id),
+            tickets=self._tickets.for_sender(escalation.conversation_id),
         )
 
     # Acting
 
     async def assign(self, escalation_id: int, agent: str) -> EscalationView:
         escalation = await asyncio.to_thread(self._escalations.assign, escalation_id, agent)
-        conversation = await asyncio.to_thread(self._conversations.get, escalation.sender_id)
+        conversation = await asyncio.to_thread(self._conversations.get, escalation.conversation_id)
         if conversation.state is not ConversationState.AGENT:
             await self._conversations.change_state(conversation.id, ConversationState.AGENT)
             await self._conversations.post_to_user(conversation, AGENT_JOINED, role=Role.SYSTEM)
@@ -137,12 +138,12 @@ class AgentDesk:
     async def reply(self, escalation_id: int, agent: str, text: str) -> MessageView:
         escalation = await asyncio.to_thread(self._escalations.get, escalation_id)
         if escalation.status is EscalationStatus.RESOLVED:
-            raise EscalationResolvedError(escalation_id)
+            raise EscalationResolvedError
         if escalation.assigned_to not in (None, agent):
             raise NotYourCaseError(escalation.assigned_to)
         if escalation.status is EscalationStatus.WAITING:
             escalation = await self.assign(escalation_id, agent)
-        conversation = await asyncio.to_thread(self._conversations.get, escalation.sender_id)
+        conversation = await asyncio.to_thread(self._conversations.get, escalation.conversation_id)
         message = await self._conversations.post_to_user(
             conversation, text, role=Role.AGENT, author=agent
         )
@@ -152,7 +153,7 @@ class AgentDesk:
                 "type": "agent_message",
                 "id": escalation.id,
                 "conversation_id": conversation.id,
-                "message": {**message.as_dict(), "author": agent, "delivery": message.delivery},
+                "message": message.for_agents(),
             },
         )
         return message
@@ -160,13 +161,13 @@ class AgentDesk:
     async def resolve(self, escalation_id: int) -> EscalationView:
         escalation = await asyncio.to_thread(self._escalations.get, escalation_id)
         if escalation.status is EscalationStatus.RESOLVED:
-            raise EscalationResolvedError(escalation_id)
+            raise EscalationResolvedError
         try:
-            await self._conversations.dialogue.resume(escalation.sender_id)
+            await self._conversations.dialogue.resume(escalation.conversation_id)
         except httpx.HTTPError as exc:
-            raise DialogueUnavailableError(str(exc)) from exc
+            raise DialogueUnavailableError from exc
         escalation = await asyncio.to_thread(self._escalations.resolve, escalation_id)
-        conversation = await asyncio.to_thread(self._conversations.get, escalation.sender_id)
+        conversation = await asyncio.to_thread(self._conversations.get, escalation.conversation_id)
         await self._conversations.change_state(conversation.id, ConversationState.BOT)
         await self._conversations.post_to_user(conversation, RESOLVED, role=Role.SYSTEM)
         await self._announce("resolved", escalation)
@@ -179,7 +180,7 @@ class AgentDesk:
             {
                 "type": kind,
                 "id": escalation.id,
-                "conversation_id": escalation.sender_id,
+                "conversation_id": escalation.conversation_id,
                 "assigned_to": escalation.assigned_to,
             },
         )

@@ -59,7 +59,12 @@ def _unprocessable(summary: str, issues: list[str]) -> JSONResponse:
     responses={409: {"description": "另一次重建正在进行"}, 422: {"description": "FAQ 文件有误"}},
 )
 async def kb_reload(knowledge: Knowledge, agent: AdminAgent) -> KbReloadOut | JSONResponse:
-    """Rebuild from the FAQ file and hot-swap; the old KB answers until the new one is in."""
+    """What `kefu kb build` does, from the console: build from the FAQ file and move CURRENT.
+
+    This process swaps the new build in before answering; the others (gateway workers,
+    the action server) follow CURRENT within about a second. The old KB answers until
+    the new one is in.
+    """
     try:
         result = await asyncio.to_thread(knowledge.rebuild)
     except KnowledgeBusyError as exc:

@@ -10,7 +10,7 @@ from kb.index import Manifest
 class KbManifestOut(BaseModel):
     build_id: str | None  # in use in the gateway; None when no KB could be loaded
     manifest: Manifest | None
-    current_build_id: str | None  # what CURRENT names on disk (the action server follows it)
+    current_build_id: str | None  # what CURRENT names on disk (every process follows it)
     in_sync: bool
     error: str | None = None
 

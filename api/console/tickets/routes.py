@@ -1,34 +1,23 @@
-"""The console's ticket API: list, detail, status changes and internal notes. Thin."""
+"""The console's ticket API: list, detail, status changes and internal notes. Thin.
+
+TicketService's errors (not found 404, a forbidden transition 409, a malformed update
+422) reach the agent through the gateway's KefuError handler.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Query
 
 from api.console.deps import CurrentAgent, agent_router
 from api.console.tickets.schemas import TicketDetailOut, TicketListOut, TicketPatchIn
-from api.core.deps import get_settings_dep
-from support.settings import Settings
-from support.storage import session_factory
+from api.core.deps import TicketsDep
+from support.errors import InvalidInputError
 from support.tickets.models import TicketStatus
-from support.tickets.service import (
-    TicketNotFoundError,
-    TicketQuery,
-    TicketService,
-    TicketTransitionError,
-    TicketUpdateError,
-)
+from support.tickets.service import TicketNotFoundError, TicketQuery
 
 router = agent_router(tags=["agent"])
-
-
-def get_tickets(settings: Annotated[Settings, Depends(get_settings_dep)]) -> TicketService:
-    # Cheap: the engine behind session_factory is cached per URL.
-    return TicketService(session_factory(settings.database_url), settings.timezone)
-
-
-Tickets = Annotated[TicketService, Depends(get_tickets)]
 
 
 def _statuses(values: list[str]) -> list[TicketStatus]:
@@ -40,13 +29,13 @@ def _statuses(values: list[str]) -> list[TicketStatus]:
         try:
             statuses.append(TicketStatus(value))
         except ValueError:
-            raise HTTPException(422, f"status：没有“{value}”这个工单状态") from None
+            raise InvalidInputError(f"status：没有“{value}”这个工单状态") from None
     return statuses
 
 
 @router.get("/tickets")
 def list_tickets(
-    tickets: Tickets,
+    tickets: TicketsDep,
     *,
     status: Annotated[list[str] | None, Query(description="一个或多个状态")] = None,
     channel: Annotated[str | None, Query(max_length=16)] = None,
@@ -63,29 +52,20 @@ def list_tickets(
         sender_id=sender_id or None,
         text=q,
     )
-    return TicketListOut.of(tickets.search(query, limit=limit, offset=offset))
+    return TicketListOut.model_validate(tickets.search(query, limit=limit, offset=offset))
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_detail(ticket_id: int, tickets: Tickets) -> TicketDetailOut:
+def ticket_detail(ticket_id: int, tickets: TicketsDep) -> TicketDetailOut:
     detail = tickets.get(ticket_id)
     if detail is None:
-        raise HTTPException(404, f"工单 {ticket_id} 不存在。")
-    return TicketDetailOut.of_detail(detail)
+        raise TicketNotFoundError(ticket_id)
+    return TicketDetailOut.model_validate(detail)
 
 
 @router.patch("/tickets/{ticket_id}")
 def update_ticket(
-    ticket_id: int, body: TicketPatchIn, tickets: Tickets, agent: CurrentAgent
+    ticket_id: int, body: TicketPatchIn, tickets: TicketsDep, agent: CurrentAgent
 ) -> TicketDetailOut:
-    try:
-        detail = tickets.update(
-            ticket_id, status=body.status, note=body.note, author=agent.username
-        )
-    except TicketNotFoundError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except TicketTransitionError as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except TicketUpdateError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    return TicketDetailOut.of_detail(detail)
+    detail = tickets.update(ticket_id, status=body.status, note=body.note, author=agent.username)
+    return TicketDetailOut.model_validate(detail)

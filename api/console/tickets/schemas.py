@@ -1,26 +1,25 @@
-"""Request and response bodies of the console's ticket API."""
+"""Request and response bodies of the console's ticket API.
+
+The responses are validated straight from the service's views (``from_attributes``):
+``TicketOut.model_validate(view)``; only what the console adds is computed here.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from support.tickets.models import TicketStatus
-from support.tickets.service import (
-    MAX_NOTE_LENGTH,
-    TicketDetail,
-    TicketEventView,
-    TicketPage,
-    TicketView,
-)
+from support.tickets.service import MAX_NOTE_LENGTH
 
 
 class TicketOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     number: str
     status: TicketStatus
-    status_label: str  # as users see it in chat
     category: str
     channel: str
     sender_id: str
@@ -29,74 +28,45 @@ class TicketOut(BaseModel):
     transaction_id: str | None
     created_at: datetime
     updated_at: datetime
-    age_seconds: int
 
-    @classmethod
-    def of(cls, ticket: TicketView, now: datetime) -> TicketOut:
-        return cls(
-            id=ticket.id,
-            number=ticket.number,
-            status=ticket.status,
-            status_label=ticket.status.label,
-            category=ticket.category,
-            channel=ticket.channel,
-            sender_id=ticket.sender_id,
-            description=ticket.description,
-            contact=ticket.contact,
-            transaction_id=ticket.transaction_id,
-            created_at=ticket.created_at,
-            updated_at=ticket.updated_at,
-            age_seconds=max(0, int((now - ticket.created_at).total_seconds())),
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status_label(self) -> str:
+        """As users see it in chat."""
+        return self.status.label
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def age_seconds(self) -> int:
+        return max(0, int((datetime.now(UTC) - self.created_at).total_seconds()))
 
 
 class TicketListOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     tickets: list[TicketOut]
     total: int
     counts: dict[TicketStatus, int]
 
-    @classmethod
-    def of(cls, page: TicketPage) -> TicketListOut:
-        now = datetime.now(UTC)
-        return cls(
-            tickets=[TicketOut.of(ticket, now) for ticket in page.tickets],
-            total=page.total,
-            counts=page.counts,
-        )
-
 
 class TicketEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: str
     status: TicketStatus | None
-    status_label: str | None
     note: str | None
     author: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, event: TicketEventView) -> TicketEventOut:
-        return cls(
-            kind=event.kind,
-            status=event.status,
-            status_label=event.status.label if event.status else None,
-            note=event.note,
-            author=event.author,
-            created_at=event.created_at,
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status_label(self) -> str | None:
+        return self.status.label if self.status else None
 
 
 class TicketDetailOut(TicketOut):
     events: list[TicketEventOut]
     allowed_statuses: list[TicketStatus]
-
-    @classmethod
-    def of_detail(cls, detail: TicketDetail) -> TicketDetailOut:
-        summary = TicketOut.of(detail.ticket, datetime.now(UTC))
-        return cls(
-            **summary.model_dump(),
-            events=[TicketEventOut.of(event) for event in detail.events],
-            allowed_statuses=detail.allowed_statuses,
-        )
 
 
 class TicketPatchIn(BaseModel):

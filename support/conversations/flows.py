@@ -1,0 +1,287 @@
+"""What happens when a message comes in or goes out, on every channel.
+
+A user's turn: the message is redacted by the sensitive-data guard and stored. If a
+person holds the conversation it goes to the agents; otherwise to Rasa, and the
+replies are stored and returned. If Rasa cannot be reached, the KB answers on its own
+with the same answer / clarify / fallback replies (support.replies.answering). When
+the bot hands the conversation to a person, its state follows and the agents are told.
+
+Outside a user's turn: agents' and system messages reach the user live on the
+conversation's event stream, or through a channel that pushes (WeChat's 客服消息).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from guard import scan
+from support.conversations.errors import InvalidChoiceError, RateLimitedError
+from support.conversations.models import ConversationState, Role
+from support.conversations.schemas import (
+    Button,
+    ConversationView,
+    MessageView,
+    OutgoingMessage,
+    TurnResult,
+)
+from support.conversations.store import ConversationStore
+from support.dialogue import BotMessage
+from support.escalations.schemas import EscalationRequest, EscalationView
+from support.escalations.service import EscalationService
+from support.events import EventBus
+from support.knowledge.service import KnowledgeService, KnowledgeUnavailableError
+from support.ratelimit import RateLimiter
+from support.replies.answering import Answer, answer_faq, answer_query
+from support.replies.vocabulary import (
+    AFFIRM,
+    DENY,
+    OPEN_TICKET,
+    REQUEST_HUMAN,
+    TICKET_OR_HUMAN,
+    chosen_faq_id,
+)
+
+logger = logging.getLogger(__name__)
+
+# The event-bus channel every open console listens on.
+AGENTS_CHANNEL = "agents"
+DEGRADED_NOTICE = "智能客服暂时繁忙，以下内容直接来自帮助中心。"
+DEGRADED_QUEUED = "已为您记录，人工客服会尽快在这里回复您，请稍候。"
+DEGRADED_ACKNOWLEDGED = "好的。还有什么可以帮您？"
+DEGRADED_HANDOFF_REASON = "对话服务不可用时，用户要求提交工单或转人工"
+UNAVAILABLE = "抱歉，客服系统暂时不可用。您的消息已保存，客服会尽快回复您。"
+
+
+def conversation_channel(conversation_id: str) -> str:
+    """The event-bus channel of one conversation (the widget's live stream)."""
+    return f"conversation:{conversation_id}"
+
+
+class DialogueBackend(Protocol):
+    """What the flows need from Rasa (support.dialogue.RasaClient); faked in tests."""
+
+    async def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotMessage]: ...
+
+    async def resume(self, conversation_id: str) -> None:
+        """Give a paused conversation back to the bot (after a person handled it)."""
+        ...
+
+
+class Outbound(Protocol):
+    """A channel that pushes messages to its users itself (WeChat's 客服消息 API).
+
+    The web widget needs none: it listens on the conversation's event stream.
+    """
+
+    async def deliver(self, conversation: ConversationView, text: str) -> bool:
+        """True if the channel accepted the message."""
+        ...
+
+
+class ConversationService(ConversationStore):
+    """The one entry point for channels and the console: the store's reads and writes,
+    plus the flows below (a user's turn, messages to users)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        dialogue: DialogueBackend,
+        knowledge: KnowledgeService,
+        escalations: EscalationService,
+        bus: EventBus,
+        limiter: RateLimiter,
+        outbound: dict[str, Outbound] | None = None,
+    ) -> None:
+        super().__init__(sessions)
+        self.dialogue = dialogue
+        self._knowledge = knowledge
+        self._escalations = escalations
+        self.bus = bus
+        self._limiter = limiter
+        self._outbound = dict(outbound or {})
+
+    # A user's turn
+
+    async def handle(
+        self,
+        conversation_id: str,
+        *,
+        text: str | None = None,
+        payload: str | None = None,
+        conversation: ConversationView | None = None,
+    ) -> TurnResult:
+        """Process one user message (typed text, or a button's payload).
+
+        A caller that has just loaded the conversation (the web route, when checking
+        the token) passes it in and saves a query on the hot path.
+        """
+        if conversation is None or conversation.id != conversation_id:
+            conversation = await asyncio.to_thread(self.get, conversation_id)
+        if not await self._limiter.allow(conversation_id):
+            raise RateLimitedError
+
+        redacted: tuple[str, ...] = ()
+        if payload is not None:
+            title = await asyncio.to_thread(self.offered_title, conversation_id, payload)
+            if title is None:
+                raise InvalidChoiceError
+            shown, outgoing = title, payload
+        else:
+            found = scan(text or "")
+            shown, redacted = found.text, found.kinds
+            # Typed text never reaches Rasa as an intent payload ("/affirm").
+            outgoing = shown.lstrip("/") or shown
+
+        (user_message,) = await asyncio.to_thread(
+            self.add_messages,
+            conversation_id,
+            [OutgoingMessage(shown, role=Role.USER)],
+            payload=payload,
+            redacted=bool(redacted),
+        )
+        if conversation.state is not ConversationState.BOT:
+            await self.bus.publish(
+                AGENTS_CHANNEL,
+                {
+                    "type": "user_message",
+                    "conversation_id": conversation_id,
+                    "message": user_message.for_agents(),
+                },
+            )
+            return TurnResult([], conversation.state, user_message.id)
+
+        metadata: dict[str, Any] = {"channel": conversation.channel.value}
+        if redacted:
+            metadata["redacted"] = list(redacted)
+        degraded = False
+        try:
+            replies = [
+                OutgoingMessage(
+                    message.text,
+                    tuple(Button(b["title"], b["payload"]) for b in message.buttons),
+                    kb=message.kb,
+                    handoff=message.handoff is not None,
+                )
+                for message in await self.dialogue.send(conversation_id, outgoing, metadata)
+            ]
+        except httpx.HTTPError as exc:
+            logger.warning("Rasa 不可用，改由知识库直接回答：%s", exc)
+            degraded = True
+            replies = await asyncio.to_thread(self._answer_from_kb, conversation, outgoing, payload)
+        stored, escalation = await asyncio.to_thread(
+            self._store_replies, conversation, replies, degraded
+        )
+        state = await self._refresh_state(conversation, escalation)
+        return TurnResult(stored, state, user_message.id, degraded)
+
+    def _store_replies(
+        self, conversation: ConversationView, replies: Sequence[OutgoingMessage], degraded: bool
+    ) -> tuple[list[MessageView], EscalationView | None]:
+        """Store the bot's replies and look for a handoff, in one trip to a worker thread.
+
+        The bot's handoff action says so in its reply; the escalation table is also read
+        when Rasa said nothing (a paused conversation) or the KB answered alone (it may
+        have queued the user itself), so a missed signal cannot leave a user unheard.
+        """
+        stored = self.add_messages(conversation.id, replies, degraded=degraded)
+        handed_off = degraded or not replies or any(reply.handoff for reply in replies)
+        escalation = (
+            self._escalations.open_for_conversation(conversation.id) if handed_off else None
+        )
+        return stored, escalation
+
+    async def _refresh_state(
+        self, conversation: ConversationView, escalation: EscalationView | None
+    ) -> ConversationState:
+        """After the bot's turn: did it hand the conversation to a person?"""
+        if escalation is None or conversation.state is not ConversationState.BOT:
+            return conversation.state
+        await self.change_state(conversation.id, ConversationState.WAITING_AGENT)
+        await self.bus.publish(
+            AGENTS_CHANNEL,
+            {"type": "escalation", "conversation_id": conversation.id, "id": escalation.id},
+        )
+        return ConversationState.WAITING_AGENT
+
+    # Degraded mode: Rasa is unreachable, the KB answers alone.
+
+    def _answer_from_kb(
+        self, conversation: ConversationView, text: str, payload: str | None
+    ) -> list[OutgoingMessage]:
+        if payload in (OPEN_TICKET, REQUEST_HUMAN):
+            # Nothing is lost: the request waits for an agent in the queue.
+            said = self.history(conversation.id)
+            self._escalations.open(
+                EscalationRequest.from_user_texts(
+                    conversation_id=conversation.id,
+                    channel=conversation.channel,
+                    reason=DEGRADED_HANDOFF_REASON,
+                    user_texts=[m.text for m in said if m.role is Role.USER],
+                )
+            )
+            return [OutgoingMessage(DEGRADED_QUEUED)]
+        if payload in (AFFIRM, DENY):
+            return [OutgoingMessage(DEGRADED_ACKNOWLEDGED, TICKET_OR_HUMAN)]
+        try:
+            kb = self._knowledge.knowledge_base()
+        except KnowledgeUnavailableError:
+            return [OutgoingMessage(UNAVAILABLE)]
+        # Only the dialogue model could take the reply to a 是/否 question.
+        faq_id = chosen_faq_id(payload)
+        faq = kb.get(faq_id) if faq_id else None
+        if faq is not None:
+            answer = answer_faq(faq, ask_if_helped=False)
+        else:
+            # Another button's payload is not a question: no metadata for the analytics.
+            query = text if payload is None else None
+            answer = answer_query(kb.query(text), query=query, ask_if_helped=False)
+        return [OutgoingMessage(DEGRADED_NOTICE, role=Role.SYSTEM), *_outgoing(answer)]
+
+    # Messages from people and the system, outside a user's turn
+
+    async def post_to_user(
+        self, conversation: ConversationView, text: str, *, role: Role, author: str | None = None
+    ) -> MessageView:
+        """Store a message for the user and get it to them on their channel.
+
+        Web users receive it live on the conversation's event stream; channels that push
+        (WeChat) deliver it themselves, and a failed delivery is recorded on the message,
+        which stays stored for agents to see.
+        """
+        found = scan(text)
+        (stored,) = await asyncio.to_thread(
+            self.add_messages,
+            conversation.id,
+            [OutgoingMessage(found.text, role=role, author=author)],
+            redacted=bool(found.kinds),
+        )
+        await self.bus.publish(
+            conversation_channel(conversation.id), {"type": "message", **stored.for_user()}
+        )
+        outbound = self._outbound.get(conversation.channel)
+        if outbound is None:
+            return stored
+        delivered = await outbound.deliver(conversation, stored.text)
+        status = "sent" if delivered else "failed"
+        await asyncio.to_thread(self.set_delivery, [stored.id], status)
+        return stored.model_copy(update={"delivery": status})
+
+    async def change_state(self, conversation_id: str, state: ConversationState) -> None:
+        """Set the state and tell the user's open widget."""
+        await asyncio.to_thread(self.set_state, conversation_id, state)
+        await self.bus.publish(
+            conversation_channel(conversation_id), {"type": "state", "state": state.value}
+        )
+
+
+def _outgoing(answer: Answer) -> list[OutgoingMessage]:
+    return [OutgoingMessage(reply.text, reply.buttons, kb=reply.kb) for reply in answer.replies]

@@ -1,0 +1,73 @@
+"""The one answering module: what the action server and the gateway's degraded mode say."""
+
+from __future__ import annotations
+
+from kb.knowledge_base import Decision, KnowledgeBase
+from support.escalations.schemas import RECENT_MESSAGES, EscalationRequest
+from support.replies.answering import answer_faq, answer_query
+from support.replies.vocabulary import (
+    FEEDBACK_BUTTONS,
+    HELPED_QUESTION,
+    TICKET_OR_HUMAN,
+    chosen_faq_id,
+    clarify_payload,
+)
+from support.tokens import hash_token, token_matches
+
+
+def test_an_answer_asks_whether_it_helped_only_when_someone_can_take_the_reply(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    result = knowledge_base.query("怎么注销账户")
+    with_rasa = answer_query(result, query="怎么注销账户")
+    alone = answer_query(result, query="怎么注销账户", ask_if_helped=False)
+    assert with_rasa.decision is alone.decision is Decision.ANSWER
+    answer, question = with_rasa.replies
+    assert (question.text, question.buttons) == (HELPED_QUESTION, FEEDBACK_BUTTONS)
+    (only,) = alone.replies
+    assert only.text == answer.text
+    assert only.buttons == TICKET_OR_HUMAN
+    # The KB's decision goes with the answer, the message users rate.
+    assert answer.kb == only.kb
+    assert answer.kb is not None
+    assert answer.kb["decision"] == "answer"
+
+
+def test_clarify_buttons_lead_back_to_the_faq(knowledge_base: KnowledgeBase) -> None:
+    answer = answer_query(knowledge_base.query("密码"), query="密码")
+    (reply,) = answer.replies
+    assert answer.decision is Decision.CLARIFY
+    assert len(reply.buttons) == 3
+    picked = chosen_faq_id(reply.buttons[0].payload)
+    assert picked is not None
+    faq = knowledge_base.get(picked)
+    assert faq is not None
+    assert reply.buttons[0].title == faq.question
+    assert answer_faq(faq).replies[0].text == faq.answer
+
+
+def test_a_button_payload_is_not_recorded_as_a_question(knowledge_base: KnowledgeBase) -> None:
+    answer = answer_query(knowledge_base.query("/p3"), query=None)
+    assert all(reply.kb is None for reply in answer.replies)
+
+
+def test_the_clarify_payload_round_trips() -> None:
+    assert chosen_faq_id(clarify_payload("topup_delay")) == "topup_delay"
+    assert chosen_faq_id("/ask_faq{not json") is None
+    assert chosen_faq_id("/open_ticket") is None
+    assert chosen_faq_id(None) is None
+
+
+def test_an_escalation_keeps_the_last_things_the_user_said() -> None:
+    said = [f"第{n}句" for n in range(1, 8)] + ["  "]
+    request = EscalationRequest.from_user_texts(
+        conversation_id="c1", channel="web", reason="用户要求转人工", user_texts=said
+    )
+    assert list(request.last_messages) == said[-1 - RECENT_MESSAGES : -1]
+
+
+def test_a_token_matches_only_its_own_hash() -> None:
+    stored = hash_token("secret")
+    assert token_matches("secret", stored)
+    assert not token_matches("guess", stored)
+    assert not token_matches("secret", None)
