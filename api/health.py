@@ -2,6 +2,9 @@
 
 The KB and the database are essential (503 without them). Rasa and the action server
 are not: without them the gateway answers from the KB (degraded mode).
+
+In production, callers without a console login (load balancers, probes, strangers) get the
+status alone: the build, the components and their errors are internals.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.core.deps import KnowledgeDep, SettingsDep
+from api.core.deps import InternalsVisibleDep, KnowledgeDep, SettingsDep
 from support.dialogue import rasa_is_ready, rasa_status_url
 from support.storage import engine_for
 
@@ -63,6 +66,7 @@ async def healthz(
     request: Request,
     knowledge: KnowledgeDep,
     settings: SettingsDep,
+    internals: InternalsVisibleDep,
 ) -> JSONResponse:
     kb: dict[str, Any] = {"up": knowledge.ready}
     if knowledge.ready:
@@ -84,6 +88,5 @@ async def healthz(
     essential = kb["up"] and components["database"]["up"]
     everything = all(component["up"] for component in components.values())
     status = "ok" if everything else ("degraded" if essential else "down")
-    return JSONResponse(
-        {"status": status, "components": components}, status_code=200 if essential else 503
-    )
+    body = {"status": status, "components": components} if internals else {"status": status}
+    return JSONResponse(body, status_code=200 if essential else 503)

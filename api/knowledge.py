@@ -11,13 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.core.deps import KnowledgeDep
+from api.core.abuse import KbQueryLimit
+from api.core.deps import InternalsVisibleDep, KnowledgeDep
 from support.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge"])
 
 
-@router.get("/query")
+@router.get("/query", dependencies=[KbQueryLimit])
 def query(
     knowledge: KnowledgeDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="用户的问题")],
@@ -29,5 +30,7 @@ def query(
 
 
 @router.get("/manifest")
-def manifest(knowledge: KnowledgeDep) -> dict[str, Any]:
-    return asdict(knowledge.manifest())
+def manifest(knowledge: KnowledgeDep, internals: InternalsVisibleDep) -> dict[str, Any]:
+    """The index in use; in production without a console login, only whether one is loaded."""
+    built = knowledge.manifest()  # 503 without a loaded KB, in every mode
+    return asdict(built) if internals else {"status": "ok"}

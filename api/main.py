@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -18,13 +19,14 @@ from api.console.cases.desk import AgentDesk
 from api.console.knowledge import routes as knowledge_admin_routes
 from api.console.tickets import routes as ticket_routes
 from api.core.errors import install_error_handlers
+from api.core.headers import NoStoreMiddleware
 from api.core.limits import BodySizeLimitMiddleware
 from api.web import routes as chat_routes
 from api.web import static as chat_static
 from api.wechat import routes as wechat_routes
 from api.wechat.delivery import CustomerMessenger, WeChatOutbound
 from api.wechat.service import WeChatService
-from support.accounts.service import AccountService
+from support.accounts.service import DEMO_AGENT, AccountService
 from support.analytics.metrics import AnalyticsService
 from support.analytics.suggestions import SuggestionService
 from support.channels import Channel
@@ -35,9 +37,37 @@ from support.events import event_bus
 from support.inbox.store import inbox_store
 from support.knowledge.service import KnowledgeService
 from support.ratelimit import failure_counter, rate_limiter
-from support.settings import Settings, get_settings
+from support.settings import InsecureProductionError, Settings, get_settings
 from support.storage import migrate, session_factory
 from support.tickets.service import TicketService
+
+
+def _refuse_demo_agent(settings: Settings) -> None:
+    """Production does not start while the demo admin (password printed once) exists."""
+    if not settings.production:
+        return
+    if AccountService(session_factory(settings.database_url)).get(DEMO_AGENT) is not None:
+        raise InsecureProductionError(
+            [
+                f"数据库里还有 `kefu demo` 创建的演示管理员 {DEMO_AGENT}（它的密码打印在终端里）："
+                "请先用 `kefu agent add <用户名> --admin` 建立自己的管理员，"
+                f"再用 `kefu agent remove {DEMO_AGENT}` 删除它"
+            ]
+        )
+
+
+def _docs(settings: Settings) -> dict[str, Any]:
+    """FastAPI's docs options; refuses an insecure production setup first.
+
+    Settings refuse one when they are read (KEFU_ENV=production); asked again here for
+    settings that skipped validation (model_copy, model_construct). Production keeps the
+    API's map to itself: no /docs, /redoc or /openapi.json.
+    """
+    if not settings.production:
+        return {}
+    if problems := settings.insecure_for_production():
+        raise InsecureProductionError(problems)
+    return {"docs_url": None, "redoc_url": None, "openapi_url": None}
 
 
 def create_app(
@@ -52,6 +82,7 @@ def create_app(
         # (the desk by api.console.deps, WeChat by api.wechat).
         # Alembic migrations first; loading the KB takes a second, off the event loop.
         await asyncio.to_thread(migrate, settings.database_url)
+        await asyncio.to_thread(_refuse_demo_agent, settings)
         knowledge = KnowledgeService(settings)
         await asyncio.to_thread(knowledge.load)
         sessions = session_factory(settings.database_url)
@@ -100,9 +131,10 @@ def create_app(
         await bus.close()
         knowledge.close()
 
-    app = FastAPI(title="Kefu 客服", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Kefu 客服", version="0.1.0", lifespan=lifespan, **_docs(settings))
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(NoStoreMiddleware, prefixes=("/api/agent/", "/api/chat/"))
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(knowledge_routes.router)

@@ -35,6 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 WECHAT_TOKEN = "bench-token"
 # Each session stays under the per-user limit (20 messages in 10 s).
 SESSIONS = 96
+# Every benchmark user comes from one address: the per-address abuse limits (sessions,
+# chat requests) are lifted for the gateway this starts (it inherits the environment).
+BENCH_LIMITS = {
+    "KEFU_ADDRESS_SESSION_LIMIT": "100000",
+    "KEFU_ADDRESS_CHAT_LIMIT": "1000000",
+}
 
 
 def questions() -> list[str]:
@@ -254,6 +260,8 @@ def main() -> None:
             **({"database_url": arguments.database_url} if arguments.database_url else {}),
             **({"rasa_tracker_url": tracker_url} if tracker_url else {}),
         )
+        for name, value in BENCH_LIMITS.items():
+            os.environ.setdefault(name, value)
         with dialogue_stack(settings, Path(scratch) / "logs", gateway=True) as stack:
             asyncio.run(measure(stack, arguments.turns))
 

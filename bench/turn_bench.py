@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ops.stack import dialogue_stack, isolated_settings
+from support.dialogue import rest_channel_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPED = "这个回答解决您的问题了吗？"
@@ -38,7 +39,7 @@ def main() -> None:
         settings = isolated_settings(Path(scratch))
         with (
             dialogue_stack(settings, Path(scratch) / "logs") as stack,
-            httpx.Client(timeout=30) as client,
+            httpx.Client(timeout=30, headers=rest_channel_headers(settings.rasa_token)) as client,
         ):
             url = f"{settings.rasa_url}/webhooks/rest/webhook"
             pool = questions()

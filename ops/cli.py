@@ -75,23 +75,20 @@ def rasa_run() -> None:
     os.execve(command[0], command, rasa_environment(settings))
 
 
+# The action server (actions.server), knowledge base and ticket services warmed up in its worker.
+ACTION_SERVER_COMMAND = [sys.executable, "-c", "from actions.server import main; main()"]
+
+
 @actions_app.command("run")
 def actions_run() -> None:
-    """启动动作服务器（知识库与工单服务在工作进程中预热）。"""
+    """启动动作服务器：默认只监听本机，只接受带 KEFU_ACTION_SERVER_TOKEN 的调用。"""
     from support.storage import migrate
 
     settings = get_settings()
     migrate(settings.database_url)
-    command = [
-        sys.executable,
-        "-m",
-        "rasa_sdk",
-        "--actions",
-        "actions",
-        "--port",
-        str(settings.action_server_port),
-    ]
-    os.execv(command[0], command)
+    # Host, port and token come from the settings inside the process: a secret on the
+    # command line is readable by every local user (ps).
+    os.execv(sys.executable, ACTION_SERVER_COMMAND)
 
 
 @db_app.command("upgrade")
@@ -154,6 +151,20 @@ def agent_list() -> None:
     for agent in AccountService(session_factory(settings.database_url)).all():
         table.add_row(agent.username, "管理员" if agent.is_admin else "坐席")
     console.print(table)
+
+
+@agent_app.command("remove")
+def agent_remove(username: str = typer.Argument(..., help="要删除的用户名。")) -> None:
+    """删除坐席账号（其登录全部失效）；生产环境启动前用它删掉演示账号 demo。"""
+    from support.accounts.service import AccountService
+    from support.storage import migrate, session_factory
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    if not AccountService(session_factory(settings.database_url)).remove(username):
+        errors.print(f"没有用户 {username}。")
+        raise typer.Exit(1)
+    console.print(f"已删除 {username}，其登录已全部失效。")
 
 
 @models_app.command("provision")

@@ -17,6 +17,7 @@ import httpx
 from rich.console import Console
 
 from ops.stack import answers
+from support.accounts.service import DEMO_AGENT
 from support.dialogue import rasa_is_ready, rasa_status_url
 from support.settings import PROJECT_ROOT, Settings
 
@@ -64,18 +65,19 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise _Stop(signum)
 
 
-DEMO_AGENT = "demo"
-
-
 def ensure_demo_agent(settings: Settings) -> str | None:
     """Create the console's demo agent (an admin) on first run; its password, once.
 
     The password is random and never stored in the clear, so later runs cannot show it
     again: they return None, and `kefu agent add demo --update` sets a new one.
+    Never in production, where a password printed to a terminal (and its logs) is no
+    secret: the gateway refuses to start while the demo agent exists.
     """
     from support.accounts.service import AccountService
     from support.storage import migrate, session_factory
 
+    if settings.production:
+        return None
     migrate(settings.database_url)
     accounts = AccountService(session_factory(settings.database_url))
     if accounts.get(DEMO_AGENT) is not None:
@@ -109,12 +111,16 @@ def run_demo(settings: Settings, console: Console, started: float) -> int:
             return 1
         base = f"http://{settings.api_host}:{settings.api_port}"
         password = ensure_demo_agent(settings)
-        login = (
-            f"用户 {DEMO_AGENT}  密码 [bold]{password}[/bold]（只显示这一次，请记下）"
-            if password
-            else f"用户 {DEMO_AGENT}（密码在第一次启动时显示过；"
-            f"忘了可运行 `.venv/bin/kefu agent add {DEMO_AGENT} --update` 重设）"
-        )
+        if settings.production:
+            login = "生产环境不创建演示账号：用 `.venv/bin/kefu agent add <用户名>` 添加坐席"
+        elif password:
+            login = f"用户 {DEMO_AGENT}  密码 [bold]{password}[/bold]（只显示这一次，请记下）"
+        else:
+            login = (
+                f"用户 {DEMO_AGENT}（密码在第一次启动时显示过；"
+                f"忘了可运行 `.venv/bin/kefu agent add {DEMO_AGENT} --update` 重设）"
+            )
+        docs = "（生产环境不提供）" if settings.production else ""
         wechat = "" if settings.wechat_token else "（设置 KEFU_WECHAT_TOKEN 后启用）"
         console.print(
             f"\n[bold green]Kefu 已就绪[/bold green]（{time.monotonic() - started:.1f} 秒）\n"
@@ -123,7 +129,7 @@ def run_demo(settings: Settings, console: Console, started: float) -> int:
             f"  客服工作台    {base}/agent   {login}\n"
             f"  健康检查      {base}/healthz\n"
             f"  知识库查询    {base}/api/kb/query?q=充值一直没到账\n"
-            f"  API 文档      {base}/docs\n"
+            f"  API 文档      {base}/docs   {docs}\n"
             f"  Rasa REST     {settings.rasa_url}/webhooks/rest/webhook\n"
             "按 Ctrl-C 停止。\n",
             soft_wrap=True,  # keep each address (and the password) on one line

@@ -19,6 +19,7 @@ from support.settings import PROJECT_ROOT, Settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 MODEL_NAME = "kefu"
 MODEL_PATH = BOT_DIR / "models" / f"{MODEL_NAME}.tar.gz"
 FINGERPRINT_PATH = BOT_DIR / "models" / f"{MODEL_NAME}.fingerprint"
@@ -89,6 +90,20 @@ def _lock_store(redis_url: str | None) -> dict[str, str]:
     }
 
 
+# Addresses that mean "every interface": Rasa reaches such a server on loopback.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+def action_endpoint(settings: Settings) -> str:
+    """Where Rasa calls the action server: the host it listens on, or loopback."""
+    host = settings.action_server_host
+    if host in WILDCARD_HOSTS:
+        host = "127.0.0.1"
+    return str(
+        httpx.URL(scheme="http", host=host, port=settings.action_server_port, path="/webhook")
+    )
+
+
 def rasa_environment(settings: Settings) -> dict[str, str]:
     """The environment both `rasa train` and `rasa run` need, on top of os.environ."""
     python_path = [str(PROJECT_ROOT), str(BOT_DIR)]
@@ -99,7 +114,11 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
         **QUIET,
         **TENSORFLOW_THREADS,
         "PYTHONPATH": os.pathsep.join(python_path),
-        "KEFU_ACTION_ENDPOINT": f"http://127.0.0.1:{settings.action_server_port}/webhook",
+        "KEFU_ACTION_ENDPOINT": action_endpoint(settings),
+        # Sent with every action call (bot/endpoints.yml), checked by actions.server.
+        "KEFU_ACTION_SERVER_TOKEN": settings.action_server_token,
+        # The HTTP API's token (kefu_rasa.serve) and the REST channel's (credentials.yml).
+        "KEFU_RASA_TOKEN": settings.rasa_token,
         "SANIC_WORKERS": str(settings.rasa_workers if settings.redis_url else 1),
         **_tracker_store(settings.rasa_tracker_url),
         **_lock_store(settings.redis_url),
@@ -161,14 +180,16 @@ def train(settings: Settings, *, force: bool = False) -> bool:
 def run_command(settings: Settings, port: int | None = None) -> list[str]:
     """The `rasa run` command line for the trained model (run it in BOT_DIR)."""
     url = httpx.URL(settings.rasa_url)
+    # kefu_rasa.serve adds --auth-token from KEFU_RASA_TOKEN (rasa_environment): a token
+    # on the command line would be readable by every local user.
     return [
-        str(RASA_BIN),
+        str(RASA_PYTHON),
+        "-m",
+        "kefu_rasa.serve",
         "run",
         "--model",
         str(MODEL_PATH),
         "--enable-api",
-        "--auth-token",
-        settings.rasa_token,
         "--interface",
         url.host or "127.0.0.1",
         "--port",

@@ -72,6 +72,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "KEFU_RASA_WORKERS": str(settings.rasa_workers),
         "KEFU_RASA_TRACKER_URL": settings.rasa_tracker_url,
         "KEFU_ACTION_SERVER_PORT": str(settings.action_server_port),
+        "KEFU_ACTION_SERVER_HOST": settings.action_server_host,
+        "KEFU_ACTION_SERVER_TOKEN": settings.action_server_token,
         "KEFU_TIMEZONE": settings.timezone,
         "KEFU_API_HOST": settings.api_host,
         "KEFU_API_PORT": str(settings.api_port),

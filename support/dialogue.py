@@ -87,6 +87,11 @@ def rasa_is_ready(response: httpx.Response) -> bool:
     return isinstance(status, dict) and "model_file" in status
 
 
+def rest_channel_headers(token: str) -> dict[str, str]:
+    """What Rasa's REST channel wants from its one client, the gateway (kefu_rasa.channels)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 class RasaClient:
     """The gateway's and the console's way to Rasa: chat turns and conversation control."""
 
@@ -104,6 +109,7 @@ class RasaClient:
         response = await self._client.post(
             f"{self._base}/webhooks/rest/webhook",
             json={"sender": conversation_id, "message": text, "metadata": metadata or {}},
+            headers=rest_channel_headers(self._token),
         )
         response.raise_for_status()
         return bot_messages(response.json())

@@ -8,6 +8,7 @@ seconds: a fractional window is rounded up.
 from __future__ import annotations
 
 import math
+import time
 from typing import Protocol
 
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -20,6 +21,10 @@ KEY_PREFIX = "kefu"
 class RateLimiter(Protocol):
     async def allow(self, key: str) -> bool:
         """Count one event for ``key``; False if it is over the limit (then not counted)."""
+        ...
+
+    async def retry_after(self, key: str) -> int:
+        """Whole seconds until ``key`` may have one more event (at least 1): Retry-After."""
         ...
 
 
@@ -57,6 +62,10 @@ class MovingWindowLimiter:
 
     async def allow(self, key: str) -> bool:
         return await self._strategy.hit(self._item, key)
+
+    async def retry_after(self, key: str) -> int:
+        stats = await self._strategy.get_window_stats(self._item, key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
 
 
 class MovingWindowFailureCounter:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Development-only secrets: anything that knows the source knows them.
+DEFAULT_RASA_TOKEN = "kefu-local-token"
+DEFAULT_ACTION_SERVER_TOKEN = "kefu-local-action-token"
 
 
 def _default_models_dir() -> Path:
@@ -48,14 +52,32 @@ class Settings(BaseSettings):
 
     # Rasa server, action server and Rasa's own tracker store.
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str = "kefu-local-token"
+    rasa_token: str = DEFAULT_RASA_TOKEN
     # Rasa's Sanic workers. More than one needs the Redis lock store (KEFU_REDIS_URL):
     # each worker is a process with its own copy of the model, ~1.4 GB.
     rasa_workers: int = 1
     action_server_port: int = 5055
+    # The action server listens on loopback
+    # unless told otherwise, and answers only calls that carry this shared secret
+    # (Rasa's action endpoint sends it). Rasa's REST channel and HTTP API take only
+    # callers with KEFU_RASA_TOKEN. Both defaults are for local development only.
+    action_server_host: str = "127.0.0.1"
+    action_server_token: str = DEFAULT_ACTION_SERVER_TOKEN
     # Web chat: at most this many messages per user in the window (seconds).
     chat_rate_limit: int = 20
     chat_rate_window: float = 10.0
+    # Abuse limits per client address, each at most this many requests in the window
+    # (seconds): new chat sessions, KB queries, and all other web chat requests
+    # (messages, history, feedback, events); reads per web session on top. In Redis with
+    # KEFU_REDIS_URL, so they hold across gateway replicas.
+    address_rate_window: float = 60.0
+    address_session_limit: int = 100
+    address_kb_query_limit: int = 300
+    address_chat_limit: int = 1200
+    session_read_limit: int = 120
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed;
+    # the client address is otherwise the TCP peer's.
+    trusted_proxies: str = ""
 
     # WeChat official account (公众号). The API base is only changed by tests.
     wechat_token: str = ""
@@ -65,14 +87,64 @@ class Settings(BaseSettings):
     wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
     # WeChat gives up after 5 s; answer by then, or reply later by 客服消息.
     wechat_deadline: float = 4.0
+    # Issue 15 (WeChat identity): a callback's timestamp may be at most this many
+    # seconds off the server clock, and each timestamp + nonce is accepted once meanwhile.
+    wechat_replay_window: float = Field(default=300.0, gt=0)
 
-    # Agent console: how long a login lasts, and whether the cookie needs HTTPS
-    # (turn on behind TLS; off by default so that the local demo works over http).
+    # Issue 15 (production mode and sessions that end). KEFU_ENV=production refuses to
+    # start with development defaults (see insecure_for_production) and hides /docs and
+    # the internals of /healthz and the KB manifest from callers without a console login.
+    env: Literal["development", "production"] = "development"
+    # Agent console: how long a login lasts, and whether the cookie needs HTTPS. Unset:
+    # HTTPS-only in production, not in development (the local demo runs over http).
     agent_session_hours: float = 12.0
-    agent_cookie_secure: bool = False
+    agent_cookie_secure: bool | None = None
+    # Open console event streams re-check their login this often (seconds) and end once
+    # it is gone: logout, expiry, password reset.
+    agent_stream_recheck: float = 20.0
     # Failed logins allowed per username and per client address before a lock-out.
     agent_login_failures: int = 5
     agent_login_lockout: float = 900.0
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.production if self.agent_cookie_secure is None else self.agent_cookie_secure
+
+    def insecure_for_production(self) -> list[str]:
+        """What production refuses, each naming the setting to change (empty when fine)."""
+        problems = []
+        if self.rasa_token in ("", DEFAULT_RASA_TOKEN):
+            problems.append(
+                f"KEFU_RASA_TOKEN 是开发用的默认值 {DEFAULT_RASA_TOKEN}（或为空）："
+                "请换成随机的长字符串"
+            )
+        if self.action_server_token in ("", DEFAULT_ACTION_SERVER_TOKEN):
+            problems.append(
+                f"KEFU_ACTION_SERVER_TOKEN 是开发用的默认值 {DEFAULT_ACTION_SERVER_TOKEN}"
+                "（或为空）：请换成随机的长字符串"
+            )
+        wechat = (self.wechat_app_id, self.wechat_app_secret, self.wechat_aes_key)
+        if (any(wechat) or self.wechat_token) and len(self.wechat_token) < 8:
+            problems.append(
+                "配置了微信公众号，但 KEFU_WECHAT_TOKEN 为空或太短：请设为至少 8 个字符的随机令牌"
+                "（与公众号后台「服务器配置」中的令牌一致）"
+            )
+        if self.agent_cookie_secure is False:
+            problems.append(
+                "KEFU_AGENT_COOKIE_SECURE=false 会让登录 cookie 走明文 HTTP："
+                "请删除这项设置或设为 true，并在 HTTPS 之后部署"
+            )
+        return problems
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.production and (problems := self.insecure_for_production()):
+            raise InsecureProductionError(problems)
+        return self
 
     rasa_tracker_url: str = Field(
         default_factory=lambda data: f"sqlite:///{data['data_dir'] / 'rasa_tracker.db'}"
@@ -81,6 +153,16 @@ class Settings(BaseSettings):
     @property
     def e5_model_dir(self) -> Path:
         return self.models_dir / "multilingual-e5-small"
+
+
+class InsecureProductionError(RuntimeError):
+    """KEFU_ENV=production with development defaults. Not a ValueError on purpose: pydantic
+    would wrap it with every input value, secrets included, into its error message."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}；" for problem in problems)
+        super().__init__(f"生产环境（KEFU_ENV=production）拒绝启动：\n{lines}")
 
 
 @lru_cache

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from api.console.cases.desk import AgentDesk
-from api.core.deps import AccountsDep
+from api.core.deps import AGENT_COOKIE, optional_console_session
 from support.accounts.service import ActiveSession, AgentView, csrf_matches
 
-COOKIE_NAME = "kefu_agent"
+COOKIE_NAME = AGENT_COOKIE
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_LOGGED_IN = "请先登录客服工作台。"
@@ -31,9 +31,7 @@ def get_desk(request: Request) -> AgentDesk:
 DeskDep = Annotated[AgentDesk, Depends(get_desk)]
 
 
-def optional_session(request: Request, accounts: AccountsDep) -> ActiveSession | None:
-    token = request.cookies.get(COOKIE_NAME)
-    return accounts.session(token) if token else None
+optional_session = optional_console_session
 
 
 # 401 and 403 are HTTP's own answers about the request, not domain errors: HTTPException.

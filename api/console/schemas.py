@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.core.params import NoNul
 from support.conversations.schemas import MessageView
 
 
 class AgentReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    text: str = Field(min_length=1, max_length=1000)
+    text: Annotated[str, NoNul] = Field(min_length=1, max_length=1000)
 
 
 class EscalationOut(BaseModel):

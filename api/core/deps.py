@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from support.accounts.service import AccountService
+from support.accounts.service import AccountService, ActiveSession
 from support.analytics.metrics import AnalyticsService
 from support.analytics.suggestions import SuggestionService
 from support.conversations.flows import ConversationService
@@ -92,3 +92,26 @@ AnalyticsDep = Annotated[AnalyticsService, Depends(get_analytics)]
 SuggestionsDep = Annotated[SuggestionService, Depends(get_suggestions)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]
+
+
+# The console's login cookie. Named here, where the gateway's shared parts can read it
+# (api.console.deps guards the console with it): a console login also unlocks the
+# internals that production hides from anonymous callers.
+AGENT_COOKIE = "kefu_agent"
+
+
+def optional_console_session(request: Request, accounts: AccountsDep) -> ActiveSession | None:
+    """The caller's console login, if the request carries a valid one."""
+    token = request.cookies.get(AGENT_COOKIE)
+    return accounts.session(token) if token else None
+
+
+def internals_visible(
+    settings: SettingsDep,
+    active: Annotated[ActiveSession | None, Depends(optional_console_session)],
+) -> bool:
+    """Build ids, encoders and thresholds: shown outside production, or to a console login."""
+    return not settings.production or active is not None
+
+
+InternalsVisibleDep = Annotated[bool, Depends(internals_visible)]

@@ -1,7 +1,9 @@
 """Web chat API. Thin: sessions and auth here, the conversation logic in the service.
 
 Domain errors (rate limit, a stale button, an unknown message) carry their own status
-and Chinese message; api.core.errors answers them.
+and Chinese message; api.core.errors answers them. Every route is limited per client
+address before anything else runs (api.core.abuse), and the reads of a session per
+session once its token is checked; messages are limited per conversation by the service.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
+from api.core.abuse import (
+    ChatLimit,
+    SessionCreationLimit,
+    limit_session_reads,
+)
 from api.core.deps import get_conversations
+from api.core.params import RowId, SessionId
 from api.core.sse import event_stream
 from api.web.schemas import Feedback, HistoryOut, SessionCreated, TurnOut, UserMessage
 from support.conversations.flows import ConversationService, conversation_channel
@@ -33,7 +41,7 @@ def _session(
 
 
 def authorized_session(
-    session_id: str,
+    session_id: SessionId,
     conversations: Conversations,
     authorization: Annotated[str | None, Header()] = None,
 ) -> ConversationView:
@@ -44,13 +52,38 @@ def authorized_session(
 Session = Annotated[ConversationView, Depends(authorized_session)]
 
 
-@router.post("/sessions", status_code=201)
+async def reading_session(request: Request, session: Session) -> ConversationView:
+    await limit_session_reads(request, session.id)
+    return session
+
+
+def _event_session(
+    session_id: SessionId,
+    conversations: Conversations,
+    token: Annotated[
+        str | None, Query(max_length=256, description="会话令牌（EventSource 不能带请求头）")
+    ] = None,
+) -> ConversationView:
+    return _session(session_id, conversations, token)
+
+
+async def reading_event_session(
+    request: Request, session: Annotated[ConversationView, Depends(_event_session)]
+) -> ConversationView:
+    await limit_session_reads(request, session.id)
+    return session
+
+
+ReadingSession = Annotated[ConversationView, Depends(reading_session)]
+
+
+@router.post("/sessions", status_code=201, dependencies=[SessionCreationLimit])
 def create_session(conversations: Conversations) -> SessionCreated:
     conversation, token = conversations.start_web()
     return SessionCreated(session_id=conversation.id, token=token)
 
 
-@router.post("/sessions/{session_id}/messages")
+@router.post("/sessions/{session_id}/messages", dependencies=[ChatLimit])
 async def post_message(
     body: UserMessage, session: Session, conversations: Conversations
 ) -> TurnOut:
@@ -65,31 +98,32 @@ async def post_message(
     )
 
 
-@router.get("/sessions/{session_id}/messages")
-def history(session: Session, conversations: Conversations) -> HistoryOut:
+@router.get("/sessions/{session_id}/messages", dependencies=[ChatLimit])
+def history(session: ReadingSession, conversations: Conversations) -> HistoryOut:
     return HistoryOut(
         messages=list(conversations.history(session.id)),
         state=conversations.get(session.id).state.value,
     )
 
 
-@router.post("/sessions/{session_id}/messages/{message_id}/feedback", status_code=204)
+@router.post(
+    "/sessions/{session_id}/messages/{message_id}/feedback",
+    status_code=204,
+    dependencies=[ChatLimit],
+)
 def feedback(
-    message_id: int, body: Feedback, session: Session, conversations: Conversations
+    message_id: RowId, body: Feedback, session: ReadingSession, conversations: Conversations
 ) -> Response:
     conversations.set_feedback(session.id, message_id, body.value)
     return Response(status_code=204)
 
 
-@router.get("/sessions/{session_id}/events")
+@router.get("/sessions/{session_id}/events", dependencies=[ChatLimit])
 async def events(
-    session_id: str,
-    request: Request,
+    session: Annotated[ConversationView, Depends(reading_event_session)],
     conversations: Conversations,
-    token: Annotated[str | None, Query(description="会话令牌（EventSource 不能带请求头）")] = None,
 ) -> EventSourceResponse:
     """Server-sent events: agent messages and state changes, as they happen."""
-    session = _session(session_id, conversations, token)
     return event_stream(
         conversations.bus,
         conversation_channel(session.id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -9,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from support.conversations.schemas import PublicMessageView
 
 MAX_TEXT = 1000
+
+# Control characters (but line breaks and tabs) and lone surrogates: nothing a person
+# types, and PostgreSQL refuses NUL in text, which would make the message a 500.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class SessionCreated(BaseModel):
@@ -27,9 +32,19 @@ class UserMessage(BaseModel):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+        if value is None:
+            return None
+        value = _UNPRINTABLE.sub("", value).strip()
+        if not value:
             raise ValueError("消息不能为空")
-        return value.strip() if value is not None else None
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and _UNPRINTABLE.search(value):
+            raise ValueError("这个选项已失效，请直接输入您的问题。")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> UserMessage:

@@ -7,8 +7,10 @@ api.wechat.service's business.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -33,6 +35,12 @@ NOT_CONFIGURED = "微信公众号未配置"
 AES_NOT_CONFIGURED = "微信公众号未配置消息加解密密钥（EncodingAESKey）"
 AES_MISCONFIGURED = "微信公众号的消息加解密密钥（EncodingAESKey）配置有误"
 BAD_SIGNATURE = "签名校验失败"
+PLAINTEXT_REFUSED = "已配置消息加解密密钥，只接受安全模式（加密）的微信回调"
+STALE = "请求时间戳无效或已过期"
+BAD_NONCE = "请求缺少有效的随机数（nonce）"
+REPLAYED = "该请求已被使用过，不能重复提交"
+INVALID_MSG_ID = "消息编号（MsgId）无效"
+INVALID_FIELD = "微信消息字段无效：{field}"
 FORBIDDEN_XML = "不接受包含 DOCTYPE 或实体声明的 XML"
 MALFORMED = "无法解析的微信消息"
 
@@ -52,6 +60,24 @@ class BadSignatureError(WeChatRequestError):
 class WeChatNotConfiguredError(WeChatRequestError):
     status_code = 503
     default_message = NOT_CONFIGURED
+
+
+class ReplayError(WeChatRequestError):
+    """A signed callback that is too old, or whose timestamp and nonce were already used."""
+
+    status_code = 403
+    default_message = REPLAYED
+
+
+# What WeChat sends, with room to spare: openids are 28 characters of base64url, account ids
+# "gh_" and 12 hex digits; MsgIds are 64-bit integers; CreateTime is Unix seconds.
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MSG_ID = re.compile(r"[1-9][0-9]{0,19}")
+CREATE_TIME = re.compile(r"[1-9][0-9]{0,10}")
+TIMESTAMP = re.compile(r"[0-9]{1,11}")
+MAX_NONCE_LENGTH = 64
+# The fields Kefu reads: each must be plain text (not repeated, not nested, no attributes).
+TEXT_FIELDS = ("MsgType", "FromUserName", "ToUserName", "CreateTime", "MsgId", "Content", "Event")
 
 
 @dataclass(frozen=True)
@@ -93,19 +119,56 @@ def reject_dangerous(xml: str) -> None:
 
 def read_callback(settings: Settings, body: bytes, params: CallbackParams) -> Callback:
     """A message or event pushed by WeChat (POST), in plaintext or AES safe mode."""
+    xml, crypto = open_callback(settings, body, params)
+    return Callback(parse(xml), params, crypto)
+
+
+def open_callback(
+    settings: Settings, body: bytes, params: CallbackParams
+) -> tuple[str, WeChatCrypto | None]:
+    """The signed callback's plaintext XML, and the crypto to answer with in safe mode.
+
+    With an EncodingAESKey configured only safe-mode callbacks are taken: the plaintext
+    signature covers the query string and not the body, so anyone holding one callback
+    URL could otherwise post any XML in any user's name.
+    """
     require_configured(settings)
+    safe_mode = params.encrypt_type.lower() == "aes"
+    if settings.wechat_aes_key and not (safe_mode and params.msg_signature):
+        raise BadSignatureError(PLAINTEXT_REFUSED)
     try:
         xml = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise WeChatRequestError() from exc
     reject_dangerous(xml)
-    crypto: WeChatCrypto | None = None
-    if params.encrypt_type.lower() == "aes":
+    if safe_mode:
         crypto = account_crypto(settings)
-        xml = decrypt(crypto, settings.wechat_token, xml, params)
-    elif not is_signed(settings.wechat_token, params.signature, params.timestamp, params.nonce):
+        return decrypt(crypto, settings.wechat_token, xml, params), crypto
+    if not is_signed(settings.wechat_token, params.signature, params.timestamp, params.nonce):
         raise BadSignatureError()
-    return Callback(parse(xml), params, crypto)
+    return xml, None
+
+
+def check_fresh(params: CallbackParams, window: float, now: float) -> None:
+    """Refuse a timestamp more than ``window`` seconds off ``now``, and a missing nonce.
+
+    Together with remembering each timestamp and nonce for as long (api.wechat.service),
+    this stops a signed callback URL from being used again.
+    """
+    if not TIMESTAMP.fullmatch(params.timestamp) or abs(now - int(params.timestamp)) > window:
+        raise ReplayError(STALE)
+    if not 0 < len(params.nonce) <= MAX_NONCE_LENGTH:
+        raise ReplayError(BAD_NONCE)
+
+
+def replay_key(params: CallbackParams) -> str:
+    # The signature covers both, so a replayed URL repeats both.
+    return f"{params.timestamp}:{params.nonce}"
+
+
+def fingerprint(body: bytes) -> str:
+    """Identifies the body a timestamp and nonce were first used with (WeChat's retries)."""
+    return hashlib.sha256(body).hexdigest()
 
 
 def account_crypto(settings: Settings) -> WeChatCrypto:
@@ -143,14 +206,40 @@ def decrypt(crypto: WeChatCrypto, token: str, xml: str, params: CallbackParams) 
 
 
 def parse(xml: str) -> Any:
-    """wechatpy's message or event object; every message must name its sender."""
+    """wechatpy's message or event object, once the fields Kefu reads are checked.
+
+    wechatpy converts fields lazily (``int(MsgId)`` on first use), so a bad value must be
+    refused here, as a 400, rather than fail later as a 500.
+    """
     try:
+        raw = xmltodict.parse(xml)["xml"]
+        if not isinstance(raw, dict):
+            raise WeChatRequestError()
+        validate_fields(raw)
         message = parse_message(xml)
     except (ExpatError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise WeChatRequestError() from exc
     if message is None or not message.source:
         raise WeChatRequestError()
     return message
+
+
+def validate_fields(raw: dict[str, Any]) -> None:
+    """Every message names its sender, its account and its time; a MsgId is a 64-bit number."""
+    for name in TEXT_FIELDS:
+        if not isinstance(raw.get(name), str | None):
+            raise WeChatRequestError(INVALID_FIELD.format(field=name))
+    for name, pattern in (
+        ("FromUserName", ACCOUNT_ID),
+        ("ToUserName", ACCOUNT_ID),
+        ("CreateTime", CREATE_TIME),
+    ):
+        if not pattern.fullmatch(raw.get(name) or ""):
+            raise WeChatRequestError(INVALID_FIELD.format(field=name))
+    # An empty or missing MsgId is keyed like an event (sender and time), as before.
+    msg_id = raw.get("MsgId")
+    if msg_id and not MSG_ID.fullmatch(msg_id):
+        raise WeChatRequestError(INVALID_MSG_ID)
 
 
 def is_event(message: Any) -> bool:
@@ -162,9 +251,14 @@ def is_event(message: Any) -> bool:
 
 
 def inbox_key(message: Any) -> str:
-    """Messages are identified by MsgId, events by sender and creation time (WeChat's advice)."""
+    """Messages are identified by sender and MsgId, events by sender and creation time.
+
+    WeChat advises MsgId alone, but it is only unique per sender as far as Kefu can
+    check: keyed on it alone, another user's message with the same MsgId would be
+    dropped and get the first user's reply.
+    """
     if not is_event(message) and message.id:
-        return f"msg:{message.id}"
+        return f"msg:{message.source}:{message.id}"
     return f"event:{message.source}:{message.time}"
 
 

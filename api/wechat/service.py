@@ -5,13 +5,15 @@ none. So each callback is claimed once in the inbox (retries get the stored repl
 answered within ``wechat_deadline`` if possible, and otherwise acknowledged with
 "success" while the answer keeps being prepared and is sent later by 客服消息.
 Everything a user says goes through the ConversationService, like the web widget.
-Signatures, decryption and the XML itself are api.wechat.protocol's business.
+Signatures, decryption and the XML itself are api.wechat.protocol's business; which
+timestamps and nonces were already used is remembered here (support.inbox.nonces).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +21,13 @@ from typing import Any
 from api.wechat import protocol
 from api.wechat.delivery import CustomerMessenger
 from api.wechat.schemas import CallbackParams, WeChatReply
-from api.wechat.text import parse_choice, split_text, with_choices
+from api.wechat.text import MAX_USER_TEXT, parse_choice, split_text, with_choices
 from support.channels import Channel
 from support.conversations.errors import InvalidChoiceError, RateLimitedError
 from support.conversations.flows import ConversationService
 from support.conversations.models import Role
 from support.conversations.schemas import Button, MessageView, TurnResult
+from support.inbox.nonces import NonceStore, nonce_store
 from support.inbox.store import InboxStatus, InboxStore
 from support.knowledge.service import KnowledgeService, KnowledgeUnavailableError
 from support.replies.vocabulary import clarify_payload
@@ -34,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 RATE_LIMITED = "您发送得太快了，请稍后再试。"
 TEXT_ONLY = "目前只支持文字消息，请用文字描述您的问题。"
+TOO_LONG = f"您的消息有点长，请精简到 {MAX_USER_TEXT} 字以内再发给我，说清关键问题就好。"
 FAILED = "抱歉，系统暂时出了点问题，请稍后再试。"
 WELCOME = "欢迎关注！我是钱包智能客服，充值、提现、登录、账户安全等问题都可以直接发文字问我。"
 # Shown as numbered options under the welcome; kept if the KB still has them.
@@ -90,12 +94,16 @@ class WeChatService:
         knowledge: KnowledgeService,
         inbox: InboxStore,
         messenger: CustomerMessenger,
+        *,
+        # Built from the settings unless given (memory, or Redis with KEFU_REDIS_URL).
+        nonces: NonceStore | None = None,
     ) -> None:
         self._settings = settings
         self._conversations = conversations
         self._knowledge = knowledge
         self._inbox = inbox
         self._messenger = messenger
+        self._nonces = nonces or nonce_store(settings.redis_url)
         # Strong references: the event loop keeps only weak ones to running tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -106,9 +114,23 @@ class WeChatService:
         return protocol.verify_url(self._settings, params, echostr)
 
     async def handle_callback(self, body: bytes, params: CallbackParams) -> WeChatReply:
-        """A message or event pushed by WeChat (POST), in plaintext or AES safe mode."""
-        callback = protocol.read_callback(self._settings, body, params)
+        """A message or event pushed by WeChat (POST), in plaintext or AES safe mode.
+
+        Signed, fresh and not replayed, in that order; only then is the XML parsed.
+        """
+        xml, crypto = protocol.open_callback(self._settings, body, params)
+        await self._refuse_replays(body, params)
+        callback = protocol.Callback(protocol.parse(xml), params, crypto)
         return protocol.passive_reply(callback, await self._answer(callback.message))
+
+    async def _refuse_replays(self, body: bytes, params: CallbackParams) -> None:
+        window = self._settings.wechat_replay_window
+        protocol.check_fresh(params, window, time.time())
+        # Remembered until the timestamp is out of the window on either side.
+        if not await self._nonces.first_use(
+            protocol.replay_key(params), protocol.fingerprint(body), ttl=2 * window
+        ):
+            raise protocol.ReplayError()
 
     # Exactly once, within the deadline
 
@@ -195,6 +217,7 @@ class WeChatService:
     async def aclose(self) -> None:
         await self.drain()
         await self._inbox.close()
+        await self._nonces.close()
 
     # What to answer
 
@@ -206,6 +229,10 @@ class WeChatService:
         content = str(message.content or "").strip() if message.type == "text" else ""
         if not content:
             return Outcome(TEXT_ONLY)
+        if len(content) > MAX_USER_TEXT:
+            # Nothing is stored: a cut-off text could end in half a card number, which the
+            # sensitive-data guard would no longer recognise.
+            return Outcome(TOO_LONG)
         conversation = await asyncio.to_thread(
             self._conversations.for_external, Channel.WECHAT, message.source
         )

@@ -9,6 +9,9 @@ from support.replies.vocabulary import Button
 
 # WeChat cuts a text message at 2048 bytes of UTF-8.
 MAX_TEXT_BYTES = 2048
+# The longest message a user may send, in characters: the web chat's cap
+# (api.web.schemas.MAX_TEXT; the channels may not import each other, a test keeps them equal).
+MAX_USER_TEXT = 1000
 # A reply of "1" to "9" picks an option, so at most nine are numbered.
 MAX_CHOICES = 9
 CHOICE_HEADER = "回复数字选择："

@@ -1,23 +1,63 @@
-"""The REST channel, redacting secrets before Rasa sees, logs or stores the message.
+"""The REST channel: only the gateway may post, and secrets are redacted on the way in.
 
-Registered under the name "rest", so the webhook stays /webhooks/rest/webhook. The
-gateway redacts too; this makes the tracker store safe for any client of Rasa.
+Registered under the name "rest", so the webhook stays /webhooks/rest/webhook. Every
+request must carry ``Authorization: Bearer <KEFU_RASA_TOKEN>`` (credentials.yml), which
+the gateway's RasaClient sends: any other local process could otherwise speak in any
+user's name. The gateway redacts too; this, and kefu_rasa.redaction for every other
+way in, keep the tracker store free of secrets for any client of Rasa.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+import hmac
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from guard import scan
+from kefu_rasa import redaction
+
+redaction.install()
+
+REFUSED = "Rasa 的 REST 通道只接受 Kefu 网关的请求：缺少或错误的令牌（KEFU_RASA_TOKEN）。"
+
+
+def is_authorised(header: Optional[Text], token: Text) -> bool:
+    """Whether ``header`` is ``Bearer <token>``, compared in constant time."""
+    return hmac.compare_digest((header or "").encode(), f"Bearer {token}".encode())
 
 
 class RedactingRestInput(RestInput):
+    def __init__(self, token: Text) -> None:
+        if not token:
+            raise ValueError("REST 通道需要令牌：请设置 KEFU_RASA_TOKEN。")
+        self.token = token
+
     @classmethod
     def name(cls) -> Text:
         return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RedactingRestInput":
+        return cls(str((credentials or {}).get("token") or ""))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+
+        # Runs before every route of this blueprint (the health check and the webhook).
+        @webhook.middleware("request")
+        async def require_gateway(request: Request) -> Optional[HTTPResponse]:
+            if is_authorised(request.headers.get("authorization"), self.token):
+                return None
+            return response.json(
+                {"error": REFUSED}, status=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+
+        return webhook
 
     def _extract_message(self, req: Request) -> Optional[Text]:
         text = super()._extract_message(req)

@@ -24,6 +24,9 @@ from support.tokens import hash_token
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{2,64}")
 MIN_PASSWORD_LENGTH = 8
+# The admin `kefu demo` creates, whose password it prints to the terminal (and so to any
+# log of it): production refuses to start while it exists.
+DEMO_AGENT = "demo"
 
 _hasher = PasswordHash.recommended()
 # Verified against when the username does not exist, so both cases take as long.
@@ -149,6 +152,16 @@ class AccountService:
             if agent is None:
                 return None
             return ActiveSession(_view(agent), found.csrf_token, as_utc(found.expires_at))
+
+    def remove(self, username: str) -> bool:
+        """Delete an account and with it its sessions; False if there was none."""
+        with transaction(self._sessions) as session:
+            agent = session.scalar(select(Agent).where(Agent.username == username))
+            if agent is None:
+                return False
+            session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
+            session.delete(agent)
+            return True
 
     def logout(self, token: str) -> None:
         with transaction(self._sessions) as session:

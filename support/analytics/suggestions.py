@@ -1,7 +1,9 @@
 """Paraphrase suggestions: the review list of user queries to add to a FAQ's paraphrases.
 
 Agents add queries from the unanswered clusters; the list is exported as YAML to paste
-into data/faq_zh.yml (the layout is kb.content's).
+into data/faq_zh.yml (the layout is kb.content's). A query is stored redacted by the
+sensitive-data guard, like every other store, and listed and exported redacted again
+(rows stored before the guard was applied here, or before it learnt a format).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from guard import redact
 from kb.content import dump_paraphrases_yaml
 from kb.knowledge_base import KnowledgeBase
 from support.analytics.models import ParaphraseSuggestion
@@ -70,7 +73,7 @@ class SuggestionService:
         Adding the same query for the same FAQ again returns the existing suggestion.
         """
         kb = self._knowledge.knowledge_base()
-        query = " ".join(query.split())
+        query = redact(" ".join(query.split()))
         if not query:
             raise InvalidSuggestionError("请填写要加入的问法。")
         if len(query) > MAX_SUGGESTION_LENGTH:
@@ -130,7 +133,7 @@ def _suggestion(row: ParaphraseSuggestion, kb: KnowledgeBase) -> Suggestion:
     faq = kb.get(row.faq_id)
     return Suggestion(
         id=row.id,
-        query=row.query,
+        query=redact(row.query),
         faq_id=row.faq_id,
         question=faq.question if faq else None,
         created_by=row.created_by,

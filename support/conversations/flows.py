@@ -1,9 +1,11 @@
 """What happens when a message comes in or goes out, on every channel.
 
-A user's turn: the message is redacted by the sensitive-data guard and stored. If a
-person holds the conversation it goes to the agents; otherwise to Rasa, and the
-replies are stored and returned. If Rasa cannot be reached, the KB answers on its own
-with the same answer / clarify / fallback replies (support.replies.answering). When
+A user's turn: the message is redacted by the sensitive-data guard and stored. The guard
+reads it with the user's previous messages, so a recovery phrase sent in parts is
+caught, and the earlier parts are redacted too. If a person holds the conversation it
+goes to the agents; otherwise to Rasa, and the replies are stored and returned. If Rasa
+cannot be reached, the KB answers on its own with the same answer / clarify / fallback
+replies (support.replies.answering), and warns about a redacted message itself. When
 the bot hands the conversation to a person, its state follows and the agents are told.
 
 Outside a user's turn: agents' and system messages reach the user live on the
@@ -20,7 +22,7 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from guard import scan
+from guard import WARNING, scan, scan_recent
 from support.conversations.errors import InvalidChoiceError, RateLimitedError
 from support.conversations.models import ConversationState, Role
 from support.conversations.schemas import (
@@ -56,6 +58,8 @@ DEGRADED_QUEUED = "已为您记录，人工客服会尽快在这里回复您，�
 DEGRADED_ACKNOWLEDGED = "好的。还有什么可以帮您？"
 DEGRADED_HANDOFF_REASON = "对话服务不可用时，用户要求提交工单或转人工"
 UNAVAILABLE = "抱歉，客服系统暂时不可用。您的消息已保存，客服会尽快回复您。"
+# The guard reads a new message together with this many earlier typed ones.
+EARLIER_MESSAGES_SCANNED = 2
 
 
 def conversation_channel(conversation_id: str) -> str:
@@ -127,27 +131,28 @@ class ConversationService(ConversationStore):
         if conversation is None or conversation.id != conversation_id:
             conversation = await asyncio.to_thread(self.get, conversation_id)
         if not await self._limiter.allow(conversation_id):
-            raise RateLimitedError
+            retry = await self._limiter.retry_after(conversation_id)
+            raise RateLimitedError(headers={"Retry-After": str(retry)})
 
         redacted: tuple[str, ...] = ()
         if payload is not None:
             title = await asyncio.to_thread(self.offered_title, conversation_id, payload)
             if title is None:
                 raise InvalidChoiceError
-            shown, outgoing = title, payload
+            (user_message,) = await asyncio.to_thread(
+                self.add_messages,
+                conversation_id,
+                [OutgoingMessage(title, role=Role.USER)],
+                payload=payload,
+            )
+            outgoing = payload
         else:
-            found = scan(text or "")
-            shown, redacted = found.text, found.kinds
+            user_message, redacted = await asyncio.to_thread(
+                self._store_typed, conversation_id, text or ""
+            )
             # Typed text never reaches Rasa as an intent payload ("/affirm").
-            outgoing = shown.lstrip("/") or shown
+            outgoing = user_message.text.lstrip("/") or user_message.text
 
-        (user_message,) = await asyncio.to_thread(
-            self.add_messages,
-            conversation_id,
-            [OutgoingMessage(shown, role=Role.USER)],
-            payload=payload,
-            redacted=bool(redacted),
-        )
         if conversation.state is not ConversationState.BOT:
             await self.bus.publish(
                 AGENTS_CHANNEL,
@@ -177,11 +182,35 @@ class ConversationService(ConversationStore):
             logger.warning("Rasa 不可用，改由知识库直接回答：%s", exc)
             degraded = True
             replies = await asyncio.to_thread(self._answer_from_kb, conversation, outgoing, payload)
+            if redacted:  # Rasa's rule would have warned; the KB alone does not.
+                replies = [OutgoingMessage(WARNING, role=Role.SYSTEM), *replies]
         stored, escalation = await asyncio.to_thread(
             self._store_replies, conversation, replies, degraded
         )
         state = await self._refresh_state(conversation, escalation)
         return TurnResult(stored, state, user_message.id, degraded)
+
+    def _store_typed(self, conversation_id: str, text: str) -> tuple[MessageView, tuple[str, ...]]:
+        """Store typed text redacted, reading it with the user's previous messages.
+
+        A phrase split over messages (6 words, then 6) is only found together: the new
+        message is stored redacted, and so are the earlier parts, in one transaction.
+        Returns the stored message and the kinds of secret found in it.
+        """
+        earlier = self.recent_typed_messages(conversation_id, EARLIER_MESSAGES_SCANNED)
+        *before, found = scan_recent([*(message.text for message in earlier), text])
+        rewrites = {
+            message.id: result.text
+            for message, result in zip(earlier, before, strict=True)
+            if result.text != message.text
+        }
+        (stored,) = self.add_messages(
+            conversation_id,
+            [OutgoingMessage(found.text, role=Role.USER)],
+            redacted=found.found,
+            rewrites=rewrites,
+        )
+        return stored, found.kinds
 
     def _store_replies(
         self, conversation: ConversationView, replies: Sequence[OutgoingMessage], degraded: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
@@ -150,6 +150,21 @@ class ConversationStore:
                     return button.title
         return None
 
+    def recent_typed_messages(self, conversation_id: str, count: int) -> list[MessageView]:
+        """The user's last ``count`` typed messages (not button presses), oldest first."""
+        with self._sessions() as session:
+            messages = session.scalars(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.role == Role.USER.value,
+                    Message.payload.is_(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(count)
+            ).all()
+            return [MessageView.model_validate(message) for message in reversed(messages)]
+
     def add_messages(
         self,
         conversation_id: str,
@@ -158,8 +173,14 @@ class ConversationStore:
         payload: str | None = None,
         redacted: bool = False,
         degraded: bool = False,
+        rewrites: Mapping[int, str] | None = None,
     ) -> list[MessageView]:
-        """Store messages (already redacted) and touch the conversation."""
+        """Store messages (already redacted) and touch the conversation.
+
+        ``rewrites`` replaces the text of earlier user messages of this conversation with
+        their redacted text (part of a secret sent over several messages), in the same
+        transaction: the new message is never stored while the earlier part stays readable.
+        """
         if not messages:
             return []
         now = datetime.now(UTC)
@@ -181,6 +202,8 @@ class ConversationStore:
         # Plain INSERT … RETURNING and UPDATE statements: this runs twice on every turn,
         # and the ORM's unit of work (load, track, flush) costs more than the SQL itself.
         with transaction(self._sessions) as session:
+            if rewrites:
+                _rewrite_user_messages(session, conversation_id, rewrites)
             ids = session.scalars(
                 insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
             ).all()
@@ -220,6 +243,34 @@ class ConversationStore:
             ):
                 raise MessageNotFoundError
             message.feedback = value
+
+
+def _rewrite_user_messages(
+    session: Session, conversation_id: str, rewrites: Mapping[int, str]
+) -> None:
+    """Redact earlier user messages, and the query the KB recorded for the bot's replies
+    to them (``kb.query``, read by the analytics)."""
+    messages = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id >= min(rewrites))
+        .order_by(Message.id)
+    )
+    answering: int | None = None  # the user message the bot's replies answer
+    for message in messages:
+        if message.role == Role.USER.value:
+            answering = message.id
+            if message.id in rewrites:
+                message.text = rewrites[message.id]
+                message.redacted = True
+        elif (
+            answering is not None
+            and answering in rewrites
+            and message.kb
+            and message.kb.get("query") is not None
+        ):
+            redacted = rewrites[answering]
+            # As the flows send typed text to Rasa: never an intent ("/affirm").
+            message.kb = {**message.kb, "query": redacted.lstrip("/") or redacted}
 
 
 def _new_conversation(

@@ -1,8 +1,11 @@
 """The WeChat inbox: which callbacks have been seen, and the reply each one got.
 
 WeChat retries a callback it got no answer to, up to three times. A row per message
-(``msg:<MsgId>``) or event (``event:<openid>:<CreateTime>``) makes sure each is processed
-once and every retry gets the same reply.
+(``msg:<openid>:<MsgId>``) or event (``event:<openid>:<CreateTime>``) makes sure each is
+processed once and every retry gets the same reply. The sender is part of both keys, so
+one user's MsgId can never claim another user's message (at most 4 + 64 + 1 + 20
+characters, see api.wechat.protocol). Rows written before keyed ``msg:<MsgId>`` expire
+within a day.
 """
 
 from __future__ import annotations

@@ -98,3 +98,40 @@ def test_eval_reports_a_bad_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["kb", "eval", str(queries)])
     assert result.exit_code == 1
     assert "未知的主题 id" in result.output
+
+
+def test_rasa_and_the_action_server_get_their_secrets_by_the_environment() -> None:
+    # A command line is readable by every local user (ps); the environment is not.
+    from ops.cli import ACTION_SERVER_COMMAND
+    from ops.rasa import rasa_environment, run_command
+    from support.settings import Settings
+
+    settings = Settings(rasa_token="rasa-secret", action_server_token="actions-secret")
+    command = run_command(settings)
+    assert not {"rasa-secret", "actions-secret", "--auth-token"} & set(command)
+    assert not {"rasa-secret", "actions-secret"} & set(ACTION_SERVER_COMMAND)
+    environment = rasa_environment(settings)
+    assert environment["KEFU_RASA_TOKEN"] == "rasa-secret"
+    assert environment["KEFU_ACTION_SERVER_TOKEN"] == "actions-secret"
+    assert environment["KEFU_ACTION_ENDPOINT"].startswith("http://127.0.0.1:")
+
+
+def test_agent_add_list_and_remove(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KEFU_DATABASE_URL", f"sqlite:///{tmp_path / 'kefu.db'}")
+    monkeypatch.setenv("KEFU_AGENT_PASSWORD", "correct-horse-battery")
+    get_settings.cache_clear()
+    try:
+        added = runner.invoke(app, ["agent", "add", "demo", "--admin"])
+        assert added.exit_code == 0, added.output
+        assert "demo" in runner.invoke(app, ["agent", "list"]).output
+
+        removed = runner.invoke(app, ["agent", "remove", "demo"])
+        assert removed.exit_code == 0, removed.output
+        assert "已删除 demo" in removed.output
+        assert "demo" not in runner.invoke(app, ["agent", "list"]).output
+
+        again = runner.invoke(app, ["agent", "remove", "demo"])
+        assert again.exit_code == 1
+        assert "没有用户 demo" in again.output
+    finally:
+        get_settings.cache_clear()

@@ -14,6 +14,7 @@ import httpx
 
 from ops.demo import ensure_demo_agent
 from ops.stack import free_port
+from support.dialogue import rest_channel_headers
 from support.settings import Settings
 from tests.conftest import PROJECT_ROOT
 
@@ -50,6 +51,7 @@ def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
         turn = httpx.post(
             f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
             json={"sender": "demo-test", "message": "怎么注销账户"},
+            headers=rest_channel_headers(Settings().rasa_token),
             timeout=60,
         ).json()
         assert turn[-1]["text"] == "这个回答解决您的问题了吗？"

@@ -67,3 +67,11 @@ async def test_a_lock_out_ends_with_its_window(redis_url: str | None) -> None:
     assert await failures.locked(key)
     await asyncio.sleep(1.1)
     assert not await failures.locked(key)
+
+
+async def test_retry_after_says_when_the_next_event_fits(redis_url: str | None) -> None:
+    limiter = rate_limiter(redis_url, limit=1, window=30)
+    key = _key()
+    assert await limiter.allow(key)
+    assert not await limiter.allow(key)
+    assert 1 <= await limiter.retry_after(key) <= 30

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from support.escalations.service import EscalationService
 from support.settings import Settings
 from support.storage import migrate, session_factory
-from support.dialogue import RasaClient
+from support.dialogue import RasaClient, rest_channel_headers
 from ops.stack import RunningStack, dialogue_stack, free_port
 from support.tickets.service import TicketService
 from kb.pipeline import BuildOutcome
@@ -77,6 +77,9 @@ def stack(
             redis_url=redis,
             rasa_url=f"http://127.0.0.1:{free_port()}",
             action_server_port=free_port(),
+            # Not the defaults: every flow below proves Rasa sends the action server's.
+            rasa_token=f"rasa-{uuid.uuid4().hex}",
+            action_server_token=f"actions-{uuid.uuid4().hex}",
         )
         yield cleanup.enter_context(dialogue_stack(settings, data / "logs"))
 
@@ -85,6 +88,7 @@ def say(stack: RunningStack, sender: str, text: str) -> list[dict[str, object]]:
     response = httpx.post(
         f"{stack.settings.rasa_url}/webhooks/rest/webhook",
         json={"sender": sender, "message": text, "metadata": {"channel": "web"}},
+        headers=rest_channel_headers(stack.settings.rasa_token),
         timeout=60,
     )
     response.raise_for_status()

@@ -19,6 +19,7 @@ from actions import runtime
 from actions.faq import ActionAnswerFAQ, ActionCoreFallback
 from api.console.deps import COOKIE_NAME, CSRF_HEADER
 from kb.knowledge_base import KnowledgeBase
+from support.analytics.models import ParaphraseSuggestion
 from support.channels import Channel
 from support.conversations.models import Conversation, ConversationState, Message, Role
 from support.dialogue import BotMessage, RasaClient
@@ -312,6 +313,35 @@ def test_a_bad_suggestion_is_422_in_chinese(
     assert response.status_code == 422
     assert message in response.json()["detail"]
     assert agent.get("/api/agent/suggestions").json() == []
+
+
+def test_suggestions_are_stored_listed_and_exported_redacted(
+    gateway: Gateway, agent: Console
+) -> None:
+    """Issue 15, finding 11: a suggestion is user text, redacted like every other store."""
+    card = "4111 1111 1111 1111"
+    added = agent.post(
+        "/api/agent/suggestions", {"query": f"卡号 {card} 绑不上", "faq_id": "qr_payment"}
+    )
+    assert added.status_code == 201, added.text
+    assert card not in added.json()["query"] and "〔已隐藏〕" in added.json()["query"]
+    # A row stored before suggestions were redacted is redacted on the way out.
+    with session_factory(gateway.settings.database_url).begin() as session:
+        stored = session.scalars(select(ParaphraseSuggestion)).one()
+        assert card not in stored.query
+        session.add(
+            ParaphraseSuggestion(
+                query="我的支付密码是 654321 怎么改",
+                faq_id="fees",
+                created_by="alice",
+                created_at=NOW,
+            )
+        )
+    listed = agent.get("/api/agent/suggestions").text
+    export = agent.get("/api/agent/suggestions/export").text
+    for text in (listed, export):
+        assert card not in text and "654321" not in text
+        assert "〔已隐藏〕" in text
 
 
 def test_an_empty_export_is_still_valid_yaml(gateway: Gateway, agent: Console) -> None:

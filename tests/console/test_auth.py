@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -185,3 +186,45 @@ def test_each_agent_has_its_own_session(gateway: Gateway) -> None:
     # One agent's CSRF token does not authorise another's session.
     swapped = Console(alice.client, "alice", alice.cookie, bob.csrf_token)
     assert swapped.post("/api/agent/logout").status_code == 403
+
+
+def test_password_checks_leave_the_event_loop_free(gateway: Gateway) -> None:
+    """Issue 15, finding 8: argon2 ran on the event loop, so eight failed logins at once
+    held /healthz up for their whole duration. Compared with the logins' own times, not
+    with absolute milliseconds, so that a busy machine does not decide the result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support.ratelimit import failure_counter
+
+    accounts_for(gateway).add("alice", PASSWORD)
+    client = gateway.client
+    # Eight failures in a row must all reach argon2 rather than the lock-out.
+    client.app.state.login_failures = failure_counter(None, 1000, 900.0)  # type: ignore[attr-defined]
+
+    def failed_login() -> float:
+        started = time.perf_counter()
+        response = client.post(
+            "/api/agent/login", json={"username": "alice", "password": "not the password"}
+        )
+        assert response.status_code == 401
+        return time.perf_counter() - started
+
+    def health() -> float:
+        started = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        return time.perf_counter() - started
+
+    health()  # warm: the first probe opens connections
+    one_login = min(failed_login() for _ in range(2))
+    logins = 8
+    with ThreadPoolExecutor(logins + 1) as pool:
+        started = time.perf_counter()
+        burst = [pool.submit(failed_login) for _ in range(logins)]
+        time.sleep(one_login / 2)  # every login is in flight
+        during = pool.submit(health).result()
+        for login in burst:
+            login.result()
+        total = time.perf_counter() - started
+    # Serialised on the loop, /healthz waited for (nearly) all eight password checks.
+    assert during < 0.5 * logins * one_login, (during, one_login, total)
+    assert during < 0.6 * total, (during, one_login, total)

@@ -40,6 +40,8 @@ def kb_settings(tmp_path: Path, built: BuildOutcome, database_url: str) -> Setti
         calibration_path=DEV_SPLIT,
         database_url=database_url,
         rasa_url="http://127.0.0.1:9",
+        # One address queries as fast as it can for as long as a rebuild takes.
+        address_kb_query_limit=10**9,
         action_server_port=9,
     )
 

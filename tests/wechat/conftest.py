@@ -322,7 +322,9 @@ def make_wechat(
                 "wechat_token": TOKEN,
                 "wechat_app_id": APP_ID,
                 "wechat_app_secret": APP_SECRET,
-                "wechat_aes_key": AES_KEY,
+                # Plaintext mode: with an AES key only encrypted callbacks are taken
+                # (the `safe_mode` fixture).
+                "wechat_aes_key": "",
                 "wechat_api_base": wechat_api.base,
                 "wechat_deadline": 3.0,
                 **overrides,
@@ -346,3 +348,24 @@ def make_wechat(
 @pytest.fixture
 def wechat(make_wechat: MakeWeChat) -> WeChatHarness:
     return make_wechat()
+
+
+@pytest.fixture
+def safe_mode(make_wechat: MakeWeChat) -> WeChatHarness:
+    """An account with an EncodingAESKey: WeChat's 安全模式."""
+    return make_wechat(wechat_aes_key=AES_KEY)
+
+
+def encrypted_request(
+    plain_xml: str, timestamp: str | None = None, nonce: str | None = None
+) -> tuple[dict[str, str], str]:
+    """The query string and body of a safe-mode callback carrying ``plain_xml``."""
+    timestamp, nonce = timestamp or str(int(time.time())), nonce or secrets.token_hex(8)
+    envelope = crypto().encrypt_message(plain_xml, nonce, timestamp)
+    msg_signature = xmltodict.parse(envelope)["xml"]["MsgSignature"]
+    query = {
+        **signed_query(timestamp, nonce),
+        "encrypt_type": "aes",
+        "msg_signature": msg_signature,
+    }
+    return query, str(envelope)

@@ -52,7 +52,8 @@ def test_refusals_carry_their_status_and_chinese_message() -> None:
 def test_inbox_keys_messages_by_id_and_events_by_sender_and_time() -> None:
     message = parse_message(to_xml(text_message("openid-1", "你好", msg_id=42)))
     event = parse_message(to_xml(event_message("openid-1", "subscribe", create_time=1700000000)))
-    assert protocol.inbox_key(message) == "msg:42"
+    # The sender is part of a message's key too (issue 15): MsgIds are not unique across users.
+    assert protocol.inbox_key(message) == "msg:openid-1:42"
     assert protocol.inbox_key(event) == "event:openid-1:1700000000"
     assert protocol.is_event(event) and not protocol.is_event(message)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 
 import pytest
 import xmltodict
@@ -19,6 +18,7 @@ from tests.wechat.conftest import (
     MakeWeChat,
     WeChatHarness,
     crypto,
+    encrypted_request,
     event_message,
     new_openid,
     sign,
@@ -89,22 +89,10 @@ def test_post_with_a_bad_signature_is_forbidden(wechat: WeChatHarness) -> None:
 # AES safe mode
 
 
-def _encrypted_request(plain_xml: str) -> tuple[dict[str, str], str]:
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
-    envelope = crypto().encrypt_message(plain_xml, nonce, timestamp)
-    msg_signature = xmltodict.parse(envelope)["xml"]["MsgSignature"]
-    query = {
-        **signed_query(timestamp, nonce),
-        "encrypt_type": "aes",
-        "msg_signature": msg_signature,
-    }
-    return query, envelope
-
-
-def test_safe_mode_round_trip(wechat: WeChatHarness) -> None:
+def test_safe_mode_round_trip(safe_mode: WeChatHarness) -> None:
     openid = new_openid()
-    query, envelope = _encrypted_request(to_xml(text_message(openid, "怎么提现")))
-    response = wechat.post_xml(envelope, query)
+    query, envelope = encrypted_request(to_xml(text_message(openid, "怎么提现")))
+    response = safe_mode.post_xml(envelope, query)
     assert response.status_code == 200
 
     encrypted = xmltodict.parse(response.text)["xml"]
@@ -121,19 +109,19 @@ def test_safe_mode_round_trip(wechat: WeChatHarness) -> None:
     assert encrypted["Nonce"] == query["nonce"]
 
 
-def test_safe_mode_rejects_a_bad_message_signature(wechat: WeChatHarness) -> None:
-    query, envelope = _encrypted_request(to_xml(text_message(new_openid(), "你好")))
+def test_safe_mode_rejects_a_bad_message_signature(safe_mode: WeChatHarness) -> None:
+    query, envelope = encrypted_request(to_xml(text_message(new_openid(), "你好")))
     query["msg_signature"] = sign(TOKEN, query["timestamp"], query["nonce"])  # not over Encrypt
-    response = wechat.post_xml(envelope, query)
+    response = safe_mode.post_xml(envelope, query)
     assert response.status_code == 403
-    assert wechat.dialogue.calls == []
+    assert safe_mode.dialogue.calls == []
 
 
-def test_safe_mode_rejects_doctype_inside_the_ciphertext(wechat: WeChatHarness) -> None:
+def test_safe_mode_rejects_doctype_inside_the_ciphertext(safe_mode: WeChatHarness) -> None:
     inner = '<!DOCTYPE x [<!ENTITY e "boom">]>' + to_xml(text_message(new_openid(), "&e;"))
-    query, envelope = _encrypted_request(inner)
-    assert wechat.post_xml(envelope, query).status_code == 400
-    assert wechat.dialogue.calls == []
+    query, envelope = encrypted_request(inner)
+    assert safe_mode.post_xml(envelope, query).status_code == 400
+    assert safe_mode.dialogue.calls == []
 
 
 # Hostile and broken input

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.console.deps import CurrentAgent, agent_router
 from api.core.deps import AnalyticsDep, SuggestionsDep
+from api.core.params import NoNul, RowId
 from support.analytics.schemas import Analytics, Suggestion
 from support.analytics.suggestions import MAX_SUGGESTION_LENGTH
 
@@ -27,8 +28,8 @@ class SuggestionIn(BaseModel):
 
     # Checked again by the service, with messages that name the field: the error
     # handler leaves a field called "query" out of its Chinese message.
-    query: str = Field(max_length=4 * MAX_SUGGESTION_LENGTH)
-    faq_id: str = Field(max_length=64)
+    query: Annotated[str, NoNul] = Field(max_length=4 * MAX_SUGGESTION_LENGTH)
+    faq_id: Annotated[str, NoNul] = Field(max_length=64)
 
 
 Metrics = AnalyticsDep
@@ -63,7 +64,7 @@ def add_suggestion(
 
 
 @router.delete("/suggestions/{suggestion_id}", status_code=204)
-def delete_suggestion(suggestion_id: int, suggestions: Suggestions) -> Response:
+def delete_suggestion(suggestion_id: RowId, suggestions: Suggestions) -> Response:
     suggestions.remove(suggestion_id)
     return Response(status_code=204)
 

@@ -7,13 +7,14 @@ carry their status and Chinese message; api.core.errors answers them.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from sse_starlette import EventSourceResponse
 
 from api.console.cases.desk import Case, QueueItem
-from api.console.deps import CurrentAgent, DeskDep, agent_router
+from api.console.deps import COOKIE_NAME, CurrentAgent, DeskDep, agent_router
 from api.console.schemas import (
     AgentReplyIn,
     CaseConversation,
@@ -23,6 +24,8 @@ from api.console.schemas import (
     QueueOut,
     ReplyOut,
 )
+from api.core.deps import AccountsDep, SettingsDep
+from api.core.params import RowId
 from api.core.sse import event_stream
 from support.conversations.flows import AGENTS_CHANNEL
 from support.escalations.models import EscalationStatus
@@ -100,30 +103,46 @@ def queue(
 
 
 @router.get("/escalations/{escalation_id}")
-def case(escalation_id: int, desk: DeskDep) -> CaseOut:
+def case(escalation_id: RowId, desk: DeskDep) -> CaseOut:
     return _case_out(desk.case(escalation_id))
 
 
 @router.post("/escalations/{escalation_id}/messages", status_code=201)
 async def reply(
-    escalation_id: int, body: AgentReplyIn, desk: DeskDep, agent: CurrentAgent
+    escalation_id: RowId, body: AgentReplyIn, desk: DeskDep, agent: CurrentAgent
 ) -> ReplyOut:
     return ReplyOut(message=await desk.reply(escalation_id, agent.username, body.text))
 
 
 @router.post("/escalations/{escalation_id}/assign")
-async def assign(escalation_id: int, desk: DeskDep, agent: CurrentAgent) -> CaseOut:
+async def assign(escalation_id: RowId, desk: DeskDep, agent: CurrentAgent) -> CaseOut:
     await desk.assign(escalation_id, agent.username)
     return _case_out(desk.case(escalation_id))
 
 
 @router.post("/escalations/{escalation_id}/resolve")
-async def resolve(escalation_id: int, desk: DeskDep) -> CaseOut:
+async def resolve(escalation_id: RowId, desk: DeskDep) -> CaseOut:
     await desk.resolve(escalation_id)
     return _case_out(desk.case(escalation_id))
 
 
 @router.get("/events")
-async def events(request: Request, desk: DeskDep) -> EventSourceResponse:
-    """Live console events: new escalations, user messages, assignments, resolutions."""
-    return event_stream(desk.bus, AGENTS_CHANNEL)
+async def events(
+    request: Request, desk: DeskDep, accounts: AccountsDep, settings: SettingsDep
+) -> EventSourceResponse:
+    """Live console events: new escalations, user messages, assignments, resolutions.
+
+    The stream carries users' messages in full, so it lasts only as long as the login
+    that opened it: it ends after a logout, at expiry, or when the password is reset.
+    """
+    token = request.cookies[COOKIE_NAME]  # agent_router let the request in: it has one
+
+    async def still_logged_in() -> bool:
+        return await asyncio.to_thread(accounts.session, token) is not None
+
+    return event_stream(
+        desk.bus,
+        AGENTS_CHANNEL,
+        still_allowed=still_logged_in,
+        recheck_seconds=settings.agent_stream_recheck,
+    )

@@ -13,6 +13,7 @@ from fastapi import Query
 from api.console.deps import CurrentAgent, agent_router
 from api.console.tickets.schemas import TicketDetailOut, TicketListOut, TicketPatchIn
 from api.core.deps import TicketsDep
+from api.core.params import NoNul, Offset, RowId
 from support.errors import InvalidInputError
 from support.tickets.models import TicketStatus
 from support.tickets.service import TicketNotFoundError, TicketQuery
@@ -37,13 +38,17 @@ def _statuses(values: list[str]) -> list[TicketStatus]:
 def list_tickets(
     tickets: TicketsDep,
     *,
-    status: Annotated[list[str] | None, Query(description="一个或多个状态")] = None,
-    channel: Annotated[str | None, Query(max_length=16)] = None,
-    category: Annotated[str | None, Query(max_length=16)] = None,
-    sender_id: Annotated[str | None, Query(max_length=128)] = None,
-    q: Annotated[str | None, Query(max_length=100, description="工单号、描述或联系方式")] = None,
+    status: Annotated[
+        list[Annotated[str, NoNul]] | None, Query(description="一个或多个状态")
+    ] = None,
+    channel: Annotated[str | None, Query(max_length=16), NoNul] = None,
+    category: Annotated[str | None, Query(max_length=16), NoNul] = None,
+    sender_id: Annotated[str | None, Query(max_length=128), NoNul] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="工单号、描述或联系方式"), NoNul
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TicketListOut:
     query = TicketQuery(
         statuses=_statuses(status or []),
@@ -56,7 +61,7 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_detail(ticket_id: int, tickets: TicketsDep) -> TicketDetailOut:
+def ticket_detail(ticket_id: RowId, tickets: TicketsDep) -> TicketDetailOut:
     detail = tickets.get(ticket_id)
     if detail is None:
         raise TicketNotFoundError(ticket_id)
@@ -65,7 +70,7 @@ def ticket_detail(ticket_id: int, tickets: TicketsDep) -> TicketDetailOut:
 
 @router.patch("/tickets/{ticket_id}")
 def update_ticket(
-    ticket_id: int, body: TicketPatchIn, tickets: TicketsDep, agent: CurrentAgent
+    ticket_id: RowId, body: TicketPatchIn, tickets: TicketsDep, agent: CurrentAgent
 ) -> TicketDetailOut:
     detail = tickets.update(ticket_id, status=body.status, note=body.note, author=agent.username)
     return TicketDetailOut.model_validate(detail)

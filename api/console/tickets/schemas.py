@@ -7,9 +7,11 @@ The responses are validated straight from the service's views (``from_attributes
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from api.core.params import NoNul
 from support.tickets.models import TicketStatus
 from support.tickets.service import MAX_NOTE_LENGTH
 
@@ -73,7 +75,7 @@ class TicketPatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: TicketStatus | None = None
-    note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
+    note: Annotated[str | None, Field(max_length=MAX_NOTE_LENGTH), NoNul] = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> TicketPatchIn:
