@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from kb.pipeline import BuildOutcome
 from support.dialogue import BotMessage
+from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService
 from support.settings import Settings
 from support.storage import session_factory
@@ -67,6 +68,19 @@ class Gateway:
 
     def escalations(self) -> EscalationService:
         return EscalationService(session_factory(self.settings.database_url))
+
+    def queue_with_a_silent_bot(self, session_id: str) -> None:
+        """The conversation is in the agent queue and Rasa, paused, says nothing."""
+        self.escalations().open(
+            EscalationRequest(
+                conversation_id=session_id,
+                channel="web",
+                reason="用户要求转人工",
+                last_messages=["转人工"],
+                kb_candidates=[],
+            )
+        )
+        self.rasa.script = lambda sender, text: []
 
 
 @pytest.fixture

@@ -246,16 +246,7 @@ def test_widget_and_demo_page_are_served(gateway: Gateway) -> None:
 def test_a_paused_bot_that_says_nothing_still_finds_the_handoff(gateway: Gateway) -> None:
     """If the handoff signal were ever lost, an empty reply makes the gateway look."""
     session_id, headers = gateway.session()
-    gateway.escalations().open(
-        EscalationRequest(
-            conversation_id=session_id,
-            channel="web",
-            reason="用户要求转人工",
-            last_messages=["转人工"],
-            kb_candidates=[],
-        )
-    )
-    gateway.rasa.script = lambda sender, text: []
+    gateway.queue_with_a_silent_bot(session_id)
     turn = gateway.say(session_id, headers, text="有人吗")
     assert turn.json()["state"] == "waiting_agent"
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from guard import REDACTED, WARNING
 from support.conversations.models import Message
 from support.dialogue import BotMessage
-from support.escalations.schemas import EscalationRequest
 from support.storage import session_factory
 from tests.web.conftest import Gateway
 
@@ -105,16 +104,7 @@ def test_an_ordinary_degraded_turn_has_no_warning(gateway: Gateway) -> None:
 def test_a_phrase_split_while_waiting_for_an_agent_is_redacted(gateway: Gateway) -> None:
     """No bot reads it, but agents do: both parts are stored redacted all the same."""
     session_id, headers = gateway.session()
-    gateway.escalations().open(
-        EscalationRequest(
-            conversation_id=session_id,
-            channel="web",
-            reason="用户要求转人工",
-            last_messages=["转人工"],
-            kb_candidates=[],
-        )
-    )
-    gateway.rasa.script = lambda sender, text: []
+    gateway.queue_with_a_silent_bot(session_id)
     assert gateway.say(session_id, headers, text="有人吗").json()["state"] == "waiting_agent"
     gateway.say(session_id, headers, text=FIRST_HALF)
     assert gateway.say(session_id, headers, text=SECOND_HALF).json()["replies"] == []
