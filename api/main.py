@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.datastructures import State
 
 from api import health
 from api import knowledge as knowledge_routes
@@ -18,6 +19,7 @@ from api.console.cases import routes as agent_routes
 from api.console.cases.desk import AgentDesk
 from api.console.knowledge import routes as knowledge_admin_routes
 from api.console.tickets import routes as ticket_routes
+from api.core.abuse import AbuseLimits
 from api.core.errors import install_error_handlers
 from api.core.headers import NoStoreMiddleware
 from api.core.limits import BodySizeLimitMiddleware
@@ -70,6 +72,55 @@ def _docs(settings: Settings) -> dict[str, Any]:
     return {"docs_url": None, "redoc_url": None, "openapi_url": None}
 
 
+def _build_services(
+    state: State,
+    settings: Settings,
+    knowledge: KnowledgeService,
+    dialogue: DialogueBackend | None,
+) -> None:
+    """Every service, built once; routes get them from api.core.deps (the desk from
+    api.console.deps, WeChat from api.wechat.routes)."""
+    sessions = session_factory(settings.database_url)
+    rasa = RasaClient(settings)
+    bus = event_bus(settings.redis_url)
+    messenger = CustomerMessenger(settings)
+    escalations = EscalationService(sessions)
+    tickets = TicketService(sessions, settings.timezone)
+    conversations = ConversationService(
+        sessions,
+        dialogue=dialogue or rasa,
+        knowledge=knowledge,
+        escalations=escalations,
+        bus=bus,
+        limiter=rate_limiter(
+            settings.redis_url, settings.chat_rate_limit, settings.chat_rate_window
+        ),
+        outbound={Channel.WECHAT: WeChatOutbound(messenger)},
+    )
+    wechat = WeChatService(
+        settings,
+        conversations,
+        knowledge,
+        inbox_store(settings.redis_url, sessions),
+        messenger,
+    )
+    state.knowledge = knowledge
+    state.rasa = rasa
+    state.bus = bus
+    state.escalations = escalations
+    state.tickets = tickets
+    state.conversations = conversations
+    state.accounts = AccountService(sessions, settings.agent_session_hours)
+    state.abuse_limits = AbuseLimits.from_settings(settings)
+    state.login_failures = failure_counter(
+        settings.redis_url, settings.agent_login_failures, settings.agent_login_lockout
+    )
+    state.analytics = AnalyticsService(sessions, knowledge)
+    state.suggestions = SuggestionService(sessions, knowledge)
+    state.desk = AgentDesk(escalations, conversations, tickets)
+    state.wechat = wechat
+
+
 def create_app(
     settings: Settings | None = None, *, dialogue: DialogueBackend | None = None
 ) -> FastAPI:
@@ -78,57 +129,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Every service is built here, once, and handed to routes by api.core.deps
-        # (the desk by api.console.deps, WeChat by api.wechat).
         # Alembic migrations first; loading the KB takes a second, off the event loop.
         await asyncio.to_thread(migrate, settings.database_url)
         await asyncio.to_thread(_refuse_demo_agent, settings)
         knowledge = KnowledgeService(settings)
         await asyncio.to_thread(knowledge.load)
-        sessions = session_factory(settings.database_url)
-        rasa = RasaClient(settings)
-        bus = event_bus(settings.redis_url)
-        messenger = CustomerMessenger(settings)
-        escalations = EscalationService(sessions)
-        tickets = TicketService(sessions, settings.timezone)
-        conversations = ConversationService(
-            sessions,
-            dialogue=dialogue or rasa,
-            knowledge=knowledge,
-            escalations=escalations,
-            bus=bus,
-            limiter=rate_limiter(
-                settings.redis_url, settings.chat_rate_limit, settings.chat_rate_window
-            ),
-            outbound={Channel.WECHAT: WeChatOutbound(messenger)},
-        )
-        wechat = WeChatService(
-            settings,
-            conversations,
-            knowledge,
-            inbox_store(settings.redis_url, sessions),
-            messenger,
-        )
-        state = app.state
-        state.knowledge = knowledge
-        state.rasa = rasa
-        state.bus = bus
-        state.escalations = escalations
-        state.tickets = tickets
-        state.conversations = conversations
-        state.accounts = AccountService(sessions, settings.agent_session_hours)
-        state.login_failures = failure_counter(
-            settings.redis_url, settings.agent_login_failures, settings.agent_login_lockout
-        )
-        state.analytics = AnalyticsService(sessions, knowledge)
-        state.suggestions = SuggestionService(sessions, knowledge)
-        state.desk = AgentDesk(escalations, conversations, tickets)
-        state.wechat = wechat
+        _build_services(app.state, settings, knowledge, dialogue)
         yield
         # Late WeChat answers (客服消息) still being prepared are finished, not dropped.
-        await wechat.aclose()
-        await rasa.aclose()
-        await bus.close()
+        await app.state.wechat.aclose()
+        await app.state.rasa.aclose()
+        await app.state.bus.close()
         knowledge.close()
 
     app = FastAPI(title="Kefu 客服", version="0.1.0", lifespan=lifespan, **_docs(settings))

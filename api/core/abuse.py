@@ -119,11 +119,8 @@ def _matches(address: str, proxy: ipaddress.IPv4Network | ipaddress.IPv6Network 
 
 
 def get_abuse_limits(request: Request) -> AbuseLimits:
-    """Built on first use from the app's settings, then kept on app.state."""
-    state = request.app.state
-    limits: AbuseLimits | None = getattr(state, "abuse_limits", None)
-    if limits is None:
-        limits = state.abuse_limits = AbuseLimits.from_settings(state.settings)
+    """The limits the gateway's lifespan built (api.main)."""
+    limits: AbuseLimits = request.app.state.abuse_limits
     return limits
 
 

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 
 from api.console import deps as console_deps
+from api.core import abuse
 from api.core import deps as core_deps
 from api.main import create_app
 from kb.pipeline import BuildOutcome
@@ -21,7 +22,7 @@ from support.settings import Settings
 def _providers() -> list[Callable[[Request], Any]]:
     return [
         function
-        for module in (core_deps, console_deps)
+        for module in (core_deps, console_deps, abuse)
         for name, function in vars(module).items()
         if name.startswith("get_")
         and inspect.isfunction(function)
@@ -52,6 +53,7 @@ def test_every_dependency_finds_its_service(client: TestClient) -> None:
         "get_suggestions",
         "get_bus",
         "get_desk",
+        "get_abuse_limits",
     }
     request = Request({"type": "http", "app": client.app})
     for provider in providers:

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from guard import REDACTED, Finding, SecretKind, scan, scan_recent, scanner
+from tests.guard.oracles import luhn_complete
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = PROJECT_ROOT / "guard" / "resources"
@@ -25,16 +26,6 @@ CHINESE = (RESOURCES / "bip39_chinese_simplified.txt").read_text("utf-8").splitl
 PHRASE_LENGTHS = (12, 15, 18, 21, 24)
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def luhn_complete(prefix: str) -> str:
-    """prefix + the check digit that makes it pass Luhn (independent of the module's code)."""
-    for check in "0123456789":
-        digits = [int(char) for char in prefix + check]
-        total = sum(digits[-1::-2]) + sum(sum(divmod(2 * d, 10)) for d in digits[-2::-2])
-        if total % 10 == 0:
-            return prefix + check
-    raise AssertionError("unreachable")
 
 
 def full_width(text: str) -> str:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from api.console.auth.schemas import LoginIn, Me
 from api.console.deps import COOKIE_NAME, CurrentSession, agent_router
+from api.core.abuse import client_address
 from api.core.deps import AccountsDep, LoginFailuresDep, SettingsDep
 from support.errors import RateLimitedError
 
@@ -35,7 +36,7 @@ async def login(
     failures: LoginFailuresDep,
 ) -> Me:
     # Locked per username (guessing one account) and per address (trying many).
-    keys = [f"user:{body.username.lower()}", f"ip:{request.client.host if request.client else '?'}"]
+    keys = [f"user:{body.username.lower()}", f"ip:{client_address(request)}"]
     for key in keys:
         if await failures.locked(key):
             minutes = max(1, round(settings.agent_login_lockout / 60))
