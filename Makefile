@@ -18,7 +18,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 RASA_ENV := PYTHONWARNINGS=ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning,ignore::UserWarning
 
-.PHONY: help setup lock lint layers typecheck pytest test demo bench-kb bench-turn bench-chat
+.PHONY: help setup lock lint layers typecheck pytest test demo scale-demo bench-kb bench-turn bench-chat bench-load eval-conversations
 
 help:
 	@echo "make demo   安装缺少的部分，构建知识库并在本机启动 Kefu"
@@ -26,6 +26,9 @@ help:
 	@echo "make bench-kb    知识库基准测试"
 	@echo "make bench-turn  对话整轮延迟与 Rasa 就绪时间"
 	@echo "make bench-chat  网关：网页聊天并发 1 / 16 与微信消息延迟"
+	@echo "make eval-conversations  多轮对话场景集与短问题的意图混淆，列出没通过的场景"
+	@echo "make scale-demo  横向扩展演示：nginx + 2 个网关、2 个 Rasa、2 个动作服务器、PostgreSQL、Redis"
+	@echo "make bench-load  200 用户 × 10 轮：演示配置与横向扩展配置的吞吐、延迟、丢失与串话"
 
 setup:
 	@scripts/setup.sh all
@@ -52,6 +55,9 @@ test: lint layers typecheck pytest
 demo: setup
 	@$(KEFU) demo
 
+scale-demo: setup
+	@$(KEFU) scale-demo
+
 bench-kb: setup
 	$(PY) bench/kb_bench.py
 
@@ -64,3 +70,11 @@ bench-chat: setup
 	@$(KEFU) kb build
 	@$(KEFU) rasa train
 	$(PY) bench/chat_bench.py
+
+eval-conversations: setup
+	@$(KEFU) eval conversations
+
+bench-load: setup
+	@$(KEFU) kb build
+	@$(KEFU) rasa train
+	$(PY) bench/load_bench.py

@@ -1,7 +1,8 @@
-"""Answering from the knowledge base: answer, clarify or fall back, and the 是/否 feedback.
+"""Answering a message: from the KB, with the conversation's context, or by handing off.
 
-What is said is decided in support.replies.answering (the gateway's degraded mode says
-the same); here it is sent through Rasa and remembered in slots.
+What is said is decided in support.replies (turns.respond: the gateway's degraded mode
+decides the same way); here it is sent through Rasa, and the context is kept in slots:
+the topic, the options just offered, fraud or anger seen earlier.
 """
 
 from __future__ import annotations
@@ -13,16 +14,42 @@ from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.handoff import hand_off
 from guard import redact
 from kb.knowledge_base import Decision
-from support.replies.answering import (
-    Answer,
-    Reply,
-    after_feedback,
-    answer_faq,
-    answer_query,
-    not_understood,
-)
+from support.replies import signals
+from support.replies.answering import Answer, Reply, after_feedback, answer_faq, not_understood
+from support.replies.turns import Context, Turn, respond
+
+# What each small-talk intent says when there is nothing else in the message.
+SMALL_TALK_RESPONSES = {
+    "greet": "utter_greet",
+    "goodbye": "utter_goodbye",
+    "thank": "utter_thank",
+    "bot_challenge": "utter_bot_challenge",
+    "cancel": "utter_nothing_to_cancel",
+}
+
+
+def _has_other_words(tracker: Tracker) -> bool:
+    """Whether the message says more than yes, no, thanks or hello."""
+    return bool(signals.read(redact(tracker.latest_message.get("text") or "")).question)
+
+
+# Clear pleasantries: whatever came before, they get their own reply.
+PLEASANTRIES = frozenset({"greet", "goodbye", "thank"})
+
+
+def _pleasantry(
+    dispatcher: CollectingDispatcher, tracker: Tracker, response: str
+) -> list[EventType]:
+    """A vague message with nothing to look up. Right after the bot could not answer,
+    the user is still stuck: a person is offered rather than a pleasantry."""
+    if tracker.get_slot("kb_decision") == Decision.FALLBACK.value:
+        utter(dispatcher, after_feedback(helped=False, after_answer=False, after_fallback=True))
+        return []
+    dispatcher.utter_message(response=response)
+    return []
 
 
 def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
@@ -32,6 +59,61 @@ def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
         text=reply.text,
         buttons=[button.as_dict() for button in reply.buttons],
         json_message={"kb": reply.kb} if reply.kb is not None else None,
+    )
+
+
+def context_of(tracker: Tracker) -> Context:
+    offered = tracker.get_slot("offered_faqs") or []
+    return Context(
+        topic=tracker.get_slot("topic"),
+        offered=tuple(str(faq_id) for faq_id in offered),
+        fallback_streak=int(tracker.get_slot("fallback_streak") or 0),
+        urgent=bool(tracker.get_slot("urgent")),
+        frustrated=bool(tracker.get_slot("frustrated")),
+    )
+
+
+def remembered(answer: Answer, context: Context) -> list[EventType]:
+    events: list[EventType] = [
+        SlotSet("kb_decision", answer.decision.value),
+        SlotSet("kb_candidates", answer.candidates),
+        SlotSet("fallback_streak", float(answer.fallback_streak)),
+        *_context_slots(context),
+    ]
+    if answer.ticket_category is not None:
+        events.append(SlotSet("category", answer.ticket_category))
+    return events
+
+
+def _context_slots(context: Context) -> list[EventType]:
+    return [
+        SlotSet("topic", context.topic),
+        SlotSet("offered_faqs", list(context.offered)),
+        SlotSet("urgent", context.urgent),
+        SlotSet("frustrated", context.frustrated),
+    ]
+
+
+async def carry_out(
+    dispatcher: CollectingDispatcher, tracker: Tracker, turn: Turn
+) -> list[EventType]:
+    """Say the turn's replies, keep its context, and hand off if it says so."""
+    for reply in turn.answer.replies:
+        utter(dispatcher, reply)
+    if turn.handoff is not None:
+        events = _context_slots(turn.context)
+        plan = turn.handoff
+        return [*events, *hand_off(dispatcher, tracker, plan.reason, plan.urgent, plan.question)]
+    return remembered(turn.answer, turn.context)
+
+
+def understood(tracker: Tracker, *, intent: str | None = None) -> Turn:
+    text = redact(tracker.latest_message.get("text") or "")
+    return respond(
+        runtime.knowledge_base(),
+        text,
+        context_of(tracker),
+        intent=intent or tracker.get_intent_of_latest_message(),
     )
 
 
@@ -47,28 +129,42 @@ class ActionAnswerFAQ(Action):
         faq = kb.get(chosen) if chosen else None
         if faq is not None:  # a clarify button: the user picked this FAQ
             answer = answer_faq(faq)
-        else:
-            text = redact(tracker.latest_message.get("text") or "")
-            streak = int(tracker.get_slot("fallback_streak") or 0)
-            answer = answer_query(kb.query(text), query=text, fallback_streak=streak)
-        for reply in answer.replies:
-            utter(dispatcher, reply)
-        return _remembered(answer)
+            for reply in answer.replies:
+                utter(dispatcher, reply)
+            context = context_of(tracker)
+            kept = Context(faq.id, (), 0, context.urgent, context.frustrated)
+            return remembered(answer, kept)
+        turn = understood(tracker)
+        if turn.small_talk:  # 「好的」 read as a question: nothing to look up
+            return _pleasantry(dispatcher, tracker, "utter_nothing_to_cancel")
+        return await carry_out(dispatcher, tracker, turn)
 
 
-def _remembered(answer: Answer) -> list[EventType]:
-    events: list[EventType] = [
-        SlotSet("kb_decision", answer.decision.value),
-        SlotSet("kb_candidates", answer.candidates),
-        SlotSet("fallback_streak", float(answer.fallback_streak)),
-    ]
-    if answer.ticket_category is not None:
-        events.append(SlotSet("category", answer.ticket_category))
-    return events
+class ActionSmallTalk(Action):
+    """Greetings, thanks, goodbyes: a pleasantry, unless the message asks something too."""
+
+    def name(self) -> str:
+        return "action_small_talk"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        turn = understood(tracker)
+        if not turn.small_talk:
+            return await carry_out(dispatcher, tracker, turn)
+        intent = tracker.get_intent_of_latest_message() or "cancel"
+        if intent in PLEASANTRIES:
+            dispatcher.utter_message(response=SMALL_TALK_RESPONSES[intent])
+            return []
+        response = SMALL_TALK_RESPONSES.get(intent, "utter_nothing_to_cancel")
+        return _pleasantry(dispatcher, tracker, response)
 
 
 class ActionAnswerFeedback(Action):
-    """是 / 否 after an answer; a bare yes or no at other times gets a neutral reply."""
+    """是 / 否 after an answer; a bare yes or no at other times gets a neutral reply.
+
+    A 「好的，那提现要手续费吗」 or a 「1」 after a list is no yes or no: it is answered.
+    """
 
     def name(self) -> str:
         return "action_answer_feedback"
@@ -76,9 +172,17 @@ class ActionAnswerFeedback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        turn = understood(tracker)
+        after_answer = tracker.get_slot("kb_decision") == Decision.ANSWER.value
+        if turn.small_talk and not after_answer and _has_other_words(tracker):
+            # A 「是 / 否」 with nothing to say yes or no to, and words besides: a question.
+            turn = understood(tracker, intent="ask_faq")
+        if not turn.small_talk:
+            return await carry_out(dispatcher, tracker, turn)
         reply = after_feedback(
             helped=tracker.get_intent_of_latest_message() == "affirm",
             after_answer=tracker.get_slot("kb_decision") == Decision.ANSWER.value,
+            after_fallback=tracker.get_slot("kb_decision") == Decision.FALLBACK.value,
         )
         utter(dispatcher, reply)
         return [SlotSet("kb_decision", None)]

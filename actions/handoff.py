@@ -10,17 +10,59 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.tickets import channel_of
+from guard import redact
 from kb.knowledge_base import Decision
 from support.escalations.schemas import EscalationRequest
-from support.replies.vocabulary import handoff_notice
+from support.replies import signals
+from support.replies.answering import Reply
+from support.replies.vocabulary import SAFETY_STEPS, HandoffReason, handoff_notice
 
 
-def handoff_reason(tracker: Tracker) -> str:
-    if tracker.get_intent_of_latest_message() == "request_human":
-        return "用户要求转人工"
-    if tracker.get_slot("kb_decision") == Decision.FALLBACK.value:
-        return "机器人连续未能回答"
-    return "机器人建议转人工"
+def handoff_reason(tracker: Tracker, *, urgent: bool) -> HandoffReason:
+    """Why: fraud first, then anger, then the bot's misses, else the user asked."""
+    if urgent:
+        return HandoffReason.URGENT
+    if tracker.get_slot("frustrated"):
+        return HandoffReason.FRUSTRATION
+    typed = not (tracker.latest_message.get("text") or "").startswith("/")
+    if not typed and tracker.get_slot("kb_decision") == Decision.FALLBACK.value:
+        return HandoffReason.BOT_FALLBACK
+    return HandoffReason.USER_REQUEST
+
+
+def hand_off(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    reason: HandoffReason,
+    urgent: bool,
+    question: str | None = None,
+) -> list[EventType]:
+    """Queue the conversation for a person and pause the bot.
+
+    ``question``: what the agent should read as the user's last message (the message
+    without its 「转人工」); the whole message when None.
+    """
+    said = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+    said = [text for text in said if not text.startswith("/")]
+    if question and said:
+        said[-1] = question
+    request = EscalationRequest.from_user_texts(
+        # Rasa's sender id is the gateway's conversation id.
+        conversation_id=tracker.sender_id,
+        channel=channel_of(tracker),
+        reason=reason.value,
+        user_texts=said,
+        kb_candidates=tracker.get_slot("kb_candidates") or [],
+        urgent=urgent,
+    )
+    handoff = runtime.escalations().open(request)
+    dispatcher.utter_message(
+        text=handoff_notice(handoff.queue_position),
+        # Tells the gateway to move the conversation to the agent queue.
+        json_message={"handoff": {"escalation_id": handoff.escalation.id}},
+    )
+    # The bot stays silent from here until an agent resolves the case and resumes it.
+    return [ConversationPaused()]
 
 
 class ActionHandoff(Action):
@@ -30,21 +72,12 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        request = EscalationRequest.from_user_texts(
-            # Rasa's sender id is the gateway's conversation id.
-            conversation_id=tracker.sender_id,
-            channel=channel_of(tracker),
-            reason=handoff_reason(tracker),
-            user_texts=[
-                event.get("text") or "" for event in tracker.events if event.get("event") == "user"
-            ],
-            kb_candidates=tracker.get_slot("kb_candidates") or [],
+        text = redact(tracker.latest_message.get("text") or "")
+        said = signals.read(text) if not text.startswith("/") else None
+        urgent = bool(tracker.get_slot("urgent")) or bool(said and said.urgent)
+        if said is not None and said.urgent:  # safety first, then the person
+            dispatcher.utter_message(text=Reply(SAFETY_STEPS).text)
+        question = said.question if said is not None and said.question else None
+        return hand_off(
+            dispatcher, tracker, handoff_reason(tracker, urgent=urgent), urgent, question
         )
-        handoff = runtime.escalations().open(request)
-        dispatcher.utter_message(
-            text=handoff_notice(handoff.queue_position),
-            # Tells the gateway to move the conversation to the agent queue.
-            json_message={"handoff": {"escalation_id": handoff.escalation.id}},
-        )
-        # The bot stays silent from here until an agent resolves the case and resumes it.
-        return [ConversationPaused()]

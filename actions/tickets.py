@@ -12,8 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from guard import WARNING, contains_secret
+from guard import WARNING, contains_secret, redact
 from support.channels import Channel
+from support.replies import signals
+from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
 
 CATEGORIES = ("登录与密码", "支付", "充值", "提现", "转账", "账户安全", "其他")
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
@@ -143,6 +145,23 @@ class ActionAskCategory(_AskSlot):
     slot = "category"
     prompt = "好的，我来帮您提交工单。请先选择问题分类："
     buttons = CATEGORIES
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        said = signals.read(redact(tracker.latest_message.get("text") or ""))
+        if not said.frustrated:
+            return await super().run(dispatcher, tracker, domain)
+        # 「我要投诉你们」: an apology, and a person as well as the form.
+        dispatcher.utter_message(text=APOLOGY)
+        dispatcher.utter_message(
+            text=self.prompt,
+            buttons=[
+                *({"title": title, "payload": title} for title in self.buttons),
+                PERSON_BUTTON.as_dict(),
+            ],
+        )
+        return []
 
 
 class ActionAskDescription(_AskSlot):

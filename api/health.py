@@ -20,7 +20,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.core.deps import InternalsVisibleDep, KnowledgeDep, SettingsDep
+from support import metrics
 from support.dialogue import rasa_is_ready, rasa_status_url
+from support.knowledge.service import KnowledgeService
+from support.settings import Settings
 from support.storage import engine_for
 
 router = APIRouter(tags=["health"])
@@ -61,13 +64,10 @@ async def _redis(url: str) -> dict[str, Any]:
         await client.aclose()
 
 
-@router.get("/healthz")
-async def healthz(
-    request: Request,
-    knowledge: KnowledgeDep,
-    settings: SettingsDep,
-    internals: InternalsVisibleDep,
-) -> JSONResponse:
+async def probe_components(
+    knowledge: KnowledgeService, settings: Settings
+) -> dict[str, dict[str, Any]]:
+    """Each component's state, probed now (/healthz, and /metrics' kefu_component_up)."""
     kb: dict[str, Any] = {"up": knowledge.ready}
     if knowledge.ready:
         manifest = knowledge.manifest()
@@ -77,7 +77,7 @@ async def healthz(
     probes = [
         asyncio.to_thread(_database, settings.database_url),
         _http(rasa_status_url(settings), ready=rasa_is_ready),
-        _http(f"http://127.0.0.1:{settings.action_server_port}/health"),
+        _http(action_server_health_url(settings)),
     ]
     if settings.redis_url:
         probes.append(_redis(settings.redis_url))
@@ -85,8 +85,28 @@ async def healthz(
     components = {"kb": kb, "database": results[0], "rasa": results[1], "actions": results[2]}
     if settings.redis_url:
         components["redis"] = results[3]
+    for name, component in components.items():
+        metrics.component_up.labels(name).set(1 if component["up"] else 0)
+    return components
+
+
+@router.get("/healthz")
+async def healthz(
+    request: Request,
+    knowledge: KnowledgeDep,
+    settings: SettingsDep,
+    internals: InternalsVisibleDep,
+) -> JSONResponse:
+    components = await probe_components(knowledge, settings)
+    kb = components["kb"]
     essential = kb["up"] and components["database"]["up"]
     everything = all(component["up"] for component in components.values())
     status = "ok" if everything else ("degraded" if essential else "down")
     body = {"status": status, "components": components} if internals else {"status": status}
     return JSONResponse(body, status_code=200 if essential else 503)
+
+
+def action_server_health_url(settings: Settings) -> str:
+    """The action server's /health: KEFU_ACTION_SERVER_URL in containers, else loopback."""
+    base = settings.action_server_url or f"http://127.0.0.1:{settings.action_server_port}"
+    return base.rstrip("/") + "/health"

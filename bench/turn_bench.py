@@ -23,7 +23,13 @@ from ops.stack import dialogue_stack, isolated_settings
 from support.dialogue import rest_channel_headers
 
 ROOT = Path(__file__).resolve().parents[1]
-HELPED = "这个回答解决您的问题了吗？"
+
+
+def _decision(item: dict[str, object]) -> object:
+    """The KB's decision that the action attached to a reply (its json_message)."""
+    custom = item.get("custom")
+    kb = custom.get("kb") if isinstance(custom, dict) else None
+    return kb.get("decision") if isinstance(kb, dict) else None
 
 
 def questions() -> list[str]:
@@ -52,7 +58,7 @@ def main() -> None:
                 reply = client.post(url, json={"sender": f"bench-{turn}", "message": question})
                 latencies.append((time.perf_counter() - started) * 1000)
                 reply.raise_for_status()
-                answered += any(m.get("text") == HELPED for m in reply.json())
+                answered += any(_decision(item) == "answer" for item in reply.json())
     p50, p95 = np.percentile(latencies, [50, 95])
     print("| 指标 | 结果 |")
     print("|---|---|")

@@ -3,23 +3,39 @@ a writer of entries laid out like the file.
 
 The people who keep ``data/faq_zh.yml`` are not programmers, so errors name the line,
 the entry and the field, in Chinese, and all of them are reported at once.
+
+Strict where it protects users (an answer never asks for a secret; no duplicate ids or
+questions); advice where it is a matter of quality (how many paraphrases, a traditional
+one): those are warnings, so any wallet's FAQ loads. Categories are a list the caller
+gives (the knowledge workspace stores one); the default is Kefu's own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import core_schema
 
-from kb.text import is_traditional
+from kb.text import canonicalize, is_traditional
 
+# Advice, not a rule: fewer paraphrases is a warning (another wallet's FAQ may have none).
 MIN_PARAPHRASES = 8
 
 
@@ -35,6 +51,31 @@ class Category(StrEnum):
     OTHER = "其他"
 
 
+DEFAULT_CATEGORIES: tuple[str, ...] = tuple(category.value for category in Category)
+
+
+class CategoryName(str):
+    """A category: any name from the configured list, read like a Category (``.value``)."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, _source: type[Any], _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(min_length=1, max_length=32, strip_whitespace=True),
+            serialization=core_schema.to_string_ser_schema(),
+        )
+
+
+ENTRY_STATUSES = ("draft", "published", "archived")
+
 # An answer must never ask the user to hand over a secret. Matches phrasings such as
 # 「请提供验证码」「把密码发给客服」「告诉我们您的助记词」.
 _SECRETS = r"(密码|验证码|校验码|CVV|cvv|安全码|助记词|私钥)"
@@ -42,42 +83,110 @@ _ASKING = r"(请|麻烦|需要|务必)?\s*(提供|告诉|告知|发送|发给|�
 _ASKS_FOR_SECRET = re.compile(_ASKING + r"[^。！？\n]{0,12}" + _SECRETS)
 
 
+def secret_request(text: str) -> str | None:
+    """The phrase of ``text`` that asks the user for a secret, if any."""
+    match = _ASKS_FOR_SECRET.search(text)
+    return match.group(0) if match else None
+
+
 class FAQ(BaseModel):
+    """One entry. Optional fields are left out of the file when unset (``dump_faqs_yaml``).
+
+    ``category`` is checked against ``context={"categories": [...]}`` when validating
+    with one (loading a file always does); without a context any category loads, so an
+    index built with a workspace's own categories loads anywhere.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    category: Category
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    category: CategoryName
     question: str = Field(min_length=2)
-    paraphrases: tuple[str, ...]
+    paraphrases: tuple[str, ...] = ()
     answer: str = Field(min_length=1)
     escalate: Literal["ticket", "human"] | None = None
+    # Maintainers' fields (the knowledge workspace); none changes retrieval.
+    status: Literal["draft", "published", "archived"] | None = None
+    tags: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()  # ids of related entries
+    owner: str | None = None
+    last_reviewed: date | None = None
+    wechat_answer: str | None = None  # a short answer for WeChat
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: CategoryName, info: ValidationInfo) -> CategoryName:
+        allowed = (info.context or {}).get("categories")
+        if allowed is not None and value not in allowed:
+            raise ValueError("分类必须是：" + "、".join(allowed))
+        return value
 
     @field_validator("paraphrases")
     @classmethod
-    def _enough_varied_paraphrases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _distinct_paraphrases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         cleaned = tuple(p.strip() for p in value)
         if any(not p for p in cleaned):
             raise ValueError("释义不能为空字符串")
-        if len(cleaned) < MIN_PARAPHRASES:
-            raise ValueError(f"至少需要 {MIN_PARAPHRASES} 条释义，现在只有 {len(cleaned)} 条")
         if len(set(cleaned)) != len(cleaned):
             raise ValueError("释义有重复")
-        if not any(is_traditional(p) for p in cleaned):
-            raise ValueError("至少需要一条繁体字释义")
         return cleaned
 
-    @field_validator("answer")
+    @field_validator("tags", "related")
     @classmethod
-    def _never_asks_for_secrets(cls, value: str) -> str:
-        match = _ASKS_FOR_SECRET.search(value)
-        if match:
-            raise ValueError(f"回答不能向用户索要密码、验证码、CVV 或助记词：「{match.group(0)}」")
+    def _clean_labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(item.strip() for item in value)
+        if any(not item for item in cleaned):
+            raise ValueError("不能有空的一项")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("有重复的一项")
+        return cleaned
+
+    @field_validator("answer", "wechat_answer")
+    @classmethod
+    def _never_asks_for_secrets(cls, value: str | None) -> str | None:
+        asked = secret_request(value) if value else None
+        if asked:
+            raise ValueError(f"回答不能向用户索要密码、验证码、CVV 或助记词：「{asked}」")
         return value
 
     @property
     def texts(self) -> tuple[str, ...]:
         """Everything a user might type for this FAQ: the canonical question and its paraphrases."""
         return (self.question, *self.paraphrases)
+
+
+def content_warnings(faq: FAQ) -> list[tuple[str, str]]:
+    """Advice on one entry, as (field, message): quality, never a reason to refuse it."""
+    warnings = []
+    if len(faq.paraphrases) < MIN_PARAPHRASES:
+        warnings.append(
+            (
+                "paraphrases",
+                f"建议至少 {MIN_PARAPHRASES} 条释义（现在 {len(faq.paraphrases)} 条）："
+                "补充用户真实的问法，如口语、简写、错别字、中英夹杂，命中率会更高",
+            )
+        )
+    if faq.paraphrases and not any(is_traditional(p) for p in faq.paraphrases):
+        warnings.append(("paraphrases", "建议加一条繁体字释义：港澳台和海外用户常用繁体提问"))
+    return warnings
+
+
+def duplicate_questions(faqs: Iterable[FAQ]) -> list[tuple[str, str, str]]:
+    """Texts that two entries share, as (entry id, field, message) for the later entry.
+
+    Compared after ``canonicalize`` (full-width, case, traditional → simplified): one
+    question cannot lead to two answers.
+    """
+    owner_of: dict[str, str] = {}
+    found = []
+    for faq in faqs:
+        for position, text in enumerate(faq.texts):
+            key = canonicalize(text)
+            owner = owner_of.setdefault(key, faq.id)
+            if owner != faq.id:
+                where = "question" if position == 0 else "paraphrases"
+                found.append((faq.id, where, f"「{text}」与条目 {owner} 的问法重复"))
+    return found
 
 
 @dataclass(frozen=True)
@@ -95,8 +204,9 @@ class ContentIssue:
 class ContentError(Exception):
     """The FAQ file has problems; ``issues`` lists every one of them."""
 
-    def __init__(self, issues: list[ContentIssue]) -> None:
+    def __init__(self, issues: list[ContentIssue], warnings: Sequence[ContentIssue] = ()) -> None:
         self.issues = issues
+        self.warnings = tuple(warnings)  # advice on the entries that were valid
         super().__init__("\n".join(str(issue) for issue in issues))
 
 
@@ -104,6 +214,7 @@ class ContentError(Exception):
 class FAQCollection:
     faqs: tuple[FAQ, ...]
     content_hash: str
+    warnings: tuple[ContentIssue, ...] = field(default=(), compare=False)
 
     def __iter__(self) -> Iterator[FAQ]:
         return iter(self.faqs)
@@ -133,10 +244,22 @@ def _duplicate_keys(mapping: yaml.MappingNode) -> list[tuple[str, int]]:
     return duplicates
 
 
-def load_faqs(path: Path) -> FAQCollection:
-    """Read and validate the FAQ file; raise ContentError listing every problem found."""
-    raw = path.read_bytes()
-    text = raw.decode("utf-8")
+def load_faqs(path: Path, categories: Sequence[str] | None = None) -> FAQCollection:
+    """Read and validate the FAQ file; raise ContentError listing every problem found.
+
+    ``categories``: the allowed ones (default: Kefu's seven). Advice comes back in the
+    collection's ``warnings``.
+    """
+    return parse_faqs(path.read_bytes(), path, categories)
+
+
+def parse_faqs(raw: bytes, path: Path, categories: Sequence[str] | None = None) -> FAQCollection:
+    """``load_faqs`` for bytes already read (an upload); ``path`` names it in issues."""
+    allowed = tuple(categories) if categories is not None else DEFAULT_CATEGORIES
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ContentError([ContentIssue(path, 1, "-", "-", "文件不是 UTF-8 编码")]) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -154,7 +277,7 @@ def load_faqs(path: Path) -> FAQCollection:
     faqs: list[FAQ] = []
     first_line_of_id: dict[str, int] = {}
     for position, entry_node in enumerate(faqs_node.value, start=1):
-        entry_issues, faq = _validate_entry(path, position, entry_node)
+        entry_issues, faq = _validate_entry(path, position, entry_node, allowed)
         issues.extend(entry_issues)
         if faq is None:
             continue
@@ -171,13 +294,20 @@ def load_faqs(path: Path) -> FAQCollection:
             continue
         first_line_of_id[faq.id] = _line(entry_node)
         faqs.append(faq)
+    for entry_id, where, message in duplicate_questions(faqs):
+        issues.append(ContentIssue(path, first_line_of_id[entry_id], entry_id, where, message))
+    warnings = tuple(
+        ContentIssue(path, first_line_of_id[faq.id], faq.id, where, message)
+        for faq in faqs
+        for where, message in content_warnings(faq)
+    )
     if issues:
-        raise ContentError(issues)
-    return FAQCollection(tuple(faqs), hashlib.sha256(raw).hexdigest())
+        raise ContentError(issues, warnings)
+    return FAQCollection(tuple(faqs), hashlib.sha256(raw).hexdigest(), warnings)
 
 
 def _validate_entry(
-    path: Path, position: int, node: yaml.Node
+    path: Path, position: int, node: yaml.Node, categories: Sequence[str]
 ) -> tuple[list[ContentIssue], FAQ | None]:
     if not isinstance(node, yaml.MappingNode):
         return [ContentIssue(path, _line(node), f"#{position}", "-", "每个条目必须是映射")], None
@@ -188,30 +318,51 @@ def _validate_entry(
     ]
     data: dict[str, Any] = yaml.safe_load(yaml.serialize(node))
     try:
-        faq = FAQ.model_validate(data)
+        faq = FAQ.model_validate(data, context={"categories": categories})
     except ValidationError as exc:
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "-"
-            line = _line(keys[field][0]) if field in keys else _line(node)
-            issues.append(ContentIssue(path, line, label, field, _chinese_message(error)))
+            where = str(error["loc"][0]) if error["loc"] else "-"
+            line = _line(keys[where][0]) if where in keys else _line(node)
+            issues.append(ContentIssue(path, line, label, where, chinese_message(error)))
         return issues, None
     return issues, (None if issues else faq)
 
 
-def _chinese_message(error: Any) -> str:
+FIELDS = (
+    "id",
+    "category",
+    "question",
+    "paraphrases",
+    "answer",
+    "escalate",
+    "status",
+    "tags",
+    "related",
+    "owner",
+    "last_reviewed",
+    "wechat_answer",
+)
+
+
+def chinese_message(error: Any) -> str:
+    """One pydantic error of an FAQ field, in words a maintainer reads."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "未知字段（允许的字段：id、category、question、paraphrases、answer、escalate）"
+        return "未知字段（允许的字段：" + "、".join(FIELDS) + "）"
     if kind == "missing":
         return "缺少必填字段"
     if kind in ("string_too_short", "string_type") and error["loc"] == ("answer",):
         return "回答不能为空"
     if kind == "string_too_short":
         return "内容太短或为空"
-    if kind == "enum":
-        return "分类必须是：" + "、".join(c.value for c in Category)
+    if kind == "literal_error" and error["loc"][:1] == ("status",):
+        return "status 只能是 draft、published 或 archived"
     if kind == "literal_error":
         return "escalate 只能是 ticket 或 human"
+    if kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+        return "日期格式应为 2026-01-31"
+    if kind == "string_too_long":
+        return f"太长了（最多 {error.get('ctx', {}).get('max_length')} 个字符）"
     if kind == "string_pattern_mismatch":
         return "id 只能由小写字母、数字和下划线组成，并以字母开头"
     message = str(error.get("msg", kind))
@@ -223,6 +374,15 @@ class _FaqFileDumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # Multi-line answers as literal blocks ("answer: |-"), the way people write them.
+    style = "|" if "\n" in text and not text.endswith((" ", "\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_FaqFileDumper.add_representer(str, _represent_text)
 
 
 def dump_paraphrases_yaml(
@@ -252,3 +412,44 @@ def dump_paraphrases_yaml(
             lines.append(f"  # {notes[faq_id]}")
         lines.extend(block.splitlines()[1:])  # without its own "faqs:" line
     return "\n".join(lines) + "\n"
+
+
+FILE_HEADER = (
+    "Kefu 钱包客服知识库（简体中文）。由知识库工作台导出（`kefu kb export`）。",
+    "",
+    "每个条目：",
+    "  id             主题标识（小写字母、数字、下划线），对话和统计都用它",
+    "  category       分类（工作台可配置）",
+    "  question       标准问题",
+    "  paraphrases    用户会怎么问：口语、简短、错别字、中英夹杂，建议至少 8 条、含一条繁体",
+    "  answer         简洁可操作的回答；绝不向用户索要密码、验证码、CVV 或助记词",
+    "  escalate       可选：ticket（建议提交工单）或 human（建议转人工）",
+    "  status         可选：draft / published / archived",
+    "  tags、related、owner、last_reviewed、wechat_answer  可选：标签、相关条目、负责人、",
+    "                 最近复核日期、微信短回答",
+)
+
+
+def faq_record(faq: FAQ) -> dict[str, Any]:
+    """An entry as the file holds it: fields in schema order, unset optional ones left out."""
+    record = faq.model_dump(mode="json", exclude_defaults=True)
+    record["paraphrases"] = list(faq.paraphrases)  # always written, even when empty
+    return {name: record[name] for name in FIELDS if name in record}
+
+
+def dump_faqs_yaml(faqs: Iterable[FAQ], *, header: Sequence[str] = FILE_HEADER) -> str:
+    """The whole FAQ file: ``load_faqs`` reads it back to equal entries (exact round trip)."""
+    lines = [f"# {line}".rstrip() for line in header]
+    records = [faq_record(faq) for faq in faqs]
+    if not records:
+        lines.append("faqs: []")
+        return "\n".join(lines) + "\n"
+    body = yaml.dump(
+        {"faqs": records},
+        Dumper=_FaqFileDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=1000,
+        indent=2,
+    )
+    return "\n".join(lines) + "\n" + body

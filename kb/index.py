@@ -21,14 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.classifier import ClassifierHead
 from kb.content import FAQ, FAQCollection
 from kb.dense import DenseIndex, IndexType
+from kb.duplicates import find_near_duplicates
 from kb.encoders import Encoder, FloatMatrix
 from kb.lexical import LexicalIndex
 from kb.text import SYNONYMS_FILE, USER_DICTIONARY, Tokenizer, canonicalize
 
-FORMAT_VERSION = 1
+# 2: classifier head and near-duplicate pairs.
+FORMAT_VERSION = 2
 CURRENT_POINTER = "CURRENT"
+CLASSIFIER_FILE = "classifier.npz"
 ENCODE_BATCH = 256
 
 ProgressCallback = Callable[[int, int], None]
@@ -49,9 +53,15 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Fusion:
-    """fused = dense_weight·cosine + (1 − dense_weight)·normalised BM25, per FAQ."""
+    """Per FAQ: similarity = dense_weight·cosine + (1 − dense_weight)·normalised BM25;
+    fused = (1 − classifier_weight)·similarity + classifier_weight·head probability.
+
+    Every term lies in [0, 1], so the fused score does too, whatever the KB's size.
+    Without a classifier head (old builds, huge KBs) the classifier term is left out.
+    """
 
     dense_weight: float = 0.7
+    classifier_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class Manifest:
     fusion: Fusion = field(default_factory=Fusion)
     thresholds: Thresholds = field(default_factory=Thresholds)
     calibration: dict[str, object] = field(default_factory=dict)
+    classifier_head: bool = False
+    # Entry pairs that overlap (kb.duplicates.NearDuplicate.as_dict), for the maintainer.
+    near_duplicates: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -161,6 +174,7 @@ def build_index(
     force: bool = False,
     progress: ProgressCallback | None = None,
     tokenizer: Tokenizer | None = None,
+    vectors_for: Callable[[list[str]], FloatMatrix] | None = None,
 ) -> tuple[Path, bool]:
     """Build (or reuse) the index for ``collection``; returns (directory, was_built)."""
     index_root.mkdir(parents=True, exist_ok=True)
@@ -173,9 +187,17 @@ def build_index(
 
     started = time.perf_counter()
     rows = index_rows(collection.faqs)
-    vectors = encode_in_batches(encoder, rows.texts, progress)
+    # vectors_for: the knowledge workspace's embedding cache (by text hash), so that a
+    # publish re-encodes only the rows whose text is new.
+    vectors = (
+        vectors_for(rows.texts) if vectors_for else encode_in_batches(encoder, rows.texts, progress)
+    )
     dense = DenseIndex.build(vectors, index_type)
     tokenizer = tokenizer or Tokenizer()
+    head = ClassifierHead.train(vectors, rows.faq_of_row, len(collection))
+    duplicates = find_near_duplicates(
+        [faq.id for faq in collection.faqs], rows.texts, rows.faq_of_row, vectors
+    )
     lexical = LexicalIndex.build(
         [
             [
@@ -192,6 +214,8 @@ def build_index(
     dense.save(staging / "dense.faiss")
     lexical.save(staging / "lexical")
     np.save(staging / "faq_of_row.npy", rows.faq_of_row)
+    if head is not None:
+        head.save(staging / CLASSIFIER_FILE)
     (staging / "faqs.json").write_text(
         json.dumps([faq.model_dump(mode="json") for faq in collection.faqs], ensure_ascii=False),
         "utf-8",
@@ -207,6 +231,8 @@ def build_index(
         rows=len(rows.texts),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
+        classifier_head=head is not None,
+        near_duplicates=[duplicate.as_dict() for duplicate in duplicates],
     )
     write_manifest(staging, manifest)
     if target.exists():

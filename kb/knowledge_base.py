@@ -14,10 +14,19 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from kb.classifier import ClassifierHead
 from kb.content import FAQ
 from kb.dense import DenseIndex
+from kb.duplicates import NearDuplicate
 from kb.encoders import Encoder, load_encoder
-from kb.index import Fusion, Manifest, Thresholds, current_index_dir, read_manifest
+from kb.index import (
+    CLASSIFIER_FILE,
+    Fusion,
+    Manifest,
+    Thresholds,
+    current_index_dir,
+    read_manifest,
+)
 from kb.lexical import LexicalIndex
 from kb.text import Tokenizer, canonicalize
 
@@ -73,14 +82,19 @@ class QueryResult:
 
 @dataclass(frozen=True)
 class ComponentScores:
-    """Per-FAQ dense and lexical scores of one query, before fusion."""
+    """Per-FAQ dense, lexical and classifier-head scores of one query, before fusion."""
 
     dense: NDArray[np.float32]
     lexical: NDArray[np.float32]
+    classifier: NDArray[np.float32] | None = None
 
     def fused(self, fusion: Fusion) -> NDArray[np.float32]:
         weight = np.float32(fusion.dense_weight)
-        return weight * self.dense + (np.float32(1) - weight) * self.lexical
+        similarity = weight * self.dense + (np.float32(1) - weight) * self.lexical
+        head_weight = np.float32(fusion.classifier_weight)
+        if self.classifier is None or head_weight <= 0:
+            return similarity
+        return (np.float32(1) - head_weight) * similarity + head_weight * self.classifier
 
 
 def decide(
@@ -101,6 +115,34 @@ def decide(
     return Decision.FALLBACK, order
 
 
+def choose(
+    fused: NDArray[np.float32],
+    thresholds: Thresholds,
+    duplicate_pairs: frozenset[frozenset[int]] = frozenset(),
+    options: int = CLARIFY_OPTIONS,
+) -> tuple[Decision, list[int]]:
+    """The decision and the FAQ positions to show, best first.
+
+    - The top two are a known near-duplicate pair: clarify between exactly those two,
+      whatever the margin (the FAQ cannot tell them apart, so guessing would be wrong half
+      the time), unless even the best is implausible (fall back).
+    - Clarify: offer only the candidates that are plausibly right on their own, i.e. whose
+      score passes the clarify threshold; an unrelated third choice helps nobody.
+    - Answer / fall back: the ranking, ``options`` long (for the record and the agent).
+    """
+    decision, order = decide(fused, thresholds)
+    ranked = [int(position) for position in order]
+    if len(ranked) < options and len(fused) > len(ranked):
+        ranked = [int(p) for p in np.argsort(-fused, kind="stable")[:options]]
+    if decision is Decision.FALLBACK:
+        return decision, ranked[:options]
+    if len(ranked) > 1 and frozenset(ranked[:2]) in duplicate_pairs:
+        return Decision.CLARIFY, ranked[:2]
+    if decision is Decision.CLARIFY:
+        return decision, [p for p in ranked[:options] if fused[p] >= thresholds.clarify]
+    return decision, ranked[:options]
+
+
 class _LoadedIndex:
     """Everything one index needs at query time; immutable once loaded."""
 
@@ -114,6 +156,16 @@ class _LoadedIndex:
         self.faq_of_row = np.load(directory / "faq_of_row.npy")
         self.dense = DenseIndex.load(directory / "dense.faiss", manifest.index_type)
         self.lexical = LexicalIndex.load(directory / "lexical")
+        self.head = ClassifierHead.load(directory / CLASSIFIER_FILE)
+        if self.head is not None and self.head.entries != len(self.faqs):
+            self.head = None  # a mismatched head is worse than none
+        position = {faq.id: index for index, faq in enumerate(self.faqs)}
+        self.near_duplicates = [NearDuplicate.from_dict(d) for d in manifest.near_duplicates]
+        self.duplicate_pairs = frozenset(
+            frozenset((position[d.first], position[d.second]))
+            for d in self.near_duplicates
+            if d.first in position and d.second in position
+        )
 
     def component_scores(self, text: str, tokenizer: Tokenizer) -> ComponentScores:
         normalized = canonicalize(text)
@@ -121,7 +173,8 @@ class _LoadedIndex:
         rows, cosines = self.dense.search(vector, DENSE_ROWS_PER_QUERY)
         dense = _mean_of_best_two(self.faq_of_row[rows], cosines, len(self.faqs))
         lexical = self.lexical.scores(tokenizer.tokens(normalized))
-        return ComponentScores(dense, lexical)
+        classifier = self.head.probabilities(vector) if self.head is not None else None
+        return ComponentScores(dense, lexical, classifier)
 
 
 def _mean_of_best_two(
@@ -199,6 +252,16 @@ class KnowledgeBase:
     def faqs(self) -> list[FAQ]:
         return list(self._loaded.faqs)
 
+    @property
+    def near_duplicates(self) -> list[NearDuplicate]:
+        """Entry pairs the build found overlapping; the KB clarifies between them."""
+        return list(self._loaded.near_duplicates)
+
+    @property
+    def duplicate_pairs(self) -> frozenset[frozenset[int]]:
+        """The near-duplicate pairs as FAQ positions (for calibration)."""
+        return self._loaded.duplicate_pairs
+
     def get(self, faq_id: str) -> FAQ | None:
         return self._loaded.by_id.get(faq_id)
 
@@ -210,9 +273,11 @@ class KnowledgeBase:
         loaded = self._loaded
         scores = loaded.component_scores(text, self._tokenizer)
         fused = scores.fused(loaded.manifest.fusion)
-        decision, _ = decide(fused, loaded.manifest.thresholds)
-        count = min(top_k, len(fused))
-        order = np.argsort(-fused, kind="stable")[:count]
+        decision, order = choose(
+            fused, loaded.manifest.thresholds, loaded.duplicate_pairs, max(top_k, 1)
+        )
+        if decision is not Decision.CLARIFY:
+            order = [int(p) for p in np.argsort(-fused, kind="stable")[: min(top_k, len(fused))]]
         candidates = [
             Candidate(
                 loaded.faqs[position],
@@ -220,7 +285,7 @@ class KnowledgeBase:
                 float(scores.dense[position]),
                 float(scores.lexical[position]),
             )
-            for position in order
+            for position in order[:top_k]
         ]
         return QueryResult(decision, candidates, (time.perf_counter() - started) * 1000)
 

@@ -6,13 +6,16 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kb.content import load_faqs
+from kb.content import FAQCollection, load_faqs
+from kb.duplicates import NearDuplicate, find_near_duplicates
 from kb.encoders import Encoder, load_encoder
 from kb.evaluation import calibrate, read_eval_file
 from kb.index import (
     Manifest,
     ProgressCallback,
     build_index,
+    encode_in_batches,
+    index_rows,
     read_manifest,
     set_current,
     write_manifest,
@@ -26,6 +29,26 @@ class BuildOutcome:
     manifest: Manifest
     built: bool
     calibrated: bool
+
+
+def near_duplicates(collection: FAQCollection, encoder: Encoder) -> list[NearDuplicate]:
+    """The entry pairs a build would report, without building (for `kefu kb validate`)."""
+    rows = index_rows(collection.faqs)
+    vectors = encode_in_batches(encoder, rows.texts)
+    ids = [faq.id for faq in collection.faqs]
+    return find_near_duplicates(ids, rows.texts, rows.faq_of_row, vectors)
+
+
+def build_warnings(manifest: Manifest) -> list[str]:
+    """What the maintainer should look at after a build, in Chinese, one line each."""
+    warnings = [NearDuplicate.from_dict(record).describe() for record in manifest.near_duplicates]
+    if warnings:
+        warnings.append(
+            "遇到这些条目时知识库会请用户在两者之间选择；请合并条目或改写释义以区分它们。"
+        )
+    if manifest.calibration.get("mode") == "defaults":
+        warnings.append(str(manifest.calibration.get("reason", "")))
+    return warnings
 
 
 def file_hash(path: Path) -> str:

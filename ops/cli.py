@@ -11,13 +11,16 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from support.settings import get_settings
 
 if TYPE_CHECKING:
+    from kb.content import FAQCollection
     from kb.knowledge_base import KnowledgeBase
+    from support.knowledge.flows import KnowledgeWorkspace
+    from support.knowledge.schemas import Issue
+    from support.knowledge.store import ExportFormat
 
 app = typer.Typer(help="Kefu 客服：知识库、模型与运维命令。", no_args_is_help=True)
 kb_app = typer.Typer(help="知识库：校验、构建、查询、评测。", no_args_is_help=True)
@@ -32,6 +35,8 @@ app.add_typer(rasa_app, name="rasa")
 app.add_typer(actions_app, name="actions")
 app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
+eval_app = typer.Typer(help="评测：多轮对话场景集。", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 errors = Console(stderr=True)
@@ -43,10 +48,31 @@ def demo() -> None:
     from ops.demo import run_demo
 
     started = time.monotonic()
+    # Each step's own output (TensorFlow, Rasa's training log) goes to var/logs/demo.log.
+    steps = [
+        ("知识库索引", lambda: kb_build(encoder=None, force=False)),
+        ("Rasa 模型", lambda: rasa_train(force=False)),
+        ("数据库结构", db_upgrade),
+    ]
+    raise typer.Exit(run_demo(get_settings(), console, started, steps))
+
+
+@app.command("scale-demo")
+def scale_demo(
+    database_url: str = typer.Option(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/kefu_scale", help="共用的 PostgreSQL。"
+    ),
+    redis_url: str = typer.Option("redis://127.0.0.1:6379/12", help="共用的 Redis（独立的库号）。"),
+    port: int = typer.Option(8080, help="nginx 对外的端口。"),
+) -> None:
+    """横向扩展演示：nginx 后面 2 个网关，2 个 Rasa，2 个动作服务器，PostgreSQL 与 Redis。"""
+    from ops.scale import run_scale_demo
+
     kb_build(encoder=None, force=False)
     rasa_train(force=False)
-    db_upgrade()
-    raise typer.Exit(run_demo(get_settings(), console, started))
+    raise typer.Exit(
+        run_scale_demo(console, database_url=database_url, redis_url=redis_url, public_port=port)
+    )
 
 
 @rasa_app.command("train")
@@ -115,28 +141,36 @@ def _agent_password() -> str:
 @agent_app.command("add")
 def agent_add(
     username: str = typer.Argument(..., help="登录用户名。"),
-    admin: bool = typer.Option(False, "--admin", help="管理员：可以重建并热加载知识库。"),
+    admin: bool = typer.Option(False, "--admin", help="管理员：账号、发布、回滚、重建知识库。"),
+    role: str | None = typer.Option(
+        None, "--role", help="知识库角色：admin、editor（编辑草稿、发布）或 agent（只读、建议）。"
+    ),
     update: bool = typer.Option(False, "--update", help="用户已存在时改为重设密码。"),
 ) -> None:
     """添加坐席账号（密码从提示输入，或没有终端时读 KEFU_AGENT_PASSWORD）。"""
-    from support.accounts.service import AccountError, AccountService
+    from support.accounts.service import ROLE_NAMES, ROLES, AccountError, AccountService
     from support.storage import migrate, session_factory
 
     settings = get_settings()
     migrate(settings.database_url)
     accounts = AccountService(session_factory(settings.database_url))
+    chosen = next((r for r in ROLES if r == role), None)
+    if role is not None and chosen is None:
+        errors.print(f"角色只能是：{'、'.join(ROLES)}。")
+        raise typer.Exit(1)
     password = _agent_password()
     try:
         if update and accounts.get(username) is not None:
             agent = accounts.set_password(username, password, admin=admin or None)
+            if chosen is not None:
+                agent = accounts.set_role(username, chosen)
             console.print(f"已重设 {agent.username} 的密码，旧的登录已全部失效。")
             return
-        agent = accounts.add(username, password, admin=admin)
+        agent = accounts.add(username, password, admin=admin, role=chosen)
     except AccountError as exc:
         errors.print(str(exc))
         raise typer.Exit(1) from exc
-    role = "管理员" if agent.is_admin else "坐席"
-    console.print(f"已添加{role} {agent.username}。")
+    console.print(f"已添加{ROLE_NAMES[agent.role]} {agent.username}。")
 
 
 @agent_app.command("list")
@@ -147,9 +181,11 @@ def agent_list() -> None:
 
     settings = get_settings()
     migrate(settings.database_url)
+    from support.accounts.service import ROLE_NAMES
+
     table = Table("用户名", "角色")
     for agent in AccountService(session_factory(settings.database_url)).all():
-        table.add_row(agent.username, "管理员" if agent.is_admin else "坐席")
+        table.add_row(agent.username, ROLE_NAMES[agent.role])
     console.print(table)
 
 
@@ -197,48 +233,81 @@ def kb_validate(
     console.print(
         f"[green]通过[/green]：{faq_path}，{len(collection)} 个问题，{paraphrases} 条释义。"
     )
+    _warn_near_duplicates(collection)
+
+
+def _warn_near_duplicates(collection: FAQCollection) -> None:
+    """Near-duplicate entries are a warning, not an error: the KB clarifies between them."""
+    from kb.encoders import EncoderSpecError, load_encoder
+    from kb.pipeline import near_duplicates
+
+    settings = get_settings()
+    try:
+        encoder = load_encoder(settings.encoder, models_dir=settings.models_dir)
+    except EncoderSpecError as exc:
+        console.print(f"[yellow]未检查近似重复条目：{exc}[/yellow]")
+        return
+    for duplicate in near_duplicates(collection, encoder):
+        console.print(f"[yellow]警告[/yellow]：{duplicate.describe()}")
+
+
+def _workspace() -> KnowledgeWorkspace:
+    """The knowledge workspace on the configured database and index, for one command."""
+    from support.knowledge.flows import KnowledgeWorkspace
+    from support.knowledge.service import KnowledgeService
+    from support.knowledge.store import KbStore
+    from support.storage import migrate, session_factory
+
+    settings = get_settings()
+    migrate(settings.database_url)
+    knowledge = KnowledgeService(settings)
+    if knowledge.current_on_disk() is not None:
+        try:  # reuse its encoder, and the gate compares with it
+            knowledge.load()
+        finally:
+            knowledge.close()
+    return KnowledgeWorkspace(KbStore(session_factory(settings.database_url)), knowledge, settings)
+
+
+def _print_issues(issues: list[Issue]) -> None:
+    for issue in issues:
+        where = f"第 {issue.row} 行 " if issue.row else ""
+        level = "警告" if issue.level == "warning" else "错误"
+        typer.echo(f"{level}：{where}[{issue.entry}] {issue.field}：{issue.message}", err=True)
 
 
 @kb_app.command("build")
 def kb_build(
     encoder: str | None = typer.Option(None, "--encoder", help="编码器，默认 KEFU_ENCODER。"),
-    force: bool = typer.Option(False, help="内容没变也重新构建。"),
+    force: bool = typer.Option(False, help="（保留的旧选项）"),
 ) -> None:
-    """构建知识库索引并校准阈值；内容未变时跳过。运行中的网关和动作服务器会自动换用新构建。"""
+    """构建当前发布版本的索引并让所有进程换用；知识库为空时先导入 data/faq_zh.yml 作为第 1 版。
+
+    改了 FAQ 文件后请用 `kefu kb import 文件 --publish`；直接编辑文件不会再改变线上知识库。
+    """
     from kb.content import ContentError
     from kb.evaluation import EvalFileError
-    from kb.pipeline import build_knowledge_base
+    from kb.pipeline import build_warnings
 
-    settings = get_settings()
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("编码问题与释义", total=None)
-        try:
-            outcome = build_knowledge_base(
-                settings.faq_path,
-                settings.index_dir,
-                encoder_spec=encoder or settings.encoder,
-                calibration_file=settings.calibration_path,
-                models_dir=settings.models_dir,
-                force=force,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-        except ContentError as exc:
-            for issue in exc.issues:
-                typer.echo(str(issue), err=True)
-            errors.print(f"[red]FAQ 有 {len(exc.issues)} 个问题，知识库没有更新。[/red]")
-            raise typer.Exit(1) from exc
-        except EvalFileError as exc:
-            errors.print(f"[red]校准文件与 FAQ 不一致，知识库没有更新：{exc}[/red]")
-            raise typer.Exit(1) from exc
-    manifest = outcome.manifest
-    verb = "已构建" if outcome.built else "内容未变，沿用"
+    if encoder:
+        os.environ["KEFU_ENCODER"] = encoder
+        get_settings.cache_clear()
+    try:
+        workspace = _workspace()
+        seeded = workspace.ensure_seeded()
+        result = workspace.rebuild_published()
+    except ContentError as exc:
+        for issue in exc.issues:
+            typer.echo(str(issue), err=True)
+        errors.print(f"[red]FAQ 有 {len(exc.issues)} 个问题，知识库没有更新。[/red]")
+        raise typer.Exit(1) from exc
+    except EvalFileError as exc:
+        errors.print(f"[red]校准文件与 FAQ 不一致，知识库没有更新：{exc}[/red]")
+        raise typer.Exit(1) from exc
+    manifest = result.manifest
+    if seeded:
+        console.print(f"知识库为空：已从 {get_settings().faq_path} 导入为第 {seeded} 版。")
+    verb = "已构建" if result.built else "内容未变，沿用"
     console.print(
         f"{verb}索引 {manifest.build_id}：{manifest.faqs} 个问题，{manifest.rows} 行，"
         f"编码器 {manifest.encoder}（{manifest.dim} 维，{manifest.index_type}）"
@@ -247,12 +316,141 @@ def kb_build(
     console.print(
         f"阈值：回答 ≥ {thresholds.answer:.3f} 且领先 ≥ {thresholds.margin:.3f}，"
         f"澄清 ≥ {thresholds.clarify:.3f}；稠密权重 {manifest.fusion.dense_weight:.2f}"
-        + ("（已按开发集重新校准）" if outcome.calibrated else "")
     )
+    for warning in build_warnings(manifest):
+        console.print(f"[yellow]警告[/yellow]：{warning}")
     # Every serving process follows CURRENT (kb.follow); nothing else to call.
     console.print(
         f"CURRENT 已指向 {manifest.build_id}：运行中的网关和动作服务器约 1 秒内自动换用。"
     )
+
+
+def _format_of(path: Path, given: str | None) -> ExportFormat:
+    chosen = (given or path.suffix.lstrip(".") or "yaml").lower()
+    chosen = "yaml" if chosen == "yml" else chosen
+    if chosen not in ("yaml", "csv", "xlsx"):
+        errors.print("格式只能是 yaml、csv 或 xlsx。")
+        raise typer.Exit(2)
+    return "yaml" if chosen == "yaml" else "csv" if chosen == "csv" else "xlsx"
+
+
+@kb_app.command("import")
+def kb_import(
+    path: Path | None = typer.Argument(
+        None, help="YAML、CSV 或 Excel 文件，默认 data/faq_zh.yml。"
+    ),
+    format: str | None = typer.Option(None, "--format", help="yaml、csv 或 xlsx，默认按扩展名。"),
+    publish: bool = typer.Option(False, "--publish", help="导入后立即发布（跑评测门槛）。"),
+    note: str = typer.Option("", "--note", help="发布说明。"),
+    author: str = typer.Option("cli", "--author", help="记入审计日志的操作者。"),
+) -> None:
+    """把文件中的条目导入草稿（按 id 新建或更新），有错误时一条也不导入，错误按行列出。"""
+    source = path or get_settings().faq_path
+    workspace = _workspace()
+    report = workspace.import_file(source.read_bytes(), _format_of(source, format), author)
+    _print_issues(report.errors + report.warnings)
+    if report.errors:
+        errors.print(f"[red]{len(report.errors)} 处错误，没有导入任何条目。[/red]")
+        raise typer.Exit(1)
+    console.print(
+        f"已导入草稿：新建 {report.created} 条，更新 {report.updated} 条，"
+        f"未变 {report.unchanged} 条。"
+    )
+    if publish:
+        _publish(workspace, author, note or f"导入 {source.name}", override=False)
+
+
+def _publish(workspace: KnowledgeWorkspace, author: str, note: str, *, override: bool) -> None:
+    from support.knowledge.errors import (
+        EntryValidationError,
+        GateFailedError,
+        NothingToPublishError,
+    )
+
+    try:
+        result = workspace.publish(author, note, override_gate=override)
+    except NothingToPublishError as exc:
+        console.print(exc.message)
+        return
+    except EntryValidationError as exc:
+        _print_issues(exc.issues)
+        errors.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    except GateFailedError as exc:
+        for query in exc.report.changed[:30]:
+            typer.echo(f"  {query.query}：{query.published} → {query.draft}", err=True)
+        errors.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    version = result.version
+    console.print(
+        f"已发布第 {version.number} 版（新增 {version.added}、修改 {version.changed}、"
+        f"移除 {version.removed}），索引 {result.build_id}，用时 {result.seconds:.1f} 秒，"
+        f"新编码 {result.encoded_rows} 行；运行中的服务约 1 秒内换用。"
+    )
+
+
+@kb_app.command("publish")
+def kb_publish(
+    note: str = typer.Option("", "--note", help="发布说明。"),
+    author: str = typer.Option("cli", "--author", help="记入审计日志的操作者。"),
+    override_gate: bool = typer.Option(
+        False, "--override-gate", help="评测效果下降也发布（记入审计日志）。"
+    ),
+) -> None:
+    """发布草稿：构建索引、在评测集上对比线上版本，下降不超过 2 个百分点才切换。"""
+    _publish(_workspace(), author, note, override=override_gate)
+
+
+@kb_app.command("rollback")
+def kb_rollback(
+    to: int | None = typer.Option(None, "--to", help="恢复到第几版，默认上一版。"),
+    author: str = typer.Option("cli", "--author", help="记入审计日志的操作者。"),
+) -> None:
+    """回滚：把某个旧版本的内容发布为新版本（默认上一版）。"""
+    result = _workspace().rollback(author, to)
+    console.print(
+        f"已发布第 {result.version.number} 版 = 第 {result.version.rollback_of} 版的内容，"
+        f"索引 {result.build_id}。"
+    )
+
+
+@kb_app.command("export")
+def kb_export(
+    path: Path | None = typer.Argument(None, help="输出文件；省略时写到标准输出（仅 YAML、CSV）。"),
+    format: str | None = typer.Option(None, "--format", help="yaml、csv 或 xlsx，默认按扩展名。"),
+    draft: bool = typer.Option(False, "--draft", help="导出草稿（含未发布和已归档的条目）。"),
+) -> None:
+    """导出当前发布版本（与 data/faq_zh.yml 同一格式，导入后完全一致）。"""
+    workspace = _workspace()
+    workspace.ensure_seeded()
+    chosen = _format_of(path or Path("faq.yaml"), format)
+    content, _, _ = workspace.export(chosen, "draft" if draft else "published")
+    if path is None:
+        if chosen == "xlsx":
+            errors.print("Excel 文件请指定输出路径。")
+            raise typer.Exit(2)
+        sys.stdout.write(content.decode("utf-8-sig"))
+        return
+    path.write_bytes(content)
+    console.print(f"已导出到 {path}。")
+
+
+@kb_app.command("versions")
+def kb_versions(limit: int = typer.Option(20, help="最多列出几版。")) -> None:
+    """列出发布过的版本（作者、时间、说明、改动数）。"""
+    table = Table("版本", "作者", "时间", "条目", "新增", "修改", "移除", "说明")
+    for version in _workspace().versions(limit):
+        table.add_row(
+            f"{version.number}{' *' if version.current else ''}",
+            version.author,
+            version.created_at.strftime("%Y-%m-%d %H:%M"),
+            str(version.entries),
+            str(version.added),
+            str(version.changed),
+            str(version.removed),
+            version.note,
+        )
+    console.print(table)
 
 
 @kb_app.command(
@@ -367,3 +565,54 @@ def kb_eval(
             shown = f"{value:.1%}"
         table.add_row(names[key], shown)
     console.print(table)
+
+
+@eval_app.command("conversations")
+def eval_conversations(
+    floor: float = typer.Option(0.95, help="通过率低于它时以非零状态退出。"),
+) -> None:
+    """在本机启动动作服务器和 Rasa，逐轮运行多轮对话场景集，列出没通过的场景。"""
+    import asyncio
+    import tempfile
+
+    from kb.pipeline import build_knowledge_base
+    from ops.conversation_eval import load_scenarios, nlu_confusions, pass_rate, run_scenarios
+    from ops.stack import dialogue_stack, isolated_settings
+    from support.storage import migrate
+
+    rasa_train(force=False)
+    scenarios = load_scenarios()
+    with tempfile.TemporaryDirectory() as scratch:
+        current = get_settings()
+        # A fresh index of the FAQ as it is now, built by this code, as the tests do.
+        console.print("构建知识库索引……")
+        build_knowledge_base(
+            current.faq_path,
+            Path(scratch) / "index",
+            encoder_spec=current.encoder,
+            calibration_file=current.calibration_path,
+            models_dir=current.models_dir,
+        )
+        settings = isolated_settings(Path(scratch), index_dir=Path(scratch) / "index")
+        migrate(settings.database_url)
+        with dialogue_stack(settings, Path(scratch) / "logs"):
+            results = asyncio.run(run_scenarios(settings, scenarios))
+            confusions = asyncio.run(nlu_confusions(settings))
+    for result in results:
+        if not result.passed:
+            console.print(f"[red]✗ {result.scenario.name}[/red]")
+            for failure in result.failures:
+                console.print(f"    {failure}", markup=False, soft_wrap=True)
+    rate = pass_rate(results)
+    passed = sum(result.passed for result in results)
+    console.print(f"通过 {passed} / {len(results)} 个场景（{rate:.1%}）")
+    console.print(
+        f"留出 NLU：问题被识别成寒暄 {len(confusions.questions_as_filler)} / {confusions.questions}"
+        f"（{confusions.question_to_filler_rate:.1%}），寒暄被识别成问题 "
+        f"{len(confusions.fillers_as_question)} / {confusions.fillers}"
+        f"（{confusions.filler_to_question_rate:.1%}）"
+    )
+    for text, label, guess in confusions.questions_as_filler + confusions.fillers_as_question:
+        console.print(f"    {text}：应为 {label}，识别为 {guess}", markup=False)
+    if rate < floor:
+        raise typer.Exit(1)

@@ -111,20 +111,24 @@ setup_rasa() {
 }
 
 # Debian packages the tests need: the real-browser tests drive Debian's chromium, and
-# a CJK font makes its screenshots show Chinese rather than empty boxes.
-SYSTEM_PACKAGES=(chromium fonts-wqy-microhei)
+# a CJK font makes its screenshots show Chinese rather than empty boxes; nginx is the load
+# balancer in front of the gateway replicas of `make scale-demo` and tests/scale.
+SYSTEM_PACKAGES=(chromium fonts-wqy-microhei nginx)
 
 setup_system() {
     local missing=()
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)
     [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || missing+=(fonts-wqy-microhei)
+    [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
     if [[ ${#missing[@]} -eq 0 ]]; then
         return
     fi
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        say "安装 Debian 软件包（浏览器测试用）：${missing[*]} ..."
+        say "安装 Debian 软件包（浏览器测试与负载均衡用）：${missing[*]} ..."
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        # RUNLEVEL=1: the package's init script would otherwise start a system nginx on
+        # port 80; Kefu runs its own nginx with a generated config (ops/scale.py).
+        RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
         die "缺少 ${missing[*]}：请以 root 运行 apt-get install ${SYSTEM_PACKAGES[*]}。"
     fi

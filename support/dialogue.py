@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
+from support.logs import REQUEST_ID_HEADER, current_request_id
 from support.settings import Settings
 
 
@@ -106,10 +107,16 @@ class RasaClient:
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotMessage]:
+        metadata = dict(metadata or {})
+        headers = rest_channel_headers(self._token)
+        if request_id := current_request_id():
+            # In the metadata, Rasa hands it to the action server with the tracker.
+            metadata["request_id"] = request_id
+            headers[REQUEST_ID_HEADER] = request_id
         response = await self._client.post(
             f"{self._base}/webhooks/rest/webhook",
-            json={"sender": conversation_id, "message": text, "metadata": metadata or {}},
-            headers=rest_channel_headers(self._token),
+            json={"sender": conversation_id, "message": text, "metadata": metadata},
+            headers=headers,
         )
         response.raise_for_status()
         return bot_messages(response.json())

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Development-only secrets: anything that knows the source knows them.
 DEFAULT_RASA_TOKEN = "kefu-local-token"
 DEFAULT_ACTION_SERVER_TOKEN = "kefu-local-action-token"
+# A web origin as browsers send it: scheme, host, optional port, nothing else.
+_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9a-fA-F:]+\](:[0-9]{1,5})?"
+)
 
 
 def _default_models_dir() -> Path:
@@ -63,6 +68,9 @@ class Settings(BaseSettings):
     # callers with KEFU_RASA_TOKEN. Both defaults are for local development only.
     action_server_host: str = "127.0.0.1"
     action_server_token: str = DEFAULT_ACTION_SERVER_TOKEN
+    # Where the gateway's health check finds the action server (its base URL) when it
+    # runs on another host, as in containers; empty: loopback on action_server_port.
+    action_server_url: str = ""
     # Web chat: at most this many messages per user in the window (seconds).
     chat_rate_limit: int = 20
     chat_rate_window: float = 10.0
@@ -78,6 +86,37 @@ class Settings(BaseSettings):
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed;
     # the client address is otherwise the TCP peer's.
     trusted_proxies: str = ""
+    # Issue 13 (embedding): the sites (origins, comma-separated, e.g.
+    # https://www.wallet.example) whose pages may load widget.js and call the chat API
+    # from the browser. Empty: only pages served by the gateway itself.
+    widget_origins: str = ""
+    # Issue 13 (observability): log lines as JSON objects instead of text, and the level.
+    log_json: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics on the gateway and the action server: with a token, any caller that sends
+    # "Authorization: Bearer <token>" (Prometheus' authorization setting); without one,
+    # only direct callers on loopback (not requests a proxy forwarded).
+    metrics_token: str = ""
+
+    @property
+    def widget_origin_list(self) -> list[str]:
+        return [
+            # Browsers send the scheme and host in lower case.
+            origin.strip().rstrip("/").lower()
+            for origin in self.widget_origins.split(",")
+            if origin.strip()
+        ]
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for origin in (part.strip().rstrip("/") for part in value.split(",")):
+            if origin and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"KEFU_WIDGET_ORIGINS 里的 {origin!r} 不是网站来源："
+                    "应写成 https://www.example.com（协议、域名和可选端口，不带路径，不能用 *）"
+                )
+        return value
 
     # WeChat official account (公众号). The API base is only changed by tests.
     wechat_token: str = ""
@@ -90,6 +129,13 @@ class Settings(BaseSettings):
     # Issue 15 (WeChat identity): a callback's timestamp may be at most this many
     # seconds off the server clock, and each timestamp + nonce is accepted once meanwhile.
     wechat_replay_window: float = Field(default=300.0, gt=0)
+    # Issue 14 (resilience): a worker's claim on a callback lasts this long unless it
+    # renews it; after a crash another worker (or the restarted gateway) takes it over.
+    wechat_claim_lease: float = Field(default=30.0, gt=0)
+    # 客服消息 that fail for a passing reason are retried from the outbox this many times,
+    # after wechat_outbox_backoff seconds, then twice as long each time (at most 5 minutes).
+    wechat_outbox_attempts: int = Field(default=6, ge=1)
+    wechat_outbox_backoff: float = Field(default=2.0, gt=0)
 
     # Issue 15 (production mode and sessions that end). KEFU_ENV=production refuses to
     # start with development defaults (see insecure_for_production) and hides /docs and

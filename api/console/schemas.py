@@ -22,9 +22,13 @@ class EscalationOut(BaseModel):
     conversation_id: str
     channel: str
     reason: str
+    # The reason in words (the reason itself is a code such as "urgent_risk").
+    reason_label: str
     status: str
     assigned_to: str | None
     redacted: bool
+    # Fraud, theft, money already gone: first in the queue, with a 「紧急」 badge.
+    urgent: bool
     created_at: datetime
     resolved_at: datetime | None
     waiting_seconds: float

@@ -7,7 +7,14 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 64 * 1024
-TOO_LARGE = {"detail": "请求内容过大（上限 64 KB）。"}
+# Paths that take files: the knowledge workspace's import (YAML, CSV, Excel).
+LARGE_BODY_PATHS = {"/api/agent/kb/import": 16 * 1024 * 1024}
+
+
+def too_large(limit: int) -> dict[str, str]:
+    """The 413 body, naming the limit that applied."""
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return {"detail": f"请求内容过大（上限 {size}）。"}
 
 
 class _TooLargeError(Exception):
@@ -23,9 +30,10 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = LARGE_BODY_PATHS.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or {}).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _reject(send, limit)
             return
         received = 0
         started = False
@@ -35,7 +43,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLargeError
             return message
 
@@ -48,11 +56,11 @@ class BodySizeLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLargeError:
             if not started:
-                await _reject(send)
+                await _reject(send, limit)
 
 
-async def _reject(send: Send) -> None:
-    body = json.dumps(TOO_LARGE, ensure_ascii=False).encode()
+async def _reject(send: Send, limit: int) -> None:
+    body = json.dumps(too_large(limit), ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",

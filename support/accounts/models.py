@@ -20,6 +20,9 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # Admins may also rebuild and reload the knowledge base.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The knowledge workspace's role: admin, editor (drafts, publish) or agent (read,
+    # suggest). is_admin and role "admin" always go together (AccountService keeps them so).
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from pwdlib import PasswordHash
 from sqlalchemy import delete, select
@@ -33,6 +34,11 @@ _hasher = PasswordHash.recommended()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+Role = Literal["admin", "editor", "agent"]
+ROLES: tuple[Role, ...] = ("admin", "editor", "agent")
+ROLE_NAMES = {"admin": "管理员", "editor": "编辑", "agent": "坐席"}
+
+
 class AccountError(ValueError):
     """A bad username or password when creating an account; the message is for users."""
 
@@ -42,6 +48,14 @@ class AgentView:
     id: int
     username: str
     is_admin: bool
+    # Knowledge workspace: admin (accounts, publish, rollback), editor (drafts, publish),
+    # agent (read, suggest).
+    role: Role = "agent"
+
+
+def role_of(agent: AgentView) -> Role:
+    """The agent's workspace role; an admin flag always means admin."""
+    return "admin" if agent.is_admin else agent.role
 
 
 @dataclass(frozen=True)
@@ -60,7 +74,16 @@ class ActiveSession:
 
 
 def _view(agent: Agent) -> AgentView:
-    return AgentView(id=agent.id, username=agent.username, is_admin=agent.is_admin)
+    stored: Role = "agent"
+    for role in ROLES:
+        if agent.role == role:
+            stored = role
+    return AgentView(
+        id=agent.id,
+        username=agent.username,
+        is_admin=agent.is_admin,
+        role="admin" if agent.is_admin else stored,
+    )
 
 
 def check_password(password: str) -> None:
@@ -75,7 +98,13 @@ class AccountService:
         self._sessions = sessions
         self._lifetime = timedelta(hours=session_hours)
 
-    def add(self, username: str, password: str, *, admin: bool = False) -> AgentView:
+    def add(
+        self, username: str, password: str, *, admin: bool = False, role: Role | None = None
+    ) -> AgentView:
+        """A new account; ``role`` (default agent, or admin with ``admin``) sets both flags."""
+        if role is not None:
+            admin = role == "admin"
+        chosen: Role = "admin" if admin else (role or "agent")
         if not USERNAME_PATTERN.fullmatch(username):
             raise AccountError("用户名只能用 2–64 个英文字母、数字、下划线、点或连字符。")
         check_password(password)
@@ -85,6 +114,7 @@ class AccountService:
                     username=username,
                     password_hash=_hasher.hash(password),
                     is_admin=admin,
+                    role=chosen,
                     created_at=datetime.now(UTC),
                 )
                 session.add(agent)
@@ -103,7 +133,22 @@ class AccountService:
             agent.password_hash = _hasher.hash(password)
             if admin is not None:
                 agent.is_admin = admin
+                agent.role = (
+                    "admin" if admin else ("agent" if agent.role == "admin" else agent.role)
+                )
             session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
+            return _view(agent)
+
+    def set_role(self, username: str, role: Role) -> AgentView:
+        """Make an account admin, editor or agent (its sessions stay; the next request sees it)."""
+        if role not in ROLES:
+            raise AccountError(f"角色只能是：{'、'.join(ROLES)}。")
+        with transaction(self._sessions) as session:
+            agent = session.scalar(select(Agent).where(Agent.username == username))
+            if agent is None:
+                raise AccountError(f"没有用户 {username}。")
+            agent.role = role
+            agent.is_admin = role == "admin"
             return _view(agent)
 
     def get(self, username: str) -> AgentView | None:

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kb.knowledge_base import Decision, KnowledgeBase
 from support.analytics.clustering import cluster_unanswered
-from support.analytics.schemas import Analytics, Csat, KbHit, Reason
+from support.analytics.schemas import Analytics, Csat, HandoffReasonCount, KbHit, Reason
 from support.conversations.models import Message, Role
 from support.escalations.models import Escalation
+from support.escalations.schemas import reason_label
 from support.knowledge.service import KnowledgeService
+from support.replies.vocabulary import HandoffReason
 from support.tickets.models import Ticket
 
 # Distinct (query, decision) groups considered, most recent first: bounds the work of
@@ -50,6 +52,7 @@ class AnalyticsService:
             satisfaction = csat(session, since)
             hits = kb_hits(session, since, kb)
             unanswered = unanswered_queries(session, since)
+            reasons, urgent = handoff_reasons(session, since)
         return Analytics(
             period_days=days,
             conversations=conversations,
@@ -62,6 +65,11 @@ class AnalyticsService:
             csat=satisfaction,
             kb_hits=hits,
             unanswered=cluster_unanswered(kb, unanswered),
+            handoff_reasons=reasons,
+            urgent_handoffs=urgent,
+            frustration_handoffs=sum(
+                row.count for row in reasons if row.reason == HandoffReason.FRUSTRATION.value
+            ),
         )
 
 
@@ -97,6 +105,28 @@ def outcomes(session: Session, since: datetime) -> tuple[int, int, int, int]:
     ).one()
     total = int(total)
     return total, total - int(with_either), int(with_handoff), int(with_ticket)
+
+
+def handoff_reasons(session: Session, since: datetime) -> tuple[list[HandoffReasonCount], int]:
+    """The period's handoffs counted by reason (most frequent first), and how many were urgent.
+
+    Every handoff of the period counts, one per escalation: a user handed off twice in a
+    month was twice in the queue.
+    """
+    rows = session.execute(
+        select(
+            Escalation.reason,
+            func.count(),
+            func.coalesce(func.sum(case((Escalation.urgent.is_(True), 1), else_=0)), 0),
+        )
+        .where(Escalation.created_at >= since)
+        .group_by(Escalation.reason)
+    ).all()
+    counts = [
+        HandoffReasonCount(reason, reason_label(reason), int(count)) for reason, count, _ in rows
+    ]
+    counts.sort(key=lambda row: (-row.count, row.reason))
+    return counts, sum(int(urgent) for _, _, urgent in rows)
 
 
 def csat(session: Session, since: datetime) -> Csat:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -24,6 +24,13 @@ class Csat:
 class KbHit:
     faq_id: str
     question: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class HandoffReasonCount:
+    reason: str  # the escalation's reason code, e.g. "urgent_risk"
+    label: str  # the reason in an agent's words
     count: int
 
 
@@ -56,6 +63,11 @@ class Analytics:
     csat: Csat
     kb_hits: list[KbHit]
     unanswered: list[UnansweredCluster]
+    # Handoffs of the period by why they happened, the most frequent first; and the two
+    # that need watching: urgent ones (fraud, theft) and those of angry users.
+    handoff_reasons: list[HandoffReasonCount] = field(default_factory=list)
+    urgent_handoffs: int = 0
+    frustration_handoffs: int = 0
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from guard import WARNING, scan, scan_recent
+from support import metrics
 from support.conversations.errors import InvalidChoiceError, RateLimitedError
 from support.conversations.models import ConversationState, Role
 from support.conversations.schemas import (
@@ -39,13 +41,16 @@ from support.escalations.service import EscalationService
 from support.events import EventBus
 from support.knowledge.service import KnowledgeService, KnowledgeUnavailableError
 from support.ratelimit import RateLimiter
+from support.replies import signals
 from support.replies.answering import Answer, answer_faq, answer_query
+from support.replies.turns import context_from_history, respond
 from support.replies.vocabulary import (
     AFFIRM,
     DENY,
     OPEN_TICKET,
     REQUEST_HUMAN,
     TICKET_OR_HUMAN,
+    HandoffReason,
     chosen_faq_id,
 )
 
@@ -56,7 +61,10 @@ AGENTS_CHANNEL = "agents"
 DEGRADED_NOTICE = "智能客服暂时繁忙，以下内容直接来自帮助中心。"
 DEGRADED_QUEUED = "已为您记录，人工客服会尽快在这里回复您，请稍候。"
 DEGRADED_ACKNOWLEDGED = "好的。还有什么可以帮您？"
-DEGRADED_HANDOFF_REASON = "对话服务不可用时，用户要求提交工单或转人工"
+DEGRADED_TICKET = (
+    "智能客服暂时繁忙，暂时不能在这里填写工单。已把您的问题记录下来并转给人工客服，"
+    "客服会尽快在这里回复您，请稍候。"
+)
 UNAVAILABLE = "抱歉，客服系统暂时不可用。您的消息已保存，客服会尽快回复您。"
 # The guard reads a new message together with this many earlier typed ones.
 EARLIER_MESSAGES_SCANNED = 2
@@ -85,8 +93,12 @@ class Outbound(Protocol):
     The web widget needs none: it listens on the conversation's event stream.
     """
 
-    async def deliver(self, conversation: ConversationView, text: str) -> bool:
-        """True if the channel accepted the message."""
+    async def deliver(
+        self, conversation: ConversationView, text: str, message_ids: Sequence[int] = ()
+    ) -> bool | None:
+        """True if the channel accepted the message, False if it cannot be delivered;
+        None if it is queued for a retry and the channel records the outcome on
+        ``message_ids`` itself (WeChat's outbox)."""
         ...
 
 
@@ -128,6 +140,7 @@ class ConversationService(ConversationStore):
         A caller that has just loaded the conversation (the web route, when checking
         the token) passes it in and saves a query on the hot path.
         """
+        started = time.perf_counter()
         if conversation is None or conversation.id != conversation_id:
             conversation = await asyncio.to_thread(self.get, conversation_id)
         if not await self._limiter.allow(conversation_id):
@@ -162,6 +175,7 @@ class ConversationService(ConversationStore):
                     "message": user_message.for_agents(),
                 },
             )
+            self._turn_done(conversation, started, "人工客服")
             return TurnResult([], conversation.state, user_message.id)
 
         metadata: dict[str, Any] = {"channel": conversation.channel.value}
@@ -181,6 +195,17 @@ class ConversationService(ConversationStore):
         except httpx.HTTPError as exc:
             logger.warning("Rasa 不可用，改由知识库直接回答：%s", exc)
             degraded = True
+        if not degraded and not replies:
+            # Rasa said nothing while the bot holds the conversation: unless a person has
+            # it (a paused conversation), a custom action failed - the action server is
+            # down or restarting (issue 14). The user is not left without an answer.
+            paused = await asyncio.to_thread(
+                self._escalations.open_for_conversation, conversation.id
+            )
+            if paused is None:
+                logger.warning("Rasa 没有回复（动作服务器可能不可用），改由知识库直接回答")
+                degraded = True
+        if degraded:
             replies = await asyncio.to_thread(self._answer_from_kb, conversation, outgoing, payload)
             if redacted:  # Rasa's rule would have warned; the KB alone does not.
                 replies = [OutgoingMessage(WARNING, role=Role.SYSTEM), *replies]
@@ -188,7 +213,19 @@ class ConversationService(ConversationStore):
             self._store_replies, conversation, replies, degraded
         )
         state = await self._refresh_state(conversation, escalation)
+        self._turn_done(conversation, started, "知识库" if degraded else "机器人")
         return TurnResult(stored, state, user_message.id, degraded)
+
+    @staticmethod
+    def _turn_done(conversation: ConversationView, started: float, answered_by: str) -> None:
+        elapsed = time.perf_counter() - started
+        metrics.turn_duration_seconds.labels(conversation.channel.value).observe(elapsed)
+        logger.info(
+            "一轮对话完成：渠道 %s，由 %s 处理，用时 %.0f 毫秒",
+            conversation.channel.value,
+            answered_by,
+            elapsed * 1000,
+        )
 
     def _store_typed(self, conversation_id: str, text: str) -> tuple[MessageView, tuple[str, ...]]:
         """Store typed text redacted, reading it with the user's previous messages.
@@ -237,7 +274,12 @@ class ConversationService(ConversationStore):
         await self.change_state(conversation.id, ConversationState.WAITING_AGENT)
         await self.bus.publish(
             AGENTS_CHANNEL,
-            {"type": "escalation", "conversation_id": conversation.id, "id": escalation.id},
+            {
+                "type": "escalation",
+                "conversation_id": conversation.id,
+                "id": escalation.id,
+                "urgent": escalation.urgent,
+            },
         )
         return ConversationState.WAITING_AGENT
 
@@ -246,17 +288,21 @@ class ConversationService(ConversationStore):
     def _answer_from_kb(
         self, conversation: ConversationView, text: str, payload: str | None
     ) -> list[OutgoingMessage]:
+        """What the bot would do, without Rasa: the same understanding (support.replies.turns)
+        with the context rebuilt from the transcript; a handoff or a ticket waits in the queue.
+        """
+        said = self.history(conversation.id)
         if payload in (OPEN_TICKET, REQUEST_HUMAN):
             # Nothing is lost: the request waits for an agent in the queue.
-            said = self.history(conversation.id)
-            self._escalations.open(
-                EscalationRequest.from_user_texts(
-                    conversation_id=conversation.id,
-                    channel=conversation.channel,
-                    reason=DEGRADED_HANDOFF_REASON,
-                    user_texts=[m.text for m in said if m.role is Role.USER],
-                )
+            context = context_from_history(said[:-1])
+            reason = (
+                HandoffReason.TICKET_REQUEST
+                if payload == OPEN_TICKET
+                else HandoffReason.URGENT
+                if context.urgent
+                else HandoffReason.USER_REQUEST
             )
+            self._queue(conversation, said, reason, urgent=context.urgent)
             return [OutgoingMessage(DEGRADED_QUEUED)]
         if payload in (AFFIRM, DENY):
             return [OutgoingMessage(DEGRADED_ACKNOWLEDGED, TICKET_OR_HUMAN)]
@@ -269,11 +315,48 @@ class ConversationService(ConversationStore):
         faq = kb.get(faq_id) if faq_id else None
         if faq is not None:
             answer = answer_faq(faq, ask_if_helped=False)
-        else:
+        elif payload is not None:
             # Another button's payload is not a question: no metadata for the analytics.
-            query = text if payload is None else None
-            answer = answer_query(kb.query(text), query=query, ask_if_helped=False)
+            answer = answer_query(kb.query(text), query=None, ask_if_helped=False)
+        else:
+            # The transcript ends with this very message: the context is what came before.
+            turn = respond(kb, text, context_from_history(said[:-1]), ask_if_helped=False)
+            if turn.handoff is not None:
+                plan = turn.handoff
+                self._queue(
+                    conversation, said, plan.reason, urgent=plan.urgent, question=plan.question
+                )
+                return [*_outgoing(turn.answer), OutgoingMessage(DEGRADED_QUEUED)]
+            if signals.read(text).wants_ticket:
+                # No form without the dialogue model: the request goes to the queue as it is.
+                self._queue(conversation, said, HandoffReason.TICKET_REQUEST, urgent=False)
+                return [OutgoingMessage(DEGRADED_TICKET)]
+            if turn.small_talk:
+                return [OutgoingMessage(DEGRADED_ACKNOWLEDGED, TICKET_OR_HUMAN)]
+            answer = turn.answer
         return [OutgoingMessage(DEGRADED_NOTICE, role=Role.SYSTEM), *_outgoing(answer)]
+
+    def _queue(
+        self,
+        conversation: ConversationView,
+        said: Sequence[MessageView],
+        reason: HandoffReason,
+        *,
+        urgent: bool,
+        question: str | None = None,
+    ) -> None:
+        texts = [m.text for m in said if m.role is Role.USER]
+        if question and texts:
+            texts[-1] = question
+        self._escalations.open(
+            EscalationRequest.from_user_texts(
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                reason=reason.value,
+                user_texts=texts,
+                urgent=urgent,
+            )
+        )
 
     # Messages from people and the system, outside a user's turn
 
@@ -299,7 +382,9 @@ class ConversationService(ConversationStore):
         outbound = self._outbound.get(conversation.channel)
         if outbound is None:
             return stored
-        delivered = await outbound.deliver(conversation, stored.text)
+        delivered = await outbound.deliver(conversation, stored.text, (stored.id,))
+        if delivered is None:  # queued for a retry: the channel records the outcome itself
+            return stored.model_copy(update={"delivery": "pending"})
         status = "sent" if delivered else "failed"
         await asyncio.to_thread(self.set_delivery, [stored.id], status)
         return stored.model_copy(update={"delivery": status})

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from support.storage import Base
@@ -32,6 +32,8 @@ class Escalation(Base):
     last_messages: Mapped[list[str]] = mapped_column(JSON)
     kb_candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     redacted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Fraud, theft, money already gone: the queue puts these first (migration 0007).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     assigned_to: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

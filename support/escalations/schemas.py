@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from support.escalations.models import EscalationStatus
+from support.replies.vocabulary import REASON_LABELS, HandoffReason
 
 # How much of what the user said an escalation keeps for the agent.
 RECENT_MESSAGES = 5
@@ -26,6 +27,8 @@ class EscalationRequest:
     reason: str
     last_messages: Sequence[str] = ()
     kb_candidates: Sequence[dict[str, Any]] = ()
+    # Fraud, theft or money already gone: sorts first in the agent queue.
+    urgent: bool = False
 
     @classmethod
     def from_user_texts(
@@ -36,6 +39,7 @@ class EscalationRequest:
         reason: str,
         user_texts: Iterable[str],
         kb_candidates: Iterable[dict[str, Any]] = (),
+        urgent: bool = False,
     ) -> EscalationRequest:
         """Keeps the last RECENT_MESSAGES things the user said (blank ones skipped)."""
         said = [text for text in user_texts if text.strip()]
@@ -45,6 +49,7 @@ class EscalationRequest:
             reason=reason,
             last_messages=tuple(said[-RECENT_MESSAGES:]),
             kb_candidates=tuple(kb_candidates),
+            urgent=urgent,
         )
 
 
@@ -62,6 +67,19 @@ class EscalationView:
     created_at: datetime
     assigned_to: str | None = None
     resolved_at: datetime | None = None
+    urgent: bool = False
+
+    @property
+    def reason_label(self) -> str:
+        """The reason in an agent's words (older escalations stored words already)."""
+        return reason_label(self.reason)
+
+
+def reason_label(reason: str) -> str:
+    try:
+        return REASON_LABELS[HandoffReason(reason)]
+    except ValueError:
+        return reason
 
 
 @dataclass(frozen=True)

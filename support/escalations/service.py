@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from guard import REDACTED, redact
+from support import metrics
 from support.escalations.errors import EscalationNotFoundError, EscalationResolvedError
 from support.escalations.models import Escalation, EscalationStatus
 from support.escalations.schemas import EscalationRequest, EscalationView, Handoff
@@ -29,7 +30,11 @@ class EscalationService:
         self._sessions = sessions
 
     def open(self, request: EscalationRequest) -> Handoff:
-        """Queue the conversation for a person; one open escalation per conversation."""
+        """Queue the conversation for a person; one open escalation per conversation.
+
+        An urgent request makes the conversation's open escalation urgent too: a user
+        already waiting who then reports a fraud moves to the front.
+        """
         messages = [redact(message) for message in request.last_messages]
         with transaction(self._sessions) as session:
             escalation = session.scalar(_open_of(request.conversation_id))
@@ -42,27 +47,45 @@ class EscalationService:
                     last_messages=messages,
                     kb_candidates=list(request.kb_candidates),
                     redacted=any(REDACTED in message for message in messages),
+                    urgent=request.urgent,
                     created_at=datetime.now(UTC),
                 )
                 session.add(escalation)
                 session.flush()
+                metrics.handoffs_total.labels(metrics.handoff_reason_label(request.reason)).inc()
+            elif request.urgent and not escalation.urgent:
+                escalation.urgent = True
+                session.flush()
             position = session.scalar(
                 select(func.count()).where(
                     Escalation.status == EscalationStatus.WAITING.value,
-                    Escalation.id <= escalation.id,
+                    _ahead_of_or_is(escalation),
                 )
             )
             return Handoff(_view(escalation), max(int(position or 0), 1))
 
     def with_status(self, statuses: Sequence[EscalationStatus]) -> list[EscalationView]:
-        """Escalations in these states, oldest first (the queue's order)."""
+        """Escalations in these states in the queue's order: urgent first, then oldest first."""
         with self._sessions() as session:
             found = session.scalars(
                 select(Escalation)
                 .where(Escalation.status.in_([status.value for status in statuses]))
-                .order_by(Escalation.created_at, Escalation.id)
+                .order_by(Escalation.urgent.desc(), Escalation.created_at, Escalation.id)
             )
             return [_view(escalation) for escalation in found]
+
+    def counts_by_status(self) -> dict[EscalationStatus, int]:
+        """How many escalations wait and are being handled (the queue's length)."""
+        open_statuses = [EscalationStatus.WAITING.value, EscalationStatus.ASSIGNED.value]
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Escalation.status, func.count())
+                .where(Escalation.status.in_(open_statuses))
+                .group_by(Escalation.status)
+            )
+            counts = {EscalationStatus(status): 0 for status in open_statuses}
+            counts.update({EscalationStatus(status): int(count) for status, count in rows})
+            return counts
 
     def get(self, escalation_id: int) -> EscalationView:
         with self._sessions() as session:
@@ -75,6 +98,10 @@ class EscalationService:
         """Give the case to ``agent`` (taking it over from another agent is allowed)."""
         with transaction(self._sessions) as session:
             escalation = self._open_for_update(session, escalation_id)
+            if escalation.status == EscalationStatus.WAITING.value:
+                # The wait a user had for a person: until an agent first takes the case.
+                waited = datetime.now(UTC) - as_utc(escalation.created_at)
+                metrics.queue_wait_seconds.observe(max(0.0, waited.total_seconds()))
             escalation.status = EscalationStatus.ASSIGNED.value
             escalation.assigned_to = agent
             return _view(escalation)
@@ -111,6 +138,14 @@ def _open_of(conversation_id: str) -> Select[Escalation]:
     )
 
 
+def _ahead_of_or_is(escalation: Escalation) -> ColumnElement[bool]:
+    """Escalations the queue serves before ``escalation``, and itself (urgent first, then age)."""
+    earlier = Escalation.id <= escalation.id
+    if escalation.urgent:
+        return and_(Escalation.urgent.is_(True), earlier)
+    return or_(Escalation.urgent.is_(True), earlier)
+
+
 def _view(escalation: Escalation) -> EscalationView:
     return EscalationView(
         id=escalation.id,
@@ -124,4 +159,5 @@ def _view(escalation: Escalation) -> EscalationView:
         created_at=as_utc(escalation.created_at),
         assigned_to=escalation.assigned_to,
         resolved_at=as_utc(escalation.resolved_at) if escalation.resolved_at else None,
+        urgent=escalation.urgent,
     )

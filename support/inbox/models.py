@@ -27,5 +27,10 @@ class WechatInbox(Base):
     status: Mapped[str] = mapped_column(String(16))
     # The passive reply's text; NULL means the reply was "success" (nothing, or sent later).
     reply: Mapped[str | None] = mapped_column(Text)
+    # Until when the worker that claimed it owns it (renewed while it works); a
+    # processing row past its lease was left by a crash and is taken over.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The callback's XML, kept only while it is processing so a takeover can redo it.
+    payload: Mapped[str | None] = mapped_column(Text)
     # Old rows are purged after a day, long after WeChat stopped retrying.
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

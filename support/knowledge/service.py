@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from kb.follow import IndexFollower
-from kb.index import Manifest, current_index_dir
+from kb.index import Manifest, current_index_dir, set_current
 from kb.knowledge_base import KnowledgeBase, QueryResult
 from kb.pipeline import build_knowledge_base
 from support.errors import ConflictError, UnavailableError
@@ -44,10 +46,17 @@ class Rebuild:
 
 
 class KnowledgeService:
-    def __init__(self, settings: Settings, *, follow_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        follow_interval: float = 1.0,
+        kb: KnowledgeBase | None = None,
+    ) -> None:
+        """``kb``: one already loaded (tests and tools reuse their encoder)."""
         self._settings = settings
         self._follower = IndexFollower(
-            settings.index_dir, models_dir=settings.models_dir, interval=follow_interval
+            settings.index_dir, kb=kb, models_dir=settings.models_dir, interval=follow_interval
         )
         self._rebuild_lock = threading.Lock()
 
@@ -88,6 +97,26 @@ class KnowledgeService:
     def current_on_disk(self) -> Path | None:
         """The build CURRENT names, which every process follows."""
         return current_index_dir(self._settings.index_dir)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the one build slot (rebuild, publish, rollback); busy raises KnowledgeBusyError."""
+        if not self._rebuild_lock.acquire(blocking=False):
+            raise KnowledgeBusyError("知识库正在发布或重建，请稍后")
+        try:
+            yield
+        finally:
+            self._rebuild_lock.release()
+
+    def make_current(self, directory: Path) -> Manifest:
+        """Point CURRENT at a finished build and swap it in here (call inside ``exclusive``).
+
+        The other processes follow CURRENT within about a second.
+        """
+        set_current(self._settings.index_dir, directory)
+        manifest = self._follower.load_current()
+        logger.info("知识库已切换到 %s", manifest.build_id)
+        return manifest
 
     def rebuild(self) -> Rebuild:
         """Validate the FAQ file, build it (reused when unchanged), make it CURRENT, swap it in.

@@ -12,6 +12,7 @@ from typing import Any
 
 from kb.content import FAQ
 from kb.knowledge_base import Candidate, Decision, QueryResult
+from support import metrics
 from support.replies.vocabulary import (
     ANYTHING_ELSE,
     CLARIFY_PROMPT,
@@ -22,7 +23,9 @@ from support.replies.vocabulary import (
     HELPED_QUESTION,
     HUMAN_FIRST,
     NOT_UNDERSTOOD,
+    PERSON_ADVISED,
     SORRY_IT_DID_NOT_HELP,
+    STILL_NOT_UNDERSTOOD,
     TICKET_OR_HUMAN,
     Button,
     clarify_payload,
@@ -91,6 +94,8 @@ def answer_query(
     (only the dialogue model can take the reply to it).
     """
     meta = kb_metadata(result.decision, query, result.top) if query is not None else None
+    if query is not None:  # a question, not a button's payload
+        metrics.kb_decisions_total.labels(result.decision.value).inc()
     candidates = handoff_candidates(result.candidates)
     if result.decision is Decision.ANSWER and result.top is not None:
         return _answered(result.top.faq, candidates, meta, ask_if_helped)
@@ -121,7 +126,10 @@ def _answered(
     faq: FAQ, candidates: list[dict[str, Any]], meta: dict[str, Any] | None, ask_if_helped: bool
 ) -> Answer:
     replies: tuple[Reply, ...]
-    if ask_if_helped:
+    if faq.escalate == "human":
+        # A person usually has to look at the account: offer one right away.
+        replies = (Reply(faq.answer, kb=meta), Reply(PERSON_ADVISED, HUMAN_FIRST))
+    elif ask_if_helped:
         # The metadata goes with the answer itself: that is the message users rate 👍/👎.
         replies = (Reply(faq.answer, kb=meta), Reply(HELPED_QUESTION, FEEDBACK_BUTTONS))
     else:
@@ -132,12 +140,18 @@ def _answered(
     return Answer(Decision.ANSWER, replies, candidates, 0, category)
 
 
-def after_feedback(*, helped: bool, after_answer: bool) -> Reply:
-    """The reply to 是 / 否: about the answer just given, or neutral at other times."""
+def after_feedback(*, helped: bool, after_answer: bool, after_fallback: bool = False) -> Reply:
+    """The reply to 是 / 否: about the answer just given, or neutral at other times.
+
+    Right after the bot could not answer, a vague reply is no reason to stop helping:
+    a person is offered.
+    """
     if after_answer and helped:
         return Reply(GLAD_IT_HELPED)
     if after_answer:
         return Reply(SORRY_IT_DID_NOT_HELP, TICKET_OR_HUMAN)
+    if after_fallback:
+        return Reply(STILL_NOT_UNDERSTOOD, HUMAN_FIRST)
     return Reply(ANYTHING_ELSE)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 
 # Button payloads: Rasa intents, sent as "/intent" so NLU is skipped.
 AFFIRM = "/affirm"
@@ -43,6 +44,58 @@ GLAD_IT_HELPED = "太好了！还有其他问题随时问我。"
 SORRY_IT_DID_NOT_HELP = "抱歉没能解决您的问题。您可以提交工单，我们会有专人跟进；也可以转人工客服。"
 ANYTHING_ELSE = "好的。请问还有什么可以帮您？"
 NOT_UNDERSTOOD = "抱歉，我没有理解您的意思。您可以换个说法，或者提交工单、转人工客服。"
+PERSON_BUTTON = TICKET_OR_HUMAN[1]
+STILL_NOT_UNDERSTOOD = "抱歉没能帮上忙。需要的话可以直接转人工客服，或者提交工单。"
+
+# Fraud or theft: what to do right now, before a person takes over.
+SAFETY_STEPS = (
+    "您的资金或账户可能有风险，请先立即做这几件事：\n"
+    "1. 马上修改登录密码和支付密码；如果还能登录，可以在 App 内申请临时冻结账户"
+    "（入口以 App 内显示为准），人工客服也可以帮您冻结；\n"
+    "2. 联系发卡银行冻结或挂失已绑定的银行卡；\n"
+    "3. 不要再向对方转账，也不要把验证码、密码或助记词告诉任何人，真正的客服绝不会向您索要；\n"
+    "4. 保留聊天记录、转账凭证等证据，涉及诈骗请尽快报警。\n"
+    "我现在就为您转接人工客服。"
+)
+SCAM_WARNING = (
+    "提醒您：任何人（包括自称客服、官方或警察的人）索要验证码、密码或助记词，"
+    "或让您转账到“安全账户”、共享屏幕，都是诈骗。真正的客服绝不会这样要求，请不要照做。"
+)
+APOLOGY = "非常抱歉给您带来不好的体验，我们很重视您的问题。"
+APOLOGY_PERSON = (
+    "非常抱歉给您带来不好的体验。这个问题我建议直接转人工客服，由客服同事帮您处理；也可以提交工单。"
+)
+# A follow-up on the answer just given: the part that speaks to it, or what comes next.
+RELEVANT_PART = "关于这一点：{part}\n如果还是没有解决，可以提交工单或转人工客服，由专人帮您查看。"
+NOTHING_MORE = (
+    "上面的回答已经是帮助中心里关于这个问题的全部说明了。"
+    "如果还没有解决，建议转人工客服，或者提交工单，由专人帮您查看。"
+)
+OTHER_QUESTION = "您还问到了另一个问题，点这里查看："
+# An FAQ marked 「escalate: human」 usually needs a person to look at the account.
+PERSON_ADVISED = "这类问题通常需要人工客服核实处理，可以直接转人工。"
+
+
+class HandoffReason(StrEnum):
+    """Why the conversation went to a person, as the escalation records it.
+
+    Codes, so that the analytics can count them; REASON_LABELS has their words.
+    """
+
+    URGENT = "urgent_risk"
+    FRUSTRATION = "frustration"
+    USER_REQUEST = "user_request"
+    BOT_FALLBACK = "bot_fallback"
+    TICKET_REQUEST = "ticket_request"
+
+
+REASON_LABELS = {
+    HandoffReason.URGENT: "疑似诈骗或盗用（紧急）",
+    HandoffReason.FRUSTRATION: "用户不满",
+    HandoffReason.USER_REQUEST: "用户要求转人工",
+    HandoffReason.BOT_FALLBACK: "机器人连续未能回答",
+    HandoffReason.TICKET_REQUEST: "用户要求提交工单（对话服务不可用）",
+}
 
 
 def handoff_notice(queue_position: int) -> str:

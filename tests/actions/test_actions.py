@@ -11,7 +11,7 @@ import yaml
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import ActionAnswerFAQ, ActionAnswerFeedback, ActionCoreFallback
+from actions.faq import ActionAnswerFAQ, ActionAnswerFeedback, ActionCoreFallback, ActionSmallTalk
 from actions.handoff import ActionHandoff
 from actions.tickets import (
     CATEGORIES,
@@ -339,8 +339,98 @@ async def test_handoff_records_the_case_and_pauses(
     assert case is not None
     # The gateway learns of the handoff from the reply itself.
     assert dispatcher.messages[0]["custom"] == {"handoff": {"escalation_id": case.id}}
-    assert case.reason == "用户要求转人工"
+    assert case.reason == "user_request"
     assert case.channel == "wechat"
     assert case.kb_candidates == candidates
     assert case.last_messages == ["充值没到账", "我的支付密码是 〔已隐藏〕 你帮我查", "转人工"]
     assert case.redacted
+
+
+# Several things in one message, urgency, small talk with a question in it
+
+
+async def test_a_person_asked_for_inside_a_question_hands_off(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    _, escalations = services
+    dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("帮我转人工，充值不到账"))
+    assert ConversationPaused() in events
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None
+    assert case.reason == "user_request"
+    assert case.last_messages == ["充值不到账"]  # what the agent reads as the question
+    assert "handoff" in dispatcher.messages[-1]["custom"]
+
+
+async def test_fraud_gets_safety_steps_and_an_urgent_case(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    _, escalations = services
+    tracker = make_tracker("我被骗了，刚转了5000给一个自称客服的人，怎么办")
+    dispatcher, events = await run(ActionAnswerFAQ(), tracker)
+    assert "冻结" in dispatcher.messages[0]["text"]
+    assert "验证码" in dispatcher.messages[0]["text"]
+    assert ConversationPaused() in events
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None and case.reason == "urgent_risk"
+
+
+async def test_the_handoff_button_after_anger_says_why(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    _, escalations = services
+    tracker = make_tracker("/request_human", intent="request_human", slots={"frustrated": True})
+    await run(ActionHandoff(), tracker)
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None and case.reason == "frustration"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "response"),
+    [("谢谢", "thank", "utter_thank"), ("你好", "greet", "utter_greet"),
+     ("好的 拜拜", "goodbye", "utter_goodbye")],
+)  # fmt: skip
+async def test_small_talk_alone_gets_a_pleasantry(
+    make_tracker: MakeTracker, text: str, intent: str, response: str
+) -> None:
+    dispatcher, events = await run(ActionSmallTalk(), make_tracker(text, intent=intent))
+    assert [message["response"] for message in dispatcher.messages] == [response]
+    assert events == []
+
+
+async def test_small_talk_with_a_question_answers_it(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker("谢谢，另外怎么换绑手机号", intent="thank")
+    dispatcher, events = await run(ActionSmallTalk(), tracker)
+    assert slots_set(events)["kb_decision"] == "answer"
+    assert "手机号" in dispatcher.messages[0]["text"]
+
+
+async def test_a_number_after_a_clarify_list_picks_that_option(make_tracker: MakeTracker) -> None:
+    offered = ["payment_password_reset", "password_reset"]
+    tracker = make_tracker("1", intent="goodbye", slots={"offered_faqs": offered})
+    dispatcher, events = await run(ActionAnswerFeedback(), tracker)
+    assert "支付密码" in dispatcher.messages[0]["text"]
+    assert slots_set(events)["topic"] == "payment_password_reset"
+
+
+async def test_the_ticket_form_offers_a_person_to_an_angry_user(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker("太差了，我要投诉你们", intent="open_ticket")
+    dispatcher, _ = await run(ActionAskCategory(), tracker)
+    assert "抱歉" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[-1]["buttons"][-1]["payload"] == "/request_human"
+
+
+async def test_a_vague_reply_after_a_miss_gets_a_person_offered(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker("嗯嗯那个", intent="cancel", slots={"kb_decision": "fallback"})
+    dispatcher, _ = await run(ActionSmallTalk(), tracker)
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+
+
+async def test_a_yes_with_nothing_to_confirm_and_other_words_is_looked_up(
+    make_tracker: MakeTracker,
+) -> None:
+    dispatcher, events = await run(
+        ActionAnswerFeedback(), make_tracker("阿巴阿巴", intent="affirm")
+    )
+    assert dispatcher.messages[0]["text"] == FALLBACK_FIRST
+    assert slots_set(events)["kb_decision"] == "fallback"

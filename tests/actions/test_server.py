@@ -3,9 +3,7 @@ required (issue 15, finding 5: a forged POST /webhook queued a fake conversation
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,13 +15,10 @@ import pytest
 
 from actions.server import bearer, is_authorised
 from ops.rasa import action_endpoint
-from ops.stack import KEFU, free_port
 from support.escalations.service import EscalationService
 from support.settings import Settings
-from support.storage import migrate, session_factory
-from tests.conftest import PROJECT_ROOT
-
-SECRET = "a-deployment-secret-0123456789"
+from support.storage import session_factory
+from tests.actions.process import SECRET, running_action_server
 
 
 @dataclass(frozen=True)
@@ -39,46 +34,8 @@ class ActionServer:
 
 @pytest.fixture(scope="module")
 def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
-    data = tmp_path_factory.mktemp("action-server")
-    database_url = f"sqlite:///{data / 'kefu.db'}"
-    migrate(database_url)
-    port = free_port()
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("KEFU_")
-    } | {
-        "KEFU_DATA_DIR": str(data),
-        "KEFU_DATABASE_URL": database_url,
-        # No KB here: the handoff needs none, and the warm-up gives up at once.
-        "KEFU_INDEX_DIR": str(data / "index"),
-        "KEFU_ACTION_SERVER_PORT": str(port),
-        "KEFU_ACTION_SERVER_TOKEN": SECRET,
-    }
-    log = data / "actions.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(KEFU), "actions", "run"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            cwd=PROJECT_ROOT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            pytest.fail(f"动作服务器没有就绪：{log.read_text()[-3000:]}")
-        yield ActionServer(url, port, database_url)
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+    with running_action_server(tmp_path_factory.mktemp("action-server")) as server:
+        yield ActionServer(server.url, server.port, server.database_url)
 
 
 def handoff_call(conversation_id: str) -> dict[str, Any]:
@@ -192,3 +149,13 @@ def test_rasa_calls_the_host_the_action_server_listens_on() -> None:
     assert action_endpoint(everywhere) == "http://127.0.0.1:6000/webhook"
     remote = Settings(action_server_host="actions.internal", action_server_port=5055)
     assert action_endpoint(remote) == "http://actions.internal:5055/webhook"
+
+
+def test_the_gateway_probes_the_action_server_where_it_runs() -> None:
+    from api.health import action_server_health_url
+
+    assert action_server_health_url(Settings(action_server_port=6001)) == (
+        "http://127.0.0.1:6001/health"
+    )
+    in_a_cluster = Settings(action_server_url="http://kefu-actions:5055/")
+    assert action_server_health_url(in_a_cluster) == "http://kefu-actions:5055/health"

@@ -1,4 +1,10 @@
-"""`kefu demo` (what `make demo` runs) starts the stack, reports ready, and stops on Ctrl-C."""
+"""`kefu demo` (what `make demo` runs) starts the stack, reports ready, and stops on Ctrl-C.
+
+Quietly: the console has the build steps, one line per component and the ready block;
+TensorFlow's, pkg_resources' and faiss's start-up messages and Rasa's log are in the
+files under the data directory's logs/ that the ready block names. (The same output
+path with fake noisy processes, and crash restarts: tests/resilience.)
+"""
 
 from __future__ import annotations
 
@@ -58,6 +64,12 @@ def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
         # The demo agent's password is printed once, and it opens the console.
         printed = re.search(r"/agent\s+用户 demo\s+密码 (\S+)（只显示这一次", text)
         assert printed, text
+        # Quiet: none of the libraries' start-up noise, and the logs are named.
+        for noise in ("tensorflow", "pkg_resources", "faiss", "DeprecationWarning", "Sanic"):
+            assert noise.lower() not in text.lower(), text
+        assert f"日志          {tmp_path / 'logs'}/" in text
+        assert (tmp_path / "logs" / "rasa.log").stat().st_size > 0
+        assert len([line for line in text.splitlines() if line.strip()]) < 25, text
         login = httpx.post(
             f"http://127.0.0.1:{port}/api/agent/login",
             json={"username": "demo", "password": printed.group(1)},
@@ -69,7 +81,7 @@ def test_demo_starts_reports_urls_and_stops_cleanly(tmp_path: Path) -> None:
         assert process.wait(timeout=40) == 0
     finally:
         if process.poll() is None:
-            # honcho puts each service in a process group of its own: ask it to stop them
+            # Each service runs in a process group of its own: ask the demo to stop them
             # all (as Ctrl-C would) before killing, or a failed run leaves them running.
             process.send_signal(signal.SIGINT)
             try:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.console.deps import COOKIE_NAME, CSRF_HEADER
+from api.core.limits import LARGE_BODY_PATHS, MAX_BODY_BYTES
 from api.main import create_app
 from kb.pipeline import BuildOutcome
 from support.settings import Settings
@@ -26,6 +27,9 @@ from tests.console.test_auth import _flatten
 from tests.web.conftest import FakeRasa, Gateway
 
 OPEN, BEARER, AGENT, SIGNATURE = "open", "bearer", "agent", "signature"
+# Prometheus' /metrics: loopback callers or KEFU_METRICS_TOKEN (tests/web/test_metrics.py);
+# the test client is neither, so it is refused with 403.
+SCRAPE = "scrape"
 # The routes that need no credential. Everything else under /api/chat/sessions/{id}
 # needs the session's token, everything under /agent and /api/agent a console login,
 # and the WeChat webhook WeChat's signature.
@@ -72,6 +76,8 @@ def credential(method: str, path: str) -> str:
         return AGENT
     if path == "/wechat":
         return SIGNATURE
+    if (method, path) == ("GET", "/metrics"):
+        return SCRAPE
     raise AssertionError(f"classify {method} {path} in tests/api/test_route_inputs.py")
 
 
@@ -156,7 +162,7 @@ def refused(caller: Caller, response: httpx.Response, before: dict[str, int], wh
 
 def test_every_route_is_classified(gateway: Gateway) -> None:
     kinds = {credential(method, path) for method, path, _ in routes(gateway)}
-    assert kinds == {OPEN, BEARER, AGENT, SIGNATURE}
+    assert kinds == {OPEN, BEARER, AGENT, SIGNATURE, SCRAPE}
 
 
 def test_every_route_requires_its_credential(caller: Caller) -> None:
@@ -169,7 +175,7 @@ def test_every_route_requires_its_credential(caller: Caller) -> None:
         url = caller.concrete(path)
         none = caller.request(method, url)
         refused(caller, none, before, f"{method} {path} without a credential")
-        assert none.status_code == (403 if kind == SIGNATURE else 401), f"{method} {path}"
+        assert none.status_code == (403 if kind in (SIGNATURE, SCRAPE) else 401), f"{method} {path}"
         # The wrong kind of credential is no better: a chat token on the console, a
         # console login on a chat session.
         other = AGENT if kind == BEARER else BEARER
@@ -227,15 +233,18 @@ def test_oversized_bodies_are_413_and_store_nothing(caller: Caller) -> None:
             continue
         kind = credential(method, path)
         before = stored_rows(caller.gateway)
+        # File imports take more, but not without end.
+        limit = LARGE_BODY_PATHS.get(path, MAX_BODY_BYTES)
+        oversized = OVERSIZED if limit == MAX_BODY_BYTES else b"a" * (limit + 1024)
         response = caller.request(
             method,
             caller.concrete(path),
             kind=kind,
             json=None,
-            content=OVERSIZED,
+            content=oversized,
             headers={"Content-Type": "application/json"},
         )
-        refused(caller, response, before, f"{method} {path} with 65 KB")
+        refused(caller, response, before, f"{method} {path} with {len(oversized)} bytes")
         assert response.status_code == 413, f"{method} {path}"
         checked += 1
     assert checked >= 10

@@ -177,7 +177,7 @@ def test_handoff_silence_and_resume(stack: RunningStack) -> None:
     escalations = EscalationService(session_factory(stack.settings.database_url))
     case = escalations.open_for_conversation(user)
     assert case is not None
-    assert case.reason == "用户要求转人工"
+    assert case.reason == "user_request"
     assert case.last_messages[-2:] == ["提现失败了怎么办", "转人工"]
     assert case.kb_candidates and case.kb_candidates[0]["id"] == "withdraw_failed"
 

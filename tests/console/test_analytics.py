@@ -18,12 +18,15 @@ from sqlalchemy import select, update
 from actions import runtime
 from actions.faq import ActionAnswerFAQ, ActionCoreFallback
 from api.console.deps import COOKIE_NAME, CSRF_HEADER
+from kb.content import FAQCollection
 from kb.knowledge_base import KnowledgeBase
 from support.analytics.models import ParaphraseSuggestion
 from support.channels import Channel
 from support.conversations.models import Conversation, ConversationState, Message, Role
 from support.dialogue import BotMessage, RasaClient
+from support.escalations.models import Escalation
 from support.escalations.schemas import EscalationRequest
+from support.replies.vocabulary import REASON_LABELS, HandoffReason
 from support.settings import Settings
 from support.storage import session_factory
 from support.tickets.models import Ticket
@@ -160,7 +163,9 @@ def delete(console: Console, path: str) -> httpx.Response:
 # The figures
 
 
-def test_the_figures_against_a_seeded_conversation_set(gateway: Gateway, agent: Console) -> None:
+def test_the_figures_against_a_seeded_conversation_set(
+    gateway: Gateway, agent: Console, faqs: FAQCollection
+) -> None:
     seed(gateway)
     response = agent.get("/api/agent/analytics", params={"days": 30})
     assert response.status_code == 200, response.text
@@ -176,10 +181,10 @@ def test_the_figures_against_a_seeded_conversation_set(gateway: Gateway, agent: 
     assert body["handoff_rate"] == pytest.approx(2 / 6)
     assert body["csat"] == {"up": 2, "down": 1, "rate": pytest.approx(2 / 3)}
     # Answers only: the clarify in c6 is not a hit.
+    questions = {faq.id: faq.question for faq in faqs}
     assert body["kb_hits"] == [
-        {"faq_id": "withdraw_how", "question": "怎么把余额提现到银行卡？", "count": 2},
-        {"faq_id": "fees", "question": "手续费怎么收？为什么会被扣费？", "count": 1},
-        {"faq_id": "password_reset", "question": "忘记登录密码了怎么重置？", "count": 1},
+        {"faq_id": faq_id, "question": questions[faq_id], "count": count}
+        for faq_id, count in (("withdraw_how", 2), ("fees", 1), ("password_reset", 1))
     ]
 
 
@@ -196,8 +201,15 @@ def test_unanswered_queries_are_clustered_by_topic(gateway: Gateway, agent: Cons
     assert digital_yuan["representative"] in DIGITAL_YUAN
     assert digital_yuan["reason"] == "fallback"
     nearest = digital_yuan["nearest_faq"]
-    # Paying is the nearest thing the FAQ has.
-    assert nearest["faq_id"] in {"qr_payment", "payment_failed", "topup_methods", "bind_card"}
+    # Paying, or the currencies the wallet takes, is the nearest thing the FAQ has.
+    assert nearest["faq_id"] in {
+        "qr_payment",
+        "payment_failed",
+        "topup_methods",
+        "bind_card",
+        "online_checkout",
+        "supported_currencies",
+    }
     assert nearest["question"]
     assert 0 < nearest["score"] <= 1
 
@@ -472,3 +484,60 @@ def test_the_handoff_signal_is_attached_to_its_reply() -> None:
         ]
     )
     assert messages == [BotMessage("正在为您转接人工客服，您目前排在第 2 位。", [], handoff=7)]
+
+
+def test_handoffs_are_counted_by_reason_with_urgent_and_frustration(
+    gateway: Gateway, agent: Console
+) -> None:
+    escalations = gateway.escalations()
+    handoffs = [
+        ("u1", HandoffReason.URGENT, True),
+        ("u2", HandoffReason.URGENT, True),
+        ("f1", HandoffReason.FRUSTRATION, False),
+        ("f2", HandoffReason.FRUSTRATION, False),
+        ("f3", HandoffReason.FRUSTRATION, False),
+        ("r1", HandoffReason.USER_REQUEST, False),
+        # A frustrated user who then reported a fraud: urgent, counted under its reason.
+        ("f4", HandoffReason.FRUSTRATION, True),
+        ("old", HandoffReason.URGENT, True),
+    ]
+    for conversation_id, reason, urgent in handoffs:
+        escalations.open(
+            EscalationRequest.from_user_texts(
+                conversation_id=conversation_id,
+                channel=Channel.WEB,
+                reason=reason.value,
+                user_texts=["……"],
+                urgent=urgent,
+            )
+        )
+    sessions = session_factory(gateway.settings.database_url)
+    with sessions() as session, session.begin():
+        session.execute(
+            update(Escalation).where(Escalation.conversation_id == "old").values(created_at=OLD)
+        )
+
+    body = agent.get("/api/agent/analytics", params={"days": 30}).json()
+    assert body["handoff_reasons"] == [
+        {
+            "reason": "frustration",
+            "label": REASON_LABELS[HandoffReason.FRUSTRATION],
+            "count": 4,
+        },
+        {"reason": "urgent_risk", "label": REASON_LABELS[HandoffReason.URGENT], "count": 2},
+        {
+            "reason": "user_request",
+            "label": REASON_LABELS[HandoffReason.USER_REQUEST],
+            "count": 1,
+        },
+    ]
+    assert (body["urgent_handoffs"], body["frustration_handoffs"]) == (3, 4)
+    # The older urgent case counts over a longer period only.
+    longer = agent.get("/api/agent/analytics", params={"days": 90}).json()
+    assert (longer["urgent_handoffs"], longer["frustration_handoffs"]) == (4, 4)
+    # Reasons stored as words by older versions are shown as they are.
+    escalations.open(
+        EscalationRequest(conversation_id="legacy", channel=Channel.WEB, reason="用户要求转人工")
+    )
+    reasons = agent.get("/api/agent/analytics").json()["handoff_reasons"]
+    assert {"reason": "用户要求转人工", "label": "用户要求转人工", "count": 1} in reasons

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect, text
 
 from support.accounts.service import AccountService
 from support.conversations.models import ConversationState
 from support.dialogue import BotMessage
+from support.escalations.models import EscalationStatus
 from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService
-from support.storage import session_factory
+from support.replies.vocabulary import REASON_LABELS, HandoffReason
+from support.storage import MIGRATIONS, engine_for, session_factory
 from support.tickets.service import TicketService
+from tests.conftest import POSTGRES_URL, _postgres_schema_url
 from tests.console.conftest import PASSWORD, Console, accounts_for, log_in, log_in_client
 from tests.web.conftest import Gateway
 from tests.wechat.conftest import (
@@ -356,3 +366,186 @@ def test_the_queue_summarises_many_cases_and_keeps_handoffs_made_outside_the_gat
     missing = agent.get(f"/api/agent/escalations/{direct.escalation.id}")
     assert missing.status_code == 404
     assert missing.json()["detail"] == "没有找到这个会话。"
+
+
+# Urgent escalations (fraud, theft, money already gone): first in the queue, flagged.
+
+
+def _open(gateway: Gateway, reason: HandoffReason, *, urgent: bool) -> tuple[str, int, int]:
+    """Queue a new web conversation; its id, escalation id and queue position."""
+    session_id, headers = gateway.session()
+    gateway.say(session_id, headers, text="我被骗了" if urgent else "你好")
+    handoff = gateway.escalations().open(
+        EscalationRequest.from_user_texts(
+            conversation_id=session_id,
+            channel="web",
+            reason=reason.value,
+            user_texts=["我被骗了" if urgent else "你好"],
+            urgent=urgent,
+        )
+    )
+    return session_id, handoff.escalation.id, handoff.queue_position
+
+
+def test_urgent_cases_come_first_then_the_oldest(gateway: Gateway, agent: Console) -> None:
+    calm_early, _, calm_early_position = _open(gateway, HandoffReason.USER_REQUEST, urgent=False)
+    urgent_early, _, urgent_early_position = _open(gateway, HandoffReason.URGENT, urgent=True)
+    calm_late, _, calm_late_position = _open(gateway, HandoffReason.FRUSTRATION, urgent=False)
+    urgent_late, urgent_late_id, urgent_late_position = _open(
+        gateway, HandoffReason.URGENT, urgent=True
+    )
+    queue = agent.get("/api/agent/escalations").json()["escalations"]
+    assert [item["conversation_id"] for item in queue] == [
+        urgent_early,
+        urgent_late,
+        calm_early,
+        calm_late,
+    ]
+    assert [item["urgent"] for item in queue] == [True, True, False, False]
+    # The position each user was told counts the urgent cases ahead of them.
+    assert (calm_early_position, urgent_early_position) == (1, 1)
+    assert (calm_late_position, urgent_late_position) == (3, 2)
+    # Reasons are codes; the console shows them in words.
+    assert queue[0]["reason"] == "urgent_risk"
+    assert queue[0]["reason_label"] == REASON_LABELS[HandoffReason.URGENT]
+    assert queue[2]["reason_label"] == REASON_LABELS[HandoffReason.USER_REQUEST]
+    case = agent.get(f"/api/agent/escalations/{urgent_late_id}").json()
+    assert case["escalation"]["urgent"] is True
+    # Taking an urgent case leaves the rest of the queue in order; resolved ones leave it.
+    agent.post(f"/api/agent/escalations/{urgent_late_id}/assign")
+    waiting = agent.get("/api/agent/escalations", params={"status": "waiting"}).json()
+    assert [item["conversation_id"] for item in waiting["escalations"]] == [
+        urgent_early,
+        calm_early,
+        calm_late,
+    ]
+
+
+def test_an_urgent_report_moves_a_waiting_user_to_the_front(
+    gateway: Gateway, agent: Console
+) -> None:
+    first, _, _ = _open(gateway, HandoffReason.USER_REQUEST, urgent=False)
+    second, case_id, position = _open(gateway, HandoffReason.USER_REQUEST, urgent=False)
+    assert position == 2
+    # While waiting, the second user reports a fraud: same case, now urgent and first.
+    again = gateway.escalations().open(
+        EscalationRequest.from_user_texts(
+            conversation_id=second,
+            channel="web",
+            reason=HandoffReason.URGENT.value,
+            user_texts=["刚转了钱给骗子"],
+            urgent=True,
+        )
+    )
+    assert (again.escalation.id, again.escalation.urgent, again.queue_position) == (
+        case_id,
+        True,
+        1,
+    )
+    queue = agent.get("/api/agent/escalations").json()["escalations"]
+    assert [(item["conversation_id"], item["urgent"]) for item in queue] == [
+        (second, True),
+        (first, False),
+    ]
+    # A later calm request never takes the flag away.
+    calm = gateway.escalations().open(
+        EscalationRequest.from_user_texts(
+            conversation_id=second, channel="web", reason="user_request", user_texts=["在吗"]
+        )
+    )
+    assert calm.escalation.urgent is True
+
+
+def test_urgent_wechat_cases_are_flagged_and_first_too(
+    make_wechat: MakeWeChat, wechat_api: FakeWeChatAPI
+) -> None:
+    harness = make_wechat()
+    AccountService(session_factory(harness.settings.database_url)).add("alice", PASSWORD)
+    agent = log_in_client(harness.client, "alice")
+    escalations = EscalationService(session_factory(harness.settings.database_url))
+    opened = []
+    for urgent in (False, True):
+        conversation = harness.conversations.for_external("wechat", new_openid())
+        opened.append(
+            escalations.open(
+                EscalationRequest.from_user_texts(
+                    conversation_id=conversation.id,
+                    channel="wechat",
+                    reason=(HandoffReason.URGENT if urgent else HandoffReason.USER_REQUEST).value,
+                    user_texts=["有人冒充客服骗走了我的钱" if urgent else "转人工"],
+                    urgent=urgent,
+                )
+            ).escalation
+        )
+        harness.conversations.set_state(conversation.id, ConversationState.WAITING_AGENT)
+    calm, urgent_case = opened
+    queue = agent.get("/api/agent/escalations").json()["escalations"]
+    assert [(item["id"], item["channel"], item["urgent"]) for item in queue] == [
+        (urgent_case.id, "wechat", True),
+        (calm.id, "wechat", False),
+    ]
+    case = agent.get(f"/api/agent/escalations/{urgent_case.id}").json()
+    assert case["escalation"]["urgent"] is True
+    assert case["escalation"]["reason_label"] == REASON_LABELS[HandoffReason.URGENT]
+
+
+def test_migration_0007_adds_urgent_and_keeps_existing_cases_calm(
+    database_url: str, tmp_path: Path
+) -> None:
+    """From revision 0006 with an escalation in it: after 0007 that case is not urgent."""
+    with _database_at_0006(database_url, tmp_path) as (url, config):
+        engine = engine_for(url)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO escalations (conversation_id, channel, reason, status,"
+                    " last_messages, kb_candidates, redacted, created_at)"
+                    " VALUES ('c1', 'web', 'user_request', 'waiting', '[]', '[]', false,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0007")
+        with engine.begin() as connection:
+            assert connection.execute(text("SELECT urgent FROM escalations")).scalar_one() in (
+                False,
+                0,
+            )
+        (view,) = EscalationService(session_factory(url)).with_status([EscalationStatus.WAITING])
+        assert view.urgent is False
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0006")
+        columns = {column["name"] for column in inspect(engine).get_columns("escalations")}
+        assert "urgent" not in columns
+
+
+@contextmanager
+def _database_at_0006(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Config]]:
+    """An empty database migrated to 0006 only, of the same kind as ``database_url``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'at_0006.db'}"
+        with engine_for(url).begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0006")
+        yield url, config
+        return
+    assert POSTGRES_URL is not None
+    schema = f"kefu_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_postgres_schema_url(POSTGRES_URL, "public"))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _postgres_schema_url(POSTGRES_URL, schema)
+    try:
+        with engine_for(url).begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0006")
+        yield url, config
+    finally:
+        engine_for(url).dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

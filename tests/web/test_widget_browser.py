@@ -39,7 +39,9 @@ def test_widget_answers_clarifies_and_survives_a_reload(
     option = page.get_by_test_id("kefu-button").filter(has_text="支付密码")
     expect(option).to_be_visible(timeout=20_000)
     option.click()
-    expect(bot_messages(page).filter(has_text="6 位数字密码").first).to_be_visible(timeout=20_000)
+    expect(bot_messages(page).filter(has_text="和登录密码分开设置").first).to_be_visible(
+        timeout=20_000
+    )
     users = page.locator('[data-testid="kefu-message"][data-role="user"]')
     asked = users.all_inner_texts()
     shown = page.get_by_test_id("kefu-message").count()

@@ -54,6 +54,8 @@ class SentMessage:
     openid: str
     content: str
     errcode: int
+    # When the fake API received it (time.monotonic), for the backoff tests.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -240,22 +240,57 @@ def test_unsubscribe_and_other_events_get_success(wechat: WeChatHarness) -> None
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "placeholder", "kind"),
     [
-        {"MsgType": "image", "PicUrl": "http://example.com/a.jpg", "MediaId": "m1"},
-        {"MsgType": "voice", "MediaId": "m2", "Format": "amr"},
-        {"MsgType": "video", "MediaId": "m3", "ThumbMediaId": "t3"},
-        {"MsgType": "location", "Location_X": "31.2", "Location_Y": "121.4", "Label": "上海"},
-        {"MsgType": "link", "Title": "链接", "Description": "说明", "Url": "http://e.com"},
-        {"MsgType": "something_new"},
+        (
+            {"MsgType": "image", "PicUrl": "http://example.com/a.jpg", "MediaId": "m1"},
+            "[图片] media_id=m1",
+            "图片",
+        ),
+        ({"MsgType": "voice", "MediaId": "m2", "Format": "amr"}, "[语音] media_id=m2", "语音"),
+        (
+            {"MsgType": "video", "MediaId": "m3", "ThumbMediaId": "t3"},
+            "[视频] media_id=m3",
+            "视频",
+        ),
+        (
+            {"MsgType": "location", "Location_X": "31.2", "Location_Y": "121.4", "Label": "上海"},
+            "[位置] 上海",
+            "位置",
+        ),
+        (
+            {"MsgType": "link", "Title": "链接", "Description": "说明", "Url": "http://e.com"},
+            "[链接] 链接 http://e.com",
+            "链接",
+        ),
+        ({"MsgType": "something_new"}, "[其他消息] 类型 something_new", "消息"),
     ],
 )
-def test_non_text_messages_get_a_polite_text(wechat: WeChatHarness, extra: dict[str, str]) -> None:
-    fields = text_message(new_openid(), "")
+def test_non_text_messages_are_kept_for_agents_and_get_a_clear_reply(
+    wechat: WeChatHarness, extra: dict[str, str], placeholder: str, kind: str
+) -> None:
+    openid = new_openid()
+    fields = text_message(openid, "")
     del fields["Content"]
     reply = wechat.reply_text({**fields, **extra})
-    assert reply == "目前只支持文字消息，请用文字描述您的问题。"
+    assert f"收到您的{kind}" in reply
+    assert "请用文字描述" in reply
     assert wechat.dialogue.calls == []
+    history = wechat.history(openid)
+    assert [(m.role, m.text) for m in history] == [(Role.USER, placeholder), (Role.BOT, reply)]
+
+
+def test_non_text_messages_reach_the_agent_holding_the_conversation(
+    wechat: WeChatHarness,
+) -> None:
+    openid = new_openid()
+    conversation = wechat.conversations.for_external(Channel.WECHAT, openid)
+    wechat.conversations.set_state(conversation.id, ConversationState.AGENT)
+    fields = text_message(openid, "")
+    del fields["Content"]
+    response = wechat.post({**fields, "MsgType": "image", "MediaId": "media-7"})
+    assert response.text == "success"  # the agent answers, not the bot
+    assert [m.text for m in wechat.history(openid)] == ["[图片] media_id=media-7"]
 
 
 # Through the conversation service

@@ -137,6 +137,12 @@ export function render(container, api) {
       d.deflected + ' 个会话未转人工、未提交工单'));
     figures.appendChild(figure('analytics-handoff', '转人工率', percent(d.handoff_rate),
       d.handoffs + ' 个会话转了人工'));
+    // Handoffs counted one per escalation, by why they happened.
+    var reasons = (d.handoff_reasons || []).map(function (r) { return r.label + ' ' + r.count; });
+    figures.appendChild(figure('analytics-urgent', '紧急转人工', String(d.urgent_handoffs || 0),
+      '疑似诈骗、盗用或资金损失，在队列中优先'));
+    figures.appendChild(figure('analytics-frustration', '因不满转人工', String(d.frustration_handoffs || 0),
+      reasons.length ? '按原因：' + reasons.join(' · ') : '这段时间没有转人工'));
     figures.appendChild(figure('analytics-ticket', '工单率', percent(d.ticket_rate),
       d.tickets + ' 个会话提交了工单'));
     figures.appendChild(figure('analytics-csat', '满意度（CSAT）', percent(csat.rate),

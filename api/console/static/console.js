@@ -175,6 +175,8 @@ function drawQueue() {
       el('span', { className: 'badge channel-' + item.channel, text: CHANNELS[item.channel] || item.channel }),
       el('span', { className: 'badge status-' + item.status, text: STATUSES[item.status] || item.status })
     ];
+    // Urgent cases (fraud, theft) come first from the API; the badge says why.
+    if (item.urgent) flags.unshift(urgentBadge('queue-urgent'));
     if (item.redacted) {
       flags.push(el('span', {
         className: 'badge redacted', text: '含已隐藏信息', 'data-testid': 'queue-redacted',
@@ -182,12 +184,12 @@ function drawQueue() {
       }));
     }
     var row = el('li', {
-      className: 'queue-item' + (queue.selected === item.id ? ' selected' : ''),
+      className: 'queue-item' + (item.urgent ? ' urgent' : '') + (queue.selected === item.id ? ' selected' : ''),
       'data-testid': 'queue-item', 'data-id': item.id, tabindex: '0', role: 'button',
       onclick: function () { openCase(item.id); }
     }, [
       el('div', { className: 'row' }, flags.concat([waiting])),
-      el('div', { className: 'reason', text: item.reason }),
+      el('div', { className: 'reason', text: item.reason_label }),
       el('div', { className: 'preview', text: item.last_user_message || '（没有消息）' }),
       item.assigned_to ? el('div', { className: 'muted small', text: '负责人：' + item.assigned_to }) : null
     ]);
@@ -195,6 +197,13 @@ function drawQueue() {
     list.appendChild(row);
   });
   tickWaiting();
+}
+
+function urgentBadge(testid) {
+  return el('span', {
+    className: 'badge urgent', text: '紧急', 'data-testid': testid,
+    title: '疑似诈骗、盗用或资金损失，请优先处理'
+  });
 }
 
 function tickWaiting() {
@@ -245,13 +254,14 @@ function drawCase(data) {
     el('div', {}, [
       el('h2', { text: '会话 #' + esc.id }),
       el('div', { className: 'meta' }, [
+        esc.urgent ? urgentBadge('case-urgent') : null,
         el('span', { className: 'badge channel-' + esc.channel, text: CHANNELS[esc.channel] || esc.channel }),
         el('span', { className: 'badge status-' + esc.status, 'data-testid': 'case-status', text: STATUSES[esc.status] || esc.status }),
         el('span', { className: 'muted', text: STATES[data.conversation.state] || data.conversation.state }),
         data.conversation.user ? el('span', { className: 'muted', text: '用户 ' + data.conversation.user }) : null,
         esc.assigned_to ? el('span', { className: 'muted', text: '负责人 ' + esc.assigned_to }) : null
       ]),
-      el('p', { className: 'reason', text: '转人工原因：' + esc.reason })
+      el('p', { className: 'reason', text: '转人工原因：' + esc.reason_label })
     ]),
     actions
   ]));
@@ -399,7 +409,10 @@ function connectEvents() {
   }
   source.addEventListener('escalation', function (event) {
     refresh(event);
-    toast('有新的转人工会话。', 'ok');
+    var data = {};
+    try { data = JSON.parse(event.data); } catch (e) { /* the toast below is generic */ }
+    if (data.urgent) toast('有新的紧急转人工会话（疑似诈骗或盗用），请优先处理。');
+    else toast('有新的转人工会话。', 'ok');
   });
   ['assigned', 'resolved', 'agent_message'].forEach(function (kind) { source.addEventListener(kind, refresh); });
   source.addEventListener('user_message', function (event) {

@@ -1,8 +1,11 @@
 /*
  * Kefu 在线客服 — embeddable chat widget.
  *
- * Embed with one tag:
- *   <script src="/widget.js" data-api-base="" data-title="在线客服" defer></script>
+ * Embed with one tag, on the gateway's own pages or on another site:
+ *   <script src="https://kefu.example.com/widget.js" data-title="在线客服" defer></script>
+ * The API is found next to the script (document.currentScript.src); data-api-base
+ * overrides it. Another site's origin must be listed in the gateway's
+ * KEFU_WIDGET_ORIGINS, or the browser blocks every call (CORS).
  *
  * Plain ES2019, no dependencies, no build step. Everything lives in this IIFE;
  * the only global is window.KefuWidget ({open, close, reset}).

@@ -1,0 +1,1 @@
+"""The 客服消息 outbox: what must still reach a WeChat user, delivered with retries."""

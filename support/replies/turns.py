@@ -1,0 +1,382 @@
+"""One user message understood in its conversation, and what the bot does about it.
+
+The order is the order of urgency: a pick from the options just offered; fraud or
+theft (safety steps, a person at once); a request for a person anywhere in the message;
+small talk with no question in it; then the question itself, read with the
+conversation's topic (「那要多久？」 after a top-up answer), clause by clause when the
+message says several things, never answered twice with the same text, with an apology
+and a person offered when the user is angry.
+
+Shared by the action server (context from Rasa's slots) and the gateway's degraded mode
+(context rebuilt from the stored transcript), so both behave alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from kb.content import FAQ
+from kb.knowledge_base import Decision, KnowledgeBase, QueryResult
+from support.replies import signals as understanding
+from support.replies.answering import (
+    Answer,
+    Reply,
+    answer_faq,
+    answer_query,
+    handoff_candidates,
+    kb_metadata,
+)
+from support.replies.signals import Signals
+from support.replies.vocabulary import (
+    APOLOGY,
+    APOLOGY_PERSON,
+    HELPED_QUESTION,
+    HUMAN_FIRST,
+    NOTHING_MORE,
+    OTHER_QUESTION,
+    PERSON_BUTTON,
+    RELEVANT_PART,
+    SAFETY_STEPS,
+    SCAM_WARNING,
+    TICKET_OR_HUMAN,
+    Button,
+    HandoffReason,
+    chosen_faq_id,
+    clarify_payload,
+)
+
+# Intents whose usual reply is a pleasantry; a question inside them is answered instead.
+SMALL_TALK_INTENTS = frozenset(
+    {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "cancel"}
+)
+# At most this many clauses of one message are looked up on their own.
+MAX_CLAUSES = 6
+# A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
+ELLIPTICAL_LENGTH = 12
+_ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
+
+# What a follow-up asks about, and the words of the answer that speak to it.
+_ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern), cues)
+    for pattern, cues in (
+        (
+            r"多久|多长时间|什么时候|几天|几个小时|几分钟|时效|how long|when",
+            ("分钟", "小时", "天", "工作日", "时效", "时间", "多久", "延迟", "尽快", "稍等"),
+        ),
+        (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
+        (r"限额|上限|最多|额度|limit", ("限额", "额度", "上限", "最多")),
+        (r"汇率", ("汇率",)),
+        (r"解绑|删除|移除|删掉|取消绑定", ("解绑", "删除", "移除")),
+        (r"导出|下载|保存|打印", ("导出", "下载", "保存")),
+        (r"邮件|邮箱|短信|收不到", ("邮件", "邮箱", "短信", "收不到")),
+        (r"停机|停用|不用了|丢了|换号", ("停用", "不可用", "停机", "无法接收")),
+        (r"退回|退到|原路", ("退回", "原路")),
+        (r"失败|不成功|驳回|被拒", ("失败", "被拒", "驳回", "原因")),
+    )
+)
+_SENTENCES = re.compile(r"(?<=[。！？；])|\n")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the bot keeps of the conversation between turns."""
+
+    # The FAQ answered last: what an elliptical follow-up is about.
+    topic: str | None = None
+    # The FAQs of the last clarify list, in order: what 「1」 or 「第二个」 picks.
+    offered: tuple[str, ...] = ()
+    fallback_streak: int = 0
+    # Fraud or theft came up: a later handoff is urgent.
+    urgent: bool = False
+    # The user was angry: a later handoff says so.
+    frustrated: bool = False
+
+
+@dataclass(frozen=True)
+class HandoffPlan:
+    reason: HandoffReason
+    urgent: bool
+    # What the agent sees as the user's question (the message without 「转人工」).
+    question: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    answer: Answer
+    context: Context
+    handoff: HandoffPlan | None = None
+    # Nothing to answer: the caller replies with its own pleasantry.
+    small_talk: bool = False
+    signals: Sequence[str] = field(default_factory=tuple)
+
+
+def respond(
+    kb: KnowledgeBase,
+    text: str,
+    context: Context,
+    *,
+    intent: str | None = None,
+    ask_if_helped: bool = True,
+) -> Turn:
+    """What to do with the user's typed ``text`` (already redacted)."""
+    said = understanding.read(text)
+    picked = _picked(kb, text, context, said)
+    if picked is not None:
+        answer = answer_faq(picked, ask_if_helped=ask_if_helped)
+        return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
+    urgent = said.urgent or (context.urgent and said.wants_person)
+    if said.urgent:
+        return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))
+    if said.wants_person:
+        reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
+        return _handoff(context, said, reason, urgent=urgent)
+    if _is_small_talk(said, intent):
+        return Turn(_no_answer(context), context, small_talk=True)
+    return _answer(kb, said, context, ask_if_helped)
+
+
+def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FAQ | None:
+    if not context.offered or said.wants_person or said.urgent:
+        return None
+    offered = [faq for faq in (kb.get(faq_id) for faq_id in context.offered) if faq is not None]
+    index = understanding.choice(text, [faq.question for faq in offered])
+    return offered[index] if index is not None else None
+
+
+def _reason_for(context: Context, said: Signals) -> HandoffReason:
+    if said.frustrated or context.frustrated:
+        return HandoffReason.FRUSTRATION
+    return HandoffReason.USER_REQUEST
+
+
+def _is_small_talk(said: Signals, intent: str | None) -> bool:
+    if said.frustrated or said.scam:
+        return False
+    if not said.question:  # nothing left once the greetings and thanks are gone
+        return True
+    if intent not in SMALL_TALK_INTENTS:
+        return False
+    if intent == "bot_challenge":  # 「你是机器人吗」 asks, but not about the wallet
+        return not understanding.has_domain_term(said.question)
+    return not understanding.is_real_question(said)
+
+
+def _no_answer(context: Context) -> Answer:
+    return Answer(Decision.FALLBACK, (), fallback_streak=context.fallback_streak)
+
+
+def _handoff(
+    context: Context,
+    said: Signals,
+    reason: HandoffReason,
+    *,
+    urgent: bool,
+    replies: tuple[Reply, ...] = (),
+) -> Turn:
+    answer = Answer(Decision.FALLBACK, replies, fallback_streak=context.fallback_streak)
+    plan = HandoffPlan(reason, urgent, said.question or said.text)
+    kept = replace(context, urgent=context.urgent or urgent, offered=())
+    return Turn(answer, kept, plan, signals=(reason.value,))
+
+
+SAFETY_REPLY = Reply(SAFETY_STEPS)
+
+
+def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: bool) -> Turn:
+    question = said.question or said.text
+    result, other = _understood(kb, question, context)
+    marks: list[str] = []
+    answer = answer_query(
+        result, query=question, fallback_streak=context.fallback_streak, ask_if_helped=ask_if_helped
+    )
+    top = result.top
+    if result.decision is Decision.ANSWER and top is not None and top.id == context.topic:
+        # The same FAQ again: what comes next, not the same text.
+        answer = _next_step(top.faq, question, result)
+        marks.append("follow_up")
+    elif other is not None and result.decision is Decision.ANSWER:
+        offer = Reply(OTHER_QUESTION, (Button(other.question, clarify_payload(other.id)),))
+        answer = replace(answer, replies=(*answer.replies, offer))
+        marks.append("several_questions")
+    if said.frustrated:
+        answer = _soothed(answer)
+        marks.append(HandoffReason.FRUSTRATION.value)
+    if said.scam:
+        answer = _warned(answer)
+        marks.append("scam")
+    topic = top.id if result.decision is Decision.ANSWER and top is not None else context.topic
+    offered = (
+        tuple(c.id for c in result.candidates[: len(_clarify_buttons(answer))])
+        if result.decision is Decision.CLARIFY
+        else ()
+    )
+    after = Context(
+        topic=topic,
+        offered=offered,
+        fallback_streak=answer.fallback_streak,
+        urgent=context.urgent or said.scam,
+        frustrated=context.frustrated or said.frustrated,
+    )
+    return Turn(_marked(answer, marks), after, signals=tuple(marks))
+
+
+def _understood(
+    kb: KnowledgeBase, question: str, context: Context
+) -> tuple[QueryResult, FAQ | None]:
+    """The KB's result for the question, read with the topic and clause by clause.
+
+    Returns the result to answer with, and another FAQ that a second clause asks about.
+    """
+    result = kb.query(question)
+    topic = kb.get(context.topic) if context.topic else None
+    if topic is not None and result.decision is not Decision.ANSWER and _elliptical(question):
+        with_topic = kb.query(f"{topic.question} {question}")
+        # A message with a subject of its own (「密码」 after a top-up answer) is a new
+        # question: the topic may only settle it among the candidates it already has.
+        own_subject = understanding.has_domain_term(question)
+        candidates = {candidate.id for candidate in result.candidates}
+        top = with_topic.top
+        if (
+            with_topic.decision is Decision.ANSWER
+            and top is not None
+            and (not own_subject or top.id in candidates)
+        ):
+            result = with_topic
+    parts = understanding.clauses(question)
+    if len(parts) < 2:
+        return result, None
+    answered = [
+        found
+        for found in (kb.query(part) for part in parts[:MAX_CLAUSES] if len(part) >= 4)
+        if found.decision is Decision.ANSWER and found.top is not None
+    ]
+    if result.decision is not Decision.ANSWER and answered:
+        result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
+    main = result.top.id if result.decision is Decision.ANSWER and result.top else None
+    other = next((found.top.faq for found in answered if found.top and found.top.id != main), None)
+    return result, other
+
+
+def _elliptical(question: str) -> bool:
+    stripped = question.strip(" ?？。.!！~～")
+    return (
+        len(stripped) <= ELLIPTICAL_LENGTH
+        or stripped.startswith(_ELLIPTICAL_START)
+        or stripped.endswith("呢")
+    )
+
+
+def relevant_part(answer: str, question: str) -> str | None:
+    """The sentences of ``answer`` that speak to what ``question`` asks, if any do."""
+    cues: set[str] = set()
+    for pattern, words in _ASPECTS:
+        if pattern.search(question):
+            cues.update(words)
+    cues |= {term for term in understanding.domain_terms() if len(term) >= 2 and term in question}
+    if not cues:
+        return None
+    sentences = [s.strip() for s in _SENTENCES.split(answer) if s and s.strip()]
+    scored = [
+        (sum(cue in sentence for cue in cues), index) for index, sentence in enumerate(sentences)
+    ]
+    best = max((score for score, _ in scored), default=0)
+    if best == 0:
+        return None
+    chosen = [sentences[index] for score, index in scored if score == best][:2]
+    return "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in chosen)
+
+
+def _next_step(faq: FAQ, question: str, result: QueryResult) -> Answer:
+    """A follow-up on the FAQ just answered: its relevant part, or a ticket or a person."""
+    part = relevant_part(faq.answer, question)
+    text = RELEVANT_PART.format(part=part) if part else NOTHING_MORE
+    buttons = HUMAN_FIRST if faq.escalate == "human" or not part else TICKET_OR_HUMAN
+    meta = kb_metadata(Decision.ANSWER, question, result.top)
+    category = faq.category.value if faq.escalate == "ticket" else None
+    return Answer(
+        Decision.ANSWER,
+        (Reply(text, buttons, meta),),
+        handoff_candidates(result.candidates),
+        0,
+        category,
+    )
+
+
+def _soothed(answer: Answer) -> Answer:
+    """An apology first, no 是/否 question, and a person offered without being asked."""
+    replies = [reply for reply in answer.replies if reply.text != HELPED_QUESTION]
+    if answer.decision is Decision.FALLBACK or not replies:
+        meta = next((reply.kb for reply in answer.replies if reply.kb), None)
+        return replace(answer, replies=(Reply(APOLOGY_PERSON, HUMAN_FIRST, meta),))
+    replies[-1] = replace(replies[-1], buttons=_with_person_first(replies[-1].buttons))
+    return replace(answer, replies=(Reply(APOLOGY), *replies))
+
+
+def _warned(answer: Answer) -> Answer:
+    """A scam mentioned: the warning first, and a person within reach."""
+    replies = list(answer.replies) or [Reply(SCAM_WARNING)]
+    if not any(PERSON_BUTTON in reply.buttons for reply in replies):
+        replies[-1] = replace(replies[-1], buttons=(*replies[-1].buttons, PERSON_BUTTON))
+    return replace(answer, replies=(Reply(SCAM_WARNING), *replies))
+
+
+def _with_person_first(buttons: tuple[Button, ...]) -> tuple[Button, ...]:
+    if not buttons or buttons in (TICKET_OR_HUMAN, HUMAN_FIRST):
+        return HUMAN_FIRST
+    return (*buttons, PERSON_BUTTON) if PERSON_BUTTON not in buttons else buttons
+
+
+def _clarify_buttons(answer: Answer) -> list[Button]:
+    return [b for r in answer.replies for b in r.buttons if chosen_faq_id(b.payload)]
+
+
+def _marked(answer: Answer, marks: Iterable[str]) -> Answer:
+    """The signals recorded with the KB's metadata, for the analytics to count."""
+    found = list(marks)
+    if not found:
+        return answer
+    replies = tuple(
+        replace(reply, kb={**reply.kb, "signals": found}) if reply.kb else reply
+        for reply in answer.replies
+    )
+    return replace(answer, replies=replies)
+
+
+def _after(context: Context, answer: Answer, faq_id: str) -> Context:
+    return replace(context, topic=faq_id, offered=(), fallback_streak=answer.fallback_streak)
+
+
+def context_from_history(messages: Iterable[Any]) -> Context:
+    """The context rebuilt from a stored transcript (degraded mode has no tracker).
+
+    ``messages`` are MessageView-like (``role``, ``text``, ``buttons``, ``kb``), oldest
+    first; the user's messages tell of fraud or anger, the bot's KB replies of the
+    topic, the options offered and the misses in a row.
+    """
+    topic: str | None = None
+    offered: tuple[str, ...] = ()
+    streak = 0
+    urgent = frustrated = False
+    for message in messages:
+        if getattr(message.role, "value", message.role) == "user":
+            said = understanding.read(message.text or "")
+            urgent = urgent or said.scam
+            frustrated = frustrated or said.frustrated
+            continue
+        kb = message.kb or {}
+        decision = kb.get("decision")
+        if decision is None:
+            continue
+        offered = ()
+        if decision == Decision.ANSWER.value and kb.get("faq_id"):
+            topic, streak = str(kb["faq_id"]), 0
+        elif decision == Decision.FALLBACK.value:
+            streak += 1
+        else:
+            streak = 0
+            picks = (chosen_faq_id(button.payload) for button in message.buttons)
+            offered = tuple(faq_id for faq_id in picks if faq_id)
+    return Context(topic, offered, streak, urgent, frustrated)

@@ -1,0 +1,158 @@
+"""Reading a message (support.replies.signals) and deciding the turn (support.replies.turns)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from kb.knowledge_base import KnowledgeBase
+from support.replies import signals
+from support.replies.turns import Context, context_from_history, relevant_part, respond
+from support.replies.vocabulary import (
+    HELPED_QUESTION,
+    REQUEST_HUMAN,
+    HandoffReason,
+    clarify_payload,
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["帮我转人工，充值不到账", "提现没到账 转人工!", "接人工", "我要找真人", "人工客服", "轉人工",
+     "转认工", "I want to talk to a human", "能不能给我换个人工客服"],
+)  # fmt: skip
+def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
+    assert signals.read(text).wants_person
+
+
+@pytest.mark.parametrize("text", ["不用转人工了", "人工费是多少钱", "怎么充值"])
+def test_no_person_is_requested_by_other_words(text: str) -> None:
+    assert not signals.read(text).wants_person
+
+
+def test_the_question_is_what_is_left_of_a_request() -> None:
+    assert signals.read("帮我转人工，充值不到账").question == "充值不到账"
+    assert signals.read("你好，请问怎么扫码付款").question == "怎么扫码付款"
+    assert signals.read("好的谢谢 拜拜").question == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我被骗了，钱已经转过去了", "卡被盗刷了", "有笔交易不是我本人操作的", "my account was hacked",
+     "对方自称客服，让我把验证码报给他", "我被詐騙了"],
+)  # fmt: skip
+def test_fraud_in_progress_is_urgent(text: str) -> None:
+    assert signals.read(text).urgent
+
+
+def test_a_question_about_scams_warns_but_is_not_urgent() -> None:
+    said = signals.read("怎么识别冒充客服的诈骗电话")
+    assert said.scam and not said.urgent
+
+
+@pytest.mark.parametrize(
+    "text", ["垃圾软件", "气死我了", "我要投诉", "这都第四次了", "what a terrible app"]
+)
+def test_frustration(text: str) -> None:
+    assert signals.read(text).frustrated
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("OKPay是什么", True), ("好的，那提现要手续费吗", True), ("不是，我问的是限额", True),
+     ("好的", False), ("是的", False), ("谢谢 再见", False)],
+)  # fmt: skip
+def test_a_question_is_never_small_talk(text: str, question: bool) -> None:
+    assert signals.is_real_question(signals.read(text)) is question
+
+
+OPTIONS = ["忘记登录密码了怎么重置？", "忘记支付密码了怎么重置或修改？", "账户被锁定了怎么办？"]
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [("1", 0), ("2。", 1), ("第二个", 1), ("③", 2), ("选3", 2), ("the first one", 0),
+     ("最后一个", 2), ("支付密码", 1), ("登录的那个", 0), ("怎么开启两步验证", None), ("4", None)],
+)  # fmt: skip
+def test_a_choice_by_number_ordinal_or_words(text: str, index: int | None) -> None:
+    assert signals.choice(text, OPTIONS) == index
+
+
+def test_the_relevant_part_of_an_answer() -> None:
+    answer = "1. 打开 App 点击提现；\n2. 到账时间一般 1–3 个工作日。\n3. 手续费以页面显示为准。"
+    assert relevant_part(answer, "要多久") == "到账时间一般 1–3 个工作日。"
+    assert relevant_part(answer, "手续费呢") == "手续费以页面显示为准。"
+    assert relevant_part(answer, "嗯") is None
+
+
+# The turn, on the real KB
+
+
+def test_a_follow_up_never_repeats_the_answer(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "充值两个小时了还没到账", Context())
+    assert first.context.topic == "topup_delay"
+    answer = first.answer.replies[0].text
+    again = respond(knowledge_base, "那一般要等多久？", first.context)
+    texts = [reply.text for reply in again.answer.replies]
+    assert answer not in texts and HELPED_QUESTION not in texts
+    assert any(b.payload == REQUEST_HUMAN for r in again.answer.replies for b in r.buttons)
+
+
+def test_urgent_risk_is_a_handoff_with_safety_steps(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(knowledge_base, "我的卡被盗刷了，不是我操作的", Context())
+    assert turn.handoff is not None
+    assert turn.handoff.urgent and turn.handoff.reason is HandoffReason.URGENT
+    assert "冻结" in turn.answer.replies[0].text
+
+
+def test_a_person_request_hands_off_with_the_question(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(knowledge_base, "提现三天了还没到，转人工", Context(), intent="ask_faq")
+    assert turn.handoff is not None
+    assert turn.handoff.reason is HandoffReason.USER_REQUEST and not turn.handoff.urgent
+    assert turn.handoff.question == "提现三天了还没到"
+
+
+def test_frustration_apologises_and_offers_a_person(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(knowledge_base, "垃圾app，提现一直失败，气死我了", Context())
+    assert turn.handoff is None
+    assert "抱歉" in turn.answer.replies[0].text
+    assert turn.answer.replies[-1].buttons[0].payload == REQUEST_HUMAN
+    assert turn.context.frustrated
+    assert "frustration" in turn.signals
+
+
+def test_escalate_human_offers_a_person_first(knowledge_base: KnowledgeBase) -> None:
+    human = [faq for faq in knowledge_base.faqs if faq.escalate == "human"]
+    assert human
+    turn = respond(knowledge_base, human[0].question, Context())
+    assert turn.answer.replies[-1].buttons[0].payload == REQUEST_HUMAN
+
+
+def test_small_talk_around_a_question_answers_it(knowledge_base: KnowledgeBase) -> None:
+    assert respond(knowledge_base, "好的 拜拜", Context(), intent="goodbye").small_talk
+    turn = respond(knowledge_base, "谢谢，另外怎么换绑手机号", Context(), intent="thank")
+    assert not turn.small_talk and turn.context.topic is not None
+
+
+def test_the_context_is_rebuilt_from_a_transcript() -> None:
+    def message(role: str, text: str = "", kb: dict[str, str] | None = None, buttons=()):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(role=role, text=text, kb=kb, buttons=list(buttons))
+
+    button = SimpleNamespace(payload=clarify_payload("bind_card"), title="绑卡")
+    transcript = [
+        message("user", "垃圾，气死了"),
+        message("bot", "……", {"decision": "answer", "faq_id": "topup_delay"}),
+        message("user", "密码"),
+        message("bot", "请选择", {"decision": "clarify", "faq_id": "x"}, [button]),
+    ]
+    context = context_from_history(transcript)
+    assert context == Context("topup_delay", ("bind_card",), 0, False, True)
+
+
+def test_a_new_subject_is_not_read_as_a_follow_up(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "冲值一直没到帐", Context())
+    turn = respond(knowledge_base, "密码", first.context)
+    assert "follow_up" not in turn.signals
+    shown = {c["id"] for c in turn.answer.candidates}
+    assert shown & {"password_reset", "payment_password_reset"}

@@ -1,0 +1,155 @@
+"""Calibration: the most direct correct answers within the wrong-answer and out-of-scope
+budgets, robust defaults for a dev split too small to calibrate on, and the curve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from kb.content import FAQ, Category
+from kb.evaluation import (
+    MAX_WRONG_ANSWER_RATE,
+    MIN_OOS_REJECTION,
+    LabelledQuery,
+    calibrate,
+    default_settings,
+)
+from kb.index import Fusion, Thresholds
+from kb.knowledge_base import ComponentScores, Decision, choose
+
+IDS = ("alpha", "beta", "gamma", "delta")
+
+
+@dataclass
+class _Manifest:
+    encoder: str = "use"
+
+
+@dataclass
+class ScriptedKB:
+    """Stands in for a KnowledgeBase: fixed per-query component scores."""
+
+    scores: dict[str, ComponentScores]
+    duplicate_pairs: frozenset[frozenset[int]] = frozenset()
+    manifest: _Manifest = field(default_factory=_Manifest)
+
+    @property
+    def faqs(self) -> list[FAQ]:
+        return [
+            FAQ.model_construct(id=i, category=Category.OTHER, question=i, paraphrases=(), answer=i)
+            for i in IDS
+        ]
+
+    def component_scores(self, text: str) -> ComponentScores:
+        return self.scores[text]
+
+
+def _scores(best: int | None, top: float, runner_up: float) -> ComponentScores:
+    dense = np.full(len(IDS), 0.05, dtype=np.float32)
+    position = best if best is not None else 0
+    dense[position] = top
+    dense[(position + 1) % len(IDS)] = runner_up
+    return ComponentScores(dense, dense.copy(), None)
+
+
+def _dev_split(rng: np.random.Generator, in_scope: int, oos: int) -> tuple[ScriptedKB, list]:
+    """In-scope queries score high on their entry (a few are ranked wrong), out-of-scope
+    ones lower, with overlap, so that no threshold is perfect."""
+    scores: dict[str, ComponentScores] = {}
+    queries = []
+    for n in range(in_scope):
+        right = n % len(IDS)
+        top = float(rng.uniform(0.45, 0.95))
+        wrong_rank = n % 9 == 0  # about 11 % of in-scope queries rank the wrong entry first
+        best = (right + 2) % len(IDS) if wrong_rank else right
+        scores[f"q{n}"] = _scores(best, top, top - float(rng.uniform(0.0, 0.3)))
+        queries.append(LabelledQuery(f"q{n}", IDS[right]))
+    for n in range(oos):
+        top = float(rng.uniform(0.2, 0.7))
+        scores[f"o{n}"] = _scores(n % len(IDS), top, top - float(rng.uniform(0.0, 0.2)))
+        queries.append(LabelledQuery(f"o{n}", None))
+    return ScriptedKB(scores), queries
+
+
+def test_chosen_point_keeps_both_budgets_and_answers_the_most() -> None:
+    kb, queries = _dev_split(np.random.default_rng(3), in_scope=120, oos=60)
+    result = calibrate(kb, queries, "scripted")  # type: ignore[arg-type]
+    assert result.mode == "calibrated"
+    report = result.report
+    assert report.wrong_answer_rate <= MAX_WRONG_ANSWER_RATE + 1e-9
+    assert report.oos_rejection >= MIN_OOS_REJECTION - 1e-9
+    assert report.direct_answer_rate >= 0.2  # not the most cautious point
+
+    # No feasible point of the curve at this margin answers more correctly.
+    total = report.n
+    for point in result.curve:
+        within = point.wrong <= MAX_WRONG_ANSWER_RATE + 1e-9 and point.oos_answered <= (
+            1 - MIN_OOS_REJECTION + 1e-9
+        )
+        if within:
+            assert point.answered_correctly <= report.direct_answer_rate + 1 / total
+    chosen = [p for p in result.curve if abs(p.answer - result.thresholds.answer) < 1e-9]
+    assert chosen, "the chosen point is on the reported curve"
+    assert result.thresholds.clarify <= result.thresholds.answer
+    assert result.as_dict()["mode"] == "calibrated"
+
+
+def test_curve_is_monotone_in_the_threshold() -> None:
+    kb, queries = _dev_split(np.random.default_rng(5), in_scope=80, oos=40)
+    curve = calibrate(kb, queries, "scripted").curve  # type: ignore[arg-type]
+    assert len(curve) >= 5
+    answered = [p.answered_correctly for p in curve]
+    assert answered == sorted(answered, reverse=True)
+
+
+def test_small_dev_split_uses_the_defaults_and_says_so() -> None:
+    kb, queries = _dev_split(np.random.default_rng(7), in_scope=12, oos=4)
+    result = calibrate(kb, queries, "tiny")  # type: ignore[arg-type]
+    fusion, thresholds = default_settings("use", classifier_head=False)
+    assert result.mode == "defaults"
+    assert (result.fusion, result.thresholds) == (fusion, thresholds)
+    assert "开发集只有 12 条范围内、4 条超出范围" in result.reason
+    assert result.as_dict()["reason"] == result.reason
+
+
+def test_near_duplicate_top_two_are_never_answered_in_calibration() -> None:
+    kb, queries = _dev_split(np.random.default_rng(9), in_scope=80, oos=40)
+    kb.duplicate_pairs = frozenset({frozenset((0, 1))})
+    result = calibrate(kb, queries, "scripted")  # type: ignore[arg-type]
+    paired = 0
+    for query in queries:
+        fused = kb.component_scores(query.query).fused(result.fusion)
+        decision, options = choose(fused, result.thresholds, kb.duplicate_pairs)
+        if set(np.argsort(-fused)[:2].tolist()) == {0, 1}:
+            paired += 1
+            assert decision is not Decision.ANSWER
+            if decision is Decision.CLARIFY:
+                assert sorted(options) == [0, 1]
+    assert paired >= 10
+
+
+@pytest.mark.parametrize(
+    ("scores", "decision", "options"),
+    [
+        ([0.9, 0.5, 0.1, 0.05], Decision.ANSWER, [0, 1, 2]),
+        ([0.55, 0.5, 0.1, 0.05], Decision.CLARIFY, [0, 1]),  # 0.1 is not plausible
+        ([0.3, 0.2, 0.1, 0.05], Decision.FALLBACK, [0, 1, 2]),
+    ],
+)
+def test_clarify_offers_only_plausible_candidates(
+    scores: list[float], decision: Decision, options: list[int]
+) -> None:
+    rule = Thresholds(answer=0.6, margin=0.05, clarify=0.4)
+    got, shown = choose(np.array(scores, dtype=np.float32), rule)
+    assert (got, shown) == (decision, options)
+
+
+def test_fused_scores_stay_in_unit_range_with_the_head() -> None:
+    dense = np.array([0.9, 0.2], dtype=np.float32)
+    lexical = np.array([1.0, 0.0], dtype=np.float32)
+    head = np.array([0.99, 0.01], dtype=np.float32)
+    fused = ComponentScores(dense, lexical, head).fused(Fusion(0.5, 0.5))
+    assert np.all((fused >= 0) & (fused <= 1))
+    assert fused[0] == pytest.approx(0.5 * (0.5 * 0.9 + 0.5 * 1.0) + 0.5 * 0.99)

@@ -1,0 +1,120 @@
+"""命中测试 on the published version and the draft, publish (with the eval gate) that every
+process follows through CURRENT, rollback, and publishes that re-encode only new texts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from kb.index import current_index_dir
+from support.knowledge.errors import GateFailedError, NothingToPublishError
+from support.knowledge.schemas import EntryIn, EntryStatus, EntryUpdateIn
+from tests.knowledge.conftest import SmallKb, Workbench
+
+NEW_ENTRY = EntryIn(
+    id="digital_rmb",
+    category="其他",
+    question="可以绑定数字人民币钱包吗？",
+    paraphrases=[
+        "数字人民币能绑定吗",
+        "怎么关联数字人民币钱包",
+        "e-CNY 可以用吗",
+        "能綁定數字人民幣錢包嗎",
+    ],
+    answer="目前暂不支持绑定数字人民币钱包，上线后会在 App 公告中通知。",
+)
+NEW_QUESTION = "支持绑定数字人民币钱包吗"
+
+
+def top_live(bench: Workbench, question: str = NEW_QUESTION) -> str | None:
+    result = bench.knowledge.query(question)
+    return result.top.id if result.top else None
+
+
+def test_hit_test_publish_and_rollback(bench: Workbench) -> None:
+    workspace = bench.workspace
+    workspace.create_entry(NEW_ENTRY, "editor")
+
+    side_by_side = workspace.hit_test(NEW_QUESTION, top_k=3)
+    published, draft = side_by_side.published, side_by_side.draft
+    assert published.available and draft.available and not side_by_side.same
+    assert published.version == 1 and draft.version is None
+    assert NEW_ENTRY.id not in [c.id for c in published.candidates]
+    assert draft.candidates[0].id == NEW_ENTRY.id
+    assert draft.decision in ("answer", "clarify")
+    best = draft.candidates[0]
+    assert 0 < best.dense <= 1 and 0 <= best.lexical <= 1 and best.fused > 0
+    assert draft.thresholds is not None and draft.thresholds == published.thresholds
+    assert len(draft.candidates) == 3
+
+    result = workspace.publish("editor", "新增数字人民币")
+    assert (result.version.number, result.version.added, result.version.author) == (2, 1, "editor")
+    assert result.gate is not None and result.gate.passed
+    current = current_index_dir(bench.settings.index_dir)
+    assert current is not None and current.name == result.build_id  # every process follows
+    assert top_live(bench) == NEW_ENTRY.id
+    assert workspace.entry(NEW_ENTRY.id).status == EntryStatus.PUBLISHED
+    assert not workspace.entry(NEW_ENTRY.id).changed
+    assert workspace.hit_test(NEW_QUESTION).same
+    with pytest.raises(NothingToPublishError):
+        workspace.publish("editor")
+    detail = workspace.version(2)
+    assert [(d.id, d.kind) for d in detail.diff] == [(NEW_ENTRY.id, "added")]
+
+    undone = workspace.rollback("admin")
+    assert (undone.version.number, undone.version.rollback_of) == (3, 1)
+    assert top_live(bench) != NEW_ENTRY.id
+    # The draft follows, so the next publish does not bring the entry back by accident.
+    assert workspace.entry(NEW_ENTRY.id).status == EntryStatus.ARCHIVED
+    assert workspace.draft().changes == []
+    versions = workspace.versions()
+    assert [v.number for v in versions] == [3, 2, 1] and versions[0].current
+    actions = [item.action for item in workspace.audit().items]
+    assert actions[:3] == ["rollback", "publish", "entry.create"]
+
+
+def test_a_publish_encodes_only_the_changed_text(bench: Workbench, small_kb: SmallKb) -> None:
+    workspace = bench.workspace
+    entry = workspace.entry(small_kb.ids[0])
+    added = "这是一条全新的问法，以前没有出现过"
+    workspace.update_entry(
+        entry.id,
+        EntryUpdateIn(revision=entry.revision, paraphrases=[*entry.paraphrases, added]),
+        "editor",
+    )
+    result = workspace.publish("editor", "加一条释义")
+    assert result.encoded_rows == 1  # the new paraphrase; every other row came from the cache
+    assert top_live(bench, added) == entry.id
+
+
+def test_the_gate_stops_a_regression_unless_an_admin_overrides(
+    bench: Workbench, small_kb: SmallKb
+) -> None:
+    workspace = bench.workspace
+    expected = Counter(
+        json.loads(line)["expected"] for line in small_kb.eval_path.read_text("utf-8").splitlines()
+    )
+    victim, _ = max(((i, expected[i]) for i in small_kb.ids), key=lambda pair: pair[1])
+    entry = workspace.entry(victim)
+    workspace.set_archived(victim, True, entry.revision, "editor")
+
+    with pytest.raises(GateFailedError) as caught:
+        workspace.publish("editor", "删掉一个常用条目")
+    report = caught.value.report
+    assert not report.passed
+    (split,) = report.splits
+    assert split.top1_published - split.top1_draft > 2
+    assert report.changed and all(
+        q.published.endswith(f":{victim}") or q.expected == victim for q in report.changed[:3]
+    )
+    assert workspace.versions()[0].number == 1  # nothing was published
+    assert top_live(bench, entry.question) == victim
+
+    forced = workspace.publish("admin", "确认删除", override_gate=True)
+    assert forced.version.gate_overridden and forced.version.removed == 1
+    assert top_live(bench, entry.question) != victim
+    actions = [item.action for item in workspace.audit().items]
+    assert actions[:2] == ["gate.override", "publish"]
+    assert "publish.refused" in actions
