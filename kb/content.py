@@ -80,13 +80,26 @@ ENTRY_STATUSES = ("draft", "published", "archived")
 # 「请提供验证码」「把密码发给客服」「告诉我们您的助记词」.
 _SECRETS = r"(密码|验证码|校验码|CVV|cvv|安全码|助记词|私钥)"
 _ASKING = r"(请|麻烦|需要|务必)?\s*(提供|告诉|告知|发送|发给|报给|输入给|回复)"
-_ASKS_FOR_SECRET = re.compile(_ASKING + r"[^。！？\n]{0,12}" + _SECRETS)
+_HANDING_OVER = r"(发给|发送|告诉|告知|报给|提供给|输入给|回复给?)"
+_ASKS_FOR_SECRET = (
+    # 「请提供验证码」: the verb first.
+    re.compile(_ASKING + r"[^。！？\n]{0,12}" + _SECRETS),
+    # 「把密码发给客服」「请将短信验证码告诉我们」: the secret first.
+    re.compile(r"(把|将)[^。！？\n]{0,8}" + _SECRETS + r"[^。！？\n]{0,8}" + _HANDING_OVER),
+)
+# 「请勿把验证码告诉任何人」「客服不会要求您提供密码」 warn; they do not ask.
+_NEGATION = re.compile(r"(不|勿|别|莫|禁止|never)", re.IGNORECASE)
 
 
 def secret_request(text: str) -> str | None:
     """The phrase of ``text`` that asks the user for a secret, if any."""
-    match = _ASKS_FOR_SECRET.search(text)
-    return match.group(0) if match else None
+    for pattern in _ASKS_FOR_SECRET:
+        for match in pattern.finditer(text):
+            # The few characters before the phrase, within its own clause.
+            before = re.split(r"[，,。！？；;\n]", text[max(0, match.start() - 6) : match.start()])
+            if not _NEGATION.search(before[-1]):
+                return match.group(0)
+    return None
 
 
 class FAQ(BaseModel):

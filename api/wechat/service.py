@@ -216,16 +216,16 @@ class WeChatService:
             await asyncio.sleep(min(POLL_INTERVAL_SECONDS, remaining))
 
     async def _process(self, job: _Job, message: Any) -> None:
+        # The lease is renewed until the claim is finished: a slow 客服消息 send on the
+        # late path must not let another gateway take a claim that is still alive.
         heartbeat = asyncio.create_task(self._keep_claim(job.key))
         try:
-            outcome = await self._respond(message)
-        except Exception:
-            logger.exception("处理微信消息失败（%s）", job.key)
-            outcome = Outcome(FAILED)
-        finally:
-            heartbeat.cancel()
-        parts = split_text(outcome.text) if outcome.text else []
-        try:
+            try:
+                outcome = await self._respond(message)
+            except Exception:
+                logger.exception("处理微信消息失败（%s）", job.key)
+                outcome = Outcome(FAILED)
+            parts = split_text(outcome.text) if outcome.text else []
             if job.late:  # the request already answered "success": send everything now
                 logger.info("微信消息 %s 未能在时限内回答，改用客服消息发送", job.key)
                 # Queued before the claim is released: a crash in between sends it again
@@ -236,11 +236,17 @@ class WeChatService:
             job.passive = parts[0] if parts else None
             job.ready.set()
             await self._inbox.finish(job.key, job.passive)
-            if len(parts) > 1:
-                await asyncio.sleep(FOLLOW_UP_DELAY_SECONDS)
-                await self._deliver(job.openid, parts[1:], outcome.message_ids)
         except Exception:
             logger.exception("微信回复未能保存或发送（%s）", job.key)
+            return
+        finally:
+            heartbeat.cancel()
+        if len(parts) > 1:
+            try:
+                await asyncio.sleep(FOLLOW_UP_DELAY_SECONDS)
+                await self._deliver(job.openid, parts[1:], outcome.message_ids)
+            except Exception:
+                logger.exception("微信回复未能发送（%s）", job.key)
 
     async def _keep_claim(self, key: str) -> None:
         """Renew the lease while the answer is being prepared (a slow Rasa is no crash)."""

@@ -21,14 +21,20 @@ from kb.text import SYNONYMS_FILE, USER_DICTIONARY, canonicalize
 _PERSON_NOUN = r"(?:人工|真人|活人|人类|人工服务|坐席|客服专员|客服人员)"
 _PERSON = re.compile(
     rf"(?:转|接|找|要|换|叫|请|呼叫|联系|需要|给我|帮我转|我要|我想找|让)[个一位名]?(?:个)?{_PERSON_NOUN}"
-    rf"|{_PERSON_NOUN}客服|^[\s\W]*(?:人工|转人工|真人)[\s\W]*$"
+    # 「需要人工审核吗」「人工费」 are about a process or a fee, not a request for a person.
+    r"(?!审核|核实|复核|处理|费|智能)"
+    # 「人工客服几点上班」 asks about the service; the FAQ answers it.
+    rf"|{_PERSON_NOUN}客服(?!的?(?:工作|上班|服务)?时间|的?电话|几点|在哪)"
+    r"|^[\s\W]*(?:人工|转人工|真人)[\s\W]*$"
     r"|转(?:认|仁|任|忍)工|人\s+工客服"
     r"|(?<![a-z])(?:human|real person|live agent|live person|real agent|someone real"
     r"|talk to (?:an? |the )?(?:agent|person|representative|someone)"
     r"|speak (?:to|with) (?:an? |the )?(?:agent|person|representative|someone))"
 )
 # 「不用转人工」「不要人工」 say the opposite.
-_NOT_PERSON = re.compile(rf"(?:不用|不要|别|无需|不需要|不必)(?:转|找|接)?{_PERSON_NOUN}")
+_NOT_PERSON = re.compile(
+    rf"(?:不用|不要|别|无需|不需要|不必|不想)(?:帮我|给我)?(?:转|找|接|要)?{_PERSON_NOUN}"
+)
 
 # Money or access already lost: someone else acted, or the user was deceived.
 _LOSS = re.compile(
@@ -44,7 +50,10 @@ _LOSS = re.compile(
 _SCAM = re.compile(
     r"冒充|自称.{0,4}(?:客服|官方|工作人员|警察)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
     r"|共享屏幕|屏幕共享|远程(?:控制|协助)|钓鱼|可疑链接|陌生链接"
-    r"|(?:要|索要|问我要|让我|叫我|骗).{0,8}(?:验证码|密码|助记词|私钥)"
+    # Someone else asking for a secret (「修改密码要验证码吗」 is a plain question).
+    r"|(?:索要|问我要|找我要|跟我要|向我要|骗"
+    r"|(?:对方|他|她|陌生人|骗子|有人|客服|警察|工作人员)(?:让|叫|要)我)"
+    r".{0,8}(?:验证码|密码|助记词|私钥)"
     r"|(?:验证码|密码|助记词|私钥).{0,6}(?:发给|告诉|给)(?:他|她|对方|客服|你们|陌生人)"
     r"|(?:发给|告诉|给)(?:他|她|对方|陌生人).{0,6}(?:验证码|密码|助记词|私钥)"
     r"|(?<![a-z])phishing(?![a-z])"
@@ -57,7 +66,10 @@ _INVOLVED = re.compile(
 # Anger, contempt or asking again and again.
 _FRUSTRATION = re.compile(
     r"垃圾|气死|气炸|烦死|急死|无语|投诉|太差|差劲|烂透|很烂|真烂|什么玩意|搞什么|有毛病|有病吧|智障|废物"
-    r"|坑人|坑钱|骗钱|破(?:app|软件|机器人|平台|系统|玩意)|第[二三四五六七八九十几两\d]+次"
+    r"|坑人|坑钱|骗钱|破(?:app|软件|机器人|平台|系统|玩意)"
+    # Asking again, not counting: 「都第三次了」, not 「第二次转账」.
+    r"|(?:都|已经)第[二三四五六七八九十几两\d]+次"
+    r"|第[二三四五六七八九十几两\d]+次(?:了|问|说|联系|找|来|打|反映|咨询|投诉)"
     r"|说了(?:多少|几|好几|n)(?:次|遍)|问了(?:多少|几|好几|n)(?:次|遍)|一直没人|没人管|没人理"
     r"|[!！]{3,}|[?？]{3,}"
     r"|(?<![a-z])(?:terrible|useless|worst|ridiculous|awful|wtf|angry|unacceptable"

@@ -26,7 +26,11 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
 
 
-@pytest.mark.parametrize("text", ["不用转人工了", "人工费是多少钱", "怎么充值"])
+@pytest.mark.parametrize(
+    "text",
+    ["不用转人工了", "人工费是多少钱", "怎么充值", "需要人工审核吗", "为什么要人工审核",
+     "人工客服工作时间是几点", "不想转人工", "不用帮我转人工", "别给我转人工"],
+)  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
 
@@ -52,10 +56,25 @@ def test_a_question_about_scams_warns_but_is_not_urgent() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["修改密码要验证码吗", "注册时要输入验证码吗", "你们会要我的验证码吗",
+     "让我输入密码才能转账吗"],
+)  # fmt: skip
+def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
+    said = signals.read(text)
+    assert not said.scam and not said.urgent
+
+
+@pytest.mark.parametrize(
     "text", ["垃圾软件", "气死我了", "我要投诉", "这都第四次了", "what a terrible app"]
 )
 def test_frustration(text: str) -> None:
     assert signals.read(text).frustrated
+
+
+@pytest.mark.parametrize("text", ["这是我第二次转账", "第2次提现怎么收费"])
+def test_counting_is_not_frustration(text: str) -> None:
+    assert not signals.read(text).frustrated
 
 
 @pytest.mark.parametrize(

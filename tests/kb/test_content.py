@@ -341,3 +341,30 @@ def test_dumped_paraphrases_paste_into_the_faq_file() -> None:
         "faqs": [{"id": "fees", "paraphrases": ["提现手续费是多少", "扫码付款: yes"]}]
     }
     assert yaml.safe_load(dump_paraphrases_yaml({})) == {"faqs": []}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "请提供验证码，我们帮您核实。",
+        "把密码发给客服即可处理。",
+        "请将短信验证码告诉客服。",
+        "请把您的支付密码发送给在线客服。",
+        "如果收不到，请提供验证码。",
+    ],
+)
+def test_asking_for_a_secret_is_caught_in_either_word_order(answer: str) -> None:
+    assert secret_request(answer) is not None
+
+
+@pytest.mark.parametrize(
+    "warning",
+    [
+        "请勿把验证码告诉任何人。",
+        "官方客服不会要求您提供密码、验证码或助记词。",
+        "验证码不要告诉任何人，包括自称客服的人。",
+        "切莫将助记词发给陌生人。",
+    ],
+)
+def test_a_warning_about_secrets_is_not_a_request(warning: str) -> None:
+    assert secret_request(warning) is None

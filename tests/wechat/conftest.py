@@ -62,6 +62,8 @@ class SentMessage:
 class FakeWeChatAPI:
     base: str = ""
     errcode: int = 0
+    # Seconds each 客服消息 takes to be answered (a slow WeChat API).
+    delay: float = 0.0
     token_requests: int = 0
     sent: list[SentMessage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +71,7 @@ class FakeWeChatAPI:
     def reset(self) -> None:
         with self.lock:
             self.errcode = 0
+            self.delay = 0.0
             self.sent.clear()
 
     def attempts(self, openid: str) -> list[SentMessage]:
@@ -106,6 +109,9 @@ def _fake_api_app(state: FakeWeChatAPI) -> FastAPI:
         with state.lock:
             errcode = state.errcode
             state.sent.append(SentMessage(body["touser"], body["text"]["content"], errcode))
+            delay = state.delay
+        if delay:
+            await asyncio.sleep(delay)
         if errcode:
             return {"errcode": errcode, "errmsg": "refused by the fake API"}
         return {"errcode": 0, "errmsg": "ok"}

@@ -133,6 +133,20 @@ async def test_expired_claims_are_taken_over_by_one_worker_only(
         await store.close()
 
 
+def test_a_slow_customer_message_keeps_its_claim(make_wechat: MakeWeChat) -> None:
+    """A late answer's 客服消息 outlasting the lease is still one send, one turn."""
+    wechat = make_wechat(wechat_claim_lease=0.6, wechat_deadline=0.3)
+    wechat.api.delay = 2.0  # more than three leases
+    wechat.dialogue.hold()
+    openid = new_openid()
+    assert wechat.post(text_message(openid, "提现到账要多久")).text == "success"
+    wechat.dialogue.release()
+    wechat.api.wait_for(openid, 1)
+    time.sleep(3.0)  # the send finishes, and a lease more
+    assert len(wechat.api.attempts(openid)) == 1
+    assert wechat.dialogue.calls == ["提现到账要多久"]
+
+
 # The outbox: retries with backoff, and refusals that are final
 
 
