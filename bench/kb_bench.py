@@ -40,7 +40,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.kb_sparse import ALL, CachedEncoder, SparseResult, mean_report, run_sparse
 from kb.content import FAQ, Category, FAQCollection, load_faqs
 from kb.encoders import load_encoder
-from kb.evaluation import Calibration, calibrate, evaluate, read_eval_file
+from kb.evaluation import (
+    BUDGET_CONFIDENCE_Z,
+    OOS_ANSWERED_BUDGET,
+    WRONG_ANSWER_BUDGET,
+    Calibration,
+    calibrate,
+    evaluate,
+    read_eval_file,
+)
 from kb.index import Fusion, build_index
 from kb.knowledge_base import KnowledgeBase
 from kb.text import Tokenizer, canonicalize
@@ -376,7 +384,10 @@ def calibration_curve(spec: str) -> None:
             f"{point.oos_answered:.1%}",
         )
     console.print(table)
-    console.print(f"  选中：{_point(calibration)}（预算：错答 ≤ 1.5%，范围外被回答 ≤ 4%）")
+    console.print(
+        f"  选中：{_point(calibration)}（预算：错答 ≤ {WRONG_ANSWER_BUDGET:.0%}、"
+        f"范围外被回答 ≤ {OOS_ANSWERED_BUDGET:.0%}，按 Wilson 上界 z = {BUDGET_CONFIDENCE_Z}）"
+    )
 
 
 def other_faq_table(encoders: list[str]) -> None:
@@ -440,13 +451,14 @@ def latency_table(encoders: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--encoders", default="use,e5-small")
-    parser.add_argument("--seeds", default="0", help="稀疏释义抽样的随机种子，逗号分隔")
+    parser.add_argument("--encoders", default="e5-small-int8,use,e5-small")
+    parser.add_argument("--seeds", default="0,1,2", help="稀疏释义抽样的随机种子，逗号分隔")
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--skip-sparse", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--legacy-quality", action="store_true", help="旧的编码器单腿对比表")
     parser.add_argument("--scale", action="store_true", help="1k/10k/100k 规模测试（较慢）")
+    parser.add_argument("--scale-encoder", default="e5-small-int8")
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     faiss.omp_set_num_threads(1)
@@ -460,7 +472,8 @@ def main() -> None:
     if arguments.legacy_quality:
         quality_table(encoders)
     if arguments.scale:
-        scale_table([int(size) for size in arguments.sizes.split(",")], "use")
+        sizes = [int(size) for size in arguments.sizes.split(",")]
+        scale_table(sizes, arguments.scale_encoder)
 
 
 if __name__ == "__main__":

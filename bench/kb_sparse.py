@@ -23,7 +23,15 @@ import numpy as np
 
 from kb.content import FAQ, FAQCollection
 from kb.encoders import Encoder, FloatMatrix, load_encoder
-from kb.evaluation import Calibration, EvalReport, LabelledQuery, calibrate, evaluate
+from kb.evaluation import (
+    Calibration,
+    EvalReport,
+    LabelledQuery,
+    calibrate,
+    default_settings,
+    evaluate,
+    summarize,
+)
 from kb.index import build_index
 from kb.knowledge_base import KnowledgeBase
 from kb.text import canonicalize
@@ -33,12 +41,18 @@ ALL = 0  # k meaning "every paraphrase"
 
 
 class CachedEncoder:
-    """Looks texts up in an on-disk cache; loads the real encoder only on a miss."""
+    """Caches single texts (queries, as the KB encodes them) on disk; batches (index rows)
+    always go to the real encoder, in the same chunks a real build uses.
+
+    int8 models quantise activations per batch, so a row's vector depends a little on its
+    batch-mates: reusing a vector computed beside other rows would measure a KB that
+    production never builds.
+    """
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
         self.name = spec
-        self._path = CACHE_DIR / f"{hashlib.sha1(spec.encode()).hexdigest()[:12]}.npz"
+        self._path = CACHE_DIR / f"{hashlib.sha1(spec.encode()).hexdigest()[:12]}-queries.npz"
         self._vectors: dict[str, np.ndarray] = {}
         self._encoder: Encoder | None = None
         self._dirty = False
@@ -53,14 +67,18 @@ class CachedEncoder:
         return self._encoder
 
     def encode(self, texts: Sequence[str]) -> FloatMatrix:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
-        if missing:
-            for text, vector in zip(missing, self.real().encode(missing), strict=True):
-                self._vectors[text] = vector
+        if len(texts) != 1:
+            return self.real().encode(texts)
+        text = texts[0]
+        if text not in self._vectors:
+            self._vectors[text] = self.real().encode([text])[0]
             self._dirty = True
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._vectors[text] for text in texts]).astype(np.float32)
+        return self._vectors[text][None, :].astype(np.float32)
+
+    def warm_queries(self, texts: Sequence[str]) -> None:
+        """Encode queries one at a time, as the KB does when it answers them."""
+        for text in texts:
+            self.encode([text])
 
     def save(self) -> None:
         if not self._dirty:
@@ -87,6 +105,18 @@ def sparse_collection(collection: FAQCollection, k: int, seed: int) -> FAQCollec
     return FAQCollection(tuple(faqs), f"{collection.content_hash}-k{k}-s{seed}")
 
 
+# How a KB gets its fusion and thresholds: calibrated on the dev split without and with
+# the classifier head, or the encoder's fixed defaults (a FAQ that comes with no dev split).
+DEFAULTS_SCORING = "defaults (no dev split)"
+SCORINGS = (("dense+BM25", False), ("dense+BM25+head", True), (DEFAULTS_SCORING, False))
+
+
+def defaults_only(kb: KnowledgeBase, spec: str) -> Calibration:
+    fusion, thresholds = default_settings(spec)
+    empty = summarize([])
+    return Calibration(fusion, thresholds, empty, "none", "defaults", "no dev split")
+
+
 @dataclass(frozen=True)
 class SparseResult:
     encoder: str
@@ -111,8 +141,8 @@ def run_sparse(
     with tempfile.TemporaryDirectory() as scratch:
         for spec in encoder_specs:
             encoder = CachedEncoder(spec)
-            # Warm the cache in one batch (queries are canonicalised like the KB does).
-            encoder.encode([canonicalize(q.query) for q in (*dev, *test)])
+            # Warm the cache (queries are canonicalised like the KB does).
+            encoder.warm_queries([canonicalize(q.query) for q in (*dev, *test)])
             for k in ks:
                 for seed in seeds:
                     sparse = sparse_collection(collection, k, seed)
@@ -120,8 +150,11 @@ def run_sparse(
                     directory, _ = build_index(sparse, encoder, spec, Path(scratch) / spec)
                     build_seconds = time.perf_counter() - started
                     kb = KnowledgeBase.load(directory, encoder=encoder)
-                    for scoring, head in (("dense+BM25", False), ("dense+BM25+head", True)):
-                        calibration = calibrate(kb, dev, "dev", use_classifier=head)
+                    for scoring, head in SCORINGS:
+                        if scoring == DEFAULTS_SCORING:
+                            calibration = defaults_only(kb, spec)
+                        else:
+                            calibration = calibrate(kb, dev, "dev", use_classifier=head)
                         kb.with_settings(calibration.fusion, calibration.thresholds)
                         results.append(
                             SparseResult(

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from kb.classifier import ClassifierHead
 from kb.content import FAQ
-from kb.dense import DenseIndex
+from kb.dense import DenseIndex, relative_to_background
 from kb.duplicates import NearDuplicate
 from kb.encoders import Encoder, load_encoder
 from kb.index import (
@@ -171,7 +171,10 @@ class _LoadedIndex:
         normalized = canonicalize(text)
         vector = self.encoder.encode([normalized])[0]
         rows, cosines = self.dense.search(vector, DENSE_ROWS_PER_QUERY)
-        dense = _mean_of_best_two(self.faq_of_row[rows], cosines, len(self.faqs))
+        dense = relative_to_background(
+            _mean_of_best_two(self.faq_of_row[rows], cosines, len(self.faqs)),
+            self.manifest.dense_background,
+        )
         lexical = self.lexical.scores(tokenizer.tokens(normalized))
         classifier = self.head.probabilities(vector) if self.head is not None else None
         return ComponentScores(dense, lexical, classifier)

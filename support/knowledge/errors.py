@@ -34,6 +34,15 @@ class EntryValidationError(InvalidInputError):
         )
         self.issues = issues
 
+    def payload(self) -> dict[str, object]:
+        # Same shape as request validation errors ("detail" for people, "errors" one per
+        # line), plus the structured issues the editor marks its fields with.
+        return {
+            "detail": self.message,
+            "errors": [f"[{i.entry}] {i.field}：{i.message}" for i in self.issues],
+            "issues": [i.model_dump(mode="json") for i in self.issues],
+        }
+
 
 class StaleRevisionError(ConflictError):
     """Someone saved the entry since the editor loaded it."""
@@ -41,6 +50,9 @@ class StaleRevisionError(ConflictError):
     def __init__(self, body: ConflictBody) -> None:
         super().__init__(body.detail)
         self.body = body
+
+    def payload(self) -> dict[str, object]:
+        return self.body.model_dump(mode="json")
 
 
 class GateFailedError(InvalidInputError):
@@ -62,6 +74,13 @@ class GateFailedError(InvalidInputError):
             "管理员可以确认后强制发布。"
         )
         self.report = report
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "detail": self.message,
+            "errors": [self.message],
+            "gate": self.report.model_dump(mode="json"),
+        }
 
 
 class NothingToPublishError(InvalidInputError):

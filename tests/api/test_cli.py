@@ -82,11 +82,14 @@ def test_eval_json_keys(tmp_path: Path) -> None:
         "oos_rejection",
         "wrong_answer_rate",
         "clarify_rate",
+        "direct_answer_rate",
+        "oos_clarify_rate",
         "p50_ms",
         "p95_ms",
         "n",
     }
     assert payload["n"] == 2
+    assert payload["direct_answer_rate"] in (0.0, 1.0)
     assert payload["top1"] == 1.0
     assert payload["oos_rejection"] == 1.0
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -28,6 +27,7 @@ from support.settings import Settings, get_settings
 from tests.conftest import DEV_SPLIT
 from tests.console.conftest import PASSWORD, Console, FakeRasa, Gateway, accounts_for, log_in
 from tests.faq_changes import BROKEN_FAQS, NEW_FAQ, NEW_FAQ_ID, NEW_FAQ_QUESTION, append, copy_faq
+from tests.servers import serving
 
 # Publishing runs calibration and the eval gate: on a slice of the dev split here, so a
 # publish takes seconds; the full sets are the bench's and `kefu kb eval`'s.
@@ -291,23 +291,8 @@ def test_a_second_publish_while_one_runs_is_409(
 @pytest.fixture
 def live(built: BuildOutcome, database_url: str, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     settings = kb_settings(tmp_path, built, database_url)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, dialogue=FakeRasa()),
-            host="127.0.0.1",
-            port=free_port(),
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}", settings
-    server.should_exit = True
-    thread.join(30)
+    with serving(create_app(settings, dialogue=FakeRasa()), free_port()) as url:
+        yield url, settings
 
 
 @pytest.fixture

@@ -7,14 +7,10 @@ in test_escalations.py; this checks what an agent sees.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, expect
 
 from api.main import create_app
@@ -29,27 +25,10 @@ from support.escalations.service import EscalationService
 from support.replies.vocabulary import REASON_LABELS, HandoffReason
 from support.settings import Settings
 from support.storage import migrate, session_factory
+from tests.servers import serving
 from tests.web.conftest import FakeRasa
 
 AGENT_PASSWORD = "correct horse battery"
-
-
-@contextmanager
-def serving(app: FastAPI, port: int) -> Iterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture

@@ -106,3 +106,47 @@ def test_combination_spec_parses_weights(use_encoder: Encoder, e5_folder: Path) 
     assert combined.dim == 512 + 384
     assert combined.name == "use@0.7+e5-small@0.3"
     assert_unit_rows(combined.encode(TEXTS), 3, 896)
+
+
+@pytest.fixture(scope="module")
+def int8_folder(e5_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kb.encoders import E5_SMALL_INT8_FOLDER, default_models_dir
+    from kb.encoders.onnx_int8 import export_int8
+
+    provisioned = default_models_dir() / E5_SMALL_INT8_FOLDER
+    if (provisioned / "model_int8.onnx").exists():
+        return provisioned
+    return export_int8(e5_folder, tmp_path_factory.mktemp("models") / E5_SMALL_INT8_FOLDER)
+
+
+def test_int8_onnx_e5_agrees_with_the_torch_model(e5_folder: Path, int8_folder: Path) -> None:
+    from kb.encoders.onnx_int8 import OnnxInt8Encoder
+
+    int8 = load_encoder("e5-small-int8", models_dir=int8_folder.parent)
+    assert isinstance(int8, OnnxInt8Encoder)
+    texts = [*TEXTS, "冲值一直没到帐，钱扣了", "how do I reset my payment password", "转"]
+    quantised = int8.encode(texts)
+    assert_unit_rows(quantised, len(texts), 384)
+    reference = load_encoder("e5-small", models_dir=e5_folder.parent).encode(texts)
+    agreement = np.sum(quantised * reference, axis=1)
+    # int8 weights cost a little precision, not meaning (measured: 0.99 on average).
+    assert agreement.min() > 0.97, agreement
+    # Activations are quantised per batch, so a text's vector depends a little on its
+    # batch-mates; queries (one at a time) and index rows (in batches) must still agree.
+    one_by_one = np.vstack([int8.encode([text]) for text in texts])
+    assert np.sum(one_by_one * quantised, axis=1).min() > 0.99
+
+
+def test_int8_export_is_reused_unless_its_source_changes(
+    e5_folder: Path, int8_folder: Path
+) -> None:
+    from kb.encoders.onnx_int8 import MODEL_FILE, export_int8
+
+    before = (int8_folder / MODEL_FILE).stat().st_mtime_ns
+    assert export_int8(e5_folder, int8_folder) == int8_folder
+    assert (int8_folder / MODEL_FILE).stat().st_mtime_ns == before
+
+
+def test_missing_int8_model_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(EncoderSpecError, match="kefu models provision"):
+        load_encoder("e5-small-int8", models_dir=tmp_path)

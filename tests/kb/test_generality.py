@@ -19,31 +19,48 @@ from kb.pipeline import build_knowledge_base
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.fixture(scope="module")
-def bank_report(tmp_path_factory: pytest.TempPathFactory, use_encoder: Encoder) -> EvalReport:
+@pytest.fixture(scope="module", params=["calibrated", "defaults"])
+def bank_report(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    default_encoder: Encoder,
+    default_encoder_spec: str,
+) -> EvalReport:
+    """The shipped encoder, calibrated on the bank's dev split, or with no dev split at
+    all (the encoder's defaults: what a maintainer who writes no test questions gets)."""
+    calibrated = request.param == "calibrated"
     outcome = build_knowledge_base(
         DATA / "bank_faq.yml",
         tmp_path_factory.mktemp("bank-index"),
-        encoder_spec="use",
-        calibration_file=DATA / "bank_dev.jsonl",
-        encoder=use_encoder,
+        encoder_spec=default_encoder_spec,
+        calibration_file=DATA / "bank_dev.jsonl" if calibrated else None,
+        encoder=default_encoder,
     )
-    assert outcome.manifest.calibration["mode"] == "calibrated"
+    assert outcome.manifest.calibration["mode"] == request.param
     assert outcome.manifest.near_duplicates == []  # twelve distinct topics
-    kb = KnowledgeBase.load(outcome.directory, encoder=use_encoder)
+    kb = KnowledgeBase.load(outcome.directory, encoder=default_encoder)
     queries = read_eval_file(DATA / "bank_test.jsonl", {faq.id for faq in kb.faqs})
     assert sum(q.expected is None for q in queries) >= 15
     return evaluate(kb, queries)
 
 
+# Measured (e5-small int8): top-1 95.8 %, wrong 0 %, out-of-scope rejected 100 %; answered
+# directly 85.4 % calibrated, 79.2 % with the defaults.
 def test_other_faq_ranks_the_right_entry_first(bank_report: EvalReport) -> None:
     assert bank_report.top1 >= 0.88, bank_report
 
 
 def test_other_faq_answers_most_questions_directly(bank_report: EvalReport) -> None:
-    assert bank_report.direct_answer_rate >= 0.70, bank_report
+    assert bank_report.direct_answer_rate >= 0.75, bank_report
 
 
 def test_other_faq_stays_safe(bank_report: EvalReport) -> None:
     assert bank_report.wrong_answer_rate <= 0.03, bank_report
     assert bank_report.oos_rejection >= 0.90, bank_report
+
+
+def test_other_faq_offers_few_choices_for_what_it_does_not_cover(
+    bank_report: EvalReport,
+) -> None:
+    # Same-domain questions the FAQ does not cover get an honest fallback, not a list.
+    assert bank_report.oos_clarify_rate <= 0.25, bank_report

@@ -1,4 +1,5 @@
-"""Retrieval quality on the held-out test split, with the default configuration.
+"""Retrieval quality on the held-out test split, with the default configuration
+(the shipped encoder, calibrated on the dev split as `kefu kb build` does).
 
 The test split was written after the FAQ content, independently of it and of the dev
 split that calibration uses; these are the targets the project promises.
@@ -15,7 +16,22 @@ from kb.encoders import Encoder
 from kb.evaluation import EvalReport, calibrate, evaluate, read_eval_file
 from kb.index import build_index
 from kb.knowledge_base import Decision, KnowledgeBase
-from tests.conftest import DEV_SPLIT, TEST_SPLIT
+from kb.pipeline import build_knowledge_base
+from tests.conftest import DEV_SPLIT, FAQ_PATH, TEST_SPLIT
+
+
+@pytest.fixture(scope="module")
+def knowledge_base(
+    tmp_path_factory: pytest.TempPathFactory, default_encoder: Encoder, default_encoder_spec: str
+) -> KnowledgeBase:
+    outcome = build_knowledge_base(
+        FAQ_PATH,
+        tmp_path_factory.mktemp("default-index"),
+        encoder_spec=default_encoder_spec,
+        calibration_file=DEV_SPLIT,
+        encoder=default_encoder,
+    )
+    return KnowledgeBase.load(outcome.directory, encoder=default_encoder)
 
 
 @pytest.fixture(scope="module")
@@ -26,23 +42,24 @@ def report(knowledge_base: KnowledgeBase, faqs: FAQCollection) -> EvalReport:
     return evaluate(knowledge_base, queries)
 
 
+# Measured (e5-small int8, `make bench-kb`): top-1 98.0 %, out-of-scope rejected 93.8 %,
+# wrong 1.6 %, answered directly 92.8 %. The floors leave room for int8 rounding on other CPUs.
 def test_in_scope_top1(report: EvalReport) -> None:
-    assert report.top1 >= 0.95, report
+    assert report.top1 >= 0.96, report
 
 
 def test_out_of_scope_rejection(report: EvalReport) -> None:
-    assert report.oos_rejection >= 0.90, report
+    assert report.oos_rejection >= 0.92, report
 
 
 def test_wrong_answer_rate(report: EvalReport) -> None:
-    assert report.wrong_answer_rate <= 0.03, report
+    assert report.wrong_answer_rate <= 0.025, report
 
 
 def test_most_in_scope_questions_are_answered_not_deflected(report: EvalReport) -> None:
     # A KB that clarified everything would pass the three targets above; it must answer.
     assert report.answer_rate >= 0.55, report
-    # Measured 85.5 % (all paraphrases, USE + BM25, `make bench-kb`).
-    assert report.direct_answer_rate >= 0.78, report
+    assert report.direct_answer_rate >= 0.85, report
 
 
 def test_clarify_options_are_all_plausible(knowledge_base: KnowledgeBase) -> None:
@@ -61,7 +78,10 @@ def test_clarify_options_are_all_plausible(knowledge_base: KnowledgeBase) -> Non
 
 @pytest.fixture(scope="module")
 def sparse_report(
-    faqs: FAQCollection, use_encoder: Encoder, tmp_path_factory: pytest.TempPathFactory
+    faqs: FAQCollection,
+    default_encoder: Encoder,
+    default_encoder_spec: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> EvalReport:
     """Our FAQ trimmed to 8 paraphrases per entry (seeded), as maintainers would write it."""
     ids = {faq.id for faq in faqs}
@@ -81,16 +101,19 @@ def sparse_report(
         ),
         f"{faqs.content_hash}-k8",
     )
-    directory, _ = build_index(trimmed, use_encoder, "use", tmp_path_factory.mktemp("sparse"))
-    kb = KnowledgeBase.load(directory, encoder=use_encoder)
+    directory, _ = build_index(
+        trimmed, default_encoder, default_encoder_spec, tmp_path_factory.mktemp("sparse")
+    )
+    kb = KnowledgeBase.load(directory, encoder=default_encoder)
     calibration = calibrate(kb, read_eval_file(DEV_SPLIT, ids), "dev")
     kb.with_settings(calibration.fusion, calibration.thresholds)
     return evaluate(kb, read_eval_file(TEST_SPLIT, ids))
 
 
 def test_sparse_paraphrases_still_generalise(sparse_report: EvalReport) -> None:
-    # Measured with 8 paraphrases: top-1 90.5 %, wrong 2.1 %, out-of-scope rejected 92.5 %.
+    # Measured with 8 paraphrases (mean of 3 seeds): top-1 89.0 %, wrong 2.2 %,
+    # out-of-scope rejected 93.3 %, answered directly 69.0 %.
     assert sparse_report.top1 >= 0.86, sparse_report
     assert sparse_report.wrong_answer_rate <= 0.03, sparse_report
-    assert sparse_report.oos_rejection >= 0.88, sparse_report
-    assert sparse_report.direct_answer_rate >= 0.55, sparse_report
+    assert sparse_report.oos_rejection >= 0.90, sparse_report
+    assert sparse_report.direct_answer_rate >= 0.63, sparse_report

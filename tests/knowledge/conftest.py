@@ -77,6 +77,7 @@ def bench(
         faq_path=small_kb.faq_path,
         calibration_path=small_kb.eval_path,
         database_url=database_url,
+        encoder="use",  # the fixtures' encoder, fast and already loaded
     )
     knowledge = KnowledgeService(settings, kb=KnowledgeBase.load(build, encoder=use_encoder))
     store = KbStore(session_factory(database_url))

@@ -8,15 +8,11 @@ event stream; the other is not, and the browser refuses it every call.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, expect
@@ -31,28 +27,11 @@ from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService
 from support.settings import Settings
 from support.storage import migrate, session_factory
+from tests.servers import serving
 from tests.web.conftest import FakeRasa
 
 AGENT_PASSWORD = "correct horse battery"
 AGENT_REPLY = "您好，我是人工客服小王，已经看到您的问题了。"
-
-
-@contextmanager
-def serving(app: FastAPI, port: int) -> Iterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def host_site(gateway_url: str) -> FastAPI:

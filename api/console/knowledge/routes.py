@@ -51,11 +51,6 @@ from api.core.params import NoNul, Offset, RowId
 from kb.content import ContentError
 from kb.evaluation import EvalFileError
 from support.accounts.service import AccountError, AgentView, role_of
-from support.knowledge.errors import (
-    EntryValidationError,
-    GateFailedError,
-    StaleRevisionError,
-)
 from support.knowledge.flows import KnowledgeWorkspace
 from support.knowledge.schemas import EntryStatus
 from support.knowledge.service import (
@@ -94,19 +89,6 @@ Text = Annotated[str, Query(max_length=200), NoNul]
 def _unprocessable(summary: str, issues: list[str]) -> JSONResponse:
     # Same shape as request validation errors: "detail" for people, "errors" one per line.
     return JSONResponse({"detail": summary, "errors": issues}, status_code=422)
-
-
-def _invalid_entry(exc: EntryValidationError) -> JSONResponse:
-    body = {
-        "detail": exc.message,
-        "errors": [f"[{i.entry}] {i.field}：{i.message}" for i in exc.issues],
-        "issues": [i.model_dump(mode="json") for i in exc.issues],
-    }
-    return JSONResponse(body, status_code=422)
-
-
-def _stale(exc: StaleRevisionError) -> JSONResponse:
-    return JSONResponse(exc.body.model_dump(mode="json"), status_code=409)
 
 
 # --- the index in use -------------------------------------------------------------
@@ -233,59 +215,38 @@ def get_entry(entry_id: EntryId, workspace: Workspace) -> EntryView:
 
 
 @router.post("/kb/entries", status_code=201, response_model=EntryView)
-def create_entry(
-    body: EntryIn, workspace: Workspace, agent: EditorAgent
-) -> EntryView | JSONResponse:
-    try:
-        return workspace.create_entry(body, agent.username)
-    except EntryValidationError as exc:
-        return _invalid_entry(exc)
+def create_entry(body: EntryIn, workspace: Workspace, agent: EditorAgent) -> EntryView:
+    return workspace.create_entry(body, agent.username)
 
 
 @router.put("/kb/entries/{entry_id}", response_model=EntryView)
 def update_entry(
     entry_id: EntryId, body: EntryUpdateIn, workspace: Workspace, agent: EditorAgent
-) -> EntryView | JSONResponse:
-    try:
-        return workspace.update_entry(entry_id, body, agent.username)
-    except EntryValidationError as exc:
-        return _invalid_entry(exc)
-    except StaleRevisionError as exc:
-        return _stale(exc)
+) -> EntryView:
+    return workspace.update_entry(entry_id, body, agent.username)
 
 
 @router.post("/kb/entries/{entry_id}/archive", response_model=EntryView)
 def archive_entry(
     entry_id: EntryId, body: RevisionIn, workspace: Workspace, agent: EditorAgent
-) -> EntryView | JSONResponse:
-    try:
-        return workspace.set_archived(entry_id, True, body.revision, agent.username)
-    except StaleRevisionError as exc:
-        return _stale(exc)
+) -> EntryView:
+    return workspace.set_archived(entry_id, True, body.revision, agent.username)
 
 
 @router.post("/kb/entries/{entry_id}/restore", response_model=EntryView)
 def restore_entry(
     entry_id: EntryId, body: RevisionIn, workspace: Workspace, agent: EditorAgent
-) -> EntryView | JSONResponse:
-    try:
-        return workspace.set_archived(entry_id, False, body.revision, agent.username)
-    except EntryValidationError as exc:
-        return _invalid_entry(exc)
-    except StaleRevisionError as exc:
-        return _stale(exc)
+) -> EntryView:
+    return workspace.set_archived(entry_id, False, body.revision, agent.username)
 
 
 @router.post("/kb/entries/{entry_id}/discard", response_model=EntryView | None)
 def discard_entry(
     entry_id: EntryId, body: RevisionIn, workspace: Workspace, agent: EditorAgent
-) -> EntryView | JSONResponse | None:
+) -> EntryView | None:
     """Throw away the draft's change to this entry (back to the published one; a new
     entry is deleted, answering null)."""
-    try:
-        return workspace.discard(entry_id, body.revision, agent.username)
-    except StaleRevisionError as exc:
-        return _stale(exc)
+    return workspace.discard(entry_id, body.revision, agent.username)
 
 
 @router.post("/kb/validate")
@@ -316,9 +277,7 @@ async def hit_test(body: HitTestIn, workspace: Workspace) -> HitTestView:
         422: {"description": "草稿有错误，或评测集上的效果下降（gate）"},
     },
 )
-async def publish(
-    body: PublishIn, workspace: Workspace, agent: EditorAgent
-) -> PublishView | JSONResponse:
+async def publish(body: PublishIn, workspace: Workspace, agent: EditorAgent) -> PublishView:
     if body.override_gate and role_of(agent) != "admin":
         raise HTTPException(403, "只有管理员可以忽略评测下降强制发布。")
     try:
@@ -327,17 +286,6 @@ async def publish(
         )
     except KnowledgeBusyError as exc:
         raise HTTPException(409, "知识库正在发布或重建，请稍后") from exc
-    except EntryValidationError as exc:
-        return _invalid_entry(exc)
-    except GateFailedError as exc:
-        return JSONResponse(
-            {
-                "detail": exc.message,
-                "errors": [exc.message],
-                "gate": exc.report.model_dump(mode="json"),
-            },
-            status_code=422,
-        )
 
 
 @router.post("/kb/rollback", response_model=PublishView)
@@ -389,14 +337,9 @@ def funnel(
 
 
 @router.post("/kb/learn", response_model=EntryView)
-def learn(body: LearnIn, workspace: Workspace, agent: EditorAgent) -> EntryView | JSONResponse:
+def learn(body: LearnIn, workspace: Workspace, agent: EditorAgent) -> EntryView:
     """One click: a user's question becomes a paraphrase of an entry, or a new entry."""
-    try:
-        return workspace.learn(body, agent.username)
-    except EntryValidationError as exc:
-        return _invalid_entry(exc)
-    except StaleRevisionError as exc:
-        return _stale(exc)
+    return workspace.learn(body, agent.username)
 
 
 @router.get("/kb/candidates")
