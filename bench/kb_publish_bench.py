@@ -210,7 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="28,5000,100000")
     parser.add_argument("--no-gate", action="store_true", help="publish without the eval gate")
-    parser.add_argument("--encoder", default="use")
+    parser.add_argument("--encoder", default="e5-small-int8")
     arguments = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kefu-publish-bench-"))
     print(

@@ -28,11 +28,10 @@ from kb.evaluation import (
     EvalReport,
     LabelledQuery,
     calibrate,
-    default_settings,
     evaluate,
     summarize,
 )
-from kb.index import build_index
+from kb.index import build_index, default_settings
 from kb.knowledge_base import KnowledgeBase
 from kb.text import canonicalize
 

@@ -94,7 +94,9 @@ def background_similarity(
     sample = np.asarray(vectors[chosen], dtype=np.float32)
     different = owners[chosen][:, None] != owners[chosen][None, :]
     if not different.any():
-        return 0.0
+        # One entry only: its paraphrases among themselves are the best estimate left
+        # (an overestimate, so the KB errs towards not answering).
+        different = ~np.eye(len(chosen), dtype=bool)
     return float((sample @ sample.T)[different].mean())
 
 

@@ -349,7 +349,9 @@ def _best_answer_rule(dev: _DevScores) -> tuple[float, float, int]:
 
 def wilson_upper_bound(count: np.ndarray, total: int, z: float) -> np.ndarray:
     """One-sided Wilson upper bound of a rate observed as ``count`` out of ``total``."""
-    n = max(total, 1)
+    if total <= 0:  # nothing observed, nothing to exceed
+        return np.zeros_like(np.asarray(count, dtype=np.float64))
+    n = total
     rate = np.asarray(count, dtype=np.float64) / n
     z2 = z * z
     centre = rate + z2 / (2 * n)

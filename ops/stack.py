@@ -72,6 +72,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "KEFU_DATA_DIR": str(settings.data_dir),
         "KEFU_INDEX_DIR": str(settings.index_dir),
         "KEFU_MODELS_DIR": str(settings.models_dir),
+        "KEFU_ENCODER": settings.encoder,
         "KEFU_DATABASE_URL": settings.database_url,
         "KEFU_RASA_URL": settings.rasa_url,
         "KEFU_RASA_TOKEN": settings.rasa_token,

@@ -39,7 +39,9 @@ MAX_TOKENS = 512
 QUERY_PREFIX = "query: "
 _PAD_ID = 1
 BATCH = 32
-BUILD_THREADS = max(os.cpu_count() or 1, 1)
+# Index builds encode on two threads at most: a container's os.cpu_count() is the host's,
+# and a publish must leave room for the queries the same process keeps answering.
+BUILD_THREADS = max(min(2, len(os.sched_getaffinity(0))), 1)
 
 
 class OnnxInt8Encoder:

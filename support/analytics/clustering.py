@@ -12,15 +12,17 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.cluster import AgglomerativeClustering
 
+from kb.dense import relative_to_background
 from kb.knowledge_base import KnowledgeBase
 from kb.text import canonicalize
 from support.analytics.schemas import NearestFaq, Reason, UnansweredCluster
 
-# Average-linkage cosine distance below which queries are one topic: a mean cosine
-# similarity of at least 0.55. Measured with the default encoder (USE) on our FAQ:
-# the same question in other words scores 0.6-0.9, while 90 % of pairs of paraphrases
-# from different FAQs stay under 0.42. Looser (0.55) merged distinct wallet topics.
-CLUSTER_DISTANCE = 0.45
+# Average-linkage distance below which queries are one topic, on cosines measured from
+# the KB's background (kb.dense.relative_to_background), so that it means the same for
+# every encoder. Set with USE on our FAQ (background 0.30): a mean cosine of at least
+# 0.55; the same question in other words scores 0.6-0.9, while 90 % of pairs of
+# paraphrases from different FAQs stay under 0.42. Looser merged distinct wallet topics.
+CLUSTER_DISTANCE = 0.64
 TOP_CLUSTERS = 10
 EXAMPLES_PER_CLUSTER = 8
 
@@ -39,12 +41,13 @@ def cluster_unanswered(
     if len(texts) == 1:
         labels: NDArray[np.int64] = np.zeros(1, dtype=np.int64)
     else:
+        similarity = relative_to_background(vectors @ vectors.T, kb.manifest.dense_background)
         labels = AgglomerativeClustering(
             n_clusters=None,
             distance_threshold=CLUSTER_DISTANCE,
-            metric="cosine",
+            metric="precomputed",
             linkage="average",
-        ).fit_predict(vectors)
+        ).fit_predict(1.0 - similarity)
     weights = np.array([found[text].total() for text in texts], dtype=np.float32)
     groups = [np.flatnonzero(labels == label) for label in np.unique(labels)]
     # Largest first; on a tie, the one asked most recently (texts are newest first).

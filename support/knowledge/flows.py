@@ -38,8 +38,8 @@ from kb.content import (
 )
 from kb.encoders import Encoder, load_encoder
 from kb.evaluation import LabelledQuery, calibrate, read_eval_file
+from kb.index import FORMAT_VERSION, build_index, index_rows, read_manifest, write_manifest
 from kb.index import Manifest as IndexManifest
-from kb.index import build_index, index_rows, read_manifest, write_manifest
 from kb.knowledge_base import KnowledgeBase
 from kb.pipeline import file_hash
 from kb.text import canonicalize
@@ -473,8 +473,18 @@ class KnowledgeWorkspace:
             self._embeddings.prefill(texts, np.asarray(vectors, dtype=np.float32))
 
     def _existing_build(self, build_id: str | None) -> Path | None:
+        """A version's stored build, if it is still what this deployment would build:
+        same encoder and index format (after an upgrade, or a new KEFU_ENCODER, the
+        version is rebuilt rather than served from the old folder)."""
         directory = self._settings.index_dir / build_id if build_id else None
-        return directory if directory and (directory / "manifest.json").exists() else None
+        if not directory or not (directory / "manifest.json").exists():
+            return None
+        return directory if self._is_current_kind(read_manifest(directory)) else None
+
+    def _is_current_kind(self, manifest: IndexManifest) -> bool:
+        return (
+            manifest.encoder == self._settings.encoder and manifest.format_version == FORMAT_VERSION
+        )
 
     def _build(
         self, manifest: Manifest, *, calibrated: bool = True
@@ -499,7 +509,9 @@ class KnowledgeWorkspace:
         kb = KnowledgeBase.load(directory, encoder=encoder)
         if calibrated:
             self._calibrate(kb, directory)
-        elif self._knowledge.ready:
+        elif self._knowledge.ready and self._is_current_kind(self._knowledge.manifest()):
+            # The live thresholds mean the same only on scores of the same encoder and
+            # format; otherwise the draft keeps its own encoder defaults.
             live = self._knowledge.manifest()
             kb.with_settings(live.fusion, live.thresholds)
         return directory, kb, encoded

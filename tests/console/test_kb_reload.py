@@ -56,6 +56,7 @@ def kb_settings(tmp_path: Path, built: BuildOutcome, database_url: str) -> Setti
         faq_path=copy_faq(tmp_path / "data"),
         calibration_path=evaluation,
         database_url=database_url,
+        encoder="use",  # the session build's encoder, as `kefu` below is told
         rasa_url="http://127.0.0.1:9",
         # One address queries as fast as it can for as long as a rebuild takes.
         address_kb_query_limit=10**9,

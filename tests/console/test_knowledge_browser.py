@@ -53,6 +53,7 @@ def workspace_stack(
     settings = Settings(
         data_dir=data,
         index_dir=index_root,
+        encoder="use",  # the session build's encoder
         rasa_url=f"http://127.0.0.1:{free_port()}",
         action_server_port=free_port(),
         api_port=free_port(),

@@ -47,3 +47,13 @@ def test_built_kb_records_its_background(knowledge_base: KnowledgeBase) -> None:
     assert 0.1 < background < 0.6  # USE: unrelated wallet questions sit near 0.3
     scores = knowledge_base.component_scores("今天天气怎么样")
     assert scores.dense.min() >= 0.0 and scores.dense.max() <= 1.0
+
+
+def test_a_single_entry_kb_still_gets_a_background() -> None:
+    # No pairs of different entries: the paraphrases among themselves stand in, so the
+    # KB errs towards not answering instead of reading raw e5 cosines as near-certain.
+    rng = np.random.default_rng(2)
+    shared = rng.normal(size=16)
+    vectors = l2_normalize((rng.normal(size=(6, 16)) + 3 * shared).astype(np.float32))
+    background = background_similarity(vectors, np.zeros(6, dtype=np.int32))
+    assert background > 0.5

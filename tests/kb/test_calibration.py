@@ -14,10 +14,9 @@ from kb.evaluation import (
     WRONG_ANSWER_BUDGET,
     LabelledQuery,
     calibrate,
-    default_settings,
     within_budget,
 )
-from kb.index import Fusion, Thresholds
+from kb.index import Fusion, Thresholds, default_settings
 from kb.knowledge_base import ComponentScores, Decision, choose
 
 IDS = ("alpha", "beta", "gamma", "delta")
@@ -112,6 +111,8 @@ def test_budgets_leave_more_room_on_a_small_dev_split() -> None:
     assert within_budget(np.array([0]), 18, OOS_ANSWERED_BUDGET)[0]
     # And an observed rate over the budget never passes.
     assert not within_budget(np.array([6]), 100, OOS_ANSWERED_BUDGET)[0]
+    # Nothing observed (a split without out-of-scope questions) cannot exceed anything.
+    assert within_budget(np.array([0]), 0, OOS_ANSWERED_BUDGET)[0]
 
 
 def test_curve_is_monotone_in_the_threshold() -> None:

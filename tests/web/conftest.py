@@ -89,6 +89,7 @@ def gateway(built: BuildOutcome, database_url: str) -> Iterator[Gateway]:
     settings = Settings(
         index_dir=built.directory.parent,
         database_url=database_url,
+        encoder="use",  # the session build's encoder
         rasa_url="http://127.0.0.1:9",  # the health probe must find nothing here
         action_server_port=9,
     )
