@@ -110,7 +110,7 @@ DEFAULTS_SCORING = "defaults (no dev split)"
 SCORINGS = (("dense+BM25", False), ("dense+BM25+head", True), (DEFAULTS_SCORING, False))
 
 
-def defaults_only(kb: KnowledgeBase, spec: str) -> Calibration:
+def defaults_only(spec: str) -> Calibration:
     fusion, thresholds = default_settings(spec)
     empty = summarize([])
     return Calibration(fusion, thresholds, empty, "none", "defaults", "no dev split")
@@ -151,7 +151,7 @@ def run_sparse(
                     kb = KnowledgeBase.load(directory, encoder=encoder)
                     for scoring, head in SCORINGS:
                         if scoring == DEFAULTS_SCORING:
-                            calibration = defaults_only(kb, spec)
+                            calibration = defaults_only(spec)
                         else:
                             calibration = calibrate(kb, dev, "dev", use_classifier=head)
                         kb.with_settings(calibration.fusion, calibration.thresholds)
