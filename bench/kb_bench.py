@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.kb_sparse import ALL, CachedEncoder, SparseResult, mean_report, run_sparse
 from kb.content import FAQ, Category, FAQCollection, load_faqs
-from kb.encoders import load_encoder
+from kb.encoders import load_encoder, resolve_spec
 from kb.evaluation import (
     BUDGET_CONFIDENCE_Z,
     OOS_ANSWERED_BUDGET,
@@ -253,10 +253,10 @@ def synthetic_collection(entries: int, rows_per_faq: int = 10) -> FAQCollection:
     return FAQCollection(tuple(faqs), f"synthetic-{entries}")
 
 
-def scale_table(sizes: list[int], encoder_spec: str) -> None:
-    encoder = load_encoder(encoder_spec)
+def scale_table(sizes: list[int], configured_spec: str) -> None:
     table = Table(
         "条目数",
+        "编码器",
         "索引",
         "构建总时长 s",
         "其中编码 s",
@@ -264,13 +264,15 @@ def scale_table(sizes: list[int], encoder_spec: str) -> None:
         "查询 p95 ms",
         "索引大小 MB",
         "RSS 增量 MB",
-        title=f"规模测试（合成条目，编码器 {encoder_spec}，单线程查询）",
+        title=f"规模测试（合成条目，KEFU_ENCODER={configured_spec}，单线程查询）",
         box=box.MARKDOWN,
     )
     queries = [f"{c}{s}{p}" for c, s, p in zip(CONTEXTS * 3, SUBJECTS, PROBLEMS * 2, strict=False)]
     for size in sizes:
         collection = synthetic_collection(size)
         texts = [canonicalize(t) for faq in collection for t in faq.texts]
+        encoder_spec = resolve_spec(configured_spec, len(texts))
+        encoder = load_encoder(encoder_spec)
         encode_started = time.perf_counter()
         encoder.encode(texts[:2000])
         encode_seconds = (time.perf_counter() - encode_started) * len(texts) / min(len(texts), 2000)
@@ -290,6 +292,7 @@ def scale_table(sizes: list[int], encoder_spec: str) -> None:
                 after = rss_mb()
                 table.add_row(
                     f"{len(texts):,}",
+                    encoder_spec,
                     index_type,
                     f"{build_seconds:.1f}",
                     f"{encode_seconds:.1f}",
@@ -458,7 +461,7 @@ def main() -> None:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--legacy-quality", action="store_true", help="旧的编码器单腿对比表")
     parser.add_argument("--scale", action="store_true", help="1k/10k/100k 规模测试（较慢）")
-    parser.add_argument("--scale-encoder", default="e5-small-int8")
+    parser.add_argument("--scale-encoder", default="auto")
     arguments = parser.parse_args()
     torch.set_num_threads(1)
     faiss.omp_set_num_threads(1)

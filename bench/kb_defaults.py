@@ -7,6 +7,11 @@ tests/kb/data. Among the settings that keep the wrong-answer and out-of-scope bu
 every split, the one that answers the most of the worst split directly wins (ties: the
 mean). The clarify threshold is then the median of each split's best.
 
+Holding the budgets on four splits at once is itself the margin against dev-split luck,
+so each split is checked at a looser confidence (z = 0.5) than a single-split
+calibration (z = 1); at z = 1 on all four the defaults answered 4 points fewer of the
+bank FAQ and of k = 8, and the held-out splits kept their budgets at z = 0.5 anyway.
+
     .venv/bin/python bench/kb_defaults.py e5-small-int8
 """
 
@@ -40,6 +45,7 @@ from kb.index import Fusion, Thresholds, build_index  # noqa: E402
 from kb.knowledge_base import ComponentScores, KnowledgeBase  # noqa: E402
 
 Split = tuple[str, KnowledgeBase, list[ComponentScores], list[str | None]]
+DEFAULTS_CONFIDENCE_Z = 0.5
 
 
 def splits(spec: str, scratch: Path) -> list[Split]:
@@ -86,8 +92,12 @@ def robust_defaults(all_splits: list[Split]) -> tuple[Fusion, Thresholds, list[f
                     oos = int(dev.out_of_scope.sum())
                     wrong = (answered & ~dev.right[None, :]).sum(axis=1)
                     oos_answered = (answered & dev.out_of_scope[None, :]).sum(axis=1)
-                    feasible &= within_budget(wrong, len(dev.best), WRONG_ANSWER_BUDGET)
-                    feasible &= within_budget(oos_answered, oos, OOS_ANSWERED_BUDGET)
+                    feasible &= within_budget(
+                        wrong, len(dev.best), WRONG_ANSWER_BUDGET, DEFAULTS_CONFIDENCE_Z
+                    )
+                    feasible &= within_budget(
+                        oos_answered, oos, OOS_ANSWERED_BUDGET, DEFAULTS_CONFIDENCE_Z
+                    )
                     direct.append((answered & dev.right[None, :]).sum(axis=1) / in_scope)
                 rates = np.array(direct)
                 score = np.where(feasible, rates.min(axis=0) + 0.1 * rates.mean(axis=0), -1.0)

@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kb.content import FAQ, load_faqs
-from kb.encoders import load_encoder
+from kb.encoders import load_encoder, resolve_spec
 from kb.text import canonicalize
 from support.knowledge.flows import KnowledgeWorkspace
 from support.knowledge.schemas import EntryUpdateIn
@@ -133,6 +133,8 @@ def run(size: int, gate: bool, workdir: Path, encoder_spec: str) -> dict[str, fl
     extra = synthetic(max(size - len(real), 0), rng)
     root = workdir / f"kb{size}"
     shutil.rmtree(root, ignore_errors=True)
+    # The injected encoder must be the one the KB's size resolves to (KEFU_ENCODER=auto).
+    encoder_spec = resolve_spec(encoder_spec, sum(len(f.texts) for f in [*real[:size], *extra]))
     settings = Settings(
         data_dir=root,
         index_dir=root / "index",
@@ -155,7 +157,7 @@ def run(size: int, gate: bool, workdir: Path, encoder_spec: str) -> dict[str, fl
     texts = [canonicalize(text) for faq in extra for text in faq.texts]
     if texts:
         vectors = rng_vectors(len(texts), encoder.dim, size)
-        workspace._embeddings.prefill(texts, vectors)
+        workspace._embeddings(encoder_spec).prefill(texts, vectors)
     store.import_records([*real[:size], *extra], "bench", "（基准）")
 
     started = time.perf_counter()
@@ -210,7 +212,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="28,5000,100000")
     parser.add_argument("--no-gate", action="store_true", help="publish without the eval gate")
-    parser.add_argument("--encoder", default="e5-small-int8")
+    parser.add_argument("--encoder", default="auto")
     arguments = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kefu-publish-bench-"))
     print(

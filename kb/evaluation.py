@@ -7,7 +7,7 @@ means the query is out of scope and the right behaviour is not to answer it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -19,11 +19,11 @@ from kb.knowledge_base import Decision, KnowledgeBase, choose
 # The budgets: wrong answers ≤ 2 % of all queries, out-of-scope questions answered ≤ 5 %.
 WRONG_ANSWER_BUDGET = 0.02
 OOS_ANSWERED_BUDGET = 0.05
-# Calibration keeps the budgets at this z of a one-sided Wilson bound (see within_budget):
-# 0.5 held both budgets on the held-out split with every paraphrase, where 0 (the plain
-# dev rate) overshot them; 1.0 cost direct answers and refused to answer anything on a
-# dev split with 18 out-of-scope questions.
-BUDGET_CONFIDENCE_Z = 0.5
+# Calibration keeps the budgets at this z of a one-sided Wilson bound (see within_budget),
+# about 84 % one-sided confidence. With 0.5 the held-out split overshot both budgets at
+# k = 8 and the out-of-scope one with every paraphrase; 0 (the plain dev rate) overshot
+# them further.
+BUDGET_CONFIDENCE_Z = 1.0
 DENSE_WEIGHT_GRID = tuple(round(float(w), 2) for w in np.arange(0.3, 1.001, 0.1))
 CLASSIFIER_WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 MARGIN_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2)
@@ -155,6 +155,24 @@ class CurvePoint:
     oos_answered: float  # share of out-of-scope queries answered
 
 
+def calibration_budgets() -> dict[str, float]:
+    """The budgets a calibration keeps, as recorded in the manifest."""
+    return {
+        "max_wrong_answer_rate": WRONG_ANSWER_BUDGET,
+        "max_oos_answered_rate": OOS_ANSWERED_BUDGET,
+        "confidence_z": BUDGET_CONFIDENCE_Z,
+    }
+
+
+def calibration_is_current(calibration: Mapping[str, object], dev_sha256: str) -> bool:
+    """Whether a stored calibration was made on this dev file under today's budgets
+    (an upgrade that changes the budgets recalibrates existing builds)."""
+    return (
+        calibration.get("sha256") == dev_sha256
+        and calibration.get("budgets") == calibration_budgets()
+    )
+
+
 @dataclass(frozen=True)
 class Calibration:
     fusion: Fusion
@@ -170,11 +188,7 @@ class Calibration:
             "source": self.source,
             "mode": self.mode,
             "reason": self.reason,
-            "budgets": {
-                "max_wrong_answer_rate": WRONG_ANSWER_BUDGET,
-                "max_oos_answered_rate": OOS_ANSWERED_BUDGET,
-                "confidence_z": BUDGET_CONFIDENCE_Z,
-            },
+            "budgets": calibration_budgets(),
             "dev": self.report.as_dict(),
             "curve": [asdict(point) for point in self.curve],
         }
@@ -360,14 +374,22 @@ def wilson_upper_bound(count: np.ndarray, total: int, z: float) -> np.ndarray:
     return bound
 
 
-def within_budget(count: np.ndarray, total: int, budget: float) -> np.ndarray:
+def within_budget(
+    count: np.ndarray, total: int, budget: float, z: float = BUDGET_CONFIDENCE_Z
+) -> np.ndarray:
     """Whether the rate keeps its budget on queries not seen yet, not just on the dev split.
 
     The rate at the chosen threshold is measured on the same queries that chose it, so it
     is optimistic; asking its upper confidence bound to keep the budget leaves the room
     that a small dev split needs and a large one does not.
+
+    A clean record always passes: no dev split can show more than zero failures, and one
+    too small to mean anything is refused before this (MIN_CALIBRATION_*). Otherwise a
+    dev split with 18 out-of-scope questions (bound 5.3 % at zero) could answer nothing.
     """
-    result: np.ndarray = wilson_upper_bound(count, total, BUDGET_CONFIDENCE_Z) <= budget + 1e-12
+    counts = np.asarray(count)
+    bound = wilson_upper_bound(counts, total, z)
+    result: np.ndarray = (counts == 0) | (bound <= budget + 1e-12)
     return result
 
 

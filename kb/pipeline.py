@@ -8,8 +8,8 @@ from pathlib import Path
 
 from kb.content import FAQCollection, load_faqs
 from kb.duplicates import NearDuplicate, find_near_duplicates
-from kb.encoders import Encoder, load_encoder
-from kb.evaluation import calibrate, read_eval_file
+from kb.encoders import Encoder, load_encoder, resolve_spec
+from kb.evaluation import calibrate, calibration_is_current, read_eval_file
 from kb.index import (
     Manifest,
     ProgressCallback,
@@ -29,6 +29,12 @@ class BuildOutcome:
     manifest: Manifest
     built: bool
     calibrated: bool
+
+
+def encoder_spec_for(collection: FAQCollection, configured: str, current: str | None = None) -> str:
+    """The encoder a build of ``collection`` uses under the configured spec (``auto``),
+    given the encoder of the build in use (see kb.encoders.resolve_spec)."""
+    return resolve_spec(configured, sum(len(faq.texts) for faq in collection.faqs), current)
 
 
 def near_duplicates(collection: FAQCollection, encoder: Encoder) -> list[NearDuplicate]:
@@ -78,24 +84,33 @@ def build_knowledge_base(
     calibration_file: Path | None,
     models_dir: Path | None = None,
     encoder: Encoder | None = None,
+    in_use: KnowledgeBase | None = None,
     force: bool = False,
     progress: ProgressCallback | None = None,
 ) -> BuildOutcome:
     """Validate, build (unless an identical build exists), calibrate, and make it CURRENT.
 
-    Calibration is redone only when the index is new or the calibration file changed.
+    ``encoder_spec`` may be ``auto`` (chosen by the FAQ's size); ``encoder``, when given,
+    is the one it resolves to; the encoder of ``in_use`` (the KB serving now) is reused
+    when the build needs the same one. Calibration is redone only when the index is new,
+    or the calibration file or the budgets changed.
     """
     collection = load_faqs(faq_path)
-    encoder = encoder or load_encoder(encoder_spec, models_dir=models_dir)
+    spec = encoder_spec_for(
+        collection, encoder_spec, in_use.manifest.encoder if in_use is not None else None
+    )
+    if encoder is None and in_use is not None and in_use.manifest.encoder == spec:
+        encoder = in_use.encoder
+    encoder = encoder or load_encoder(spec, models_dir=models_dir)
     directory, built = build_index(
-        collection, encoder, encoder_spec, index_root, force=force, progress=progress
+        collection, encoder, spec, index_root, force=force, progress=progress
     )
     manifest = read_manifest(directory)
     calibrated = False
     needs_calibration = (
         calibration_file is not None
         and calibration_file.exists()
-        and (built or manifest.calibration.get("sha256") != file_hash(calibration_file))
+        and (built or not calibration_is_current(manifest.calibration, file_hash(calibration_file)))
     )
     if needs_calibration and calibration_file is not None:
         kb = KnowledgeBase.load(directory, encoder=encoder)

@@ -243,11 +243,13 @@ def kb_validate(
 def _warn_near_duplicates(collection: FAQCollection) -> None:
     """Near-duplicate entries are a warning, not an error: the KB clarifies between them."""
     from kb.encoders import EncoderSpecError, load_encoder
-    from kb.pipeline import near_duplicates
+    from kb.pipeline import encoder_spec_for, near_duplicates
 
     settings = get_settings()
     try:
-        encoder = load_encoder(settings.encoder, models_dir=settings.models_dir)
+        encoder = load_encoder(
+            encoder_spec_for(collection, settings.encoder), models_dir=settings.models_dir
+        )
     except EncoderSpecError as exc:
         console.print(f"[yellow]未检查近似重复条目：{exc}[/yellow]")
         return
@@ -282,7 +284,9 @@ def _print_issues(issues: list[Issue]) -> None:
 
 @kb_app.command("build")
 def kb_build(
-    encoder: str | None = typer.Option(None, "--encoder", help="编码器，默认 KEFU_ENCODER。"),
+    encoder: str | None = typer.Option(
+        None, "--encoder", help="编码器，默认 KEFU_ENCODER（auto：按知识库大小选）。"
+    ),
     force: bool = typer.Option(False, help="（保留的旧选项）"),
 ) -> None:
     """构建当前发布版本的索引并让所有进程换用；知识库为空时先导入 data/faq_zh.yml 作为第 1 版。

@@ -39,10 +39,13 @@ def use_encoder() -> Encoder:
 
 @pytest.fixture(scope="session")
 def default_encoder_spec() -> str:
-    """The encoder Kefu ships with (KEFU_ENCODER's default)."""
+    """The encoder Kefu ships with for a KB of our FAQ's size (KEFU_ENCODER's default)."""
+    from kb.content import load_faqs
+    from kb.pipeline import encoder_spec_for
     from support.settings import Settings
 
-    return str(Settings.model_fields["encoder"].default)
+    collection = load_faqs(Settings.model_fields["faq_path"].default)
+    return encoder_spec_for(collection, str(Settings.model_fields["encoder"].default))
 
 
 @pytest.fixture(scope="session")

@@ -36,8 +36,8 @@ from kb.content import (
     dump_faqs_yaml,
     parse_faqs,
 )
-from kb.encoders import Encoder, load_encoder
-from kb.evaluation import LabelledQuery, calibrate, read_eval_file
+from kb.encoders import AUTO, Encoder, load_encoder, resolve_spec
+from kb.evaluation import LabelledQuery, calibrate, calibration_is_current, read_eval_file
 from kb.index import FORMAT_VERSION, build_index, index_rows, read_manifest, write_manifest
 from kb.index import Manifest as IndexManifest
 from kb.knowledge_base import KnowledgeBase
@@ -196,8 +196,11 @@ class KnowledgeWorkspace:
         self._calibration_file = (
             calibration_file if calibration_file is not None else settings.calibration_path
         )
-        self._encoder = encoder
-        self._embeddings = EmbeddingCache(settings.index_dir / ".embeddings", settings.encoder)
+        if encoder is not None and settings.encoder.strip() == AUTO:
+            raise ValueError("an injected encoder needs a concrete KEFU_ENCODER, not auto")
+        self._injected_encoder = encoder  # tests and benches: one encoder for every build
+        self._encoders: dict[str, Encoder] = {}
+        self._embedding_caches: dict[str, EmbeddingCache] = {}
         self._faqs: dict[str, FAQ] = {}  # content hash → FAQ (content-addressed: never stale)
         self._draft_lock = threading.Lock()
         self._draft_cache: tuple[str, KnowledgeBase] | None = None
@@ -440,27 +443,37 @@ class KnowledgeWorkspace:
                     problems.append(_issue(faq.id, where, f"「{text}」与条目 {owner} 的问法重复"))
         return faqs, problems
 
-    def _the_encoder(self) -> Encoder:
-        if self._encoder is None:
-            loaded = self._knowledge.knowledge_base() if self._knowledge.ready else None
-            if loaded is not None and loaded.manifest.encoder == self._settings.encoder:
-                self._encoder = loaded.encoder
-            else:
-                self._encoder = load_encoder(
-                    self._settings.encoder, models_dir=self._settings.models_dir
-                )
-        return self._encoder
+    def _encoder_spec(self, rows: int) -> str:
+        """The encoder this deployment builds a KB of ``rows`` index rows with."""
+        live = self._knowledge.manifest().encoder if self._knowledge.ready else None
+        return resolve_spec(self._settings.encoder, rows, live)
 
-    def _warm_embeddings(self) -> None:
+    def _the_encoder(self, spec: str) -> Encoder:
+        if self._injected_encoder is not None:
+            return self._injected_encoder
+        if spec not in self._encoders:
+            loaded = self._knowledge.knowledge_base() if self._knowledge.ready else None
+            if loaded is not None and loaded.manifest.encoder == spec:
+                self._encoders[spec] = loaded.encoder
+            else:
+                self._encoders[spec] = load_encoder(spec, models_dir=self._settings.models_dir)
+        return self._encoders[spec]
+
+    def _embeddings(self, spec: str) -> EmbeddingCache:
+        if spec not in self._embedding_caches:
+            self._embedding_caches[spec] = EmbeddingCache(
+                self._settings.index_dir / ".embeddings", spec
+            )
+        return self._embedding_caches[spec]
+
+    def _warm_embeddings(self, spec: str) -> None:
         """Fill an empty embedding cache from the index in use (a flat index keeps its
         vectors), so the first draft build does not re-encode the whole KB."""
-        if len(self._embeddings) or not self._knowledge.ready:
+        cache = self._embeddings(spec)
+        if len(cache) or not self._knowledge.ready:
             return
         loaded = self._knowledge.knowledge_base()
-        if (
-            loaded.manifest.encoder != self._settings.encoder
-            or loaded.manifest.index_type != "flat"
-        ):
+        if loaded.manifest.encoder != spec or loaded.manifest.index_type != "flat":
             return
         try:
             index = faiss.read_index(str(loaded.directory / "dense.faiss"))
@@ -470,7 +483,7 @@ class KnowledgeWorkspace:
             return
         texts = index_rows(loaded.faqs).texts
         if len(texts) == len(vectors):
-            self._embeddings.prefill(texts, np.asarray(vectors, dtype=np.float32))
+            cache.prefill(texts, np.asarray(vectors, dtype=np.float32))
 
     def _existing_build(self, build_id: str | None) -> Path | None:
         """A version's stored build, if it is still what this deployment would build:
@@ -482,9 +495,8 @@ class KnowledgeWorkspace:
         return directory if self._is_current_kind(read_manifest(directory)) else None
 
     def _is_current_kind(self, manifest: IndexManifest) -> bool:
-        return (
-            manifest.encoder == self._settings.encoder and manifest.format_version == FORMAT_VERSION
-        )
+        wanted = resolve_spec(self._settings.encoder, manifest.rows, manifest.encoder)
+        return manifest.encoder == wanted and manifest.format_version == FORMAT_VERSION
 
     def _build(
         self, manifest: Manifest, *, calibrated: bool = True
@@ -496,20 +508,22 @@ class KnowledgeWorkspace:
         """
         faqs = self._faqs_for(manifest)
         collection = FAQCollection(tuple(faqs), manifest_hash(manifest))
-        encoder = self._the_encoder()
-        self._warm_embeddings()
+        spec = self._encoder_spec(len(index_rows(faqs).texts))
+        encoder = self._the_encoder(spec)
+        self._warm_embeddings(spec)
+        embeddings = self._embeddings(spec)
         directory, built = build_index(
             collection,
             encoder,
-            self._settings.encoder,
+            spec,
             self._settings.index_dir,
-            vectors_for=lambda texts: self._embeddings.vectors(encoder, texts),
+            vectors_for=lambda texts: embeddings.vectors(encoder, texts),
         )
-        encoded = self._embeddings.encoded if built else 0
+        encoded = embeddings.encoded if built else 0
         kb = KnowledgeBase.load(directory, encoder=encoder)
         if calibrated:
             self._calibrate(kb, directory)
-        elif self._knowledge.ready and self._is_current_kind(self._knowledge.manifest()):
+        elif self._knowledge.ready and _same_kind(self._knowledge.manifest(), kb.manifest):
             # The live thresholds mean the same only on scores of the same encoder and
             # format; otherwise the draft keeps its own encoder defaults.
             live = self._knowledge.manifest()
@@ -524,7 +538,7 @@ class KnowledgeWorkspace:
             return
         manifest = read_manifest(directory)
         digest = file_hash(path)
-        if manifest.calibration.get("sha256") == digest:
+        if calibration_is_current(manifest.calibration, digest):
             return
         ids = {faq.id for faq in kb.faqs}
         queries = [q for q in read_eval_file(path) if q.expected is None or q.expected in ids]
@@ -1090,3 +1104,8 @@ def hit_test_side(
         ),
         latency_ms=round(result.latency_ms, 2),
     )
+
+
+def _same_kind(first: IndexManifest, second: IndexManifest) -> bool:
+    """Whether scores of the two builds are on one scale (same encoder and format)."""
+    return first.encoder == second.encoder and first.format_version == second.format_version

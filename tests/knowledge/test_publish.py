@@ -10,6 +10,7 @@ import pytest
 
 from kb.index import current_index_dir
 from support.knowledge.errors import GateFailedError, NothingToPublishError
+from support.knowledge.flows import KnowledgeWorkspace
 from support.knowledge.schemas import EntryIn, EntryStatus, EntryUpdateIn
 from tests.knowledge.conftest import SmallKb, Workbench
 
@@ -118,3 +119,50 @@ def test_the_gate_stops_a_regression_unless_an_admin_overrides(
     actions = [item.action for item in workspace.audit().items]
     assert actions[:2] == ["gate.override", "publish"]
     assert "publish.refused" in actions
+
+
+@pytest.mark.parametrize(("large_kb_rows", "expected"), [(5, "use"), (10**9, "e5-small-int8")])
+def test_auto_encoder_follows_the_size_of_the_kb(
+    bench: Workbench, monkeypatch: pytest.MonkeyPatch, large_kb_rows: int, expected: str
+) -> None:
+    """KEFU_ENCODER=auto: past the size line a publish builds with USE, below it with e5;
+    a version built with the other encoder (version 1 here is a USE build) is rebuilt on
+    rollback rather than served as it is."""
+    monkeypatch.setattr("kb.encoders.AUTO_LARGE_KB_ROWS", large_kb_rows)
+    monkeypatch.setattr("kb.encoders.AUTO_KEEP_WITHIN_ROWS", 0)
+    settings = bench.settings.model_copy(update={"encoder": "auto"})
+    workspace = KnowledgeWorkspace(bench.store, bench.knowledge, settings)
+    workspace.create_entry(NEW_ENTRY, "editor")
+    workspace.publish("editor", "自动选择编码器", override_gate=True)
+    live = bench.knowledge.manifest()
+    assert live.encoder == expected
+    assert top_live(bench) == NEW_ENTRY.id
+
+    rolled_back = workspace.rollback("editor", to_version=1)
+    assert bench.knowledge.manifest().encoder == expected
+    assert top_live(bench) != NEW_ENTRY.id
+    # Same encoder: a repoint to version 1's own build; the other one: a new build.
+    first_build = bench.store.version(1).build_id
+    assert (rolled_back.build_id == first_build) == (expected == "use")
+
+
+def test_auto_encoder_keeps_its_choice_near_the_line(
+    bench: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KB near the line keeps the encoder of its build in use (no flip per entry)."""
+    rows = bench.knowledge.manifest().rows  # version 1, built with USE
+    monkeypatch.setattr("kb.encoders.AUTO_LARGE_KB_ROWS", rows + 7)
+    monkeypatch.setattr("kb.encoders.AUTO_KEEP_WITHIN_ROWS", 10)
+    settings = bench.settings.model_copy(update={"encoder": "auto"})
+    workspace = KnowledgeWorkspace(bench.store, bench.knowledge, settings)
+    # 5 rows more: 2 under the line, where a new KB would get e5; this one stays on USE.
+    workspace.create_entry(NEW_ENTRY, "editor")
+    result = workspace.publish("editor", "加一条", override_gate=True)
+    assert bench.knowledge.manifest().encoder == "use"
+    assert result.encoded_rows == len(NEW_ENTRY.paraphrases) + 1
+
+
+def test_an_injected_encoder_needs_a_concrete_setting(bench: Workbench) -> None:
+    settings = bench.settings.model_copy(update={"encoder": "auto"})
+    with pytest.raises(ValueError, match="concrete"):
+        KnowledgeWorkspace(bench.store, bench.knowledge, settings, encoder=object())  # type: ignore[arg-type]
