@@ -55,6 +55,7 @@ class IndexFollower:
         self._failed: Path | None = None
         self._error: str | None = None
         self._stop = threading.Event()
+        self._loaded_stamp = _manifest_stamp(kb.directory.resolve()) if kb is not None else None
 
     @property
     def loaded(self) -> KnowledgeBase | None:
@@ -72,7 +73,13 @@ class IndexFollower:
         return self._error
 
     def _in_use(self, target: Path) -> bool:
-        return self._kb is not None and self._kb.directory.resolve() == target
+        """Whether ``target`` is loaded as it is on disk now: a build recalibrated in place
+        (same folder, new thresholds in its manifest) is loaded again."""
+        return (
+            self._kb is not None
+            and self._kb.directory.resolve() == target
+            and _manifest_stamp(target) == self._loaded_stamp
+        )
 
     def _pending(self) -> Path | None:
         """The build CURRENT names, when it is neither in use nor known to be broken."""
@@ -89,11 +96,14 @@ class IndexFollower:
             if self._in_use(target):
                 return self.knowledge_base.manifest
             try:
+                # Read before loading: a rewrite during the load is seen at the next poll.
+                stamp = _manifest_stamp(target)
                 if self._kb is None:
                     self._kb = KnowledgeBase.load(target, models_dir=self._models_dir)
                     manifest = self._kb.manifest
                 else:
                     manifest = self._kb.reload(target)
+                self._loaded_stamp = stamp
             except Exception as exc:
                 self._failed, self._error = target, str(exc)
                 raise
@@ -175,3 +185,12 @@ class IndexFollower:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _manifest_stamp(directory: Path) -> tuple[int, int] | None:
+    """Changes whenever the manifest is rewritten (write_manifest replaces the file)."""
+    try:
+        status = (directory / "manifest.json").stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns

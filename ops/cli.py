@@ -243,13 +243,15 @@ def kb_validate(
 def _warn_near_duplicates(collection: FAQCollection) -> None:
     """Near-duplicate entries are a warning, not an error: the KB clarifies between them."""
     from kb.encoders import EncoderSpecError, load_encoder
+    from kb.index import current_index_dir, read_manifest
     from kb.pipeline import encoder_spec_for, near_duplicates
 
     settings = get_settings()
+    current = current_index_dir(settings.index_dir)
+    live = read_manifest(current).encoder if current is not None else None
     try:
-        encoder = load_encoder(
-            encoder_spec_for(collection, settings.encoder), models_dir=settings.models_dir
-        )
+        spec = encoder_spec_for(collection, settings.encoder, live)
+        encoder = load_encoder(spec, models_dir=settings.models_dir)
     except EncoderSpecError as exc:
         console.print(f"[yellow]未检查近似重复条目：{exc}[/yellow]")
         return

@@ -37,7 +37,13 @@ from kb.content import (
     parse_faqs,
 )
 from kb.encoders import AUTO, Encoder, load_encoder, resolve_spec
-from kb.evaluation import LabelledQuery, calibrate, calibration_is_current, read_eval_file
+from kb.evaluation import (
+    LabelledQuery,
+    calibrate,
+    calibration_budgets,
+    calibration_is_current,
+    read_eval_file,
+)
 from kb.index import FORMAT_VERSION, build_index, index_rows, read_manifest, write_manifest
 from kb.index import Manifest as IndexManifest
 from kb.knowledge_base import KnowledgeBase
@@ -492,7 +498,22 @@ class KnowledgeWorkspace:
         directory = self._settings.index_dir / build_id if build_id else None
         if not directory or not (directory / "manifest.json").exists():
             return None
-        return directory if self._is_current_kind(read_manifest(directory)) else None
+        manifest = read_manifest(directory)
+        if not self._is_current_kind(manifest):
+            return None
+        self._recalibrate_if_stale(directory, manifest)
+        return directory
+
+    def _recalibrate_if_stale(self, directory: Path, manifest: IndexManifest) -> None:
+        """A reused build gets today's dev file and budgets (after an upgrade, or a new dev
+        file), in place; every process reloads a build whose manifest changed."""
+        path = self._calibration_file
+        if path is None or not path.exists():
+            return
+        if calibration_is_current(manifest.calibration, file_hash(path)):
+            return
+        encoder = self._the_encoder(manifest.encoder)
+        self._calibrate(KnowledgeBase.load(directory, encoder=encoder), directory)
 
     def _is_current_kind(self, manifest: IndexManifest) -> bool:
         wanted = resolve_spec(self._settings.encoder, manifest.rows, manifest.encoder)
@@ -543,7 +564,11 @@ class KnowledgeWorkspace:
         ids = {faq.id for faq in kb.faqs}
         queries = [q for q in read_eval_file(path) if q.expected is None or q.expected in ids]
         if not any(q.expected for q in queries) or not any(q.expected is None for q in queries):
-            return  # another wallet's FAQ: nothing to calibrate on, defaults stay
+            # Another wallet's FAQ: nothing to calibrate on, the defaults stay; noted, so
+            # a reuse of this build does not load it again to find the same.
+            checked = {**manifest.calibration, "sha256": digest, "budgets": calibration_budgets()}
+            write_manifest(directory, replace(manifest, calibration=checked))
+            return
         result = calibrate(kb, queries, str(path))
         updated = replace(
             manifest,

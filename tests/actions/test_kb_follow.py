@@ -6,6 +6,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from actions.faq import ActionAnswerFAQ
 from kb.content import load_faqs
 from kb.encoders import Encoder
 from kb.follow import IndexFollower, IndexNotLoadedError
-from kb.index import build_index, set_current
+from kb.index import build_index, read_manifest, set_current, write_manifest
 from kb.knowledge_base import KnowledgeBase
 from kb.pipeline import BuildOutcome
 from tests.actions.conftest import MakeTracker
@@ -176,3 +177,20 @@ def test_the_background_thread_follows_with_no_one_asking(
         wait_for(lambda: follower.loaded is not None and follower.loaded.directory == old)
     finally:
         follower.stop()
+
+
+def test_a_build_recalibrated_in_place_is_reloaded(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
+) -> None:
+    """Recalibration rewrites the manifest of the build CURRENT already names (an upgrade
+    with new budgets, a new dev file); every process must pick up the new thresholds."""
+    root = tmp_path / "index"
+    root.mkdir()
+    build = Path(shutil.copytree(built.directory, root / built.directory.name))
+    set_current(root, build)
+    follower = IndexFollower(root, kb=KnowledgeBase.load(root, encoder=use_encoder))
+    before = follower.knowledge_base.manifest.thresholds
+    stricter = replace(before, answer=min(before.answer + 0.2, 0.99))
+    write_manifest(build, replace(read_manifest(build), thresholds=stricter))
+    follower.load_current()
+    assert follower.knowledge_base.manifest.thresholds == stricter

@@ -157,6 +157,7 @@ def test_auto_resolves_before_the_build(
     """KEFU_ENCODER=auto over the size line builds (here: finds) the USE index, and the
     encoder of the KB in use is reused rather than loaded again."""
     monkeypatch.setattr("kb.encoders.AUTO_LARGE_KB_ROWS", 10)
+    monkeypatch.setattr("kb.encoders.AUTO_KEEP_WITHIN_ROWS", 0)  # the size rule alone
     in_use = KnowledgeBase.load(built.directory)
 
     def no_second_copy(spec: str, **_: object) -> None:

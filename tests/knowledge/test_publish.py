@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
-from kb.index import current_index_dir
+from kb.evaluation import calibration_budgets
+from kb.index import current_index_dir, read_manifest, write_manifest
 from support.knowledge.errors import GateFailedError, NothingToPublishError
 from support.knowledge.flows import KnowledgeWorkspace
 from support.knowledge.schemas import EntryIn, EntryStatus, EntryUpdateIn
@@ -166,3 +168,25 @@ def test_an_injected_encoder_needs_a_concrete_setting(bench: Workbench) -> None:
     settings = bench.settings.model_copy(update={"encoder": "auto"})
     with pytest.raises(ValueError, match="concrete"):
         KnowledgeWorkspace(bench.store, bench.knowledge, settings, encoder=object())  # type: ignore[arg-type]
+
+
+def test_a_reused_build_is_recalibrated_under_new_budgets(bench: Workbench) -> None:
+    """After an upgrade that changes the budgets, `kefu kb build` (rebuild_published)
+    recalibrates the published build in place, and the serving KB takes the result."""
+    directory = current_index_dir(bench.settings.index_dir)
+    assert directory is not None
+    bench.workspace.rebuild_published()  # calibrated under today's budgets
+    manifest = read_manifest(directory)
+    assert manifest.calibration["budgets"] == calibration_budgets()
+    old_budgets = {**calibration_budgets(), "confidence_z": 0.5}
+    loose = replace(manifest.thresholds, answer=0.01, margin=0.0)
+    write_manifest(
+        directory,
+        replace(
+            manifest, thresholds=loose, calibration={**manifest.calibration, "budgets": old_budgets}
+        ),
+    )
+    result = bench.workspace.rebuild_published()
+    assert result.manifest.build_id == manifest.build_id  # reused, not rebuilt
+    assert read_manifest(directory).calibration["budgets"] == calibration_budgets()
+    assert bench.knowledge.manifest().thresholds == manifest.thresholds != loose
