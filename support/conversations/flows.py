@@ -68,6 +68,8 @@ DEGRADED_TICKET = (
 UNAVAILABLE = "抱歉，客服系统暂时不可用。您的消息已保存，客服会尽快回复您。"
 # The guard reads a new message together with this many earlier typed ones.
 EARLIER_MESSAGES_SCANNED = 2
+# A typed number past this picks nothing: no turn offers more buttons.
+MAX_NUMBERED_BUTTONS = 9
 
 
 def conversation_channel(conversation_id: str) -> str:
@@ -147,24 +149,11 @@ class ConversationService(ConversationStore):
             retry = await self._limiter.retry_after(conversation_id)
             raise RateLimitedError(headers={"Retry-After": str(retry)})
 
-        redacted: tuple[str, ...] = ()
-        if payload is not None:
-            title = await asyncio.to_thread(self.offered_title, conversation_id, payload)
-            if title is None:
-                raise InvalidChoiceError
-            (user_message,) = await asyncio.to_thread(
-                self.add_messages,
-                conversation_id,
-                [OutgoingMessage(title, role=Role.USER)],
-                payload=payload,
-            )
-            outgoing = payload
-        else:
-            user_message, redacted = await asyncio.to_thread(
-                self._store_typed, conversation_id, text or ""
-            )
-            # Typed text never reaches Rasa as an intent payload ("/affirm").
-            outgoing = user_message.text.lstrip("/") or user_message.text
+        if payload is None:
+            payload = await self._typed_choice(conversation, text or "")
+        user_message, outgoing, redacted = await self._take_message(
+            conversation_id, text or "", payload
+        )
 
         if conversation.state is not ConversationState.BOT:
             await self.bus.publish(
@@ -215,6 +204,43 @@ class ConversationService(ConversationStore):
         state = await self._refresh_state(conversation, escalation)
         self._turn_done(conversation, started, "知识库" if degraded else "机器人")
         return TurnResult(stored, state, user_message.id, degraded)
+
+    async def _take_message(
+        self, conversation_id: str, text: str, payload: str | None
+    ) -> tuple[MessageView, str, tuple[str, ...]]:
+        """Store the user's message; (it, what Rasa is sent, the kinds of secret found)."""
+        if payload is not None:
+            title = await asyncio.to_thread(self.offered_title, conversation_id, payload)
+            if title is None:
+                raise InvalidChoiceError
+            (pressed,) = await asyncio.to_thread(
+                self.add_messages,
+                conversation_id,
+                [OutgoingMessage(title, role=Role.USER)],
+                payload=payload,
+            )
+            return pressed, payload, ()
+        typed, redacted = await asyncio.to_thread(self._store_typed, conversation_id, text)
+        # Typed text never reaches Rasa as an intent payload ("/affirm").
+        return typed, typed.text.lstrip("/") or typed.text, redacted
+
+    async def _typed_choice(self, conversation: ConversationView, text: str) -> str | None:
+        """The payload of the button a typed 「2」「第一个」「最后一个」 picks among those
+        the bot just offered, as if pressed; None for anything else.
+
+        Only a list (two or more buttons) is numbered in the user's mind; a lone button
+        (「无」 under a question) leaves a typed 「1」 as the answer it is. The history is
+        read only for a message that could be such a pick.
+        """
+        if conversation.state is not ConversationState.BOT:
+            return None  # said to a person, who reads it as written
+        if signals.numbered_choice(text, MAX_NUMBERED_BUTTONS) is None:
+            return None
+        buttons = await asyncio.to_thread(self.last_bot_buttons, conversation.id)
+        if len(buttons) < 2:
+            return None
+        index = signals.numbered_choice(text, len(buttons))
+        return buttons[index].payload if index is not None else None
 
     @staticmethod
     def _turn_done(conversation: ConversationView, started: float, answered_by: str) -> None:

@@ -47,7 +47,7 @@ from kb.evaluation import (
 from kb.index import FORMAT_VERSION, build_index, index_rows, read_manifest, write_manifest
 from kb.index import Manifest as IndexManifest
 from kb.knowledge_base import KnowledgeBase
-from kb.pipeline import file_hash
+from kb.pipeline import encoder_spec_for, file_hash
 from kb.text import canonicalize
 from support.knowledge import funnel as funnel_counts
 from support.knowledge.embeddings import EmbeddingCache
@@ -449,10 +449,11 @@ class KnowledgeWorkspace:
                     problems.append(_issue(faq.id, where, f"「{text}」与条目 {owner} 的问法重复"))
         return faqs, problems
 
-    def _encoder_spec(self, rows: int) -> str:
-        """The encoder this deployment builds a KB of ``rows`` index rows with."""
+    def _encoder_spec(self, collection: FAQCollection) -> str:
+        """The encoder this deployment builds ``collection`` with (KEFU_ENCODER=auto
+        keeps the live build's encoder near its size line)."""
         live = self._knowledge.manifest().encoder if self._knowledge.ready else None
-        return resolve_spec(self._settings.encoder, rows, live)
+        return encoder_spec_for(collection, self._settings.encoder, live)
 
     def _the_encoder(self, spec: str) -> Encoder:
         if self._injected_encoder is not None:
@@ -507,10 +508,7 @@ class KnowledgeWorkspace:
     def _recalibrate_if_stale(self, directory: Path, manifest: IndexManifest) -> None:
         """A reused build gets today's dev file and budgets (after an upgrade, or a new dev
         file), in place; every process reloads a build whose manifest changed."""
-        path = self._calibration_file
-        if path is None or not path.exists():
-            return
-        if calibration_is_current(manifest.calibration, file_hash(path)):
+        if self._stale_calibration(manifest) is None:
             return
         encoder = self._the_encoder(manifest.encoder)
         self._calibrate(KnowledgeBase.load(directory, encoder=encoder), directory)
@@ -529,7 +527,7 @@ class KnowledgeWorkspace:
         """
         faqs = self._faqs_for(manifest)
         collection = FAQCollection(tuple(faqs), manifest_hash(manifest))
-        spec = self._encoder_spec(len(index_rows(faqs).texts))
+        spec = self._encoder_spec(collection)
         encoder = self._the_encoder(spec)
         self._warm_embeddings(spec)
         embeddings = self._embeddings(spec)
@@ -551,15 +549,21 @@ class KnowledgeWorkspace:
             kb.with_settings(live.fusion, live.thresholds)
         return directory, kb, encoded
 
+    def _stale_calibration(self, manifest: IndexManifest) -> str | None:
+        """The dev file's digest when the build's calibration is not from it under today's
+        budgets; None when it is, or when there is no dev file to calibrate on."""
+        path = self._calibration_file
+        if path is None or not path.exists():
+            return None
+        digest = file_hash(path)
+        return None if calibration_is_current(manifest.calibration, digest) else digest
+
     def _calibrate(self, kb: KnowledgeBase, directory: Path) -> None:
         """Calibrate thresholds on the labelled queries this KB can answer (kb.pipeline's
         calibration, tolerant of entries the file does not know or no longer has)."""
-        path = self._calibration_file
-        if path is None or not path.exists():
-            return
         manifest = read_manifest(directory)
-        digest = file_hash(path)
-        if calibration_is_current(manifest.calibration, digest):
+        path, digest = self._calibration_file, self._stale_calibration(manifest)
+        if path is None or digest is None:  # no dev file, or calibrated on it already
             return
         ids = {faq.id for faq in kb.faqs}
         queries = [q for q in read_eval_file(path) if q.expected is None or q.expected in ids]

@@ -215,6 +215,17 @@ def choice(text: str, options: list[str]) -> int | None:
     if not options:
         return None
     normal = normalize(text).strip(" 。.!！~～")
+    if _CHOICE.match(normal) or _LAST.match(normal):
+        return numbered_choice(text, len(options))
+    return _choice_by_words(normal, [normalize(option) for option in options])
+
+
+def numbered_choice(text: str, count: int) -> int | None:
+    """The index that ``text`` picks among ``count`` options by position alone (「1」
+    「第二个」「②」「最后一个」), or None: words are not read here."""
+    if count <= 0:
+        return None
+    normal = normalize(text).strip(" 。.!！~～")
     found = _CHOICE.match(normal)
     if found:
         if found.group("n"):
@@ -225,10 +236,10 @@ def choice(text: str, options: list[str]) -> int | None:
         else:
             token = found.group("e")
             number = int(token) if token.isdigit() else _ENGLISH_ORDINALS.index(token) + 1
-        return number - 1 if number <= len(options) else None
+        return number - 1 if number <= count else None
     if _LAST.match(normal):
-        return len(options) - 1
-    return _choice_by_words(normal, [normalize(option) for option in options])
+        return count - 1
+    return None
 
 
 def _bigrams(text: str) -> set[str]:

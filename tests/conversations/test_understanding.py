@@ -98,6 +98,16 @@ def test_a_choice_by_number_ordinal_or_words(text: str, index: int | None) -> No
     assert signals.choice(text, OPTIONS) == index
 
 
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [("1", 0), ("第二个", 1), ("②", 1), ("最后一个", 2), ("4", None), ("提交工单", None),
+     ("1000块没到账", None)],
+)  # fmt: skip
+def test_a_choice_by_position_alone(text: str, index: int | None) -> None:
+    # Words are not read: 「提交工单」 as typed text stays a message of its own.
+    assert signals.numbered_choice(text, 3) == index
+
+
 def test_the_relevant_part_of_an_answer() -> None:
     answer = "1. 打开 App 点击提现；\n2. 到账时间一般 1–3 个工作日。\n3. 手续费以页面显示为准。"
     assert relevant_part(answer, "要多久") == "到账时间一般 1–3 个工作日。"

@@ -44,6 +44,24 @@ def test_a_button_press_sends_its_payload_and_shows_its_title(gateway: Gateway) 
     assert history.json()["messages"][-3]["text"] == "是"
 
 
+def test_a_typed_number_picks_a_button_just_offered(gateway: Gateway) -> None:
+    """「2」 after 是 / 否 is the second button pressed; a number past the list, or when
+    nothing is offered, is typed text like any other."""
+    session_id, headers = gateway.session()
+    gateway.say(session_id, headers, text="充值一直没到账")
+    assert gateway.say(session_id, headers, text="2").status_code == 200
+    assert gateway.rasa.received[-1][1] == "/deny"
+    history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
+    assert history.json()["messages"][-3]["text"] == "否"
+    gateway.say(session_id, headers, text="3")
+    assert gateway.rasa.received[-1][1] == "3"
+
+    gateway.rasa.script = lambda _, text: [BotMessage(f"收到：{text}", [])]
+    gateway.say(session_id, headers, text="你好")
+    gateway.say(session_id, headers, text="1")
+    assert gateway.rasa.received[-1][1] == "1"
+
+
 def test_only_offered_buttons_are_accepted(gateway: Gateway) -> None:
     session_id, headers = gateway.session()
     response = gateway.say(session_id, headers, payload='/ask_faq{"faq_id": "refund"}')
