@@ -104,10 +104,19 @@ def sparse_collection(collection: FAQCollection, k: int, seed: int) -> FAQCollec
     return FAQCollection(tuple(faqs), f"{collection.content_hash}-k{k}-s{seed}")
 
 
-# How a KB gets its fusion and thresholds: calibrated on the dev split without and with
-# the classifier head, or the encoder's fixed defaults (a FAQ that comes with no dev split).
+# How a KB gets its fusion and thresholds: calibrated on the dev split without the
+# classifier head, with the head the paraphrases taught, with the head the dev split's
+# labelled questions taught as well (what `kefu kb build` does), or the encoder's fixed
+# defaults (a FAQ that comes with no dev split).
 DEFAULTS_SCORING = "defaults (no dev split)"
-SCORINGS = (("dense+BM25", False), ("dense+BM25+head", True), (DEFAULTS_SCORING, False))
+PARAPHRASE_HEAD = "dense+BM25+head (paraphrases only)"
+TAUGHT_HEAD = "dense+BM25+head"
+SCORINGS = (
+    ("dense+BM25", False, False),
+    (PARAPHRASE_HEAD, True, False),
+    (TAUGHT_HEAD, True, True),
+    (DEFAULTS_SCORING, False, False),
+)
 
 
 def defaults_only(spec: str) -> Calibration:
@@ -119,7 +128,7 @@ def defaults_only(spec: str) -> Calibration:
 @dataclass(frozen=True)
 class SparseResult:
     encoder: str
-    scoring: str  # "dense+BM25" or "dense+BM25+head"
+    scoring: str  # one of SCORINGS
     k: int
     report: EvalReport
     calibration: Calibration
@@ -148,13 +157,18 @@ def run_sparse(
                     started = time.perf_counter()
                     directory, _ = build_index(sparse, encoder, spec, Path(scratch) / spec)
                     build_seconds = time.perf_counter() - started
-                    kb = KnowledgeBase.load(directory, encoder=encoder)
-                    for scoring, head in SCORINGS:
+                    for scoring, head, taught in SCORINGS:
+                        # Fresh each time: a taught head must not leak into the next scoring.
+                        kb = KnowledgeBase.load(directory, encoder=encoder)
                         if scoring == DEFAULTS_SCORING:
                             calibration = defaults_only(spec)
                         else:
-                            calibration = calibrate(kb, dev, "dev", use_classifier=head)
-                        kb.with_settings(calibration.fusion, calibration.thresholds)
+                            calibration = calibrate(
+                                kb, dev, "dev", use_classifier=head, teach_head=taught
+                            )
+                        kb.with_settings(
+                            calibration.fusion, calibration.thresholds, calibration.head
+                        )
                         results.append(
                             SparseResult(
                                 spec,

@@ -61,6 +61,11 @@ class DenseIndex:
         keep = rows[0] >= 0  # HNSW may return fewer than k
         return rows[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 
+    def vectors(self) -> NDArray[np.float32]:
+        """Every stored row vector, in row order (flat and HNSW-flat keep them as given)."""
+        stored: NDArray[np.float32] = self._index.reconstruct_n(0, self.rows)
+        return stored
+
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from kb.classifier import ClassifierHead
 from kb.index import Fusion, Thresholds, default_settings
-from kb.knowledge_base import Decision, KnowledgeBase, choose
+from kb.knowledge_base import ComponentScores, Decision, KnowledgeBase, choose
+from kb.text import canonicalize
 
 # The budgets: wrong answers ≤ 2 % of all queries, out-of-scope questions answered ≤ 5 %.
 WRONG_ANSWER_BUDGET = 0.02
@@ -129,6 +131,14 @@ def summarize(outcomes: Sequence[Outcome]) -> EvalReport:
     )
 
 
+def unseen(queries: Sequence[LabelledQuery], seen: Sequence[LabelledQuery]) -> list[LabelledQuery]:
+    """The queries whose text (canonicalised) is not among ``seen``: a KB whose head the
+    dev split taught remembers the dev questions, so a held-out measure leaves out the
+    test questions that repeat one (short common ones such as 「怎么注销账号」 do)."""
+    known = {canonicalize(item.query) for item in seen}
+    return [item for item in queries if canonicalize(item.query) not in known]
+
+
 def evaluate(kb: KnowledgeBase, queries: Sequence[LabelledQuery]) -> EvalReport:
     """Run every query through the KB exactly as production does, timing each."""
     outcomes = []
@@ -165,11 +175,13 @@ def calibration_budgets() -> dict[str, float]:
 
 
 def calibration_is_current(calibration: Mapping[str, object], dev_sha256: str) -> bool:
-    """Whether a stored calibration was made on this dev file under today's budgets
-    (an upgrade that changes the budgets recalibrates existing builds)."""
+    """Whether a stored calibration was made on this dev file under today's budgets and
+    rules (an upgrade that changes them recalibrates existing builds)."""
     return (
         calibration.get("sha256") == dev_sha256
         and calibration.get("budgets") == calibration_budgets()
+        # Calibrated before the dev questions taught the head: teach it once.
+        and "head_examples" in calibration
     )
 
 
@@ -182,12 +194,17 @@ class Calibration:
     mode: str = "calibrated"  # or "defaults" when the dev split is too small
     reason: str = ""
     curve: tuple[CurvePoint, ...] = ()
+    # The classifier head taught by the labelled questions too (stored with the build);
+    # None when the KB has no head or the head learned nothing new.
+    head: ClassifierHead | None = field(default=None, compare=False, repr=False)
+    head_examples: int = 0  # labelled questions that taught the head
 
     def as_dict(self) -> dict[str, object]:
         return {
             "source": self.source,
             "mode": self.mode,
             "reason": self.reason,
+            "head_examples": self.head_examples,
             "budgets": calibration_budgets(),
             "dev": self.report.as_dict(),
             "curve": [asdict(point) for point in self.curve],
@@ -267,6 +284,7 @@ def calibrate(
     *,
     fixed_fusion: Fusion | None = None,
     use_classifier: bool = True,
+    teach_head: bool = True,
 ) -> Calibration:
     """Choose fusion weights and thresholds that answer the most dev questions correctly
     while wrong answers and answered out-of-scope questions stay within their budgets.
@@ -277,6 +295,10 @@ def calibrate(
        between in-scope and out-of-scope top scores) wins;
     2. clarify threshold: offer choices when the right FAQ is likely among the plausible
        ones, counting choices offered for an out-of-scope question as doubly harmful.
+
+    The labelled questions also teach the classifier head (``teach_head``; see
+    ClassifierHead.cross_fitted): the search sees each question scored by a head that was
+    not taught it, and the result carries the head taught by all of them.
 
     ``fixed_fusion`` skips the fusion search (the benchmark uses it to measure one leg);
     ``use_classifier=False`` leaves the classifier head out (dense + BM25 only).
@@ -290,7 +312,18 @@ def calibrate(
     oos = len(expected) - in_scope
     has_head = use_classifier and bool(components) and components[0].classifier is not None
 
-    if in_scope < MIN_CALIBRATION_IN_SCOPE or oos < MIN_CALIBRATION_OUT_OF_SCOPE:
+    enough = in_scope >= MIN_CALIBRATION_IN_SCOPE and oos >= MIN_CALIBRATION_OUT_OF_SCOPE
+    head, taught = None, 0
+    if has_head:
+        # Always a fresh head, stored with the result: one a stale calibration taught
+        # must neither score these questions (it may have memorised them) nor stay.
+        learned = _taught_head(kb, components, expected, ids) if enough and teach_head else None
+        if learned is None:
+            learned = _paraphrase_head(kb, components, ids)
+        if learned is not None:
+            head, components, taught = learned
+
+    if not enough:
         fusion, thresholds = default_settings(kb.manifest.encoder)
         fusion = fixed_fusion or fusion
         fused = np.stack([c.fused(fusion) for c in components])
@@ -300,7 +333,9 @@ def calibrate(
             "使用编码器的默认融合权重和阈值。"
         )
         outcomes = _outcomes(fused, expected, ids, thresholds, pairs)
-        return Calibration(fusion, thresholds, summarize(outcomes), source, "defaults", reason)
+        return Calibration(
+            fusion, thresholds, summarize(outcomes), source, "defaults", reason, head=head
+        )
 
     if fixed_fusion is not None:
         fusions = [fixed_fusion]
@@ -322,7 +357,94 @@ def calibrate(
     fused = np.stack([c.fused(fusion) for c in components])
     outcomes = _outcomes(fused, expected, ids, thresholds, pairs)
     curve = _curve(dev, thresholds)
-    return Calibration(fusion, thresholds, summarize(outcomes), source, curve=curve)
+    return Calibration(
+        fusion,
+        thresholds,
+        summarize(outcomes),
+        source,
+        curve=curve,
+        head=head,
+        head_examples=taught,
+    )
+
+
+def _taught_head(
+    kb: KnowledgeBase,
+    components: list[ComponentScores],
+    expected: Sequence[str | None],
+    ids: Sequence[str],
+) -> tuple[ClassifierHead, list[ComponentScores], int] | None:
+    """The head taught by the labelled questions as well (out-of-scope ones as the head's
+    "none of these" class), and the components with each question's held-out head
+    probabilities; returns (head, components, questions taught)."""
+    rows = kb.head_training_rows()
+    examples = _examples(ids, expected, [component.vector for component in components])
+    if rows is None or examples is None:
+        return None
+    labelled, vectors, owners = examples
+    learned = ClassifierHead.cross_fitted(rows[0], rows[1], len(ids), vectors, owners)
+    if learned is None:
+        return None
+    head, held_out = learned
+    updated = list(components)
+    for index, probabilities in zip(labelled, held_out, strict=True):
+        updated[index] = replace(components[index], classifier=probabilities)
+    return head, updated, len(labelled)
+
+
+def _paraphrase_head(
+    kb: KnowledgeBase, components: list[ComponentScores], ids: Sequence[str]
+) -> tuple[ClassifierHead, list[ComponentScores], int] | None:
+    """The head of the index rows alone, and the components scored by it."""
+    rows = kb.head_training_rows()
+    head = ClassifierHead.train(rows[0], rows[1], len(ids)) if rows is not None else None
+    if head is None:
+        return None
+    updated = [
+        replace(c, classifier=head.probabilities(c.vector)) if c.vector is not None else c
+        for c in components
+    ]
+    return head, updated, 0
+
+
+def head_taught_by(
+    kb: KnowledgeBase, queries: Sequence[LabelledQuery], vectors: Sequence[np.ndarray]
+) -> ClassifierHead | None:
+    """The head a calibration on ``queries`` (embedded as ``vectors``) would store for
+    ``kb``, without calibrating: for a preview that borrows thresholds calibrated with a
+    taught head (the workspace's draft). None when the KB has no head to teach."""
+    rows = kb.head_training_rows()
+    ids = [faq.id for faq in kb.faqs]
+    examples = _examples(ids, [q.expected for q in queries], list(vectors))
+    if rows is None or examples is None:
+        return None
+    _, taught, owners = examples
+    return ClassifierHead.train(
+        np.vstack([rows[0], taught]),
+        np.concatenate([rows[1], owners]),
+        len(ids),
+        outside=bool((owners == len(ids)).any()),
+    )
+
+
+def _examples(
+    ids: Sequence[str], expected: Sequence[str | None], vectors: Sequence[np.ndarray | None]
+) -> tuple[list[int], np.ndarray, np.ndarray] | None:
+    """The labelled questions the head can learn from, as (their positions, vectors,
+    owners), where owner ``len(ids)`` is out of scope; None without any in-scope one."""
+    position = {faq_id: index for index, faq_id in enumerate(ids)}
+    labelled: list[int] = []
+    stacked: list[np.ndarray] = []
+    for index, (label, vector) in enumerate(zip(expected, vectors, strict=True)):
+        if (label is None or label in position) and vector is not None:
+            labelled.append(index)
+            stacked.append(vector)
+    if not any(expected[index] is not None for index in labelled):
+        return None
+    owners = np.array(
+        [position.get(str(expected[index]), len(ids)) for index in labelled], dtype=np.int32
+    )
+    return labelled, np.stack(stacked).astype(np.float32), owners
 
 
 def _outcomes(

@@ -166,6 +166,14 @@ def encode_in_batches(
     return np.concatenate(blocks) if blocks else np.zeros((0, encoder.dim), dtype=np.float32)
 
 
+def head_path(directory: Path, manifest: Manifest) -> Path:
+    """The classifier head a build's manifest goes with: the one its calibration taught
+    (named by content, so a manifest never pairs with another calibration's head), or
+    the paraphrases-only head of the build."""
+    taught = manifest.calibration.get("head_file")
+    return directory / (str(taught) if taught else CLASSIFIER_FILE)
+
+
 def current_index_dir(index_root: Path) -> Path | None:
     pointer = index_root / CURRENT_POINTER
     if not pointer.exists():

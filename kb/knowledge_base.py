@@ -20,11 +20,11 @@ from kb.dense import DenseIndex, relative_to_background
 from kb.duplicates import NearDuplicate
 from kb.encoders import Encoder, load_encoder
 from kb.index import (
-    CLASSIFIER_FILE,
     Fusion,
     Manifest,
     Thresholds,
     current_index_dir,
+    head_path,
     read_manifest,
 )
 from kb.lexical import LexicalIndex
@@ -87,6 +87,8 @@ class ComponentScores:
     dense: NDArray[np.float32]
     lexical: NDArray[np.float32]
     classifier: NDArray[np.float32] | None = None
+    # The query's embedding (calibration teaches the head from labelled queries with it).
+    vector: NDArray[np.float32] | None = None
 
     def fused(self, fusion: Fusion) -> NDArray[np.float32]:
         weight = np.float32(fusion.dense_weight)
@@ -156,7 +158,7 @@ class _LoadedIndex:
         self.faq_of_row = np.load(directory / "faq_of_row.npy")
         self.dense = DenseIndex.load(directory / "dense.faiss", manifest.index_type)
         self.lexical = LexicalIndex.load(directory / "lexical")
-        self.head = ClassifierHead.load(directory / CLASSIFIER_FILE)
+        self.head = ClassifierHead.load(head_path(directory, manifest))
         if self.head is not None and self.head.entries != len(self.faqs):
             self.head = None  # a mismatched head is worse than none
         position = {faq.id: index for index, faq in enumerate(self.faqs)}
@@ -177,7 +179,7 @@ class _LoadedIndex:
         )
         lexical = self.lexical.scores(tokenizer.tokens(normalized))
         classifier = self.head.probabilities(vector) if self.head is not None else None
-        return ComponentScores(dense, lexical, classifier)
+        return ComponentScores(dense, lexical, classifier, vector)
 
 
 def _mean_of_best_two(
@@ -271,6 +273,14 @@ class KnowledgeBase:
     def component_scores(self, text: str) -> ComponentScores:
         return self._loaded.component_scores(text, self._tokenizer)
 
+    def head_training_rows(self) -> tuple[NDArray[np.float32], NDArray[np.int32]] | None:
+        """The index rows the classifier head learns from, as (vectors, owning FAQ), when
+        this KB has a head at all (it is skipped where training would cost too much)."""
+        loaded = self._loaded
+        if loaded.head is None:
+            return None
+        return loaded.dense.vectors(), loaded.faq_of_row.astype(np.int32)
+
     def query(self, text: str, top_k: int = CLARIFY_OPTIONS) -> QueryResult:
         started = time.perf_counter()
         loaded = self._loaded
@@ -306,11 +316,16 @@ class KnowledgeBase:
             self._loaded = _LoadedIndex(target, manifest, encoder)
             return manifest
 
-    def with_settings(self, fusion: Fusion, thresholds: Thresholds) -> None:
-        """Use other fusion weights and thresholds (calibration); not persisted."""
-        # A shallow copy shares the loaded indexes; only the manifest differs.
+    def with_settings(
+        self, fusion: Fusion, thresholds: Thresholds, head: ClassifierHead | None = None
+    ) -> None:
+        """Use other fusion weights and thresholds, and the head calibration taught
+        (when given); not persisted."""
+        # A shallow copy shares the loaded indexes; only the manifest (and head) differ.
         updated = copy.copy(self._loaded)
         updated.manifest = replace(updated.manifest, fusion=fusion, thresholds=thresholds)
+        if head is not None and head.entries == len(updated.faqs):
+            updated.head = head
         self._loaded = updated
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from kb.content import FAQCollection, load_faqs
 from kb.duplicates import NearDuplicate, find_near_duplicates
 from kb.encoders import Encoder, load_encoder, resolve_spec
-from kb.evaluation import calibrate, calibration_is_current, read_eval_file
+from kb.evaluation import Calibration, calibrate, calibration_is_current, read_eval_file
 from kb.index import (
     Manifest,
     ProgressCallback,
@@ -61,19 +61,34 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def calibrate_and_store(kb: KnowledgeBase, directory: Path, calibration_file: Path) -> Manifest:
-    """Calibrate fusion and thresholds on a labelled file, store them in the manifest, apply."""
-    queries = read_eval_file(calibration_file, {faq.id for faq in kb.faqs})
-    result = calibrate(kb, queries, str(calibration_file))
+def store_calibration(
+    kb: KnowledgeBase, directory: Path, result: Calibration, dev_sha256: str
+) -> Manifest:
+    """Store a calibration with its build and apply it to ``kb``: the head it taught
+    first, under a name of its own, then the manifest that names it (whose change makes
+    every process reload the build). A process never pairs these thresholds with another
+    calibration's head, even when two calibrate the same build at once."""
+    calibration: dict[str, object] = {**result.as_dict(), "sha256": dev_sha256}
+    if result.head is not None:
+        name = f"classifier-{result.head.digest()[:16]}.npz"
+        result.head.save(directory / name)
+        calibration["head_file"] = name
     manifest = replace(
         read_manifest(directory),
         fusion=result.fusion,
         thresholds=result.thresholds,
-        calibration={**result.as_dict(), "sha256": file_hash(calibration_file)},
+        calibration=calibration,
     )
     write_manifest(directory, manifest)
-    kb.with_settings(result.fusion, result.thresholds)
+    kb.with_settings(result.fusion, result.thresholds, result.head)
     return manifest
+
+
+def calibrate_and_store(kb: KnowledgeBase, directory: Path, calibration_file: Path) -> Manifest:
+    """Calibrate on a labelled file (which also teaches the head), store it, apply it."""
+    queries = read_eval_file(calibration_file, {faq.id for faq in kb.faqs})
+    result = calibrate(kb, queries, str(calibration_file))
+    return store_calibration(kb, directory, result, file_hash(calibration_file))
 
 
 def build_knowledge_base(

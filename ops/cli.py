@@ -529,7 +529,7 @@ def kb_eval(
 ) -> None:
     """在标注查询上评测知识库：top-1/top-3、拒答率、错答率、澄清率与延迟。"""
     from kb.evaluation import EvalFileError, evaluate, read_eval_file
-    from kb.pipeline import calibrate_and_store
+    from kb.pipeline import calibrate_and_store, file_hash
 
     kb = _load_kb()
     try:
@@ -540,6 +540,17 @@ def kb_eval(
     if calibrate_thresholds:
         calibrate_and_store(kb, kb.directory, file)
     report = evaluate(kb, queries)
+    taught = kb.manifest.calibration.get("head_examples")
+    if kb.manifest.calibration.get("sha256") == file_hash(file) and taught:
+        # The head learned these very questions: the figures say what it remembers.
+        held_out = kb.manifest.calibration.get("dev", {})
+        errors.print(
+            f"[yellow]注意：分类头学过这个文件里的 {taught} 条问题，下面的数字偏乐观；"
+            "校准时每条问题由没学过它的分类头打分（交叉验证），那时的直接答对率是 "
+            f"{_share(held_out, 'direct_answer_rate')}、top-1 {_share(held_out, 'top1')}。"
+            "要衡量没见过的问题，请用另一个文件（例如 data/eval/test.jsonl）。[/yellow]",
+            soft_wrap=True,
+        )
     keys = (
         "top1",
         "top3",
@@ -579,6 +590,11 @@ def kb_eval(
             shown = f"{value:.1%}"
         table.add_row(names[key], shown)
     console.print(table)
+
+
+def _share(report: object, key: str) -> str:
+    value = report.get(key) if isinstance(report, dict) else None
+    return f"{value:.1%}" if isinstance(value, float | int) else "（未记录）"
 
 
 @eval_app.command("conversations")

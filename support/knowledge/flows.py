@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from guard import redact
+from kb.classifier import ClassifierHead
 from kb.content import (
     DEFAULT_CATEGORIES,
     FAQ,
@@ -38,16 +39,18 @@ from kb.content import (
 )
 from kb.encoders import AUTO, Encoder, load_encoder, resolve_spec
 from kb.evaluation import (
+    EvalFileError,
     LabelledQuery,
     calibrate,
     calibration_budgets,
     calibration_is_current,
+    head_taught_by,
     read_eval_file,
 )
 from kb.index import FORMAT_VERSION, build_index, index_rows, read_manifest, write_manifest
 from kb.index import Manifest as IndexManifest
 from kb.knowledge_base import KnowledgeBase
-from kb.pipeline import encoder_spec_for, file_hash
+from kb.pipeline import encoder_spec_for, file_hash, store_calibration
 from kb.text import canonicalize
 from support.knowledge import funnel as funnel_counts
 from support.knowledge.embeddings import EmbeddingCache
@@ -215,6 +218,8 @@ class KnowledgeWorkspace:
         # entries stay well under 200 ms); versions are immutable, so cached by number.
         self._draft_derived: dict[str, tuple[tuple[int, int, str], Any]] = {}
         self._version_manifests: dict[int, Manifest] = {}
+        # Dev-file question vectors per (encoder, file digest), for the draft's taught head.
+        self._labelled_vectors: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
     # --- seeding -----------------------------------------------------------------
 
@@ -546,8 +551,33 @@ class KnowledgeWorkspace:
             # The live thresholds mean the same only on scores of the same encoder and
             # format; otherwise the draft keeps its own encoder defaults.
             live = self._knowledge.manifest()
-            kb.with_settings(live.fusion, live.thresholds)
+            kb.with_settings(live.fusion, live.thresholds, self._draft_head(kb, live))
         return directory, kb, encoded
+
+    def _draft_head(self, kb: KnowledgeBase, live: IndexManifest) -> ClassifierHead | None:
+        """The head publishing would teach the draft, when the live thresholds it borrows
+        were set with a taught head: the dev file's questions, embedded once per file."""
+        path = self._calibration_file
+        taught = live.calibration.get("head_examples")
+        if live.fusion.classifier_weight <= 0 or not isinstance(taught, int) or taught <= 0:
+            return None
+        if path is None or not path.exists():
+            return None
+        try:
+            labelled = read_eval_file(path)
+        except EvalFileError as exc:  # the preview still works, with the paraphrase head
+            logger.warning("命中测试：开发集无法读取，草稿的分类头只学释义：%s", exc)
+            return None
+        ids = {faq.id for faq in kb.faqs}
+        queries = [q for q in labelled if q.expected is None or q.expected in ids]
+        key = (kb.manifest.encoder, file_hash(path))
+        if key not in self._labelled_vectors:
+            self._labelled_vectors = {key: {}}  # only the current file's are worth keeping
+        cache = self._labelled_vectors[key]
+        for item in queries:
+            if item.query not in cache:
+                cache[item.query] = kb.encoder.encode([canonicalize(item.query)])[0]
+        return head_taught_by(kb, queries, [cache[item.query] for item in queries])
 
     def _stale_calibration(self, manifest: IndexManifest) -> str | None:
         """The dev file's digest when the build's calibration is not from it under today's
@@ -570,18 +600,15 @@ class KnowledgeWorkspace:
         if not any(q.expected for q in queries) or not any(q.expected is None for q in queries):
             # Another wallet's FAQ: nothing to calibrate on, the defaults stay; noted, so
             # a reuse of this build does not load it again to find the same.
-            checked = {**manifest.calibration, "sha256": digest, "budgets": calibration_budgets()}
+            checked = {
+                **manifest.calibration,
+                "sha256": digest,
+                "budgets": calibration_budgets(),
+                "head_examples": 0,
+            }
             write_manifest(directory, replace(manifest, calibration=checked))
             return
-        result = calibrate(kb, queries, str(path))
-        updated = replace(
-            manifest,
-            fusion=result.fusion,
-            thresholds=result.thresholds,
-            calibration={**result.as_dict(), "sha256": digest},
-        )
-        write_manifest(directory, updated)
-        kb.with_settings(result.fusion, result.thresholds)
+        store_calibration(kb, directory, calibrate(kb, queries, str(path)), digest)
 
     def _published_manifest(self) -> Manifest | None:
         number = self._store.current_version()
@@ -590,13 +617,24 @@ class KnowledgeWorkspace:
     def _draft_kb(self) -> KnowledgeBase:
         """An index of the draft, built on demand and kept until the draft changes."""
         manifest = self._draft_manifest()
-        key = manifest_hash(manifest)
+        key = f"{manifest_hash(manifest)}|{self._preview_basis()}"
         with self._draft_lock:
             if self._draft_cache is not None and self._draft_cache[0] == key:
                 return self._draft_cache[1]
             _, kb, _ = self._build(manifest, calibrated=False)
             self._draft_cache = (key, kb)
             return kb
+
+    def _preview_basis(self) -> str:
+        """What the draft's preview borrows besides the draft: the live build's thresholds
+        and head, and the dev file that teaches the draft's head."""
+        live = ""
+        if self._knowledge.ready:
+            manifest = self._knowledge.manifest()
+            live = f"{manifest.build_id}:{manifest.calibration.get('head_file')}:{manifest.fusion}"
+        path = self._calibration_file
+        dev = file_hash(path) if path is not None and path.exists() else ""
+        return f"{live}|{dev}"
 
     # --- 命中测试 ---------------------------------------------------------------------------
 

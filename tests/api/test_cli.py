@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from kb.pipeline import BuildOutcome
 from ops.cli import app
 from support.settings import get_settings
+from tests.conftest import DEV_SPLIT
 
 runner = CliRunner()
 
@@ -92,6 +93,15 @@ def test_eval_json_keys(tmp_path: Path) -> None:
     assert payload["direct_answer_rate"] in (0.0, 1.0)
     assert payload["top1"] == 1.0
     assert payload["oos_rejection"] == 1.0
+
+
+@pytest.mark.usefixtures("settings_for")
+def test_eval_on_the_file_that_taught_the_head_says_its_figures_are_optimistic() -> None:
+    # The session's build was calibrated on the dev split, whose questions taught its head.
+    result = runner.invoke(app, ["kb", "eval", str(DEV_SPLIT)])
+    assert result.exit_code == 0, result.output
+    assert "分类头学过这个文件里的 556 条问题" in result.output
+    assert "直接答对率是 " in result.output and "（未记录）" not in result.output
 
 
 @pytest.mark.usefixtures("settings_for")

@@ -14,6 +14,7 @@ from kb.evaluation import (
     WRONG_ANSWER_BUDGET,
     LabelledQuery,
     calibrate,
+    unseen,
     within_budget,
 )
 from kb.index import Fusion, Thresholds, default_settings
@@ -180,3 +181,14 @@ def test_fused_scores_stay_in_unit_range_with_the_head() -> None:
     fused = ComponentScores(dense, lexical, head).fused(Fusion(0.5, 0.5))
     assert np.all((fused >= 0) & (fused <= 1))
     assert fused[0] == pytest.approx(0.5 * (0.5 * 0.9 + 0.5 * 1.0) + 0.5 * 0.99)
+
+
+def test_unseen_leaves_out_test_questions_the_dev_split_already_has() -> None:
+    dev = [LabelledQuery("怎么注销账号", "close_account"), LabelledQuery("你好", None)]
+    test = [
+        LabelledQuery("怎么註銷賬號", "close_account"),  # the same once canonicalised
+        LabelledQuery("注销以后余额怎么办", "close_account"),
+        LabelledQuery("你好", None),
+        LabelledQuery("明天下雨吗", None),
+    ]
+    assert [q.query for q in unseen(test, dev)] == ["注销以后余额怎么办", "明天下雨吗"]

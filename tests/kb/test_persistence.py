@@ -10,10 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb.classifier import ClassifierHead
 from kb.content import load_faqs
 from kb.dense import DenseIndex, choose_index_type
 from kb.encoders import Encoder
-from kb.index import CURRENT_POINTER, build_index, current_index_dir, read_manifest
+from kb.evaluation import read_eval_file
+from kb.index import (
+    CURRENT_POINTER,
+    build_index,
+    current_index_dir,
+    head_path,
+    read_manifest,
+)
 from kb.knowledge_base import KnowledgeBase
 from kb.pipeline import BuildOutcome, build_knowledge_base
 from tests.conftest import DEV_SPLIT, FAQ_PATH
@@ -31,6 +39,11 @@ def test_manifest_records_the_build(built: BuildOutcome) -> None:
     assert 0 < manifest.thresholds.clarify <= manifest.thresholds.answer < 1
     assert manifest.calibration["source"] == str(DEV_SPLIT)
     assert current_index_dir(built.directory.parent) == built.directory
+    # The dev questions taught the stored head, out-of-scope ones as its "none" class.
+    dev = read_eval_file(DEV_SPLIT, {faq.id for faq in load_faqs(FAQ_PATH)})
+    assert manifest.calibration["head_examples"] == len(dev)
+    head = ClassifierHead.load(head_path(built.directory, manifest))
+    assert head is not None and head.outside and head.entries == manifest.faqs
 
 
 def test_loaded_index_answers_like_the_built_one(

@@ -13,7 +13,7 @@ import pytest
 
 from kb.content import FAQ, FAQCollection
 from kb.encoders import Encoder
-from kb.evaluation import EvalReport, calibrate, evaluate, read_eval_file
+from kb.evaluation import EvalReport, calibrate, evaluate, read_eval_file, unseen
 from kb.index import build_index
 from kb.knowledge_base import Decision, KnowledgeBase
 from kb.pipeline import build_knowledge_base
@@ -36,14 +36,17 @@ def knowledge_base(
 
 @pytest.fixture(scope="module")
 def report(knowledge_base: KnowledgeBase, faqs: FAQCollection) -> EvalReport:
-    queries = read_eval_file(TEST_SPLIT, {faq.id for faq in faqs})
+    ids = {faq.id for faq in faqs}
+    # The dev questions taught the head: measure only test questions it never saw.
+    queries = unseen(read_eval_file(TEST_SPLIT, ids), read_eval_file(DEV_SPLIT, ids))
     assert len(queries) >= 150
     assert sum(q.expected is None for q in queries) >= 35
     return evaluate(knowledge_base, queries)
 
 
-# Measured (e5-small int8, `make bench-kb`): top-1 98.0 %, out-of-scope rejected 95.0 %,
-# wrong 1.0 %, answered directly 90.5 %. The floors leave room for int8 rounding on other CPUs.
+# Measured (e5-small int8, `make bench-kb`, the 356 test questions dev does not repeat):
+# top-1 97.9 %, out-of-scope rejected 94.4 %, wrong 1.1 %, answered directly 89.8 %.
+# The floors leave room for int8 rounding on other CPUs.
 def test_in_scope_top1(report: EvalReport) -> None:
     assert report.top1 >= 0.96, report
 
@@ -105,16 +108,21 @@ def sparse_report(
         trimmed, default_encoder, default_encoder_spec, tmp_path_factory.mktemp("sparse")
     )
     kb = KnowledgeBase.load(directory, encoder=default_encoder)
-    calibration = calibrate(kb, read_eval_file(DEV_SPLIT, ids), "dev")
-    kb.with_settings(calibration.fusion, calibration.thresholds)
-    return evaluate(kb, read_eval_file(TEST_SPLIT, ids))
+    dev = read_eval_file(DEV_SPLIT, ids)
+    calibration = calibrate(kb, dev, "dev")
+    # Every dev question taught the head (the out-of-scope ones as its "none" class).
+    assert calibration.head is not None and calibration.head.outside
+    assert calibration.head_examples == len(dev)
+    kb.with_settings(calibration.fusion, calibration.thresholds, calibration.head)
+    return evaluate(kb, unseen(read_eval_file(TEST_SPLIT, ids), dev))
 
 
 def test_sparse_paraphrases_still_generalise(sparse_report: EvalReport) -> None:
-    # Measured with 8 paraphrases (mean of 3 seeds): top-1 88.8 %, wrong 1.9 %,
-    # out-of-scope rejected 95.0 %, answered directly 66.3 % (this seed: 86.8 % top-1,
-    # 62.5 % directly, 97.5 % rejected).
-    assert sparse_report.top1 >= 0.85, sparse_report
-    assert sparse_report.wrong_answer_rate <= 0.03, sparse_report
-    assert sparse_report.oos_rejection >= 0.92, sparse_report
-    assert sparse_report.direct_answer_rate >= 0.60, sparse_report
+    # Measured with 8 paraphrases and the head taught by the dev questions (mean of 3
+    # seeds): top-1 95.2 %, wrong 1.1 %, out-of-scope rejected 97.7 %, answered directly
+    # 78.5 % (this seed: 95.4 % top-1, 75.4 % directly, 98.6 % rejected). With the
+    # paraphrases alone it was 88.1 % top-1 and 64.4 % directly.
+    assert sparse_report.top1 >= 0.93, sparse_report
+    assert sparse_report.wrong_answer_rate <= 0.025, sparse_report
+    assert sparse_report.oos_rejection >= 0.93, sparse_report
+    assert sparse_report.direct_answer_rate >= 0.72, sparse_report

@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from kb.evaluation import calibration_budgets
-from kb.index import current_index_dir, read_manifest, write_manifest
+from kb.evaluation import calibration_budgets, read_eval_file
+from kb.index import Fusion, current_index_dir, read_manifest, write_manifest
 from support.knowledge.errors import GateFailedError, NothingToPublishError
 from support.knowledge.flows import KnowledgeWorkspace
 from support.knowledge.schemas import EntryIn, EntryStatus, EntryUpdateIn
-from tests.knowledge.conftest import SmallKb, Workbench
+from tests.knowledge.conftest import SMALL_KB_ENTRIES, SmallKb, Workbench
 
 NEW_ENTRY = EntryIn(
     id="digital_rmb",
@@ -190,3 +190,52 @@ def test_a_reused_build_is_recalibrated_under_new_budgets(bench: Workbench) -> N
     assert result.manifest.build_id == manifest.build_id  # reused, not rebuilt
     assert read_manifest(directory).calibration["budgets"] == calibration_budgets()
     assert bench.knowledge.manifest().thresholds == manifest.thresholds != loose
+
+
+@pytest.mark.parametrize("head_weight", [0.0, 0.5])
+def test_the_draft_is_previewed_with_the_head_publishing_would_teach(
+    bench: Workbench, head_weight: float
+) -> None:
+    """The draft borrows the live thresholds; when they were set with a head taught by
+    the dev questions, the draft's head is taught them too (its out-of-scope class keeps
+    probability away from every entry), or the preview would answer what live rejects."""
+    bench.workspace.rebuild_published()  # the serving KB takes the calibrated build
+    live = bench.knowledge.knowledge_base()
+    assert live.manifest.calibration["head_examples"] == len(
+        read_eval_file(bench.settings.calibration_path)
+    )
+    live.with_settings(Fusion(0.5, head_weight), live.manifest.thresholds)
+    bench.workspace.create_entry(NEW_ENTRY, "editor")
+    draft = bench.workspace._draft_kb()
+    assert draft.manifest.fusion == Fusion(0.5, head_weight)
+    probabilities = draft.component_scores("明天北京会下雨吗").classifier
+    assert probabilities is not None and len(probabilities) == SMALL_KB_ENTRIES + 1
+    if head_weight > 0:
+        assert probabilities.sum() < 0.9
+    else:
+        assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_build_calibrated_before_the_head_learned_the_dev_questions_is_taught(
+    bench: Workbench,
+) -> None:
+    """Builds calibrated by an older Kefu keep a head of paraphrases only; the next
+    `kefu kb build` recalibrates them once, and the taught head is stored by its name."""
+    directory = current_index_dir(bench.settings.index_dir)
+    assert directory is not None
+    bench.workspace.rebuild_published()
+    manifest = read_manifest(directory)
+    taught = manifest.calibration["head_examples"]
+    assert isinstance(taught, int) and taught > 0
+    assert (directory / str(manifest.calibration["head_file"])).exists()
+    older = {
+        key: value
+        for key, value in manifest.calibration.items()
+        if key not in ("head_examples", "head_file")
+    }
+    write_manifest(directory, replace(manifest, calibration=older))
+    result = bench.workspace.rebuild_published()
+    assert result.manifest.build_id == manifest.build_id  # reused, not rebuilt
+    again = read_manifest(directory).calibration
+    assert again["head_examples"] == taught
+    assert again["head_file"] == manifest.calibration["head_file"]  # same questions, same head
