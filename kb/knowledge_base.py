@@ -158,7 +158,15 @@ class _LoadedIndex:
         self.faq_of_row = np.load(directory / "faq_of_row.npy")
         self.dense = DenseIndex.load(directory / "dense.faiss", manifest.index_type)
         self.lexical = LexicalIndex.load(directory / "lexical")
-        self.head = ClassifierHead.load(head_path(directory, manifest))
+        head_file = head_path(directory, manifest)
+        if manifest.calibration.get("head_file") and not head_file.exists():
+            # Its thresholds were set with that head: serving them without it would pair
+            # them with other scores. Failing keeps a reloading process on its old build.
+            raise FileNotFoundError(
+                f"知识库构建 {directory.name} 缺少校准时的分类头 {head_file.name}，"
+                "请重新运行 `kefu kb build`。"
+            )
+        self.head = ClassifierHead.load(head_file)
         if self.head is not None and self.head.entries != len(self.faqs):
             self.head = None  # a mismatched head is worse than none
         position = {faq.id: index for index, faq in enumerate(self.faqs)}
@@ -317,13 +325,19 @@ class KnowledgeBase:
             return manifest
 
     def with_settings(
-        self, fusion: Fusion, thresholds: Thresholds, head: ClassifierHead | None = None
+        self,
+        fusion: Fusion,
+        thresholds: Thresholds,
+        head: ClassifierHead | None = None,
+        calibration: dict[str, object] | None = None,
     ) -> None:
-        """Use other fusion weights and thresholds, and the head calibration taught
-        (when given); not persisted."""
+        """Use other fusion weights and thresholds, and the head and the calibration
+        record they came from (when given); not persisted."""
         # A shallow copy shares the loaded indexes; only the manifest (and head) differ.
         updated = copy.copy(self._loaded)
         updated.manifest = replace(updated.manifest, fusion=fusion, thresholds=thresholds)
+        if calibration is not None:
+            updated.manifest = replace(updated.manifest, calibration=calibration)
         if head is not None and head.entries == len(updated.faqs):
             updated.head = head
         self._loaded = updated

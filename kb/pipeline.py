@@ -80,7 +80,7 @@ def store_calibration(
         calibration=calibration,
     )
     write_manifest(directory, manifest)
-    kb.with_settings(result.fusion, result.thresholds, result.head)
+    kb.with_settings(result.fusion, result.thresholds, result.head, calibration)
     return manifest
 
 

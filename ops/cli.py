@@ -541,14 +541,16 @@ def kb_eval(
         calibrate_and_store(kb, kb.directory, file)
     report = evaluate(kb, queries)
     taught = kb.manifest.calibration.get("head_examples")
-    if kb.manifest.calibration.get("sha256") == file_hash(file) and taught:
+    scored_by_head = kb.manifest.fusion.classifier_weight > 0
+    if kb.manifest.calibration.get("sha256") == file_hash(file) and taught and scored_by_head:
         # The head learned these very questions: the figures say what it remembers.
         held_out = kb.manifest.calibration.get("dev", {})
         errors.print(
             f"[yellow]注意：分类头学过这个文件里的 {taught} 条问题，下面的数字偏乐观；"
             "校准时每条问题由没学过它的分类头打分（交叉验证），那时的直接答对率是 "
             f"{_share(held_out, 'direct_answer_rate')}、top-1 {_share(held_out, 'top1')}。"
-            "要衡量没见过的问题，请用另一个文件（例如 data/eval/test.jsonl）。[/yellow]",
+            "要衡量没见过的问题，请用另一个文件，并去掉与这个文件相同的问题"
+            "（data/eval/test.jsonl 里有 28 条，`make bench-kb` 已去掉）。[/yellow]",
             soft_wrap=True,
         )
     keys = (

@@ -47,7 +47,14 @@ from kb.evaluation import (
     head_taught_by,
     read_eval_file,
 )
-from kb.index import FORMAT_VERSION, build_index, index_rows, read_manifest, write_manifest
+from kb.index import (
+    FORMAT_VERSION,
+    build_index,
+    default_settings,
+    index_rows,
+    read_manifest,
+    write_manifest,
+)
 from kb.index import Manifest as IndexManifest
 from kb.knowledge_base import KnowledgeBase
 from kb.pipeline import encoder_spec_for, file_hash, store_calibration
@@ -101,6 +108,10 @@ from support.knowledge.tabular import read_csv, read_xlsx, write_csv, write_xlsx
 from support.settings import Settings
 
 logger = logging.getLogger(__name__)
+OTHER_FAQ_REASON = (
+    "开发集里没有这个知识库条目的问题（或没有范围外的问题），无法校准，"
+    "使用编码器的默认融合权重和阈值。"
+)
 
 SYSTEM_ACTOR = "system"
 # Publishing stops when top-1 or out-of-scope rejection drops by more than this.
@@ -600,13 +611,19 @@ class KnowledgeWorkspace:
         if not any(q.expected for q in queries) or not any(q.expected is None for q in queries):
             # Another wallet's FAQ: nothing to calibrate on, the defaults stay; noted, so
             # a reuse of this build does not load it again to find the same.
+            fusion, thresholds = default_settings(manifest.encoder)
             checked = {
-                **manifest.calibration,
+                "source": str(path),
+                "mode": "defaults",
+                "reason": OTHER_FAQ_REASON,
                 "sha256": digest,
                 "budgets": calibration_budgets(),
                 "head_examples": 0,
             }
-            write_manifest(directory, replace(manifest, calibration=checked))
+            write_manifest(
+                directory,
+                replace(manifest, fusion=fusion, thresholds=thresholds, calibration=checked),
+            )
             return
         store_calibration(kb, directory, calibrate(kb, queries, str(path)), digest)
 
@@ -631,7 +648,10 @@ class KnowledgeWorkspace:
         live = ""
         if self._knowledge.ready:
             manifest = self._knowledge.manifest()
-            live = f"{manifest.build_id}:{manifest.calibration.get('head_file')}:{manifest.fusion}"
+            live = (
+                f"{manifest.build_id}:{manifest.calibration.get('head_file')}:"
+                f"{manifest.fusion}:{manifest.thresholds}"
+            )
         path = self._calibration_file
         dev = file_hash(path) if path is not None and path.exists() else ""
         return f"{live}|{dev}"

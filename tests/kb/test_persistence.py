@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -187,3 +188,16 @@ def test_auto_resolves_before_the_build(
     assert again.directory == built.directory
     assert again.manifest.encoder == "use"
     assert not again.built
+
+
+def test_a_build_whose_taught_head_is_missing_is_not_served(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
+) -> None:
+    """Thresholds calibrated with a taught head must not be served without it: the load
+    fails (a reloading process keeps its previous build) and says what to do."""
+    build = Path(shutil.copytree(built.directory, tmp_path / built.directory.name))
+    head = head_path(build, read_manifest(build))
+    assert head.name.startswith("classifier-")
+    head.unlink()
+    with pytest.raises(FileNotFoundError, match="kefu kb build"):
+        KnowledgeBase.load(build, encoder=use_encoder)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from kb.encoders import Encoder
 from kb.evaluation import calibration_budgets, read_eval_file
-from kb.index import Fusion, current_index_dir, read_manifest, write_manifest
+from kb.index import Fusion, current_index_dir, default_settings, read_manifest, write_manifest
 from support.knowledge.errors import GateFailedError, NothingToPublishError
 from support.knowledge.flows import KnowledgeWorkspace
 from support.knowledge.schemas import EntryIn, EntryStatus, EntryUpdateIn
@@ -239,3 +241,31 @@ def test_a_build_calibrated_before_the_head_learned_the_dev_questions_is_taught(
     again = read_manifest(directory).calibration
     assert again["head_examples"] == taught
     assert again["head_file"] == manifest.calibration["head_file"]  # same questions, same head
+
+
+def test_a_dev_file_of_another_faq_leaves_the_build_on_its_defaults(
+    bench: Workbench, use_encoder: Encoder, tmp_path: Path
+) -> None:
+    """A dev file with no question of this KB's entries cannot calibrate it: the build
+    goes back to the encoder's defaults, with the paraphrase head, and says why."""
+    directory = current_index_dir(bench.settings.index_dir)
+    assert directory is not None
+    bench.workspace.rebuild_published()
+    assert read_manifest(directory).calibration["head_examples"]  # taught by its own file
+    other = tmp_path / "other_dev.jsonl"
+    other.write_text(
+        '{"query": "信用卡年费怎么免", "expected": "annual_fee"}\n'
+        '{"query": "明天下雨吗", "expected": null}\n',
+        "utf-8",
+    )
+    workspace = KnowledgeWorkspace(
+        bench.store, bench.knowledge, bench.settings, calibration_file=other, encoder=use_encoder
+    )
+    workspace.rebuild_published()
+    manifest = read_manifest(directory)
+    assert (manifest.fusion, manifest.thresholds) == default_settings("use")
+    assert manifest.calibration["mode"] == "defaults"
+    assert manifest.calibration["head_examples"] == 0
+    assert "head_file" not in manifest.calibration
+    assert "无法校准" in str(manifest.calibration["reason"])
+    assert bench.knowledge.manifest().thresholds == manifest.thresholds
