@@ -87,6 +87,24 @@ class ClassifierHead:
         return cls(weights, bias, mean, outside)
 
     @classmethod
+    def taught(
+        cls,
+        rows: NDArray[np.float32],
+        owners: NDArray[np.int32],
+        entries: int,
+        examples: NDArray[np.float32],
+        example_owners: NDArray[np.int32],
+    ) -> ClassifierHead | None:
+        """A head taught by the index rows and labelled examples, where owner ``entries``
+        marks an out-of-scope example (and gives the head its out-of-scope class)."""
+        return cls.train(
+            np.vstack([rows, examples]),
+            np.concatenate([owners, example_owners]),
+            entries,
+            outside=bool((example_owners == entries).any()),
+        )
+
+    @classmethod
     def cross_fitted(
         cls,
         rows: NDArray[np.float32],
@@ -108,13 +126,7 @@ class ClassifierHead:
         probabilities are what calibration must see, or it would set thresholds on
         questions the head memorised. Folds are stratified by owner.
         """
-        outside = bool((example_owners == entries).any())
-        final = cls.train(
-            np.vstack([rows, examples]),
-            np.concatenate([owners, example_owners]),
-            entries,
-            outside=outside,
-        )
+        final = cls.taught(rows, owners, entries, examples, example_owners)
         if final is None:
             return None
         fold = np.zeros(len(examples), dtype=np.int64)
@@ -131,7 +143,7 @@ class ClassifierHead:
                 np.vstack([rows, examples[~scored]]),
                 np.concatenate([owners, example_owners[~scored]]),
                 entries,
-                outside=outside,
+                outside=final.outside,
             )
             if head is None:  # fewer vectors than the final head: affordable too
                 return None

@@ -419,12 +419,7 @@ def head_taught_by(
     if rows is None or examples is None:
         return None
     _, taught, owners = examples
-    return ClassifierHead.train(
-        np.vstack([rows[0], taught]),
-        np.concatenate([rows[1], owners]),
-        len(ids),
-        outside=bool((owners == len(ids)).any()),
-    )
+    return ClassifierHead.taught(rows[0], rows[1], len(ids), taught, owners)
 
 
 def _examples(
