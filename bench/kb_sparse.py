@@ -51,14 +51,17 @@ class CachedEncoder:
     def __init__(self, spec: str) -> None:
         self.spec = spec
         self.name = spec
-        self._path = CACHE_DIR / f"{hashlib.sha1(spec.encode()).hexdigest()[:12]}-queries.npz"
-        self._vectors: dict[str, np.ndarray] = {}
         self._encoder: Encoder | None = None
+        # Keyed by the weights too: a re-exported model must not reuse old query vectors.
+        self.revision = self.real().revision
+        key = hashlib.sha1(f"{spec}@{self.revision}".encode()).hexdigest()[:12]
+        self._path = CACHE_DIR / f"{key}-queries.npz"
+        self._vectors: dict[str, np.ndarray] = {}
         self._dirty = False
         if self._path.exists():
             with np.load(self._path, allow_pickle=False) as stored:
                 self._vectors = dict(zip(stored["texts"].tolist(), stored["vectors"], strict=True))
-        self.dim = len(next(iter(self._vectors.values()))) if self._vectors else self.real().dim
+        self.dim = self.real().dim
 
     def real(self) -> Encoder:
         if self._encoder is None:

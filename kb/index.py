@@ -110,6 +110,8 @@ class Manifest:
     # Mean cosine between rows of different entries; dense scores count from it
     # (kb.dense.relative_to_background). 0 for builds older than format 3.
     dense_background: float = 0.0
+    # The encoder's weights (Encoder.revision); "" for builds made before it was recorded.
+    encoder_revision: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -122,13 +124,14 @@ class Manifest:
         return cls(**data)
 
 
-def build_id_for(content_hash: str, encoder_spec: str) -> str:
+def build_id_for(content_hash: str, encoder_spec: str, encoder_revision: str) -> str:
     """Identifies everything a build depends on; equal id = identical index."""
     digest = hashlib.sha256()
     for part in (
         str(FORMAT_VERSION),
         content_hash,
         encoder_spec,
+        encoder_revision,
         USER_DICTIONARY.read_text("utf-8"),
         SYNONYMS_FILE.read_text("utf-8"),
     ):
@@ -214,7 +217,7 @@ def build_index(
 ) -> tuple[Path, bool]:
     """Build (or reuse) the index for ``collection``; returns (directory, was_built)."""
     index_root.mkdir(parents=True, exist_ok=True)
-    build_id = build_id_for(collection.content_hash, encoder_spec)
+    build_id = build_id_for(collection.content_hash, encoder_spec, encoder.revision)
     if index_type:
         build_id = f"{build_id}-{index_type}"
     target = index_root / build_id
@@ -261,6 +264,7 @@ def build_index(
         format_version=FORMAT_VERSION,
         build_id=build_id,
         encoder=encoder_spec,
+        encoder_revision=encoder.revision,
         dim=int(vectors.shape[1]),
         content_hash=collection.content_hash,
         index_type=dense.index_type,

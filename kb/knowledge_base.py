@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -29,6 +30,8 @@ from kb.index import (
 )
 from kb.lexical import LexicalIndex
 from kb.text import Tokenizer, canonicalize
+
+logger = logging.getLogger(__name__)
 
 # Dense rows fetched per query before aggregating to FAQs. Enough to cover every FAQ
 # that could still win once the lexical score is added.
@@ -152,6 +155,16 @@ class _LoadedIndex:
         self.directory = directory
         self.manifest = manifest
         self.encoder = encoder
+        if manifest.encoder_revision != encoder.revision:
+            # Still served (the vectors are close, and refusing would take the KB down),
+            # but rows and queries come from different weights until the next build.
+            logger.warning(
+                "知识库构建 %s 的向量来自另一版编码器权重（%s，本进程是 %s）："
+                "旧构建请运行 `kefu kb build` 重建；模型刚重新导出时请重启服务。",
+                directory.name,
+                manifest.encoder_revision or "未记录",
+                encoder.revision,
+            )
         faq_records = json.loads((directory / "faqs.json").read_text("utf-8"))
         self.faqs = [FAQ.model_validate(record) for record in faq_records]
         self.by_id = {faq.id: faq for faq in self.faqs}

@@ -52,6 +52,13 @@ class Encoder(Protocol):
     @property
     def dim(self) -> int: ...
 
+    # Which weights encode: vectors compare only within one name and revision (a
+    # re-exported model under the same name must not be queried against old rows).
+    # Named by what Kefu writes (export and conversion markers, package version), not
+    # by hashing the weights: a hub model updated in place keeps its revision.
+    @property
+    def revision(self) -> str: ...
+
     def encode(self, texts: Sequence[str]) -> FloatMatrix: ...
 
 

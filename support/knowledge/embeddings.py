@@ -2,8 +2,9 @@
 
 Encoding is by far the slowest step of a build (milliseconds per text on the CPU); a
 publish that changes one entry of 100,000 should encode that entry's texts only. The
-cache lives next to the indexes, one folder per encoder, as append-only ``.npz`` shards
-(written to a temporary name, then renamed), so every process may read and add to it.
+cache lives next to the indexes, one folder per encoder and revision of its weights, as
+append-only ``.npz`` shards (written to a temporary name, then renamed), so every process
+may read and add to it.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ def text_digest(text: str) -> bytes:
 class EmbeddingCache:
     """Vectors of ``canonicalize``d texts for one encoder, by blake2b of the text."""
 
-    def __init__(self, root: Path, encoder_spec: str) -> None:
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", encoder_spec)
+    def __init__(self, root: Path, encoder_spec: str, encoder_revision: str) -> None:
+        # The revision hashed: it may be a long path, and it must not collide with a spec.
+        revision = hashlib.blake2b(encoder_revision.encode("utf-8"), digest_size=6).hexdigest()
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", encoder_spec)[:120] + f"-{revision}"
         self._directory = root / safe
         self._lock = threading.Lock()
         self._rows: dict[bytes, int] = {}

@@ -485,7 +485,7 @@ class KnowledgeWorkspace:
     def _embeddings(self, spec: str) -> EmbeddingCache:
         if spec not in self._embedding_caches:
             self._embedding_caches[spec] = EmbeddingCache(
-                self._settings.index_dir / ".embeddings", spec
+                self._settings.index_dir / ".embeddings", spec, self._the_encoder(spec).revision
             )
         return self._embedding_caches[spec]
 
@@ -496,7 +496,11 @@ class KnowledgeWorkspace:
         if len(cache) or not self._knowledge.ready:
             return
         loaded = self._knowledge.knowledge_base()
-        if loaded.manifest.encoder != spec or loaded.manifest.index_type != "flat":
+        if (
+            loaded.manifest.encoder != spec
+            or loaded.manifest.encoder_revision != self._the_encoder(spec).revision
+            or loaded.manifest.index_type != "flat"
+        ):
             return
         try:
             index = faiss.read_index(str(loaded.directory / "dense.faiss"))
@@ -510,8 +514,8 @@ class KnowledgeWorkspace:
 
     def _existing_build(self, build_id: str | None) -> Path | None:
         """A version's stored build, if it is still what this deployment would build:
-        same encoder and index format (after an upgrade, or a new KEFU_ENCODER, the
-        version is rebuilt rather than served from the old folder)."""
+        same encoder, weights and index format (after an upgrade, a re-exported model or
+        a new KEFU_ENCODER, the version is rebuilt rather than served from the old folder)."""
         directory = self._settings.index_dir / build_id if build_id else None
         if not directory or not (directory / "manifest.json").exists():
             return None
@@ -531,7 +535,11 @@ class KnowledgeWorkspace:
 
     def _is_current_kind(self, manifest: IndexManifest) -> bool:
         wanted = resolve_spec(self._settings.encoder, manifest.rows, manifest.encoder)
-        return manifest.encoder == wanted and manifest.format_version == FORMAT_VERSION
+        return (
+            manifest.encoder == wanted
+            and manifest.format_version == FORMAT_VERSION
+            and manifest.encoder_revision == self._the_encoder(wanted).revision
+        )
 
     def _build(
         self, manifest: Manifest, *, calibrated: bool = True
@@ -1194,5 +1202,9 @@ def hit_test_side(
 
 
 def _same_kind(first: IndexManifest, second: IndexManifest) -> bool:
-    """Whether scores of the two builds are on one scale (same encoder and format)."""
-    return first.encoder == second.encoder and first.format_version == second.format_version
+    """Whether scores of the two builds are on one scale (same encoder, weights and format)."""
+    return (
+        first.encoder == second.encoder
+        and first.encoder_revision == second.encoder_revision
+        and first.format_version == second.format_version
+    )

@@ -6,6 +6,7 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,41 @@ def test_changed_content_builds_a_new_index(tmp_path: Path, use_encoder: Encoder
     assert was_built
     assert second != first
     assert read_manifest(second).content_hash != read_manifest(first).content_hash
+
+
+class _Reexported:
+    """The same encoder under a new revision of its weights (an upgrade re-exported them)."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self._encoder = encoder
+        self.name = encoder.name
+        self.dim = encoder.dim
+        self.revision = f"{encoder.revision}-reexported"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encoder.encode(texts)
+
+
+def test_new_weights_build_a_new_index_and_an_old_build_is_flagged(
+    tmp_path: Path, use_encoder: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "index"
+    collection = load_faqs(FAQ_PATH)
+    first, _ = build_index(collection, use_encoder, "use", root)
+    assert read_manifest(first).encoder_revision == use_encoder.revision
+    reexported = _Reexported(use_encoder)
+    # Same FAQ, same encoder name: rows encoded by the old weights must not be reused.
+    second, was_built = build_index(collection, reexported, "use", root)
+    assert was_built and second != first
+    assert read_manifest(second).encoder_revision == reexported.revision
+    # A build still named CURRENT after the upgrade is served, with a warning to rebuild.
+    with caplog.at_level("WARNING", logger="kb.knowledge_base"):
+        KnowledgeBase.load(first, encoder=reexported)
+    assert any("kefu kb build" in record.getMessage() for record in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="kb.knowledge_base"):
+        KnowledgeBase.load(second, encoder=reexported)
+    assert not caplog.records
 
 
 def test_reload_swaps_atomically_while_queries_run(tmp_path: Path, use_encoder: Encoder) -> None:
