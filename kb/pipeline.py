@@ -57,6 +57,16 @@ def build_warnings(manifest: Manifest) -> list[str]:
     return warnings
 
 
+def needs_restart(serving: Manifest | None, built: Manifest) -> bool:
+    """Whether processes serving ``serving`` must restart to use ``built``: the same encoder
+    with other weights (a process keeps the encoder it loaded; CURRENT alone won't do)."""
+    return (
+        serving is not None
+        and serving.encoder == built.encoder
+        and serving.encoder_revision != built.encoder_revision
+    )
+
+
 def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -297,11 +297,14 @@ def kb_build(
     """
     from kb.content import ContentError
     from kb.evaluation import EvalFileError
-    from kb.pipeline import build_warnings
+    from kb.index import current_index_dir, read_manifest
+    from kb.pipeline import build_warnings, needs_restart
 
     if encoder:
         os.environ["KEFU_ENCODER"] = encoder
         get_settings.cache_clear()
+    serving = current_index_dir(get_settings().index_dir)
+    before = read_manifest(serving) if serving is not None else None
     try:
         workspace = _workspace()
         seeded = workspace.ensure_seeded()
@@ -317,7 +320,7 @@ def kb_build(
     manifest = result.manifest
     if seeded:
         console.print(f"知识库为空：已从 {get_settings().faq_path} 导入为第 {seeded} 版。")
-    verb = "已构建" if result.built else "内容未变，沿用"
+    verb = "已构建" if result.built else "内容和编码器权重都没变，沿用"
     console.print(
         f"{verb}索引 {manifest.build_id}：{manifest.faqs} 个问题，{manifest.rows} 行，"
         f"编码器 {manifest.encoder}（{manifest.dim} 维，{manifest.index_type}）"
@@ -333,6 +336,11 @@ def kb_build(
     console.print(
         f"CURRENT 已指向 {manifest.build_id}：运行中的网关和动作服务器约 1 秒内自动换用。"
     )
+    if needs_restart(before, manifest):
+        console.print(
+            "[yellow]注意[/yellow]：编码器权重换了版本（模型重新导出或升级）。"
+            "请重启网关和动作服务器，否则它们仍用内存里的旧权重为问题编码。"
+        )
 
 
 def _format_of(path: Path, given: str | None) -> ExportFormat:

@@ -25,7 +25,7 @@ from kb.index import (
     read_manifest,
 )
 from kb.knowledge_base import KnowledgeBase
-from kb.pipeline import BuildOutcome, build_knowledge_base
+from kb.pipeline import BuildOutcome, build_knowledge_base, needs_restart
 from tests.conftest import DEV_SPLIT, FAQ_PATH
 
 
@@ -115,6 +115,10 @@ def test_new_weights_build_a_new_index_and_an_old_build_is_flagged(
     second, was_built = build_index(collection, reexported, "use", root)
     assert was_built and second != first
     assert read_manifest(second).encoder_revision == reexported.revision
+    # `kefu kb build` tells the operator to restart: processes keep the weights they loaded.
+    assert needs_restart(read_manifest(first), read_manifest(second))
+    assert not needs_restart(read_manifest(second), read_manifest(second))
+    assert not needs_restart(None, read_manifest(second))
     # A build still named CURRENT after the upgrade is served, with a warning to rebuild.
     with caplog.at_level("WARNING", logger="kb.knowledge_base"):
         KnowledgeBase.load(first, encoder=reexported)
