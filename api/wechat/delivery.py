@@ -160,10 +160,7 @@ class OutboxWorker:
         """Queue and try once now: True sent, False refused for good, None retrying later."""
         if not parts:
             return True
-        outbox_id = await asyncio.to_thread(self._outbox.enqueue, openid, parts, message_ids)
-        item = await asyncio.to_thread(self._outbox.claim, outbox_id)
-        if item is None:  # the delivery loop got to it first
-            return None
+        item = await asyncio.to_thread(self._outbox.enqueue, openid, parts, message_ids)
         status = await self._attempt(item)
         return None if status is OutboxStatus.PENDING else status is OutboxStatus.SENT
 

@@ -29,8 +29,13 @@ class OutboxService:
         self._max_attempts = max_attempts
         self._backoff = backoff
 
-    def enqueue(self, openid: str, parts: Sequence[str], message_ids: Sequence[int]) -> int:
-        """Queue ``parts`` for ``openid``; due at once. Returns the row's id."""
+    def enqueue(self, openid: str, parts: Sequence[str], message_ids: Sequence[int]) -> OutboxItem:
+        """Queue ``parts`` for ``openid``, already claimed by the caller, who sends it now.
+
+        Inserted with the lease held: a delivery loop polling at that moment cannot take
+        the row first (the caller would then report 「pending」 for a message whose fate is
+        settled a moment later). A caller that dies frees it when the lease runs out.
+        """
         now = datetime.now(UTC)
         with transaction(self._sessions) as session:
             row = WechatOutbox(
@@ -42,16 +47,11 @@ class OutboxService:
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
+                lease_until=now + SEND_LEASE,
             )
             session.add(row)
             session.flush()
-            return row.id
-
-    def claim(self, outbox_id: int) -> OutboxItem | None:
-        """Take one pending row for sending, unless another gateway holds it."""
-        return next(
-            iter(self._claim(select(WechatOutbox.id).where(WechatOutbox.id == outbox_id))), None
-        )
+            return OutboxItem(row.id, openid, tuple(parts), tuple(message_ids), 0)
 
     def claim_due(self, limit: int = 10) -> list[OutboxItem]:
         """Take the rows due now (oldest first), each for one gateway only."""

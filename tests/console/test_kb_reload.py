@@ -372,7 +372,7 @@ def test_kefu_kb_build_and_reload_build_the_published_version(
     result = kefu(settings, "kb", "reload", "--url", url, "--username", "root")
     assert result.exit_code == 0, result.output
     assert "kefu kb build" in result.output
-    assert f"内容未变，沿用索引 {built.manifest.build_id}" in result.output
+    assert f"内容和编码器权重都没变，沿用索引 {built.manifest.build_id}" in result.output
     assert answer_to(url) != NEW_FAQ_ID
     assert "reload" not in kefu(settings, "kb", "--help").output
     exported = kefu(settings, "kb", "export")

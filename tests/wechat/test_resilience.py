@@ -207,3 +207,15 @@ def test_window_and_quota_refusals_are_not_retried(make_wechat: MakeWeChat, errc
     assert len(wechat.api.attempts(openid)) == 1
     (row,) = _outbox(wechat).for_openid(openid)
     assert (row.status, row.attempts, row.errcode) == ("failed", 1, errcode)
+
+
+def test_a_queued_message_belongs_to_its_sender_until_it_reports(make_wechat: MakeWeChat) -> None:
+    """The gateway that queues a message sends it itself: the delivery loop polling at the
+    same moment must not take it (the agent would be told 「pending」 for a message whose
+    fate is settled a moment later); a sender that dies frees it when the lease ends."""
+    wechat = make_wechat()
+    outbox = _outbox(wechat)
+    openid = new_openid()
+    item = outbox.enqueue(openid, ["您好"], [])
+    assert (item.openid, item.remaining, item.attempts) == (openid, ("您好",), 0)
+    assert all(due.id != item.id for due in outbox.claim_due(limit=100))
