@@ -16,6 +16,7 @@ to ``AUTO_LARGE_KB_ROWS`` index rows; USE above, whose build stays within two mi
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -73,6 +74,15 @@ def default_models_dir() -> Path:
         return Path(configured)
     cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache_home / "kefu" / "models"
+
+
+def marker_revision(marker: Path) -> str | None:
+    """An encoder revision from the marker Kefu wrote beside converted weights (its hash);
+    None when there is no such marker."""
+    try:
+        return hashlib.sha256(marker.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return None
 
 
 def l2_normalize(matrix: NDArray[np.floating]) -> FloatMatrix:

@@ -17,7 +17,6 @@ from, checked for idempotency like the e5 conversion; its hash is the encoder's 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.encoders import EncoderSpecError, FloatMatrix, l2_normalize
+from kb.encoders import EncoderSpecError, FloatMatrix, l2_normalize, marker_revision
 
 MODEL_FILE = "model_int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -74,7 +73,9 @@ class OnnxInt8Encoder:
         self._tokenizer.no_padding()
         self.name = name
         self.dim = int(self._session.get_outputs()[0].shape[-1])
-        self.revision = _revision(folder)
+        # The export's marker names the exporter version and the converted source; a
+        # folder not written by export_int8 has nothing to tell it apart.
+        self.revision = marker_revision(folder / MARKER_NAME) or "unmarked"
 
     def encode(self, texts: Sequence[str]) -> FloatMatrix:
         if not texts:
@@ -109,14 +110,6 @@ class OnnxInt8Encoder:
             None, {"input_ids": input_ids, "attention_mask": attention_mask}
         )
         return np.asarray(outputs[0], dtype=np.float32)
-
-
-def _revision(folder: Path) -> str:
-    """The export's marker (exporter version and converted source), hashed."""
-    try:
-        return hashlib.sha256((folder / MARKER_NAME).read_bytes()).hexdigest()[:12]
-    except OSError:  # not written by export_int8: nothing to tell two such folders apart
-        return "unmarked"
 
 
 def _source_marker(source: Path) -> dict[str, Any]:

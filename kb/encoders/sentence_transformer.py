@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kb.encoders import EncoderSpecError, FloatMatrix, l2_normalize
-
-
-def _revision(model: str) -> str:
-    """A converted folder's conversion marker, hashed; else the model as named."""
-    marker = Path(model) / "kefu_conversion.json"
-    if marker.is_file():
-        return hashlib.sha256(marker.read_bytes()).hexdigest()[:12]
-    return model
+from kb.encoders import EncoderSpecError, FloatMatrix, l2_normalize, marker_revision
 
 
 class SentenceTransformerEncoder:
@@ -30,7 +21,8 @@ class SentenceTransformerEncoder:
                 f"无法离线加载 sentence-transformers 模型 {model!r}：{exc}"
             ) from exc
         self.name = name or f"st:{model}"
-        self.revision = _revision(model)
+        # A folder Kefu converted has a marker; a hub model is known only by its name.
+        self.revision = marker_revision(Path(model) / "kefu_conversion.json") or model
         # sentence-transformers 6 renamed the method; keep working with 5.x too.
         dimension = (
             getattr(self._model, "get_embedding_dimension", None)
