@@ -15,6 +15,7 @@ from kb.knowledge_base import Candidate, Decision, QueryResult
 from support import metrics
 from support.replies.vocabulary import (
     ANYTHING_ELSE,
+    CLARIFY_ONE_PROMPT,
     CLARIFY_PROMPT,
     FALLBACK_AGAIN,
     FALLBACK_FIRST,
@@ -24,6 +25,7 @@ from support.replies.vocabulary import (
     HUMAN_FIRST,
     NOT_UNDERSTOOD,
     PERSON_ADVISED,
+    PERSON_BUTTON,
     SORRY_IT_DID_NOT_HELP,
     STILL_NOT_UNDERSTOOD,
     TICKET_OR_HUMAN,
@@ -104,7 +106,11 @@ def answer_query(
             Button(c.faq.question, clarify_payload(c.id))
             for c in result.candidates[:CLARIFY_OPTIONS]
         )
-        return Answer(Decision.CLARIFY, (Reply(CLARIFY_PROMPT, options, meta),), candidates)
+        if len(options) == 1:  # a yes-or-no on one question, with a person as the way out
+            reply = Reply(CLARIFY_ONE_PROMPT, (*options, PERSON_BUTTON), meta)
+        else:
+            reply = Reply(CLARIFY_PROMPT, options, meta)
+        return Answer(Decision.CLARIFY, (reply,), candidates)
     streak = fallback_streak + 1
     if streak >= FALLBACKS_BEFORE_HUMAN_FIRST:
         reply = Reply(FALLBACK_AGAIN, HUMAN_FIRST, meta)

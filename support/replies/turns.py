@@ -35,8 +35,11 @@ from support.replies.vocabulary import (
     APOLOGY_PERSON,
     HELPED_QUESTION,
     HUMAN_FIRST,
+    NONE_OF_THESE,
+    NOT_SOLVED,
     NOTHING_MORE,
     OTHER_QUESTION,
+    OTHER_QUESTIONS,
     PERSON_BUTTON,
     RELEVANT_PART,
     SAFETY_STEPS,
@@ -54,6 +57,8 @@ SMALL_TALK_INTENTS = frozenset(
 )
 # At most this many clauses of one message are looked up on their own.
 MAX_CLAUSES = 6
+# Other questions of one message offered as buttons besides the one answered.
+MAX_OTHER_QUESTIONS = 2
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
 _ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
@@ -127,15 +132,42 @@ def respond(
     if picked is not None:
         answer = answer_faq(picked, ask_if_helped=ask_if_helped)
         return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
+    if context.offered and understanding.rejects_options(text):
+        return _none_of_these(context)
     urgent = said.urgent or (context.urgent and said.wants_person)
     if said.urgent:
         return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
         return _handoff(context, said, reason, urgent=urgent)
+    if said.not_solved and context.topic and not understanding.has_domain_term(said.question):
+        return _not_solved(kb, said, context)
     if _is_small_talk(said, intent):
         return Turn(_no_answer(context), context, small_talk=True)
     return _answer(kb, said, context, ask_if_helped)
+
+
+def _none_of_these(context: Context) -> Turn:
+    """「都不是」 to a clarify list: ask again in other words, or a person."""
+    streak = context.fallback_streak + 1
+    answer = Answer(Decision.FALLBACK, (Reply(NONE_OF_THESE, TICKET_OR_HUMAN),), [], streak)
+    kept = replace(context, offered=(), fallback_streak=streak)
+    return Turn(answer, kept, signals=("none_of_these",))
+
+
+def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
+    """「还是不行」 right after an answer: not another FAQ, but a person first, and the
+    answered FAQ's ticket category ready."""
+    faq = kb.get(context.topic) if context.topic else None
+    category = faq.category.value if faq is not None and faq.escalate == "ticket" else None
+    replies: tuple[Reply, ...] = (Reply(NOT_SOLVED, HUMAN_FIRST),)
+    if said.frustrated:
+        replies = (Reply(APOLOGY), *replies)
+    answer = Answer(
+        Decision.FALLBACK, replies, [], context.fallback_streak, ticket_category=category
+    )
+    kept = replace(context, offered=(), frustrated=context.frustrated or said.frustrated)
+    return Turn(answer, kept, signals=("not_solved",))
 
 
 def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FAQ | None:
@@ -186,8 +218,13 @@ SAFETY_REPLY = Reply(SAFETY_STEPS)
 
 
 def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: bool) -> Turn:
+    if said.frustrated and not said.question:
+        # Only anger (「你们客服形同虚设」): nothing to look up, a person is the answer.
+        answer = _soothed(_no_answer(context))
+        kept = replace(context, offered=(), frustrated=True)
+        return Turn(answer, kept, signals=(HandoffReason.FRUSTRATION.value,))
     question = said.question or said.text
-    result, other = _understood(kb, question, context)
+    result, others = _understood(kb, question, context)
     marks: list[str] = []
     answer = answer_query(
         result, query=question, fallback_streak=context.fallback_streak, ask_if_helped=ask_if_helped
@@ -197,8 +234,9 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         # The same FAQ again: what comes next, not the same text.
         answer = _next_step(top.faq, question, result)
         marks.append("follow_up")
-    elif other is not None and result.decision is Decision.ANSWER:
-        offer = Reply(OTHER_QUESTION, (Button(other.question, clarify_payload(other.id)),))
+    elif others and result.decision is Decision.ANSWER:
+        buttons = tuple(Button(faq.question, clarify_payload(faq.id)) for faq in others)
+        offer = Reply(OTHER_QUESTION if len(others) == 1 else OTHER_QUESTIONS, buttons)
         answer = replace(answer, replies=(*answer.replies, offer))
         marks.append("several_questions")
     if said.frustrated:
@@ -225,10 +263,11 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
 
 def _understood(
     kb: KnowledgeBase, question: str, context: Context
-) -> tuple[QueryResult, FAQ | None]:
+) -> tuple[QueryResult, list[FAQ]]:
     """The KB's result for the question, read with the topic and clause by clause.
 
-    Returns the result to answer with, and another FAQ that a second clause asks about.
+    Returns the result to answer with, and the other FAQs that further clauses ask about
+    (at most MAX_OTHER_QUESTIONS).
     """
     result = kb.query(question)
     topic = kb.get(context.topic) if context.topic else None
@@ -247,7 +286,7 @@ def _understood(
             result = with_topic
     parts = understanding.clauses(question)
     if len(parts) < 2:
-        return result, None
+        return result, []
     answered = [
         found
         for found in (kb.query(part) for part in parts[:MAX_CLAUSES] if len(part) >= 4)
@@ -256,8 +295,11 @@ def _understood(
     if result.decision is not Decision.ANSWER and answered:
         result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
     main = result.top.id if result.decision is Decision.ANSWER and result.top else None
-    other = next((found.top.faq for found in answered if found.top and found.top.id != main), None)
-    return result, other
+    others: dict[str, FAQ] = {}
+    for found in answered:
+        if found.top is not None and found.top.id != main:
+            others.setdefault(found.top.id, found.top.faq)
+    return result, list(others.values())[:MAX_OTHER_QUESTIONS]
 
 
 def _elliptical(question: str) -> bool:
@@ -369,6 +411,8 @@ def context_from_history(messages: Iterable[Any]) -> Context:
         kb = message.kb or {}
         decision = kb.get("decision")
         if decision is None:
+            if message.buttons:  # newer buttons (「都不是」's): 「1」 no longer picks from the list
+                offered = ()
             continue
         offered = ()
         if decision == Decision.ANSWER.value and kb.get("faq_id"):

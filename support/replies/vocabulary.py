@@ -30,6 +30,10 @@ class Button:
 HELPED_QUESTION = "这个回答解决您的问题了吗？"
 FEEDBACK_BUTTONS = (Button("是", AFFIRM), Button("否", DENY))
 CLARIFY_PROMPT = "我不太确定您问的是哪一个，请选择最接近的问题："
+# Only one FAQ is plausibly right: ask whether it is the one, and leave a way out.
+CLARIFY_ONE_PROMPT = (
+    "您想问的是不是下面这个问题？点击即可查看；如果不是，可以换个说法再问，也可以转人工客服。"
+)
 TICKET_OR_HUMAN = (Button("提交工单", OPEN_TICKET), Button("转人工客服", REQUEST_HUMAN))
 # After a second miss in a row a person is the better offer.
 HUMAN_FIRST = (TICKET_OR_HUMAN[1], TICKET_OR_HUMAN[0])
@@ -72,6 +76,17 @@ NOTHING_MORE = (
     "如果还没有解决，建议转人工客服，或者提交工单，由专人帮您查看。"
 )
 OTHER_QUESTION = "您还问到了另一个问题，点这里查看："
+OTHER_QUESTIONS = "您还问到了其他问题，点这里查看："
+# None of the options offered was the one.
+NONE_OF_THESE = (
+    "好的，看来列出的都不是您要问的。请换个说法描述一下您的问题，我再帮您找找；"
+    "也可以直接转人工客服，或者提交工单。"
+)
+# The answer just given did not solve it (「还是不行」).
+NOT_SOLVED = (
+    "抱歉，上面的办法没能解决您的问题。这种情况建议转人工客服，由客服同事帮您查看具体原因；"
+    "也可以提交工单，我们会有专人跟进。"
+)
 # An FAQ marked 「escalate: human」 usually needs a person to look at the account.
 PERSON_ADVISED = "这类问题通常需要人工客服核实处理，可以直接转人工。"
 

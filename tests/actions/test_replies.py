@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from kb.knowledge_base import Decision, KnowledgeBase
+from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
 from support.escalations.schemas import RECENT_MESSAGES, EscalationRequest
 from support.replies.answering import answer_faq, answer_query
 from support.replies.vocabulary import (
+    CLARIFY_ONE_PROMPT,
     FEEDBACK_BUTTONS,
     HELPED_QUESTION,
+    PERSON_BUTTON,
     TICKET_OR_HUMAN,
     chosen_faq_id,
     clarify_payload,
@@ -44,6 +46,19 @@ def test_clarify_buttons_lead_back_to_the_faq(knowledge_base: KnowledgeBase) -> 
     assert faq is not None
     assert reply.buttons[0].title == faq.question
     assert answer_faq(faq).replies[0].text == faq.answer
+
+
+def test_one_plausible_question_is_offered_as_a_question_with_a_way_out(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    faq = knowledge_base.faqs[0]
+    only = Candidate(faq, score=0.4, dense=0.4, lexical=0.0)
+    answer = answer_query(QueryResult(Decision.CLARIFY, [only], 1.0), query="那个怎么弄")
+    (reply,) = answer.replies
+    # Not 「哪一个」 over a list of one: is it this one, and a person if it is not.
+    assert reply.text == CLARIFY_ONE_PROMPT
+    assert [chosen_faq_id(b.payload) for b in reply.buttons] == [faq.id, None]
+    assert reply.buttons[1] == PERSON_BUTTON
 
 
 def test_a_button_payload_is_not_recorded_as_a_question(knowledge_base: KnowledgeBase) -> None:

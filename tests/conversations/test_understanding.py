@@ -13,6 +13,7 @@ from support.replies.vocabulary import (
     HELPED_QUESTION,
     REQUEST_HUMAN,
     HandoffReason,
+    chosen_faq_id,
     clarify_payload,
 )
 
@@ -20,7 +21,9 @@ from support.replies.vocabulary import (
 @pytest.mark.parametrize(
     "text",
     ["帮我转人工，充值不到账", "提现没到账 转人工!", "接人工", "我要找真人", "人工客服", "轉人工",
-     "转认工", "I want to talk to a human", "能不能给我换个人工客服"],
+     "转认工", "I want to talk to a human", "能不能给我换个人工客服", "能不能安排人工跟我聊",
+     "我想跟你们的工作人员直接通话", "有没有活人啊", "人工人工人工", "找你们经理来处理",
+     "我要跟客服说话，别让机器人回复"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -37,6 +40,7 @@ def test_no_person_is_requested_by_other_words(text: str) -> None:
 
 def test_the_question_is_what_is_left_of_a_request() -> None:
     assert signals.read("帮我转人工，充值不到账").question == "充值不到账"
+    assert signals.read("先不用人工了，我想问下怎么换绑手机号").question == "我想问下怎么换绑手机号"
     assert signals.read("你好，请问怎么扫码付款").question == "怎么扫码付款"
     assert signals.read("好的谢谢 拜拜").question == ""
 
@@ -44,21 +48,32 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
 @pytest.mark.parametrize(
     "text",
     ["我被骗了，钱已经转过去了", "卡被盗刷了", "有笔交易不是我本人操作的", "my account was hacked",
-     "对方自称客服，让我把验证码报给他", "我被詐騙了"],
+     "对方自称客服，让我把验证码报给他", "我被詐騙了",
+     "我妈刚接到电话说是你们客服，让她把验证码发过去，她已经发了",
+     "有个人说他是官方的工作人员，刚叫我把支付密码告诉他",
+     "接到电话说是公安局的，说我涉嫌洗钱，要把钱转到指定账户", "余额突然少了800，我最近都没用过",
+     "收到登录提醒，不是我登的", "短信里的链接我点了，还输了验证码",
+     "我把验证码告诉了对方，会不会被盗刷"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
 
 
-def test_a_question_about_scams_warns_but_is_not_urgent() -> None:
-    said = signals.read("怎么识别冒充客服的诈骗电话")
+@pytest.mark.parametrize(
+    "text",
+    ["怎么识别冒充客服的诈骗电话", "平时怎么防止账户被盗？", "万一账户被盗了钱能找回吗",
+     "这个钱包安全吗，会不会被黑", "我之前被骗过一次，现在想知道怎么开两步验证",
+     "客服会找我要验证码吗", "听说有人被冒充客服的骗了，怎么识别"],
+)  # fmt: skip
+def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
+    said = signals.read(text)
     assert said.scam and not said.urgent
 
 
 @pytest.mark.parametrize(
     "text",
     ["修改密码要验证码吗", "注册时要输入验证码吗", "你们会要我的验证码吗",
-     "让我输入密码才能转账吗"],
+     "让我输入密码才能转账吗", "客服说是系统问题，要等多久", "注册时要求设置密码吗"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -66,15 +81,38 @@ def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["垃圾软件", "气死我了", "我要投诉", "这都第四次了", "what a terrible app"]
-)
+    "text",
+    ["垃圾软件", "气死我了", "我要投诉", "这都第四次了", "what a terrible app",
+     "你们这什么破服务", "太气人了", "付款失败五次了", "我真是服了你们", "给我个说法",
+     "这钱包太难用了", "卧槽又扣钱", "I'm so frustrated", "提現失敗好幾次了"],
+)  # fmt: skip
 def test_frustration(text: str) -> None:
     assert signals.read(text).frustrated
 
 
-@pytest.mark.parametrize("text", ["这是我第二次转账", "第2次提现怎么收费"])
-def test_counting_is_not_frustration(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    ["这是我第二次转账", "第2次提现怎么收费", "App一打开就崩溃", "验证邮件在垃圾箱里",
+     "麻烦问一下怎么提现", "我找过客服了吗", "公司破产了钱怎么办", "每天能转几次"],
+)  # fmt: skip
+def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
     assert not signals.read(text).frustrated
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("你们这什么破服务，转账失败三次了，太气人了", "转账失败三次了"),
+     ("太差了，我要投诉你们，转账两天都没到", "转账两天都没到"),
+     ("垃圾app，提现一直失败", "提现一直失败"),
+     ("你们这个app怎么这么难用，绑个卡都绑不上", "绑个卡都绑不上"),
+     ("客服电话打不通，气死了", "客服电话打不通"),
+     ("气死我了", "")],
+)  # fmt: skip
+def test_anger_is_not_part_of_the_question(text: str, question: str) -> None:
+    # 「什么破服务」 would otherwise be looked up as a question about the service.
+    said = signals.read(text)
+    assert said.frustrated
+    assert said.question == question
 
 
 @pytest.mark.parametrize(
@@ -92,7 +130,8 @@ OPTIONS = ["忘记登录密码了怎么重置？", "忘记支付密码了怎么�
 @pytest.mark.parametrize(
     ("text", "index"),
     [("1", 0), ("2。", 1), ("第二个", 1), ("③", 2), ("选3", 2), ("the first one", 0),
-     ("最后一个", 2), ("支付密码", 1), ("登录的那个", 0), ("怎么开启两步验证", None), ("4", None)],
+     ("最后一个", 2), ("支付密码", 1), ("登录的那个", 0), ("怎么开启两步验证", None), ("4", None),
+     ("第一个，谢谢", 0), ("第二个问题", 1), ("那就第三个吧", 2)],
 )  # fmt: skip
 def test_a_choice_by_number_ordinal_or_words(text: str, index: int | None) -> None:
     assert signals.choice(text, OPTIONS) == index
@@ -106,6 +145,15 @@ def test_a_choice_by_number_ordinal_or_words(text: str, index: int | None) -> No
 def test_a_choice_by_position_alone(text: str, index: int | None) -> None:
     # Words are not read: 「提交工单」 as typed text stays a message of its own.
     assert signals.numbered_choice(text, 3) == index
+
+
+@pytest.mark.parametrize(
+    ("text", "rejects"),
+    [("都不是", True), ("没有我要的", True), ("不是这个", True), ("none of them", True),
+     ("不是，我问的是限额", False), ("第一个", False)],
+)  # fmt: skip
+def test_none_of_the_options(text: str, rejects: bool) -> None:
+    assert signals.rejects_options(text) is rejects
 
 
 def test_the_relevant_part_of_an_answer() -> None:
@@ -151,6 +199,51 @@ def test_frustration_apologises_and_offers_a_person(knowledge_base: KnowledgeBas
     assert "frustration" in turn.signals
 
 
+def test_an_angry_question_is_answered_on_its_question(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(knowledge_base, "你们这什么破服务，充值三个小时还没到账，太气人了", Context())
+    assert turn.handoff is None and "frustration" in turn.signals
+    assert "抱歉" in turn.answer.replies[0].text
+    assert {c["id"] for c in turn.answer.candidates[:3]} & {"topup_delay"}
+    assert any(b.payload == REQUEST_HUMAN for r in turn.answer.replies for b in r.buttons)
+
+
+def test_anger_alone_gets_an_apology_and_a_person(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(knowledge_base, "你们客服形同虚设", Context())
+    (reply,) = turn.answer.replies
+    assert "抱歉" in reply.text and reply.buttons[0].payload == REQUEST_HUMAN
+    assert turn.context.frustrated and not turn.answer.candidates
+
+
+def test_still_not_working_after_an_answer_offers_a_person(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "充值两个小时了还没到账", Context())
+    assert first.context.topic == "topup_delay"
+    turn = respond(knowledge_base, "试了，还是不行", first.context)
+    assert "not_solved" in turn.signals and turn.handoff is None
+    texts = [reply.text for reply in turn.answer.replies]
+    assert first.answer.replies[0].text not in texts
+    assert turn.answer.replies[-1].buttons[0].payload == REQUEST_HUMAN
+    assert turn.context.topic == "topup_delay"
+
+
+def test_none_of_the_options_asks_again_and_forgets_them(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "密码", Context())
+    assert first.context.offered
+    turn = respond(knowledge_base, "都不是", first.context, intent="deny")
+    assert "none_of_these" in turn.signals and not turn.small_talk
+    assert turn.context.offered == ()
+    assert any(b.payload == REQUEST_HUMAN for r in turn.answer.replies for b in r.buttons)
+
+
+def test_several_questions_offer_each_of_the_others(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(
+        knowledge_base, "怎么注销账户？另外怎么开启两步验证？还有怎么换绑手机号？", Context()
+    )
+    assert "several_questions" in turn.signals
+    answered = turn.context.topic
+    offered = [chosen_faq_id(b.payload) for b in turn.answer.replies[-1].buttons if b.payload]
+    assert len(offered) == 2 and answered not in offered
+
+
 def test_escalate_human_offers_a_person_first(knowledge_base: KnowledgeBase) -> None:
     human = [faq for faq in knowledge_base.faqs if faq.escalate == "human"]
     assert human
@@ -177,6 +270,10 @@ def test_the_context_is_rebuilt_from_a_transcript() -> None:
     ]
     context = context_from_history(transcript)
     assert context == Context("topup_delay", ("bind_card",), 0, False, True)
+    # 「都不是」 was answered with other buttons: a later 「1」 picks from those, not the list.
+    person = SimpleNamespace(payload=REQUEST_HUMAN, title="转人工客服")
+    rejected = [*transcript, message("user", "都不是"), message("bot", "好的", None, [person])]
+    assert context_from_history(rejected).offered == ()
 
 
 def test_a_new_subject_is_not_read_as_a_follow_up(knowledge_base: KnowledgeBase) -> None:
