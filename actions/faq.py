@@ -70,6 +70,7 @@ def context_of(tracker: Tracker) -> Context:
         fallback_streak=int(tracker.get_slot("fallback_streak") or 0),
         urgent=bool(tracker.get_slot("urgent")),
         frustrated=bool(tracker.get_slot("frustrated")),
+        answered=tracker.get_slot("kb_decision") == Decision.ANSWER.value,
     )
 
 

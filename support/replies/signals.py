@@ -27,8 +27,9 @@ _PERSON = re.compile(
     # 「需要人工审核吗」「人工费」 are about a process or a fee, not a request for a person.
     r"(?!审核|核实|复核|处理|费|智能)"
     # 「我想跟你们的工作人员直接通话」「找你们经理来处理」「有没有活人啊」「人工人工」.
-    rf"|(?:跟|和|与|同)(?:你们)?的?{_STAFF}(?:直接)?(?:说话|聊|通话|沟通|对话|谈)"
-    r"|找(?:你们)?的?(?:经理|主管|负责人|领导)"
+    rf"|(?:跟|和|与|同)(?:你们)?的?{_STAFF}(?:直接)?(?:说话|聊|通话|沟通|对话|谈)(?!过|了)"
+    r"|(?:找|叫|让)(?:你们)?的?(?:经理|主管|负责人|领导)(?:来|出来|过来)?(?=处理|说话|跟我|$|[\s,，。!！?？])"
+    rf"|(?:让|叫)(?:你们)?的?{_STAFF}(?:小姐姐|小哥哥|妹子)?(?:来)?(?:跟|和|给)我(?:说|聊|讲|回|打)"
     rf"|有没有{_PERSON_NOUN}(?!审核|核实|复核|处理|费|智能)|(?:人工){{2,}}"
     r"|(?:不要|别让?|不想(?:跟|和))机器人"
     # 「人工客服几点上班」 asks about the service; the FAQ answers it.
@@ -52,8 +53,16 @@ _LOSS = re.compile(
     r"|我(?:没|没有|从没|从来没)(?:有)?(?:操作|转账|付款|消费|登录|授权|提现)过?"
     r"|陌生(?:交易|扣款|转账|设备|登录)|莫名其妙.{0,4}(?:扣|少|转|没)|不翼而飞|被转走|全没了"
     r"|不是(?:我|本人)登的|(?:钱|余额).{0,6}少了.{0,12}(?:没(?:有)?(?:用|动|消费|操作|花)|不是我)"
+    # Charges or logins the user does not know, still going on, or a card tied elsewhere.
+    r"|(?:不认识|不知道|陌生)的?(?:消费|扣款|交易|转账|登录|设备)|不是我(?:本人)?(?:的)?(?:买|花|扣)的"
+    r"|(?:正在|还在)(?:被)?(?:扣|刷|转|盗|登)|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
     r"|(?<![a-z])(?:scam(?:med)?|hacked|stolen|stole|fraud|unauthori[sz]ed)(?![a-z])"
+)
+# Calling the wallet itself a scam: anger at the service, not fraud by someone else.
+_ACCUSATION = re.compile(
+    r"(?:你们|你|平台|公司|这个?(?:app|平台|钱包|软件))(?:就|都)?(?:是|是不是)(?:一群|个)?(?:骗子|骗钱的|诈骗)"
+    r"|(?:骗子|黑心)(?:公司|平台|app|软件)"
 )
 # Signs of a scam in progress or a question about one: impersonation, codes asked for,
 # "safe accounts", screen sharing.
@@ -61,14 +70,18 @@ _SCAM = re.compile(
     r"冒充|自称.{0,4}(?:客服|官方|工作人员|警察)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
     r"|共享屏幕|屏幕共享|远程(?:控制|协助)|钓鱼|可疑链接|陌生链接"
     # Officials who "need" the money moved, links that ask for codes, promised returns.
-    r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌|洗钱|指定账户"
+    r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)"
+    r"|洗钱|指定账户"
     r"|点了.{0,6}链接|链接.{0,10}(?:输|填)了|短信.{0,10}(?:链接|升级)"
     r"|高收益|收益很高|稳赚|保本|带你?赚钱|荐股|杀猪盘|(?:网友|陌生人)(?:让|叫|要|拉)我"
+    r"|(?:投资|理财|炒股|荐股|刷单|兼职|博彩)(?:群|app|平台|软件|网站)|网恋|婚恋网站|裸聊"
+    # Lending one's account to move someone else's money.
+    r"|帮(?:他|她|别人|朋友|人)?收(?:钱|款).{0,8}(?:转|提)|好处费|跑分|(?:出借|出租|借用?)(?:我的)?(?:账户|账号|银行卡)"
     # Someone else asking for a secret (「修改密码要验证码吗」 is a plain question).
     r"|(?:索要|问我要|找我要|跟我要|向我要|骗"
     r"|(?:对方|他|她|陌生人|骗子|有人|客服|警察|工作人员)(?:让|叫|要)我)"
     r".{0,8}(?:验证码|密码|助记词|私钥)"
-    r"|(?:验证码|密码|助记词|私钥).{0,6}(?:发给|告诉|给)(?:他|她|对方|客服|你们|陌生人)"
+    r"|(?:验证码|密码|助记词|私钥).{0,6}(?:发给|告诉|给)了?.{0,10}(?:人|他|她|对方|客服|官方|你们|陌生人)"
     # Someone (the user, or a relative they ask for) told to pass a secret on.
     r"|(?:让|叫|要求)[^，,。.]{0,6}(?:验证码|密码|助记词|私钥)[^，,。.]{0,4}"
     r"(?:发过去|发出去|发给|报给|念给|读给|告诉|截图)"
@@ -80,29 +93,38 @@ _SCAM = re.compile(
 )
 # The user is personally involved (not asking in general): "让我…", money moved, "刚…".
 _INVOLVED = re.compile(
-    r"让我|叫我|要我|给我打|我刚|刚才|刚刚|已经|转了|付了|汇了|打了.{0,4}钱|我被|正在|现在"
-    r"|(?:让|叫|要)(?:她|他|我妈|我爸|家人|老人)|拉我|加我|问我要|找我要|点了|涉嫌|(?:让|叫|要)我?把钱"
+    r"让我|叫我|要我|给我打|我刚|刚才|刚刚|已经|转了|付了|汇了|打了.{0,4}钱|我被"
+    r"|正在(?:转|汇|付|打钱|操作|输|扣)|(?:我|她|他)(?:已经|刚)?点了|(?:输|填|输入)了.{0,4}(?:验证码|密码|信息|卡号)"
+    r"|(?:让|叫|要)(?:她|他|我妈|我爸|家人|老人)|拉我|加我|问我要|找我要|(?:让|叫|要)我?把钱"
+    r"|(?:我|她|他)把.{0,8}(?:发给|告诉|给|转给|报给|念给)|还在"
 )
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Not urgent unless something is happening right now.
 _GENERAL = re.compile(
     r"怎么防|防止|预防|避免|以防|如果|万一|假如|要是|会不会|安全吗|安不安全|一般(?:怎么|该|会|要)"
     r"|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)|(?:被骗|被盗|受骗|上当)过"
-    r"|提前|想了解|了解一下|会.{0,10}吗|(?<![a-z])(?:if|how to (?:avoid|prevent)|in case)(?![a-z])"
+    r"|提前|想了解|了解一下|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
+    r"|(?<![a-z])(?:if|how to (?:avoid|prevent)|in case)(?![a-z])"
 )
 _HAPPENING_NOW = re.compile(
-    r"刚|正在|马上|这会儿|现在.{0,6}(?:少|没|转|扣|登|被)|已经|(?:告诉|发|给|报|转|汇|付)了"
+    r"刚|正在|马上|这会儿|现在.{0,6}(?:少|没|转|扣|登)|已经|(?:告诉|发|给|报|转|汇|付)了"
+    # 「我被骗了」「我的账户被盗了」 tell what happened, whatever is asked after.
+    r"|我的?.{0,4}被.{0,4}了|(?:让|叫|要)我?(?:把钱)?转"
 )
 
 # Anger, contempt or asking again and again: insults aimed at the service, how the user
 # feels, threats to complain, swearing, and counting the tries. Words that also name a
 # product state (「App 崩溃了」「麻烦」「客服了吗」) only count in their angry form.
 _SERVICE_NOUN = r"(?:app|软件|机器人|平台|系统|玩意儿?|服务|钱包|东西|产品|公司|客服|银行)"
+# What anger is aimed at, besides the wallet's own terms: no question in itself.
+_AIMED_AT = re.compile(r"app|软件|机器人|平台|系统|玩意儿?|服务|东西|产品|公司|客服")
+# 「怎么这么难用」「怎么又…」 ask nothing.
+_RHETORICAL = re.compile(r"怎么(?:这么|那么|又|老是|总是|回事)|凭什么|为什么这么")
 _FRUSTRATION = re.compile(
     # Contempt for the service or the bot, with what it is aimed at (so that the
     # question left over, see question_part, is not 「服务」 or 「app」 alone).
     rf"(?:你们|这)?(?:这个?)?(?:什么)?(?:垃圾|破|烂)的?{_SERVICE_NOUN}"
-    r"|垃圾(?!箱|邮件|短信|桶|文件夹|信息)|废物|智障|弱智|脑残|有毛病|有病吧|什么玩意儿?"
+    r"|垃圾(?!箱|邮件|短信|桶|文件夹|信息|币|分类|电话)|废物|智障|弱智|脑残|有毛病|有病吧|什么玩意儿?"
     r"|什么东西啊|什么鬼|搞什么|搞啥|怎么搞的|什么破"
     r"|烂透|很烂|真烂|太烂|难用|太差|真差|好差|差劲|差评"
     r"|坑人|坑钱|坑爹|被坑|太坑|黑心|流氓|恶心|离谱|过分|不靠谱|靠不住|忽悠|扯淡|胡扯"
@@ -112,23 +134,26 @@ _FRUSTRATION = re.compile(
     r"|还让不让人|到底(?:要|还要|得)(?:我)?等|就知道(?:让|叫|要)我|^呵呵|跟没回一样|等于没说|答非所问|复制粘贴|就会(?:说|复制|回复)|真行啊|真是谢谢你们"
     # How the user feels.
     r"|气死|气炸|气人|生气|气愤|火大|恼火|愤怒|烦死|烦人|好烦|真烦|太烦|急死|无语|失望|寒心"
-    r"|受不了|忍不了|忍无可忍|心累|醉了|(?:我|真|真是|彻底)服了|服了你们|^服了|我(?:要|快)?崩溃|心态崩"
+    r"|受不了|忍不了|忍无可忍|心累|醉了|(?:我|真|真的|真是|简直|彻底)服了|服了你们|^服了|我(?:要|快)?崩溃|心态崩"
+    r"|累死|好累|折腾(?:了)?(?:半天|一晚上|一整天|一天|好久|好几天)|能不能行|还能不能"
+    r"|(?:是不是|就是)故意|故意的|抢钱|不想说了|你们就这样吧|(?:别|不要)再?让我重复"
     r"|好气|真气|太气|^靠(?=[\s,，!！了])"
     r"|太慢了|慢死|(?:给|还)我(?:一)?个说法|给个说法|还我钱|把钱还(?:给)?我"
     # Complaining elsewhere.
     # 「我要投诉你们」, not 「投诉渠道在哪」 or 「我想投诉一个商家」.
     r"|(?:我要|我想|要|去|必须|一定|肯定|会)投诉(?!.{0,4}(?:商家|卖家|商户|店|司机|骗子|对方|他|她|别人))"
-    r"|(?:投诉|举报|曝光|起诉)(?:你们|你|平台|客服|机器人)"
-    r"|曝光|12315|消协|消费者协会|监管|银保监|金融局|起诉|律师|报警.{0,4}(?:你们|平台)"
+    r"|(?:投诉|举报|曝光|起诉|告)(?:你们|你|平台|客服|机器人)"
+    r"|12315|消协|消费者协会|银保监|金融监管局|找律师|报警.{0,4}(?:你们|平台)"
     # Swearing.
     r"|他妈|tmd|妈的|卧槽|尼玛"
     # Asking or trying again, not counting: 「都第三次了」「失败三次了」, not 「第二次转账」.
     r"|(?:都|已经)第[二三四五六七八九十几两\d]+次"
     r"|第[二三四五六七八九十几两\d]+次(?:了|问|说|联系|找|来|打|反映|咨询|投诉)"
-    r"|[两三四五六七八九十几好多\d]+(?:次|遍)(?:了|都|也|还)"
-    # Waiting long: 「等了三天了还没到」「一个礼拜还没到」「问了半天」.
-    r"|等了.{0,4}(?:天|周|星期|礼拜|个月|半天)|(?:一|两|三|几|好几|多)(?:个)?(?:礼拜|星期|周|月)(?:了)?还"
-    r"|半天(?:也|都|还)"
+    # (「输错 5 次会锁定」 is a rule, not a try.)
+    r"|(?:试|问|说|弄|找|重置|重发|提交|申请|联系|反映|打了?电话|失败|不成功)了?.{0,3}"
+    r"[两三四五六七八九十几好多百千万\d]+(?:次|遍)(?:了|都|也|还)|[百千万]遍"
+    # Asked or tried for long (「问了半天」); a wait alone (「三天了还没到」) is the problem.
+    r"|(?:问|弄|搞|折腾|试)了半天"
     r"|说了(?:多少|几|好几|n)(?:次|遍)|问了(?:多少|几|好几|n)(?:次|遍)|一直没人|没人管|没人理"
     r"|[!！]{3,}|[?？]{3,}"
     r"|(?<![a-z])(?:terrible|useless|worst|ridiculous|awful|wtf|angry|furious|pissed|annoyed"
@@ -139,7 +164,7 @@ _FRUSTRATION = re.compile(
 # The answer just given did not solve it: 「还是不行」「试了没用」「照做了还是登不上」.
 _NOT_SOLVED = re.compile(
     r"^(?:还是|仍然|依然|也)?(?:不行|没用|不管用|没效果|没反应|没解决|不可以|不好使)(?:啊|呀|哦|的|了|呢)*$"
-    r"|还是(?:不行|没用|不管用|没解决|不可以|没反应|一样|老样子)|试了(?:也|还是|都)?(?:不行|没用)"
+    r"|还是(?:不|没|失败|一样|老样子)|试了(?:也|还是|都)?(?:不行|没用)|没用(?!过)"
     r"|照(?:着)?做了.{0,6}(?:还是|也|都)|(?:没|不)(?:管用|好使)"
     r"|(?<![a-z])(?:still (?:not|doesn'?t|didn'?t|won'?t)|didn'?t work|doesn'?t work)(?![a-z])"
 )
@@ -183,8 +208,8 @@ _CHOICE = re.compile(
 )
 # What people say around a pick: 「那就第二个吧」「第一个，谢谢」.
 _AROUND_PICK = re.compile(
-    r"^(?:那就|那|就|嗯|好的?|ok)[\s,，]*"
-    r"|[\s,，。.!！~～]*(?:谢谢|多谢|谢了|thanks|thank you)[你您]?[\s,，。.!！~～]*$"
+    r"^(?:(?:好的?|嗯|ok)[\s,，]+)?(?:那就|就选|那我选|麻烦|请)?(?:帮我)?"
+    r"|[\s,，。.!！~～]*(?:谢谢|多谢|谢了|thanks|thank you)(?:啦|了|你|您|哈)?[\s,，。.!！~～]*$"
 )
 # None of the options offered: 「都不是」「没有我要的」, or 「不是」 to a single one.
 _NONE_OF_THEM = re.compile(
@@ -192,7 +217,7 @@ _NONE_OF_THEM = re.compile(
     r"(?:这个|这些|这几个|我要(?:的|问的|找的)|我想问的)?(?:啊|呀|哦|吧|的)?$"
     r"|^没有(?:我要|我想)(?:的|问的|找的)|^(?:none of (?:them|these|the above)|neither)$"
 )
-_LAST = re.compile(r"^(?:最后一个|最后那个|the last one|last)$")
+_LAST = re.compile(r"^(?:选|要)?(?:最后一个|最后那个|最后这个|最后一项|the last one|last)(?:吧)?$")
 # What people add to an option's words: 「登录的那个」「选支付密码」.
 _CHOICE_WORDS = re.compile(r"^(?:我)?(?:选|选择|要|是)?|(?:的)?(?:那个|这个|那项|那条|吧|啊|呀)$")
 
@@ -223,8 +248,10 @@ def normalize(text: str) -> str:
 def read(text: str) -> Signals:
     normal = normalize(text)
     wants_person = bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal)
-    loss = bool(_LOSS.search(normal))
-    scam = bool(_SCAM.search(normal))
+    accused = bool(_ACCUSATION.search(normal))
+    others = _ACCUSATION.sub("", normal)  # fraud by someone else, not the wallet "scamming"
+    loss = bool(_LOSS.search(others))
+    scam = bool(_SCAM.search(others))
     general = bool(_GENERAL.search(normal)) and not _HAPPENING_NOW.search(normal)
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
     return Signals(
@@ -232,7 +259,7 @@ def read(text: str) -> Signals:
         wants_person=wants_person,
         urgent=urgent,
         scam=scam or loss,
-        frustrated=bool(_FRUSTRATION.search(normal)),
+        frustrated=accused or bool(_FRUSTRATION.search(normal)),
         wants_ticket=bool(_TICKET.search(normal)),
         asks=bool(_ASKS.search(normal)),
         not_solved=bool(_NOT_SOLVED.search(normal)),
@@ -253,7 +280,7 @@ def question_part(normal: str) -> str:
         calm = _FRUSTRATION.sub("", rest)
         # Anger, and nothing about the wallet once the service it is aimed at is taken
         # out too: 「太气人了」「我要投诉你们」「你们这个 app 怎么这么难用」.
-        if calm != rest and not has_domain_term(re.sub(_SERVICE_NOUN, "", calm)):
+        if calm != rest and not _still_asks(calm):
             continue
         while True:  # 「好的谢谢」: one filler word after another
             stripped = _FILLER.sub("", rest, count=1).strip()
@@ -264,6 +291,11 @@ def question_part(normal: str) -> str:
         if rest:
             kept.append(rest)
     return "，".join(kept)
+
+
+def _still_asks(calm: str) -> bool:
+    """Whether a clause, its anger taken out, still asks or tells about the wallet."""
+    return has_domain_term(_AIMED_AT.sub("", calm)) or bool(_ASKS.search(_RHETORICAL.sub("", calm)))
 
 
 @cache
@@ -329,6 +361,16 @@ def numbered_choice(text: str, count: int) -> int | None:
     if _LAST.match(normal):
         return count - 1
     return None
+
+
+_YES = re.compile(
+    r"^(?:是|是的|对|对的|对对|嗯+|好|好的|是这个|就是这个|对就是这个|没错|yes|yep|yeah|ok)(?:啊|呀|吧|哦)?$"
+)
+
+
+def affirms(text: str) -> bool:
+    """Whether ``text`` is a bare yes: 「是的」「对」「就是这个」."""
+    return bool(_YES.match(_pick_words(text)))
 
 
 def rejects_options(text: str) -> bool:

@@ -1,8 +1,10 @@
 """One user message understood in its conversation, and what the bot does about it.
 
-The order is the order of urgency: a pick from the options just offered; fraud or
-theft (safety steps, a person at once); a request for a person anywhere in the message;
-small talk with no question in it; then the question itself, read with the
+The order is the order of urgency: 「都不是」 or a pick from the options just offered;
+fraud or theft (safety steps, a person at once); a request for a person anywhere in the
+message; 「还是不行」 right after an answer (a person offered); small talk with no
+question in it; then the question itself (only anger and no question: an apology and a
+person), read with the
 conversation's topic (「那要多久？」 after a top-up answer), clause by clause when the
 message says several things, never answered twice with the same text, with an apology
 and a person offered when the user is angry.
@@ -98,6 +100,8 @@ class Context:
     urgent: bool = False
     # The user was angry: a later handoff says so.
     frustrated: bool = False
+    # The bot's last reply was an answer: what 「还是不行」 is about.
+    answered: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,19 +132,19 @@ def respond(
 ) -> Turn:
     """What to do with the user's typed ``text`` (already redacted)."""
     said = understanding.read(text)
+    if context.offered and understanding.rejects_options(text):
+        return _none_of_these(context)
     picked = _picked(kb, text, context, said)
     if picked is not None:
         answer = answer_faq(picked, ask_if_helped=ask_if_helped)
         return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
-    if context.offered and understanding.rejects_options(text):
-        return _none_of_these(context)
     urgent = said.urgent or (context.urgent and said.wants_person)
     if said.urgent:
         return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
         return _handoff(context, said, reason, urgent=urgent)
-    if said.not_solved and context.topic and not understanding.has_domain_term(said.question):
+    if said.not_solved and context.answered and not understanding.has_domain_term(said.question):
         return _not_solved(kb, said, context)
     if _is_small_talk(said, intent):
         return Turn(_no_answer(context), context, small_talk=True)
@@ -148,25 +152,35 @@ def respond(
 
 
 def _none_of_these(context: Context) -> Turn:
-    """「都不是」 to a clarify list: ask again in other words, or a person."""
-    streak = context.fallback_streak + 1
-    answer = Answer(Decision.FALLBACK, (Reply(NONE_OF_THESE, TICKET_OR_HUMAN),), [], streak)
-    kept = replace(context, offered=(), fallback_streak=streak)
+    """「都不是」 to a clarify list: ask again in other words, or a person.
+
+    No KB decision is recorded (「都不是」 is no question for the analytics), so the
+    misses in a row stay as they were, here and in the degraded mode alike."""
+    answer = Answer(
+        Decision.FALLBACK, (Reply(NONE_OF_THESE, TICKET_OR_HUMAN),), [], context.fallback_streak
+    )
+    kept = replace(context, offered=(), answered=False)
     return Turn(answer, kept, signals=("none_of_these",))
 
 
 def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
     """「还是不行」 right after an answer: not another FAQ, but a person first, and the
-    answered FAQ's ticket category ready."""
+    answered FAQ's ticket category ready. Recorded as a miss of that FAQ."""
     faq = kb.get(context.topic) if context.topic else None
     category = faq.category.value if faq is not None and faq.escalate == "ticket" else None
-    replies: tuple[Reply, ...] = (Reply(NOT_SOLVED, HUMAN_FIRST),)
+    streak = context.fallback_streak + 1
+    meta = kb_metadata(Decision.FALLBACK, said.question or said.text, faq)
+    replies: tuple[Reply, ...] = (Reply(NOT_SOLVED, HUMAN_FIRST, meta),)
     if said.frustrated:
         replies = (Reply(APOLOGY), *replies)
-    answer = Answer(
-        Decision.FALLBACK, replies, [], context.fallback_streak, ticket_category=category
+    answer = Answer(Decision.FALLBACK, replies, [], streak, ticket_category=category)
+    kept = replace(
+        context,
+        offered=(),
+        fallback_streak=streak,
+        frustrated=context.frustrated or said.frustrated,
+        answered=False,
     )
-    kept = replace(context, offered=(), frustrated=context.frustrated or said.frustrated)
     return Turn(answer, kept, signals=("not_solved",))
 
 
@@ -174,6 +188,8 @@ def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FA
     if not context.offered or said.wants_person or said.urgent:
         return None
     offered = [faq for faq in (kb.get(faq_id) for faq_id in context.offered) if faq is not None]
+    if len(offered) == 1 and understanding.affirms(text):  # 「是的」 to 「是不是这个问题？」
+        return offered[0]
     index = understanding.choice(text, [faq.question for faq in offered])
     return offered[index] if index is not None else None
 
@@ -210,7 +226,7 @@ def _handoff(
 ) -> Turn:
     answer = Answer(Decision.FALLBACK, replies, fallback_streak=context.fallback_streak)
     plan = HandoffPlan(reason, urgent, said.question or said.text)
-    kept = replace(context, urgent=context.urgent or urgent, offered=())
+    kept = replace(context, urgent=context.urgent or urgent, offered=(), answered=False)
     return Turn(answer, kept, plan, signals=(reason.value,))
 
 
@@ -221,7 +237,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     if said.frustrated and not said.question:
         # Only anger (「你们客服形同虚设」): nothing to look up, a person is the answer.
         answer = _soothed(_no_answer(context))
-        kept = replace(context, offered=(), frustrated=True)
+        kept = replace(context, offered=(), frustrated=True, answered=False)
         return Turn(answer, kept, signals=(HandoffReason.FRUSTRATION.value,))
     question = said.question or said.text
     result, others = _understood(kb, question, context)
@@ -257,6 +273,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         fallback_streak=answer.fallback_streak,
         urgent=context.urgent or said.scam,
         frustrated=context.frustrated or said.frustrated,
+        answered=answer.decision is Decision.ANSWER,
     )
     return Turn(_marked(answer, marks), after, signals=tuple(marks))
 
@@ -388,7 +405,9 @@ def _marked(answer: Answer, marks: Iterable[str]) -> Answer:
 
 
 def _after(context: Context, answer: Answer, faq_id: str) -> Context:
-    return replace(context, topic=faq_id, offered=(), fallback_streak=answer.fallback_streak)
+    return replace(
+        context, topic=faq_id, offered=(), fallback_streak=answer.fallback_streak, answered=True
+    )
 
 
 def context_from_history(messages: Iterable[Any]) -> Context:
@@ -401,7 +420,7 @@ def context_from_history(messages: Iterable[Any]) -> Context:
     topic: str | None = None
     offered: tuple[str, ...] = ()
     streak = 0
-    urgent = frustrated = False
+    urgent = frustrated = answered = False
     for message in messages:
         if getattr(message.role, "value", message.role) == "user":
             said = understanding.read(message.text or "")
@@ -415,6 +434,7 @@ def context_from_history(messages: Iterable[Any]) -> Context:
                 offered = ()
             continue
         offered = ()
+        answered = decision == Decision.ANSWER.value
         if decision == Decision.ANSWER.value and kb.get("faq_id"):
             topic, streak = str(kb["faq_id"]), 0
         elif decision == Decision.FALLBACK.value:
@@ -423,4 +443,4 @@ def context_from_history(messages: Iterable[Any]) -> Context:
             streak = 0
             picks = (chosen_faq_id(button.payload) for button in message.buttons)
             offered = tuple(faq_id for faq_id in picks if faq_id)
-    return Context(topic, offered, streak, urgent, frustrated)
+    return Context(topic, offered, streak, urgent, frustrated, answered)

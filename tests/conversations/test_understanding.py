@@ -32,7 +32,8 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["不用转人工了", "人工费是多少钱", "怎么充值", "需要人工审核吗", "为什么要人工审核",
-     "人工客服工作时间是几点", "不想转人工", "不用帮我转人工", "别给我转人工"],
+     "人工客服工作时间是几点", "不想转人工", "不用帮我转人工", "别给我转人工",
+     "和客服沟通过了还是没退款", "找主管审批需要多久", "有没有人工审核"],
 )  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
@@ -53,7 +54,8 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "有个人说他是官方的工作人员，刚叫我把支付密码告诉他",
      "接到电话说是公安局的，说我涉嫌洗钱，要把钱转到指定账户", "余额突然少了800，我最近都没用过",
      "收到登录提醒，不是我登的", "短信里的链接我点了，还输了验证码",
-     "我把验证码告诉了对方，会不会被盗刷"],
+     "我把验证码告诉了对方，会不会被盗刷", "我被盗刷了，钱会退回来吗",
+     "我的账户被盗了，如果报警有用吗"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -63,7 +65,7 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
     "text",
     ["怎么识别冒充客服的诈骗电话", "平时怎么防止账户被盗？", "万一账户被盗了钱能找回吗",
      "这个钱包安全吗，会不会被黑", "我之前被骗过一次，现在想知道怎么开两步验证",
-     "客服会找我要验证码吗", "听说有人被冒充客服的骗了，怎么识别"],
+     "客服会找我要验证码吗", "听说有人被冒充客服的骗了，怎么识别", "骗子现在都用什么手段"],
 )  # fmt: skip
 def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
     said = signals.read(text)
@@ -80,6 +82,11 @@ def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     assert not said.scam and not said.urgent
 
 
+def test_a_risk_control_freeze_is_no_scam() -> None:
+    said = signals.read("账户显示涉嫌违规被冻结了")
+    assert not said.scam and not said.urgent
+
+
 @pytest.mark.parametrize(
     "text",
     ["垃圾软件", "气死我了", "我要投诉", "这都第四次了", "what a terrible app",
@@ -93,7 +100,9 @@ def test_frustration(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["这是我第二次转账", "第2次提现怎么收费", "App一打开就崩溃", "验证邮件在垃圾箱里",
-     "麻烦问一下怎么提现", "我找过客服了吗", "公司破产了钱怎么办", "每天能转几次"],
+     "麻烦问一下怎么提现", "我找过客服了吗", "公司破产了钱怎么办", "每天能转几次",
+     "每天能转3次还是5次", "钱包里的垃圾币怎么删除", "一个月还能提现几次", "监管账户是什么",
+     "密码输错5次会被锁吗", "提现三天了还没到", "投诉渠道在哪", "我想投诉一个商家"],
 )  # fmt: skip
 def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
     assert not signals.read(text).frustrated
@@ -140,9 +149,10 @@ def test_a_choice_by_number_ordinal_or_words(text: str, index: int | None) -> No
 @pytest.mark.parametrize(
     ("text", "index"),
     [("1", 0), ("第二个", 1), ("②", 1), ("最后一个", 2), ("4", None), ("提交工单", None),
-     ("1000块没到账", None)],
+     ("1000块没到账", None), ("就一个", None), ("好2", None), ("好的，第二个", 1)],
 )  # fmt: skip
 def test_a_choice_by_position_alone(text: str, index: int | None) -> None:
+    # 「就一个」「好2」 are no picks: typed digits press whatever buttons were shown.
     # Words are not read: 「提交工单」 as typed text stays a message of its own.
     assert signals.numbered_choice(text, 3) == index
 
@@ -232,6 +242,24 @@ def test_none_of_the_options_asks_again_and_forgets_them(knowledge_base: Knowled
     assert "none_of_these" in turn.signals and not turn.small_talk
     assert turn.context.offered == ()
     assert any(b.payload == REQUEST_HUMAN for r in turn.answer.replies for b in r.buttons)
+
+
+def test_a_rejection_is_not_read_as_an_option_s_words(knowledge_base: KnowledgeBase) -> None:
+    # 「不是」 is also in 「…不是本人操作的交易…」: still a rejection of the list.
+    context = Context(offered=("suspicious_activity", "fraud_scam"))
+    turn = respond(knowledge_base, "不是这个", context)
+    assert "none_of_these" in turn.signals and turn.context.offered == ()
+
+
+def test_yes_to_a_single_option_answers_it(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(knowledge_base, "是的", Context(offered=("password_reset",)), intent="affirm")
+    assert "choice" in turn.signals and turn.context.topic == "password_reset"
+
+
+def test_still_not_working_is_about_the_last_answer_only(knowledge_base: KnowledgeBase) -> None:
+    # The topic is remembered, but a clarify came since: nothing was just answered.
+    context = Context(topic="topup_delay", answered=False)
+    assert "not_solved" not in respond(knowledge_base, "还是不行", context).signals
 
 
 def test_several_questions_offer_each_of_the_others(knowledge_base: KnowledgeBase) -> None:
