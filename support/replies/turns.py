@@ -225,9 +225,17 @@ def _handoff(
     replies: tuple[Reply, ...] = (),
 ) -> Turn:
     answer = Answer(Decision.FALLBACK, replies, fallback_streak=context.fallback_streak)
-    plan = HandoffPlan(reason, urgent, said.question or said.text)
+    plan = HandoffPlan(reason, urgent, _for_the_agent(said))
     kept = replace(context, urgent=context.urgent or urgent, offered=(), answered=False)
     return Turn(answer, kept, plan, signals=(reason.value,))
+
+
+def _for_the_agent(said: Signals) -> str:
+    """The user's question as the agent sees it: the message without 「转人工」, unless
+    what is left says nothing (「叫你们经理出来」 → 「出来」): then the whole message."""
+    question = said.question
+    says_something = understanding.has_domain_term(question) or (said.asks and len(question) >= 5)
+    return question if question and says_something else said.text
 
 
 SAFETY_REPLY = Reply(SAFETY_STEPS)

@@ -200,6 +200,12 @@ def test_a_person_request_hands_off_with_the_question(knowledge_base: KnowledgeB
     assert turn.handoff.question == "提现三天了还没到"
 
 
+def test_a_bare_request_shows_the_agent_the_whole_message(knowledge_base: KnowledgeBase) -> None:
+    # Without 「叫…经理」 only 「出来」 would be left: nothing for the agent to read.
+    turn = respond(knowledge_base, "叫你们经理出来", Context())
+    assert turn.handoff is not None and turn.handoff.question == "叫你们经理出来"
+
+
 def test_frustration_apologises_and_offers_a_person(knowledge_base: KnowledgeBase) -> None:
     turn = respond(knowledge_base, "垃圾app，提现一直失败，气死我了", Context())
     assert turn.handoff is None
