@@ -23,7 +23,7 @@ from support.replies.vocabulary import (
     ["帮我转人工，充值不到账", "提现没到账 转人工!", "接人工", "我要找真人", "人工客服", "轉人工",
      "转认工", "I want to talk to a human", "能不能给我换个人工客服", "能不能安排人工跟我聊",
      "我想跟你们的工作人员直接通话", "有没有活人啊", "人工人工人工", "找你们经理来处理",
-     "我要跟客服说话，别让机器人回复"],
+     "我要跟客服说话，别让机器人回复", "有人工吗？", "叫你们人工出来", "我不要跟机器人聊"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -33,7 +33,8 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     "text",
     ["不用转人工了", "人工费是多少钱", "怎么充值", "需要人工审核吗", "为什么要人工审核",
      "人工客服工作时间是几点", "不想转人工", "不用帮我转人工", "别给我转人工",
-     "和客服沟通过了还是没退款", "找主管审批需要多久", "有没有人工审核"],
+     "和客服沟通过了还是没退款", "找主管审批需要多久", "有没有人工审核",
+     "我不找人工，帮我看下怎么查交易记录"],
 )  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
@@ -55,7 +56,8 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "接到电话说是公安局的，说我涉嫌洗钱，要把钱转到指定账户", "余额突然少了800，我最近都没用过",
      "收到登录提醒，不是我登的", "短信里的链接我点了，还输了验证码",
      "我把验证码告诉了对方，会不会被盗刷", "我被盗刷了，钱会退回来吗",
-     "我的账户被盗了，如果报警有用吗"],
+     "我的账户被盗了，如果报警有用吗", "有人在用我的号付款，快帮我冻结",
+     "账户不是我本人在操作，现在有好几笔转出"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -91,7 +93,8 @@ def test_a_risk_control_freeze_is_no_scam() -> None:
     "text",
     ["垃圾软件", "气死我了", "我要投诉", "这都第四次了", "what a terrible app",
      "你们这什么破服务", "太气人了", "付款失败五次了", "我真是服了你们", "给我个说法",
-     "这钱包太难用了", "卧槽又扣钱", "I'm so frustrated", "提現失敗好幾次了"],
+     "这钱包太难用了", "卧槽又扣钱", "I'm so frustrated", "提現失敗好幾次了",
+     "是不是有病啊，换绑了三次都失败", "累了，真的累了", "有没有搞错啊"],
 )  # fmt: skip
 def test_frustration(text: str) -> None:
     assert signals.read(text).frustrated
