@@ -345,7 +345,10 @@ def relevant_part(answer: str, question: str) -> str | None:
     cues |= {term for term in understanding.domain_terms() if len(term) >= 2 and term in question}
     if not cues:
         return None
-    sentences = [s.strip() for s in _SENTENCES.split(answer) if s and s.strip()]
+    # A lead-in (「可以这样处理：」) says nothing on its own: quoted alone it dangles.
+    sentences = [
+        s.strip() for s in _SENTENCES.split(answer) if s and s.strip() and not _is_lead_in(s)
+    ]
     scored = [
         (sum(cue in sentence for cue in cues), index) for index, sentence in enumerate(sentences)
     ]
@@ -354,6 +357,10 @@ def relevant_part(answer: str, question: str) -> str | None:
         return None
     chosen = [sentences[index] for score, index in scored if score == best][:2]
     return "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in chosen)
+
+
+def _is_lead_in(sentence: str) -> bool:
+    return sentence.rstrip().endswith(("：", ":"))
 
 
 def _next_step(faq: FAQ, question: str, result: QueryResult) -> Answer:

@@ -174,6 +174,10 @@ def test_the_relevant_part_of_an_answer() -> None:
     assert relevant_part(answer, "要多久") == "到账时间一般 1–3 个工作日。"
     assert relevant_part(answer, "手续费呢") == "手续费以页面显示为准。"
     assert relevant_part(answer, "嗯") is None
+    # A lead-in ending in 「：」 is never quoted alone.
+    led = "手续费因业务而不同，以 App 内为准：\n1. 确认页会列出费用；\n2. 提现到银行卡一般免费。"
+    assert relevant_part(led, "提现也收手续费吗") == "提现到银行卡一般免费。"
+    assert relevant_part("可以这样处理：\n1. 重新登录。", "手续费呢") is None
 
 
 # The turn, on the real KB
