@@ -117,9 +117,10 @@ _HAPPENING_NOW = re.compile(
 # Anger, contempt or asking again and again: insults aimed at the service, how the user
 # feels, threats to complain, swearing, and counting the tries. Words that also name a
 # product state (「App 崩溃了」「麻烦」「客服了吗」) only count in their angry form.
-_SERVICE_NOUN = r"(?:app|软件|机器人|平台|系统|玩意儿?|服务|钱包|东西|产品|公司|客服|银行)"
 # What anger is aimed at, besides the wallet's own terms: no question in itself.
-_AIMED_AT = re.compile(r"app|软件|机器人|平台|系统|玩意儿?|服务|东西|产品|公司|客服")
+_AIMED_AT_WORDS = r"app|软件|机器人|平台|系统|玩意儿?|服务|东西|产品|公司|客服"
+_AIMED_AT = re.compile(_AIMED_AT_WORDS)
+_SERVICE_NOUN = rf"(?:{_AIMED_AT_WORDS}|钱包|银行)"
 # 「怎么这么难用」「怎么又…」 ask nothing.
 _RHETORICAL = re.compile(r"怎么(?:这么|那么|又|老是|总是|回事)|凭什么|为什么这么")
 _FRUSTRATION = re.compile(
@@ -214,7 +215,7 @@ _AROUND_PICK = re.compile(
     r"^(?:(?:好的?|嗯|ok)[\s,，]+)?(?:那就|就选|那我选|麻烦|请问|请)?(?:帮我)?"
     r"|[\s,，。.!！~～]*(?:谢谢|多谢|谢了|thanks|thank you)(?:啦|了|你|您|哈)?[\s,，。.!！~～]*$"
 )
-# None of the options offered: 「都不是」「没有我要的」, or 「不是」 to a single one.
+# None of the options offered: 「都不是」「没有我要的」「不是这个」.
 _NONE_OF_THEM = re.compile(
     r"^(?:都|全都|全|一个都|以上都|这些都|这几个都)?(?:不是|不对)"
     r"(?:这个|这些|这几个|我要(?:的|问的|找的)|我想问的)?(?:啊|呀|哦|吧|的)?$"
