@@ -7,6 +7,7 @@ means the query is out of scope and the right behaviour is not to answer it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 
 from kb.classifier import ClassifierHead
 from kb.index import Fusion, Thresholds, default_settings
-from kb.knowledge_base import ComponentScores, Decision, KnowledgeBase, choose
+from kb.knowledge_base import ComponentScores, Decision, KnowledgeBase, choose, outside_of
 from kb.text import canonicalize
 
 # The budgets: wrong answers ≤ 2 % of all queries, out-of-scope questions answered ≤ 5 %.
@@ -31,9 +32,13 @@ CLASSIFIER_WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 MARGIN_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2)
 SCORE_GRID = tuple(round(float(s), 3) for s in np.arange(0.1, 0.95, 0.005))
 # Below these a dev split says more about its own noise than about the KB: use the
-# defaults instead (and say so in the manifest).
+# defaults instead (and say so in the manifest). A threshold just above all n out-of-scope
+# dev questions still lets in about 1 in n + 1 new ones (a new question is as likely to
+# outscore any number of them as none), so fewer than 1 / budget − 1 cannot show that
+# even a clean record keeps the out-of-scope budget: with 18, a bank FAQ's calibration
+# answered 1 of 16 held-out out-of-scope questions where its defaults answered none.
 MIN_CALIBRATION_IN_SCOPE = 40
-MIN_CALIBRATION_OUT_OF_SCOPE = 15
+MIN_CALIBRATION_OUT_OF_SCOPE = math.ceil(1 / OOS_ANSWERED_BUDGET) - 1
 CURVE_POINTS = 25
 
 
@@ -220,6 +225,7 @@ class _DevScores:
     right: np.ndarray  # top FAQ is the expected one
     out_of_scope: np.ndarray
     paired: np.ndarray  # top two are a near-duplicate pair: always clarified
+    doubted: np.ndarray  # the head doubts the top FAQ: never answered
     option_scores: np.ndarray  # scores of the top three, best first
     right_rank: np.ndarray  # rank of the expected FAQ among the top three, else 3
     top1: float
@@ -232,8 +238,15 @@ class _DevScores:
         expected: Sequence[str | None],
         ids: Sequence[str],
         pairs: frozenset[frozenset[int]],
+        components: Sequence[ComponentScores] = (),
     ) -> _DevScores:
         order = np.argsort(-fused, axis=1, kind="stable")[:, :3]
+        doubted = np.array(
+            [c.doubts(int(row[0])) for c, row in zip(components, order, strict=True)]
+            if components
+            else np.zeros(len(order)),
+            dtype=bool,
+        )
         top = np.take_along_axis(fused, order, axis=1)
         position = {faq_id: i for i, faq_id in enumerate(ids)}
         truth = np.array([position.get(e, -1) if e is not None else -1 for e in expected])
@@ -261,6 +274,7 @@ class _DevScores:
             right=rank == 0,
             out_of_scope=out_of_scope,
             paired=paired,
+            doubted=doubted,
             option_scores=top,
             right_rank=rank,
             top1=float(np.mean(rank[~out_of_scope] == 0)) if (~out_of_scope).any() else 0.0,
@@ -273,6 +287,7 @@ class _DevScores:
             (self.best[None, :] >= grid[:, None])
             & (self.margin >= margin)[None, :]
             & ~self.paired[None, :]
+            & ~self.doubted[None, :]
         )
         return answered
 
@@ -332,7 +347,7 @@ def calibrate(
             f"（校准至少需要 {MIN_CALIBRATION_IN_SCOPE} 条和 {MIN_CALIBRATION_OUT_OF_SCOPE} 条），"
             "使用编码器的默认融合权重和阈值。"
         )
-        outcomes = _outcomes(fused, expected, ids, thresholds, pairs)
+        outcomes = _outcomes(fused, expected, ids, thresholds, pairs, components=components)
         return Calibration(
             fusion, thresholds, summarize(outcomes), source, "defaults", reason, head=head
         )
@@ -345,7 +360,7 @@ def calibrate(
     best: tuple[tuple[int, float, float], Fusion, Thresholds, _DevScores] | None = None
     for fusion in fusions:
         fused = np.stack([c.fused(fusion) for c in components])
-        dev = _DevScores.of(fused, expected, ids, pairs)
+        dev = _DevScores.of(fused, expected, ids, pairs, components)
         answer, margin, correct = _best_answer_rule(dev)
         key = (correct, dev.top1, dev.gap)
         if best is None or key > best[0]:
@@ -355,7 +370,7 @@ def calibrate(
     _, fusion, thresholds, dev = best
     thresholds = replace(thresholds, clarify=_best_clarify(dev, thresholds))
     fused = np.stack([c.fused(fusion) for c in components])
-    outcomes = _outcomes(fused, expected, ids, thresholds, pairs)
+    outcomes = _outcomes(fused, expected, ids, thresholds, pairs, components=components)
     curve = _curve(dev, thresholds)
     return Calibration(
         fusion,
@@ -388,7 +403,11 @@ def _taught_head(
     head, held_out = learned
     updated = list(components)
     for index, probabilities in zip(labelled, held_out, strict=True):
-        updated[index] = replace(components[index], classifier=probabilities)
+        updated[index] = replace(
+            components[index],
+            classifier=probabilities,
+            outside=outside_of(head, probabilities),
+        )
     return head, updated, len(labelled)
 
 
@@ -401,7 +420,9 @@ def _paraphrase_head(
     if head is None:
         return None
     updated = [
-        replace(c, classifier=head.probabilities(c.vector)) if c.vector is not None else c
+        replace(c, classifier=head.probabilities(c.vector), outside=0.0)
+        if c.vector is not None
+        else c
         for c in components
     ]
     return head, updated, 0
@@ -448,10 +469,13 @@ def _outcomes(
     ids: Sequence[str],
     thresholds: Thresholds,
     pairs: frozenset[frozenset[int]] = frozenset(),
+    *,
+    components: Sequence[ComponentScores] = (),
 ) -> list[Outcome]:
     outcomes = []
-    for row, label in zip(fused, expected, strict=True):
-        decision, order = choose(row, thresholds, pairs)
+    doubts = [c.doubts for c in components] if components else [None] * len(expected)
+    for row, label, doubted in zip(fused, expected, doubts, strict=True):
+        decision, order = choose(row, thresholds, pairs, doubted=doubted)
         outcomes.append(Outcome(label, decision, tuple(ids[i] for i in order)))
     return outcomes
 
@@ -500,9 +524,9 @@ def within_budget(
     is optimistic; asking its upper confidence bound to keep the budget leaves the room
     that a small dev split needs and a large one does not.
 
-    A clean record always passes: no dev split can show more than zero failures, and one
-    too small to mean anything is refused before this (MIN_CALIBRATION_*). Otherwise a
-    dev split with 18 out-of-scope questions (bound 5.3 % at zero) could answer nothing.
+    A clean record always passes: no dev split can show fewer than zero failures. A
+    split too small for a clean record to mean the budget is kept (at z = 1 the bound
+    at zero is 1 / (n + 1)) is refused before this (MIN_CALIBRATION_*).
     """
     counts = np.asarray(count)
     bound = wilson_upper_bound(counts, total, z)

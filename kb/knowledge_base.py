@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -92,6 +93,20 @@ class ComponentScores:
     classifier: NDArray[np.float32] | None = None
     # The query's embedding (calibration teaches the head from labelled queries with it).
     vector: NDArray[np.float32] | None = None
+    # The head's probability of "none of these entries" (0 for a head never taught any
+    # out-of-scope question, which has no such class).
+    outside: float = 0.0
+
+    def doubts(self, position: int) -> bool:
+        """Whether the head finds "none of these" likelier than the entry at ``position``.
+
+        Calibrated builds teach the head real out-of-scope questions; when it says a
+        question looks more like those than like the entry the fused score ranks first,
+        that entry is not answered directly (it may still be offered as a choice). Same-
+        domain questions the FAQ does not cover often borrow an entry's words and
+        score high on both similarity legs; the head has seen such questions.
+        """
+        return self.classifier is not None and self.outside > float(self.classifier[position])
 
     def fused(self, fusion: Fusion) -> NDArray[np.float32]:
         weight = np.float32(fusion.dense_weight)
@@ -125,6 +140,7 @@ def choose(
     thresholds: Thresholds,
     duplicate_pairs: frozenset[frozenset[int]] = frozenset(),
     options: int = CLARIFY_OPTIONS,
+    doubted: Callable[[int], bool] | None = None,
 ) -> tuple[Decision, list[int]]:
     """The decision and the FAQ positions to show, best first.
 
@@ -134,9 +150,13 @@ def choose(
     - Clarify: offer only the candidates that are plausibly right on their own, i.e. whose
       score passes the clarify threshold; an unrelated third choice helps nobody.
     - Answer / fall back: the ranking, ``options`` long (for the record and the agent).
+    - ``doubted(position)`` says the classifier head doubts that entry (see
+      ComponentScores.doubts): the best is then clarified, never answered.
     """
     decision, order = decide(fused, thresholds)
     ranked = [int(position) for position in order]
+    if decision is Decision.ANSWER and doubted is not None and doubted(ranked[0]):
+        decision = Decision.CLARIFY
     if len(ranked) < options and len(fused) > len(ranked):
         ranked = [int(p) for p in np.argsort(-fused, kind="stable")[:options]]
     if decision is Decision.FALLBACK:
@@ -199,8 +219,17 @@ class _LoadedIndex:
             self.manifest.dense_background,
         )
         lexical = self.lexical.scores(tokenizer.tokens(normalized))
-        classifier = self.head.probabilities(vector) if self.head is not None else None
-        return ComponentScores(dense, lexical, classifier, vector)
+        if self.head is None:
+            return ComponentScores(dense, lexical, None, vector)
+        classifier = self.head.probabilities(vector)
+        return ComponentScores(
+            dense, lexical, classifier, vector, outside_of(self.head, classifier)
+        )
+
+
+def outside_of(head: ClassifierHead, probabilities: NDArray[np.float32]) -> float:
+    """The head's "none of these" probability, given its entries' probabilities."""
+    return max(0.0, 1.0 - float(probabilities.sum())) if head.outside else 0.0
 
 
 def _mean_of_best_two(
@@ -308,7 +337,11 @@ class KnowledgeBase:
         scores = loaded.component_scores(text, self._tokenizer)
         fused = scores.fused(loaded.manifest.fusion)
         decision, order = choose(
-            fused, loaded.manifest.thresholds, loaded.duplicate_pairs, max(top_k, 1)
+            fused,
+            loaded.manifest.thresholds,
+            loaded.duplicate_pairs,
+            max(top_k, 1),
+            scores.doubts,
         )
         if decision is not Decision.CLARIFY:
             order = [int(p) for p in np.argsort(-fused, kind="stable")[: min(top_k, len(fused))]]

@@ -31,7 +31,7 @@ from tests.servers import serving
 
 # Publishing runs calibration and the eval gate: on a slice of the dev split here, so a
 # publish takes seconds; the full sets are the bench's and `kefu kb eval`'s.
-EVAL_SLICE = 120
+EVAL_SLICE = 130  # 20 of them out of scope: enough to calibrate (MIN_CALIBRATION_*)
 NEW_ENTRY = {
     "id": NEW_FAQ_ID,
     "category": "其他",

@@ -94,7 +94,8 @@ def test_a_risk_control_freeze_is_no_scam() -> None:
     ["垃圾软件", "气死我了", "我要投诉", "这都第四次了", "what a terrible app",
      "你们这什么破服务", "太气人了", "付款失败五次了", "我真是服了你们", "给我个说法",
      "这钱包太难用了", "卧槽又扣钱", "I'm so frustrated", "提現失敗好幾次了",
-     "是不是有病啊，换绑了三次都失败", "累了，真的累了", "有没有搞错啊"],
+     "是不是有病啊，换绑了三次都失败", "累了，真的累了", "有没有搞错啊",
+     "你们这客服就是个摆设", "这个功能纯属一个摆设"],
 )  # fmt: skip
 def test_frustration(text: str) -> None:
     assert signals.read(text).frustrated

@@ -3,13 +3,14 @@ budgets, robust defaults for a dev split too small to calibrate on, and the curv
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
 
 from kb.content import FAQ, Category
 from kb.evaluation import (
+    MIN_CALIBRATION_OUT_OF_SCOPE,
     OOS_ANSWERED_BUDGET,
     WRONG_ANSWER_BUDGET,
     LabelledQuery,
@@ -45,6 +46,9 @@ class ScriptedKB:
 
     def component_scores(self, text: str) -> ComponentScores:
         return self.scores[text]
+
+    def head_training_rows(self) -> None:
+        return None  # the scripted head probabilities stand as they are
 
 
 def _scores(best: int | None, top: float, runner_up: float) -> ComponentScores:
@@ -140,6 +144,79 @@ def test_small_dev_split_uses_the_defaults_and_says_so() -> None:
     assert (result.fusion, result.thresholds) == (fusion, thresholds)
     assert "开发集只有 12 条范围内、4 条超出范围" in result.reason
     assert result.as_dict()["reason"] == result.reason
+
+
+def test_a_split_with_too_few_out_of_scope_questions_to_certify_uses_the_defaults() -> None:
+    # Even with no out-of-scope question answered, 18 cannot show that new ones stay
+    # under 5 %: about 1 in 19 would still outscore all of them.
+    assert MIN_CALIBRATION_OUT_OF_SCOPE == 19
+    kb, queries = _dev_split(np.random.default_rng(7), in_scope=80, oos=18)
+    result = calibrate(kb, queries, "small")  # type: ignore[arg-type]
+    assert result.mode == "defaults"
+    assert "18 条超出范围" in result.reason and "19 条" in result.reason
+    kb, queries = _dev_split(np.random.default_rng(7), in_scope=80, oos=19)
+    assert calibrate(kb, queries, "enough").mode == "calibrated"  # type: ignore[arg-type]
+
+
+def _with_head(
+    scores: ComponentScores, top: int, top_probability: float, outside: float
+) -> ComponentScores:
+    head = np.full(len(IDS), (1 - top_probability - outside) / (len(IDS) - 1), dtype=np.float32)
+    head[top] = top_probability
+    return replace(scores, classifier=head, outside=outside)
+
+
+def test_the_head_doubting_the_top_entry_keeps_it_from_being_answered() -> None:
+    dense = np.array([0.9, 0.5, 0.1, 0.05], dtype=np.float32)
+    rule = Thresholds(answer=0.6, margin=0.05, clarify=0.4)
+    sure = _with_head(ComponentScores(dense, dense.copy()), 0, 0.7, 0.1)
+    doubtful = _with_head(ComponentScores(dense, dense.copy()), 0, 0.2, 0.6)
+    assert not sure.doubts(0) and doubtful.doubts(0)
+    assert choose(dense, rule, doubted=sure.doubts) == (Decision.ANSWER, [0, 1, 2])
+    # Still offered as a choice (the similarity legs found it plausible), never answered.
+    assert choose(dense, rule, doubted=doubtful.doubts) == (Decision.CLARIFY, [0, 1])
+    # A head without an out-of-scope class (or no head at all) never doubts.
+    assert not ComponentScores(dense, dense.copy(), dense.copy()).doubts(3)
+    assert not ComponentScores(dense, dense.copy()).doubts(0)
+
+
+def test_calibration_answers_more_when_the_head_doubts_the_look_alikes() -> None:
+    """Out-of-scope questions that score like in-scope ones hold the threshold up; when
+    the head recognises them, calibration no longer has to, and answers more."""
+    kb, queries = _dev_split(np.random.default_rng(11), in_scope=120, oos=40)
+    rng = np.random.default_rng(12)
+    for query in queries:
+        scores = kb.scores[query.query]
+        top = int(np.argmax(scores.dense))
+        if query.expected is None and rng.random() < 0.5:  # look-alikes: high scores
+            lifted = scores.dense.copy()
+            lifted[top] = float(rng.uniform(0.75, 0.95))
+            scores = replace(scores, dense=lifted, lexical=lifted.copy())
+        kb.scores[query.query] = scores
+    blind = ScriptedKB(
+        {q: _with_head(s, int(np.argmax(s.dense)), 0.6, 0.0) for q, s in kb.scores.items()}
+    )
+    seeing = ScriptedKB(
+        {
+            q.query: _with_head(
+                kb.scores[q.query],
+                int(np.argmax(kb.scores[q.query].dense)),
+                0.6 if q.expected is not None else 0.15,
+                0.1 if q.expected is not None else 0.7,
+            )
+            for q in queries
+        }
+    )
+    without = calibrate(blind, queries, "blind", teach_head=False)  # type: ignore[arg-type]
+    with_doubt = calibrate(seeing, queries, "seeing", teach_head=False)  # type: ignore[arg-type]
+    assert with_doubt.report.direct_answer_rate > without.report.direct_answer_rate + 0.1
+    assert with_doubt.report.oos_rejection >= 1 - OOS_ANSWERED_BUDGET
+    for query in queries:  # what calibration counted is what the KB does
+        scores = seeing.component_scores(query.query)
+        fused = scores.fused(with_doubt.fusion)
+        decision, _ = choose(fused, with_doubt.thresholds, doubted=scores.doubts)
+        if query.expected is None:
+            assert decision is not Decision.ANSWER
 
 
 def test_near_duplicate_top_two_are_never_answered_in_calibration() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.classifier import ClassifierHead
+from kb.knowledge_base import outside_of
 
 DIM = 16
 
@@ -78,3 +79,15 @@ def test_a_saved_head_loads_with_its_out_of_scope_class(tmp_path: Path) -> None:
     assert loaded is not None and loaded.outside and loaded.entries == 3
     assert np.allclose(loaded.probabilities(examples[0]), head.probabilities(examples[0]))
     assert [p.name for p in tmp_path.iterdir()] == ["classifier.npz"]  # no staging left
+
+
+def test_the_out_of_scope_probability_is_what_the_entries_leave() -> None:
+    centres, rows, owners, examples, example_owners = _setting()
+    taught = ClassifierHead.taught(rows, owners, 3, examples, example_owners)
+    plain = ClassifierHead.train(rows, owners, 3)
+    assert taught is not None and plain is not None
+    unrelated = taught.probabilities(centres[3])
+    assert outside_of(taught, unrelated) > 0.7
+    assert outside_of(taught, taught.probabilities(centres[0])) < 0.3
+    # A head never taught out-of-scope questions has no such class, whatever it says.
+    assert outside_of(plain, plain.probabilities(centres[3])) == 0.0

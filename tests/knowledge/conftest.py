@@ -16,6 +16,7 @@ import pytest
 
 from kb.content import dump_faqs_yaml, load_faqs
 from kb.encoders import Encoder
+from kb.evaluation import MIN_CALIBRATION_OUT_OF_SCOPE
 from kb.index import build_index, set_current
 from kb.knowledge_base import KnowledgeBase
 from support.knowledge.flows import KnowledgeWorkspace
@@ -26,7 +27,7 @@ from support.storage import session_factory
 from tests.conftest import DEV_SPLIT, FAQ_PATH
 
 SMALL_KB_ENTRIES = 8
-OUT_OF_SCOPE_QUERIES = 15
+OUT_OF_SCOPE_QUERIES = MIN_CALIBRATION_OUT_OF_SCOPE  # just enough to calibrate
 
 
 @dataclass(frozen=True)
