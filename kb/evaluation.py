@@ -170,12 +170,20 @@ class CurvePoint:
     oos_answered: float  # share of out-of-scope queries answered
 
 
+# Bumped when the decision rule that calibration must see changes, so that existing
+# builds are recalibrated: 1 = the head's "none of these" class holds back answers.
+DECISION_RULES = 1
+
+
 def calibration_budgets() -> dict[str, float]:
-    """The budgets a calibration keeps, as recorded in the manifest."""
+    """The budgets and rules a calibration keeps, as recorded in the manifest."""
     return {
         "max_wrong_answer_rate": WRONG_ANSWER_BUDGET,
         "max_oos_answered_rate": OOS_ANSWERED_BUDGET,
         "confidence_z": BUDGET_CONFIDENCE_Z,
+        "min_in_scope": MIN_CALIBRATION_IN_SCOPE,
+        "min_out_of_scope": MIN_CALIBRATION_OUT_OF_SCOPE,
+        "decision_rules": DECISION_RULES,
     }
 
 
@@ -338,6 +346,8 @@ def calibrate(
         if learned is not None:
             head, components, taught = learned
 
+    if not has_head:  # a head the KB kept from elsewhere must not veto what it scores
+        components = [replace(c, outside=0.0) for c in components]
     if not enough:
         fusion, thresholds = default_settings(kb.manifest.encoder)
         fusion = fixed_fusion or fusion

@@ -71,6 +71,9 @@ class QueryResult:
     decision: Decision
     candidates: list[Candidate]
     latency_ms: float
+    # The classifier head's doubt (ComponentScores.doubts) kept the first candidate from
+    # being answered directly: it would have been otherwise. Shown to maintainers.
+    held_back: bool = False
 
     @property
     def top(self) -> Candidate | None:
@@ -81,6 +84,7 @@ class QueryResult:
             "decision": self.decision.value,
             "candidates": [candidate.as_dict() for candidate in self.candidates],
             "latency_ms": round(self.latency_ms, 3),
+            "held_back": self.held_back,
         }
 
 
@@ -96,6 +100,9 @@ class ComponentScores:
     # The head's probability of "none of these entries" (0 for a head never taught any
     # out-of-scope question, which has no such class).
     outside: float = 0.0
+    # The entries that have this very wording as their question or a paraphrase
+    # (normalised): what a maintainer wrote down for an entry is never doubted.
+    written: frozenset[int] = frozenset()
 
     def doubts(self, position: int) -> bool:
         """Whether the head finds "none of these" likelier than the entry at ``position``.
@@ -105,8 +112,15 @@ class ComponentScores:
         that entry is not answered directly (it may still be offered as a choice). Same-
         domain questions the FAQ does not cover often borrow an entry's words and
         score high on both similarity legs; the head has seen such questions.
+
+        The head may still underfit one new paraphrase (a nickname a maintainer just
+        added); a query that is word for word an entry's own wording is not doubted.
         """
-        return self.classifier is not None and self.outside > float(self.classifier[position])
+        return (
+            self.classifier is not None
+            and position not in self.written
+            and self.outside > float(self.classifier[position])
+        )
 
     def fused(self, fusion: Fusion) -> NDArray[np.float32]:
         weight = np.float32(fusion.dense_weight)
@@ -125,6 +139,7 @@ def decide(
     top = (
         np.argpartition(-fused, count - 1)[:count] if len(fused) > count else np.arange(len(fused))
     )
+    top = np.sort(top)  # ties then go to the lower position, as in a stable sort of all
     order = top[np.argsort(-fused[top], kind="stable")].astype(np.int64)
     best = float(fused[order[0]])
     runner_up = float(fused[order[1]]) if len(order) > 1 else 0.0
@@ -202,6 +217,9 @@ class _LoadedIndex:
         self.head = ClassifierHead.load(head_file)
         if self.head is not None and self.head.entries != len(self.faqs):
             self.head = None  # a mismatched head is worse than none
+        self._wordings: dict[str, frozenset[int]] | None = None
+        if self.head is not None:
+            self.wordings()  # before the first query, not during it
         position = {faq.id: index for index, faq in enumerate(self.faqs)}
         self.near_duplicates = [NearDuplicate.from_dict(d) for d in manifest.near_duplicates]
         self.duplicate_pairs = frozenset(
@@ -222,9 +240,21 @@ class _LoadedIndex:
         if self.head is None:
             return ComponentScores(dense, lexical, None, vector)
         classifier = self.head.probabilities(vector)
-        return ComponentScores(
-            dense, lexical, classifier, vector, outside_of(self.head, classifier)
-        )
+        outside = outside_of(self.head, classifier)
+        written = self.wordings().get(normalized, frozenset())
+        return ComponentScores(dense, lexical, classifier, vector, outside, written)
+
+    def wordings(self) -> dict[str, frozenset[int]]:
+        """Every question and paraphrase, normalised, → the positions of the entries
+        that have it. Built once, on first use: only KBs with a classifier head ask
+        (never the huge ones); two threads building it at once build the same dict."""
+        if self._wordings is None:
+            owners: dict[str, set[int]] = {}
+            for position, faq in enumerate(self.faqs):
+                for text in (faq.question, *faq.paraphrases):
+                    owners.setdefault(canonicalize(text), set()).add(position)
+            self._wordings = {text: frozenset(held) for text, held in owners.items()}
+        return self._wordings
 
 
 def outside_of(head: ClassifierHead, probabilities: NDArray[np.float32]) -> float:
@@ -336,12 +366,19 @@ class KnowledgeBase:
         loaded = self._loaded
         scores = loaded.component_scores(text, self._tokenizer)
         fused = scores.fused(loaded.manifest.fusion)
+        held_back: list[int] = []  # asked only of an answer; a doubt downgrades it
+
+        def doubted(position: int) -> bool:
+            if scores.doubts(position):
+                held_back.append(position)
+            return bool(held_back)
+
         decision, order = choose(
             fused,
             loaded.manifest.thresholds,
             loaded.duplicate_pairs,
             max(top_k, 1),
-            scores.doubts,
+            doubted,
         )
         if decision is not Decision.CLARIFY:
             order = [int(p) for p in np.argsort(-fused, kind="stable")[: min(top_k, len(fused))]]
@@ -354,7 +391,8 @@ class KnowledgeBase:
             )
             for position in order[:top_k]
         ]
-        return QueryResult(decision, candidates, (time.perf_counter() - started) * 1000)
+        elapsed = (time.perf_counter() - started) * 1000
+        return QueryResult(decision, candidates, elapsed, bool(held_back))
 
     def reload(self, directory: Path | None = None) -> Manifest:
         """Load ``directory`` (default: the CURRENT index next to the one in use) and swap."""

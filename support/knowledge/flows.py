@@ -575,10 +575,14 @@ class KnowledgeWorkspace:
 
     def _draft_head(self, kb: KnowledgeBase, live: IndexManifest) -> ClassifierHead | None:
         """The head publishing would teach the draft, when the live thresholds it borrows
-        were set with a taught head: the dev file's questions, embedded once per file."""
+        were set with a taught head: the dev file's questions, embedded once per file.
+
+        Whatever weight the fusion gives the head: its "none of these" class also holds
+        back direct answers (kb ComponentScores.doubts), and the live thresholds count on it.
+        """
         path = self._calibration_file
         taught = live.calibration.get("head_examples")
-        if live.fusion.classifier_weight <= 0 or not isinstance(taught, int) or taught <= 0:
+        if not isinstance(taught, int) or taught <= 0:
             return None
         if path is None or not path.exists():
             return None
@@ -1198,6 +1202,7 @@ def hit_test_side(
             dense_weight=fusion.dense_weight,
         ),
         latency_ms=round(result.latency_ms, 2),
+        held_back=result.held_back,
     )
 
 

@@ -175,6 +175,9 @@ def test_the_head_doubting_the_top_entry_keeps_it_from_being_answered() -> None:
     assert choose(dense, rule, doubted=sure.doubts) == (Decision.ANSWER, [0, 1, 2])
     # Still offered as a choice (the similarity legs found it plausible), never answered.
     assert choose(dense, rule, doubted=doubtful.doubts) == (Decision.CLARIFY, [0, 1])
+    # Nor when the query is word for word a wording the maintainer wrote for that entry.
+    assert not replace(doubtful, written=frozenset({0})).doubts(0)
+    assert replace(doubtful, written=frozenset({1})).doubts(0)
     # A head without an out-of-scope class (or no head at all) never doubts.
     assert not ComponentScores(dense, dense.copy(), dense.copy()).doubts(3)
     assert not ComponentScores(dense, dense.copy()).doubts(0)
@@ -269,3 +272,15 @@ def test_unseen_leaves_out_test_questions_the_dev_split_already_has() -> None:
         LabelledQuery("明天下雨吗", None),
     ]
     assert [q.query for q in unseen(test, dev)] == ["注销以后余额怎么办", "明天下雨吗"]
+
+
+def test_tied_scores_go_to_the_lower_position_as_calibration_ranks_them() -> None:
+    # decide() picks its top few by partition; ties must still come out in position
+    # order, or the head's doubt would be asked of another entry than calibration's.
+    rule = Thresholds(answer=0.5, margin=0.0, clarify=0.4)
+    for size in (4, 12, 40):
+        scores = np.full(size, 0.1, dtype=np.float32)
+        scores[[size - 3, size - 2]] = 0.9
+        decision, shown = choose(scores, rule)
+        assert decision is Decision.ANSWER and shown[0] == size - 3
+        assert shown[0] == int(np.argsort(-scores, kind="stable")[0])
