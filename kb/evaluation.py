@@ -234,6 +234,7 @@ class _DevScores:
     out_of_scope: np.ndarray
     paired: np.ndarray  # top two are a near-duplicate pair: always clarified
     doubted: np.ndarray  # the head doubts the top FAQ: never answered
+    option_ruled_out: np.ndarray  # per query, whether the head rules out each of the top 3
     option_scores: np.ndarray  # scores of the top three, best first
     right_rank: np.ndarray  # rank of the expected FAQ among the top three, else 3
     top1: float
@@ -249,12 +250,12 @@ class _DevScores:
         components: Sequence[ComponentScores] = (),
     ) -> _DevScores:
         order = np.argsort(-fused, axis=1, kind="stable")[:, :3]
-        doubted = np.array(
-            [c.doubts(int(row[0])) for c, row in zip(components, order, strict=True)]
-            if components
-            else np.zeros(len(order)),
-            dtype=bool,
-        )
+        doubted = np.zeros(len(order), dtype=bool)
+        option_ruled_out = np.zeros(order.shape, dtype=bool)
+        for query, component in enumerate(components):
+            doubted[query] = order.shape[1] > 0 and component.doubts(int(order[query, 0]))
+            for place, position in enumerate(order[query]):
+                option_ruled_out[query, place] = component.rules_out(int(position))
         top = np.take_along_axis(fused, order, axis=1)
         position = {faq_id: i for i, faq_id in enumerate(ids)}
         truth = np.array([position.get(e, -1) if e is not None else -1 for e in expected])
@@ -283,6 +284,7 @@ class _DevScores:
             out_of_scope=out_of_scope,
             paired=paired,
             doubted=doubted,
+            option_ruled_out=option_ruled_out,
             option_scores=top,
             right_rank=rank,
             top1=float(np.mean(rank[~out_of_scope] == 0)) if (~out_of_scope).any() else 0.0,
@@ -483,9 +485,15 @@ def _outcomes(
     components: Sequence[ComponentScores] = (),
 ) -> list[Outcome]:
     outcomes = []
-    doubts = [c.doubts for c in components] if components else [None] * len(expected)
-    for row, label, doubted in zip(fused, expected, doubts, strict=True):
-        decision, order = choose(row, thresholds, pairs, doubted=doubted)
+    for index, (row, label) in enumerate(zip(fused, expected, strict=True)):
+        head = components[index] if components else None
+        decision, order = choose(
+            row,
+            thresholds,
+            pairs,
+            doubted=head.doubts if head else None,
+            ruled_out=head.rules_out if head else None,
+        )
         outcomes.append(Outcome(label, decision, tuple(ids[i] for i in order)))
     return outcomes
 
@@ -546,19 +554,23 @@ def within_budget(
 
 def _best_clarify(dev: _DevScores, thresholds: Thresholds) -> float:
     """The clarify threshold with the best balance: +1 when the right FAQ is among the
-    plausible options offered, −1 when in scope but not offered, −2 for out-of-scope."""
+    plausible options offered, −1 when in scope but not offered, −2 for out-of-scope.
+
+    As kb.knowledge_base.choose offers them: the top three that pass the threshold and
+    that the head does not rule out, or exactly the top two of a near-duplicate pair."""
     not_answered = ~dev.answered(thresholds.answer, thresholds.margin)[0]
     best_threshold, best_gain = thresholds.answer, 0
-    right_score = np.where(
-        dev.right_rank < 3,
-        np.take_along_axis(dev.option_scores, np.minimum(dev.right_rank, 2)[:, None], 1)[:, 0],
-        -np.inf,
-    )
+    slot = np.minimum(dev.right_rank, 2)[:, None]
+    right_score = np.take_along_axis(dev.option_scores, slot, 1)[:, 0]
+    right_ruled_out = np.take_along_axis(dev.option_ruled_out, slot, 1)[:, 0]
+    right_in_pair = dev.paired & (dev.right_rank < 2)
+    right_offerable = ~dev.paired & (dev.right_rank < 3) & ~right_ruled_out
     for threshold in SCORE_GRID:
         if threshold > thresholds.answer:
             break
-        clarified = not_answered & ((dev.best >= threshold) | dev.paired)
-        helped = clarified & (right_score >= threshold)
+        plausible = (dev.option_scores >= threshold) & ~dev.option_ruled_out
+        clarified = not_answered & np.where(dev.paired, dev.best >= threshold, plausible.any(1))
+        helped = clarified & (right_in_pair | (right_offerable & (right_score >= threshold)))
         missed = clarified & ~dev.out_of_scope & ~helped
         gain = int(helped.sum()) - int(missed.sum()) - 2 * int((clarified & dev.out_of_scope).sum())
         if gain > best_gain:

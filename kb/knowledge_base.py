@@ -71,8 +71,8 @@ class QueryResult:
     decision: Decision
     candidates: list[Candidate]
     latency_ms: float
-    # The classifier head's doubt (ComponentScores.doubts) kept the first candidate from
-    # being answered directly: it would have been otherwise. Shown to maintainers.
+    # The classifier head's doubt (ComponentScores.doubts) kept the best-scoring entry
+    # from being answered directly, as it would have been otherwise; shown to maintainers.
     held_back: bool = False
 
     @property
@@ -122,6 +122,17 @@ class ComponentScores:
             and self.outside > float(self.classifier[position])
         )
 
+    def rules_out(self, position: int) -> bool:
+        """Whether the entry is no plausible choice either: the head doubts it and takes
+        the question for one the FAQ does not cover ("none of these" likelier than any
+        entry). A head sure of another entry only doubts this one as the answer: 「密码
+        想不起来了」 may still mean the payment password, so both stay on offer."""
+        return (
+            self.doubts(position)
+            and self.classifier is not None
+            and self.outside > float(self.classifier.max())
+        )
+
     def fused(self, fusion: Fusion) -> NDArray[np.float32]:
         weight = np.float32(fusion.dense_weight)
         similarity = weight * self.dense + (np.float32(1) - weight) * self.lexical
@@ -155,7 +166,9 @@ def choose(
     thresholds: Thresholds,
     duplicate_pairs: frozenset[frozenset[int]] = frozenset(),
     options: int = CLARIFY_OPTIONS,
+    *,
     doubted: Callable[[int], bool] | None = None,
+    ruled_out: Callable[[int], bool] | None = None,
 ) -> tuple[Decision, list[int]]:
     """The decision and the FAQ positions to show, best first.
 
@@ -166,7 +179,9 @@ def choose(
       score passes the clarify threshold; an unrelated third choice helps nobody.
     - Answer / fall back: the ranking, ``options`` long (for the record and the agent).
     - ``doubted(position)`` says the classifier head doubts that entry (see
-      ComponentScores.doubts): the best is then clarified, never answered.
+      ComponentScores.doubts): it is not answered. ``ruled_out(position)``: nor offered,
+      since the head takes the question for one the FAQ does not cover; when no other
+      candidate is plausible, the honest answer is the fallback.
     """
     decision, order = decide(fused, thresholds)
     ranked = [int(position) for position in order]
@@ -179,7 +194,12 @@ def choose(
     if len(ranked) > 1 and frozenset(ranked[:2]) in duplicate_pairs:
         return Decision.CLARIFY, ranked[:2]
     if decision is Decision.CLARIFY:
-        return decision, [p for p in ranked[:options] if fused[p] >= thresholds.clarify]
+        offered = [
+            p
+            for p in ranked[:options]
+            if fused[p] >= thresholds.clarify and not (ruled_out is not None and ruled_out(p))
+        ]
+        return (decision, offered) if offered else (Decision.FALLBACK, ranked[:options])
     return decision, ranked[:options]
 
 
@@ -366,19 +386,23 @@ class KnowledgeBase:
         loaded = self._loaded
         scores = loaded.component_scores(text, self._tokenizer)
         fused = scores.fused(loaded.manifest.fusion)
-        held_back: list[int] = []  # asked only of an answer; a doubt downgrades it
-
-        def doubted(position: int) -> bool:
-            if scores.doubts(position):
-                held_back.append(position)
-            return bool(held_back)
-
+        thresholds = loaded.manifest.thresholds
         decision, order = choose(
             fused,
-            loaded.manifest.thresholds,
+            thresholds,
             loaded.duplicate_pairs,
             max(top_k, 1),
-            doubted,
+            doubted=scores.doubts,
+            ruled_out=scores.rules_out,
+        )
+        # Whether the head's doubt is what kept the best from a direct answer.
+        plain, ranked = decide(fused, thresholds)
+        best = int(ranked[0])
+        held_back = (
+            plain is Decision.ANSWER
+            and decision is not Decision.ANSWER
+            and scores.doubts(best)
+            and not (len(ranked) > 1 and frozenset(ranked[:2].tolist()) in loaded.duplicate_pairs)
         )
         if decision is not Decision.CLARIFY:
             order = [int(p) for p in np.argsort(-fused, kind="stable")[: min(top_k, len(fused))]]
@@ -392,7 +416,7 @@ class KnowledgeBase:
             for position in order[:top_k]
         ]
         elapsed = (time.perf_counter() - started) * 1000
-        return QueryResult(decision, candidates, elapsed, bool(held_back))
+        return QueryResult(decision, candidates, elapsed, held_back)
 
     def reload(self, directory: Path | None = None) -> Manifest:
         """Load ``directory`` (default: the CURRENT index next to the one in use) and swap."""

@@ -14,7 +14,9 @@ from kb.evaluation import (
     OOS_ANSWERED_BUDGET,
     WRONG_ANSWER_BUDGET,
     LabelledQuery,
+    Outcome,
     calibrate,
+    summarize,
     unseen,
     within_budget,
 )
@@ -172,9 +174,21 @@ def test_the_head_doubting_the_top_entry_keeps_it_from_being_answered() -> None:
     sure = _with_head(ComponentScores(dense, dense.copy()), 0, 0.7, 0.1)
     doubtful = _with_head(ComponentScores(dense, dense.copy()), 0, 0.2, 0.6)
     assert not sure.doubts(0) and doubtful.doubts(0)
-    assert choose(dense, rule, doubted=sure.doubts) == (Decision.ANSWER, [0, 1, 2])
-    # Still offered as a choice (the similarity legs found it plausible), never answered.
-    assert choose(dense, rule, doubted=doubtful.doubts) == (Decision.CLARIFY, [0, 1])
+
+    def rule_of(scores: ComponentScores) -> tuple[Decision, list[int]]:
+        return choose(dense, rule, doubted=scores.doubts, ruled_out=scores.rules_out)
+
+    assert rule_of(sure) == (Decision.ANSWER, [0, 1, 2])
+    # The head takes it for a question the FAQ does not cover: neither answered nor
+    # offered, and with no other plausible choice, the honest fallback.
+    assert rule_of(doubtful) == (Decision.FALLBACK, [0, 1, 2])
+    # The head is sure of another entry: the best is not answered, but both stay on
+    # offer (the question may be about either).
+    torn = replace(
+        doubtful, classifier=np.array([0.1, 0.5, 0.0, 0.0], dtype=np.float32), outside=0.4
+    )
+    assert torn.doubts(0) and not torn.rules_out(0)
+    assert rule_of(torn) == (Decision.CLARIFY, [0, 1])
     # Nor when the query is word for word a wording the maintainer wrote for that entry.
     assert not replace(doubtful, written=frozenset({0})).doubts(0)
     assert replace(doubtful, written=frozenset({1})).doubts(0)
@@ -214,12 +228,19 @@ def test_calibration_answers_more_when_the_head_doubts_the_look_alikes() -> None
     with_doubt = calibrate(seeing, queries, "seeing", teach_head=False)  # type: ignore[arg-type]
     assert with_doubt.report.direct_answer_rate > without.report.direct_answer_rate + 0.1
     assert with_doubt.report.oos_rejection >= 1 - OOS_ANSWERED_BUDGET
+    outcomes = []
     for query in queries:  # what calibration counted is what the KB does
         scores = seeing.component_scores(query.query)
         fused = scores.fused(with_doubt.fusion)
-        decision, _ = choose(fused, with_doubt.thresholds, doubted=scores.doubts)
+        decision, shown = choose(
+            fused, with_doubt.thresholds, doubted=scores.doubts, ruled_out=scores.rules_out
+        )
+        outcomes.append(Outcome(query.expected, decision, tuple(IDS[p] for p in shown)))
         if query.expected is None:
             assert decision is not Decision.ANSWER
+            # The look-alikes the head rules out are not offered as choices either.
+            assert not (decision is Decision.CLARIFY and scores.rules_out(shown[0]))
+    assert summarize(outcomes) == with_doubt.report
 
 
 def test_near_duplicate_top_two_are_never_answered_in_calibration() -> None:
