@@ -131,8 +131,8 @@ class HitTestSide(BaseModel):
     candidates: list[ScoredCandidate] = []
     thresholds: Thresholds | None = None
     latency_ms: float = 0.0
-    # The head taught by the dev split found "none of these" likelier than the first
-    # candidate, which would have been answered: it is offered instead.
+    # The head taught by the dev split found "none of these" likelier than the best
+    # entry, which would have been answered otherwise (kb QueryResult.held_back).
     held_back: bool = False
 
 

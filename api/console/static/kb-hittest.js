@@ -77,7 +77,7 @@ export function mount(container, ws) {
       box.appendChild(el('p', {
         className: 'small kb-warn', 'data-testid': 'kbw-hit-held-back',
         text: '分类头（学过开发集里的问题）认为这个问题更像知识库没有覆盖的问题：「都不是」的可能性比第一名还高，' +
-          '所以第一名既不直接回答，也不列为选项。如果它确实该由第一名回答，可以把这个问法加为它的释义。'
+          '所以第一名不直接回答（分类头认定这是范围外的问题时，它也不列为选项）。如果它确实该由第一名回答，可以把这个问法加为它的释义。'
       }));
     }
     if (!side.candidates.length) {
