@@ -44,11 +44,23 @@ class RunningStack:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
 
+# Ports handed out by free_port: the system may offer a port again before the process
+# it was meant for binds it, and two children then fight over one port (seen in CI).
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on right now, for a process started next."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port nothing listens on right now, for a process started next; never one
+    this process handed out before."""
+    with _HANDED_OUT_LOCK:
+        while True:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
 
 
 def isolated_settings(data_dir: Path, **overrides: Any) -> Settings:

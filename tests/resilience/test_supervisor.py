@@ -105,3 +105,28 @@ def test_restarts_back_off_and_start_over_after_a_healthy_period(tmp_path: Path)
 def test_without_a_policy_a_crash_fails_the_wait(tmp_path: Path) -> None:
     with Supervisor([crashing("once")], tmp_path) as supervisor, pytest.raises(RuntimeError):
         supervisor.wait_ready(10)
+
+
+def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The system may offer a port again before the child it was meant for binds it;
+    # two children would then fight over it (a CI run saw "Address already in use").
+    import ops.stack
+
+    offered = iter([61_001, 61_001, 61_001, 61_002])
+
+    class Probe:
+        def __enter__(self) -> Probe:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def bind(self, address: tuple[str, int]) -> None:
+            self.port = next(offered)
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(ops.stack.socket, "socket", Probe)
+    monkeypatch.setattr(ops.stack, "_HANDED_OUT", set())
+    assert [ops.stack.free_port(), ops.stack.free_port()] == [61_001, 61_002]
