@@ -19,7 +19,11 @@ class OutboxItem:
     # The parts still to send, in order.
     remaining: tuple[str, ...]
     message_ids: tuple[int, ...]
+    # This attempt's number (1 for the first); it also fences the claim: a sender whose
+    # lease ran out and whose row someone else claimed since reports with an older one.
     attempts: int
+    # How many parts had gone out when it was claimed (``remaining`` starts there).
+    first_part: int = 0
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,14 @@ class OutboxService:
                 sent_parts=0,
                 message_ids=list(message_ids),
                 status=OutboxStatus.PENDING.value,
-                attempts=0,
+                attempts=1,
                 next_attempt_at=now,
                 created_at=now,
                 lease_until=now + SEND_LEASE,
             )
             session.add(row)
             session.flush()
-            return OutboxItem(row.id, openid, tuple(parts), tuple(message_ids), 0)
+            return OutboxItem(row.id, openid, tuple(parts), tuple(message_ids), 1)
 
     def claim_due(self, limit: int = 10) -> list[OutboxItem]:
         """Take the rows due now (oldest first), each for one gateway only."""
@@ -80,7 +80,8 @@ class OutboxService:
                         WechatOutbox.status == OutboxStatus.PENDING.value,
                         (WechatOutbox.lease_until.is_(None)) | (WechatOutbox.lease_until < now),
                     )
-                    .values(lease_until=now + SEND_LEASE)
+                    # Counted when claimed: the count is the fencing token of this claim.
+                    .values(lease_until=now + SEND_LEASE, attempts=WechatOutbox.attempts + 1)
                 )
                 if getattr(result, "rowcount", 0) != 1:
                     continue
@@ -93,28 +94,37 @@ class OutboxService:
                         tuple(row.parts[row.sent_parts :]),
                         tuple(int(i) for i in row.message_ids),
                         row.attempts,
+                        row.sent_parts,
                     )
                 )
         return claimed
 
     def record(self, item: OutboxItem, result: SendResult) -> OutboxStatus:
-        """Store how an attempt went and schedule the next one; returns the new status."""
+        """Store how an attempt went and schedule the next one; returns the row's status.
+
+        A sender that held the row past its lease may report after another gateway claimed
+        it again. Its report still counts what went out (progress is stored as a position,
+        so nothing is counted twice and it never moves back), but the lease, the error and
+        the schedule belong to the newer claim.
+        """
         now = datetime.now(UTC)
         with transaction(self._sessions) as session:
-            row = session.get(WechatOutbox, item.id)
+            row = session.get(WechatOutbox, item.id, with_for_update=True)
             assert row is not None
-            row.sent_parts += result.sent
-            row.attempts += 1
-            row.lease_until = None
-            row.errcode = result.errcode
-            row.error = result.error
+            row.sent_parts = max(row.sent_parts, item.first_part + result.sent)
+            holds_claim = row.attempts == item.attempts
+            if holds_claim:
+                row.lease_until = None
+                row.errcode = result.errcode
+                row.error = result.error
             if row.sent_parts >= len(row.parts):
                 row.status = OutboxStatus.SENT.value
-            elif not result.retryable or row.attempts >= self._max_attempts:
-                row.status = OutboxStatus.FAILED.value
-            else:
-                delay = min(MAX_BACKOFF_SECONDS, self._backoff * 2 ** (row.attempts - 1))
-                row.next_attempt_at = now + timedelta(seconds=delay)
+            elif holds_claim and row.status == OutboxStatus.PENDING.value:
+                if not result.retryable or row.attempts >= self._max_attempts:
+                    row.status = OutboxStatus.FAILED.value
+                else:
+                    delay = min(MAX_BACKOFF_SECONDS, self._backoff * 2 ** (row.attempts - 1))
+                    row.next_attempt_at = now + timedelta(seconds=delay)
             return OutboxStatus(row.status)
 
     def get(self, outbox_id: int) -> WechatOutbox | None:

@@ -145,7 +145,9 @@ def test_two_users_with_the_same_msg_id_each_get_their_own_answer(harness: WeCha
 # Plaintext mode: the timestamp must be fresh and the nonce new
 
 
-@pytest.mark.parametrize("offset", [-301, 301, -86_400])
+# A future timestamp comes closer while the request is on its way: +301 became +300 (and
+# was accepted) when the request took over a second on a busy machine.
+@pytest.mark.parametrize("offset", [-301, 330, -86_400])
 def test_a_stale_timestamp_is_refused(wechat: WeChatHarness, offset: int) -> None:
     openid = new_openid()
     before = stored(wechat)

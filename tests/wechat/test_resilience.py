@@ -217,5 +217,5 @@ def test_a_queued_message_belongs_to_its_sender_until_it_reports(make_wechat: Ma
     outbox = _outbox(wechat)
     openid = new_openid()
     item = outbox.enqueue(openid, ["您好"], [])
-    assert (item.openid, item.remaining, item.attempts) == (openid, ("您好",), 0)
+    assert (item.openid, item.remaining, item.attempts) == (openid, ("您好",), 1)
     assert all(due.id != item.id for due in outbox.claim_due(limit=100))
