@@ -15,10 +15,19 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.handoff import hand_off
+from actions.tickets import channel_of
 from guard import redact
 from kb.knowledge_base import Decision
+from support.channels import BRIEF_CHANNELS
 from support.replies import signals
-from support.replies.answering import Answer, Reply, after_feedback, answer_faq, not_understood
+from support.replies.answering import (
+    Answer,
+    Reply,
+    after_feedback,
+    answer_faq,
+    briefly,
+    not_understood,
+)
 from support.replies.turns import Context, Turn, respond
 
 # What each small-talk intent says when there is nothing else in the message.
@@ -95,11 +104,18 @@ def _context_slots(context: Context) -> list[EventType]:
     ]
 
 
+def for_channel(answer: Answer, tracker: Tracker) -> Answer:
+    """The answer as the user's channel shows it: WeChat says an entry's short version."""
+    if channel_of(tracker) in BRIEF_CHANNELS:
+        return briefly(answer, runtime.knowledge_base().get)
+    return answer
+
+
 async def carry_out(
     dispatcher: CollectingDispatcher, tracker: Tracker, turn: Turn
 ) -> list[EventType]:
     """Say the turn's replies, keep its context, and hand off if it says so."""
-    for reply in turn.answer.replies:
+    for reply in for_channel(turn.answer, tracker).replies:
         utter(dispatcher, reply)
     if turn.handoff is not None:
         events = _context_slots(turn.context)
@@ -130,7 +146,7 @@ class ActionAnswerFAQ(Action):
         faq = kb.get(chosen) if chosen else None
         if faq is not None:  # a clarify button: the user picked this FAQ
             answer = answer_faq(faq)
-            for reply in answer.replies:
+            for reply in for_channel(answer, tracker).replies:
                 utter(dispatcher, reply)
             context = context_of(tracker)
             kept = Context(faq.id, (), 0, context.urgent, context.frustrated)

@@ -193,6 +193,42 @@ def set_current(index_root: Path, directory: Path) -> None:
     Path(temporary).replace(index_root / CURRENT_POINTER)
 
 
+# A staging folder this old is a build that crashed, not one in progress.
+STALE_STAGING_SECONDS = 24 * 3600
+
+
+def removable_builds(index_root: Path, keep: int, now: float | None = None) -> list[Path]:
+    """What `kefu kb prune` removes: builds beyond the ``keep`` newest (by build time),
+    never the one CURRENT names, and staging folders that crashed builds left behind.
+
+    Every publish, draft preview and encoder change writes a build, and nothing removes
+    them. A removed build costs nothing but time: a rollback or a build of the same
+    content makes it again (the workspace's vector cache spares most of the encoding).
+    """
+    if not index_root.is_dir():
+        return []
+    current = current_index_dir(index_root)
+    builds: list[tuple[str, Path]] = []
+    removable: list[Path] = []
+    moment = time.time() if now is None else now
+    for path in index_root.iterdir():
+        if not path.is_dir():
+            continue
+        if path.name.startswith("."):
+            if moment - path.stat().st_mtime > STALE_STAGING_SECONDS:
+                removable.append(path)
+            continue
+        if not (path / "manifest.json").exists() or path == current:
+            continue
+        try:
+            built_at = read_manifest(path).built_at
+        except (ValueError, TypeError, KeyError):
+            built_at = ""  # unreadable: the oldest
+        builds.append((built_at, path))
+    builds.sort(key=lambda item: (item[0], item[1].name), reverse=True)
+    return [path for _, path in builds[keep:]] + removable
+
+
 def read_manifest(directory: Path) -> Manifest:
     return Manifest.from_json((directory / "manifest.json").read_text("utf-8"))
 

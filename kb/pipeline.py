@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from kb.index import (
     write_manifest,
 )
 from kb.knowledge_base import KnowledgeBase
+
+# A calibration takes seconds; a head younger than this may belong to one still running.
+HEAD_GRACE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -83,15 +87,31 @@ def store_calibration(
         name = f"classifier-{result.head.digest()[:16]}.npz"
         result.head.save(directory / name)
         calibration["head_file"] = name
+    previous = read_manifest(directory)
     manifest = replace(
-        read_manifest(directory),
+        previous,
         fusion=result.fusion,
         thresholds=result.thresholds,
         calibration=calibration,
     )
     write_manifest(directory, manifest)
     kb.with_settings(result.fusion, result.thresholds, result.head, calibration)
+    _remove_old_heads(
+        directory, {calibration.get("head_file"), previous.calibration.get("head_file")}
+    )
     return manifest
+
+
+def _remove_old_heads(directory: Path, keep: set[object]) -> None:
+    """Every calibration stores a head of its own; without this they pile up, one per
+    publish. The previous one stays: a process that read the previous manifest a moment
+    ago may be loading it now (one that misses its head keeps its old build and retries).
+    So does any head written in the last minutes: another process calibrating this build
+    at the same time may be about to name it in the manifest."""
+    settled = time.time() - HEAD_GRACE_SECONDS
+    for path in directory.glob("classifier-*.npz"):
+        if path.name not in keep and path.stat().st_mtime < settled:
+            path.unlink(missing_ok=True)
 
 
 def calibrate_and_store(kb: KnowledgeBase, directory: Path, calibration_file: Path) -> Manifest:

@@ -343,6 +343,39 @@ def kb_build(
         )
 
 
+@kb_app.command("prune")
+def kb_prune(
+    keep: int = typer.Option(3, min=1, help="除正在使用的构建外，保留最新的几个。"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只列出，不删除。"),
+) -> None:
+    """删除旧的索引构建（正在使用的和最新的几个除外），以及中断的构建留下的临时目录。
+
+    删掉的构建在回滚或重新构建同样的内容时会重新生成。
+    """
+    import shutil
+
+    from kb.index import removable_builds
+
+    index_dir = get_settings().index_dir
+    paths = removable_builds(index_dir, keep)
+    if not paths:
+        console.print(f"{index_dir} 里没有可以删除的旧构建。")
+        return
+    table = Table("构建", "大小")
+    total = 0
+    for path in paths:
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        total += size
+        table.add_row(path.name, f"{size / 2**20:.1f} MiB")
+    console.print(table)
+    if dry_run:
+        console.print(f"共 {len(paths)} 个，{total / 2**20:.1f} MiB（--dry-run：没有删除）。")
+        return
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+    console.print(f"已删除 {len(paths)} 个旧构建，释放 {total / 2**20:.1f} MiB。")
+
+
 def _format_of(path: Path, given: str | None) -> ExportFormat:
     chosen = (given or path.suffix.lstrip(".") or "yaml").lower()
     chosen = "yaml" if chosen == "yml" else chosen

@@ -10,3 +10,8 @@ class Channel(StrEnum):
     WECHAT = "wechat"
     # Rasa's REST channel used directly, without the gateway (tests, curl).
     REST = "rest"
+
+
+# Channels whose users read answers on a phone, in a chat app's bubbles: an FAQ entry's
+# short version (its ``wechat_answer``, written by the maintainer) is said there instead.
+BRIEF_CHANNELS = frozenset({Channel.WECHAT})

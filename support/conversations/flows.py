@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from guard import WARNING, scan, scan_recent
 from support import metrics
+from support.channels import BRIEF_CHANNELS
 from support.conversations.errors import InvalidChoiceError, RateLimitedError
 from support.conversations.models import ConversationState, Role
 from support.conversations.schemas import (
@@ -42,7 +43,7 @@ from support.events import EventBus
 from support.knowledge.service import KnowledgeService, KnowledgeUnavailableError
 from support.ratelimit import RateLimiter
 from support.replies import signals
-from support.replies.answering import Answer, answer_faq, answer_query
+from support.replies.answering import Answer, answer_faq, answer_query, briefly
 from support.replies.turns import context_from_history, respond
 from support.replies.vocabulary import (
     AFFIRM,
@@ -360,6 +361,8 @@ class ConversationService(ConversationStore):
             if turn.small_talk:
                 return [OutgoingMessage(DEGRADED_ACKNOWLEDGED, TICKET_OR_HUMAN)]
             answer = turn.answer
+        if conversation.channel in BRIEF_CHANNELS:
+            answer = briefly(answer, kb.get)
         return [OutgoingMessage(DEGRADED_NOTICE, role=Role.SYSTEM), *_outgoing(answer)]
 
     def _queue(

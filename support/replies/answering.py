@@ -6,8 +6,8 @@ degraded mode when Rasa is unreachable (support.conversations.flows).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kb.content import FAQ
@@ -144,6 +144,27 @@ def _answered(
     # The FAQ's hint: this problem usually needs a ticket, so have its category ready.
     category = faq.category.value if faq.escalate == "ticket" else None
     return Answer(Decision.ANSWER, replies, candidates, 0, category)
+
+
+def briefly(answer: Answer, faq_of: Callable[[str], FAQ | None]) -> Answer:
+    """``answer`` for a channel that shows answers briefly (support.channels.BRIEF_CHANNELS).
+
+    A reply that gives an entry's whole answer says the entry's short version instead,
+    when the maintainer wrote one (``wechat_answer``). Follow-ups that quote one part of an
+    answer, and every other reply, stay as they are.
+    """
+    return replace(answer, replies=tuple(_brief(reply, faq_of) for reply in answer.replies))
+
+
+def _brief(reply: Reply, faq_of: Callable[[str], FAQ | None]) -> Reply:
+    meta = reply.kb or {}
+    faq_id = meta.get("faq_id")
+    if meta.get("decision") != Decision.ANSWER.value or not faq_id:
+        return reply
+    faq = faq_of(str(faq_id))
+    if faq is None or not faq.wechat_answer or reply.text != faq.answer:
+        return reply
+    return replace(reply, text=faq.wechat_answer)
 
 
 def after_feedback(*, helped: bool, after_answer: bool, after_fallback: bool = False) -> Reply:

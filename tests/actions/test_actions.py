@@ -22,6 +22,7 @@ from actions.tickets import (
     ValidateTicketForm,
 )
 from guard import WARNING
+from kb.knowledge_base import KnowledgeBase
 from support.escalations.service import EscalationService
 from support.replies.vocabulary import FALLBACK_AGAIN, FALLBACK_FIRST, HELPED_QUESTION
 from support.tickets.service import TicketService
@@ -59,6 +60,48 @@ async def test_answer_then_asks_whether_it_helped(make_tracker: MakeTracker) -> 
     assert slots["kb_decision"] == "answer"
     assert slots["kb_candidates"][0]["id"] == "close_account"
     assert slots["fallback_streak"] == 0
+
+
+SHORT_CLOSE_ACCOUNT = "先把余额提现、解绑银行卡，再在「设置 - 账户与安全」里申请注销。"
+
+
+@pytest.fixture
+def short_close_account(monkeypatch: pytest.MonkeyPatch, knowledge_base: KnowledgeBase) -> str:
+    """The maintainer wrote a short WeChat version of close_account."""
+    faq = knowledge_base.get("close_account")
+    assert faq is not None
+    short = faq.model_copy(update={"wechat_answer": SHORT_CLOSE_ACCOUNT})
+    original = knowledge_base.get
+    monkeypatch.setattr(
+        knowledge_base, "get", lambda faq_id: short if faq_id == faq.id else original(faq_id)
+    )
+    return faq.answer
+
+
+async def test_wechat_users_get_the_short_answer_web_users_the_whole_one(
+    make_tracker: MakeTracker, short_close_account: str
+) -> None:
+    on_wechat, _ = await run(
+        ActionAnswerFAQ(), make_tracker("怎么注销账户", metadata={"channel": "wechat"})
+    )
+    on_web, _ = await run(ActionAnswerFAQ(), make_tracker("怎么注销账户"))
+    assert on_wechat.messages[0]["text"] == SHORT_CLOSE_ACCOUNT
+    assert on_web.messages[0]["text"] == short_close_account
+    # Everything else in the turn is the same: the rating goes with the short answer.
+    assert on_wechat.messages[0]["custom"] == on_web.messages[0]["custom"]
+    assert on_wechat.messages[1:] == on_web.messages[1:]
+
+
+async def test_a_clarify_choice_on_wechat_gets_the_short_answer(
+    make_tracker: MakeTracker, short_close_account: str
+) -> None:
+    tracker = make_tracker(
+        '/ask_faq{"faq_id": "close_account"}',
+        entities=[{"entity": "faq_id", "value": "close_account"}],
+        metadata={"channel": "wechat"},
+    )
+    dispatcher, _ = await run(ActionAnswerFAQ(), tracker)
+    assert dispatcher.messages[0]["text"] == SHORT_CLOSE_ACCOUNT
 
 
 async def test_escalate_ticket_hint_prefills_the_category(make_tracker: MakeTracker) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
 from support.escalations.schemas import RECENT_MESSAGES, EscalationRequest
-from support.replies.answering import answer_faq, answer_query
+from support.replies.answering import Answer, Reply, answer_faq, answer_query, briefly
 from support.replies.vocabulary import (
     CLARIFY_ONE_PROMPT,
     FEEDBACK_BUTTONS,
@@ -86,3 +86,26 @@ def test_a_token_matches_only_its_own_hash() -> None:
     assert token_matches("secret", stored)
     assert not token_matches("guess", stored)
     assert not token_matches("secret", None)
+
+
+def test_only_a_whole_answer_is_said_briefly(knowledge_base: KnowledgeBase) -> None:
+    """The short version replaces the entry's answer, and nothing else: not a follow-up
+    that quotes one part of it, not a clarify list, not an entry without a short version."""
+    faq = knowledge_base.get("close_account")
+    assert faq is not None
+    short = faq.model_copy(update={"wechat_answer": "简短的回答"})
+    faq_of = {faq.id: short}.get
+    answered = answer_faq(faq)
+    brief = briefly(answered, faq_of)
+    assert [reply.text for reply in brief.replies] == [
+        "简短的回答",
+        *[reply.text for reply in answered.replies[1:]],
+    ]
+    assert brief.replies[0].kb == answered.replies[0].kb
+
+    meta = {"decision": "answer", "faq_id": faq.id}
+    part = Answer(Decision.ANSWER, (Reply("注销前需要先提现。", kb=meta),))
+    assert briefly(part, faq_of) == part
+    offered = Answer(Decision.CLARIFY, (Reply(faq.answer, kb={**meta, "decision": "clarify"}),))
+    assert briefly(offered, faq_of) == offered
+    assert briefly(answered, {faq.id: faq}.get) == answered

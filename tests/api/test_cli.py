@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kb.index import Fusion, read_manifest, set_current, write_manifest
+from kb.index import Fusion, current_index_dir, read_manifest, set_current, write_manifest
 from kb.pipeline import BuildOutcome
 from ops.cli import app
 from support.settings import get_settings
@@ -165,3 +166,45 @@ def test_agent_add_list_and_remove(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         assert "没有用户 demo" in again.output
     finally:
         get_settings.cache_clear()
+
+
+def _copy_build(source: Path, root: Path, name: str, built_at: str) -> Path:
+    build = Path(shutil.copytree(source, root / name))
+    write_manifest(build, replace(read_manifest(build), build_id=name, built_at=built_at))
+    return build
+
+
+def test_prune_keeps_the_build_in_use_and_the_newest(
+    tmp_path: Path, built: BuildOutcome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "index"
+    root.mkdir()
+    days = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05"]
+    builds = [
+        _copy_build(built.directory, root, f"b{n}", f"{d}T00:00:00+00:00")
+        for n, d in enumerate(days)
+    ]
+    set_current(root, builds[0])  # rolled back to the oldest
+    crashed = root / ".b9.crashed"
+    crashed.mkdir()
+    os.utime(crashed, (0, 0))  # a staging folder a crashed build left long ago
+    in_progress = root / ".b10.building"
+    in_progress.mkdir()
+    monkeypatch.setenv("KEFU_INDEX_DIR", str(root))
+    get_settings.cache_clear()
+    try:
+        listed = runner.invoke(app, ["kb", "prune", "--keep", "2", "--dry-run"])
+        assert listed.exit_code == 0, listed.output
+        assert all((root / name).exists() for name in ("b1", "b2", ".b9.crashed"))
+        result = runner.invoke(app, ["kb", "prune", "--keep", "2"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "已删除 3 个旧构建" in result.output
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [
+        ".b10.building",
+        "b0",
+        "b3",
+        "b4",
+    ]
+    assert current_index_dir(root) == builds[0]

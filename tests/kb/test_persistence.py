@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -25,7 +26,7 @@ from kb.index import (
     read_manifest,
 )
 from kb.knowledge_base import KnowledgeBase
-from kb.pipeline import BuildOutcome, build_knowledge_base, needs_restart
+from kb.pipeline import BuildOutcome, build_knowledge_base, calibrate_and_store, needs_restart
 from tests.conftest import DEV_SPLIT, FAQ_PATH
 
 
@@ -241,3 +242,41 @@ def test_a_build_whose_taught_head_is_missing_is_not_served(
     head.unlink()
     with pytest.raises(FileNotFoundError, match="kefu kb build"):
         KnowledgeBase.load(build, encoder=use_encoder)
+
+
+def test_recalibrating_keeps_only_the_newest_two_heads(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
+) -> None:
+    """Each calibration stores its own head; older ones are removed, but the previous one
+    stays for a process that read the previous manifest a moment ago, and a fresh one for
+    a calibration of the same build that may still be running."""
+    build = Path(shutil.copytree(built.directory, tmp_path / built.directory.name))
+    kb = KnowledgeBase.load(build, encoder=use_encoder)
+    lines = DEV_SPLIT.read_text("utf-8").splitlines()
+    names = []
+    for skip in (3, 4, 5):  # three dev files, so three different heads
+        dev = tmp_path / f"dev-{skip}.jsonl"
+        dev.write_text("\n".join(line for n, line in enumerate(lines) if n % skip), "utf-8")
+        names.append(str(calibrate_and_store(kb, build, dev).calibration["head_file"]))
+        for head in build.glob("classifier-*.npz"):
+            os.utime(head, (0, 0))  # an hour later: no calibration of them is still running
+    assert len(set(names)) == 3
+    assert sorted(path.name for path in build.glob("classifier-*.npz")) == sorted(names[1:])
+    # The newest calibration still loads with its head (a missing one would refuse to load).
+    reloaded = KnowledgeBase.load(build, encoder=use_encoder)
+    assert reloaded.manifest.calibration["head_file"] == names[-1]
+
+
+def test_a_head_another_calibration_just_wrote_is_not_removed(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
+) -> None:
+    """Two processes calibrating one build at once: the one that finishes first must not
+    remove the head the other is about to name in the manifest."""
+    build = Path(shutil.copytree(built.directory, tmp_path / built.directory.name))
+    for head in build.glob("classifier-*.npz"):
+        os.utime(head, (0, 0))
+    other = build / "classifier-0123456789abcdef.npz"
+    shutil.copy(head_path(build, read_manifest(build)), other)  # just written
+    kb = KnowledgeBase.load(build, encoder=use_encoder)
+    calibrate_and_store(kb, build, DEV_SPLIT)
+    assert other.exists()

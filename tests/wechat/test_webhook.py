@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 import pytest
 import xmltodict
 from wechatpy import parse_message
 
+from kb.content import FAQ
+from kb.knowledge_base import KnowledgeBase
 from support.channels import Channel
 from support.conversations.models import ConversationState, Role
 from support.dialogue import BotMessage
@@ -75,6 +78,34 @@ def test_text_message_gets_the_bots_answer(wechat: WeChatHarness) -> None:
 def test_several_bot_messages_make_one_reply(wechat: WeChatHarness) -> None:
     wechat.dialogue.script = lambda _: [BotMessage("第一段。", []), BotMessage("第二段。", [])]
     assert wechat.reply_text(text_message(new_openid(), "你好")) == "第一段。\n\n第二段。"
+
+
+def test_without_rasa_wechat_still_gets_the_short_answer(
+    wechat: WeChatHarness, monkeypatch: pytest.MonkeyPatch, knowledge_base: KnowledgeBase
+) -> None:
+    """The gateway answers from the KB itself when Rasa is down (degraded mode), and says
+    an entry's short version on WeChat, as the action server does."""
+
+    def rasa_down(_: str) -> list[BotMessage]:
+        raise httpx.ConnectError("Rasa is down")
+
+    original = KnowledgeBase.get
+
+    def with_short_version(kb: KnowledgeBase, faq_id: str) -> FAQ | None:
+        faq = original(kb, faq_id)
+        if faq is None or faq.id != "close_account":
+            return faq
+        return faq.model_copy(update={"wechat_answer": "注销前请先提现并解绑银行卡。"})
+
+    monkeypatch.setattr(KnowledgeBase, "get", with_short_version)
+    wechat.dialogue.script = rasa_down
+    openid = new_openid()
+    reply = wechat.reply_text(text_message(openid, "怎么注销账户"))
+    assert "注销前请先提现并解绑银行卡。" in reply
+    whole = original(knowledge_base, "close_account")
+    assert whole is not None and whole.answer not in reply
+    bot = [m.text for m in wechat.history(openid) if m.role is Role.BOT]
+    assert "注销前请先提现并解绑银行卡。" in bot  # the transcript shows what was sent
 
 
 def test_post_with_a_bad_signature_is_forbidden(wechat: WeChatHarness) -> None:
