@@ -643,18 +643,33 @@ def _share(report: object, key: str) -> str:
 @eval_app.command("conversations")
 def eval_conversations(
     floor: float = typer.Option(0.95, help="通过率低于它时以非零状态退出。"),
+    scenarios_file: Path | None = typer.Option(
+        None, "--scenarios", help="另一份场景集（格式同 tests/conversations/scenarios.yml）。"
+    ),
 ) -> None:
     """在本机启动动作服务器和 Rasa，逐轮运行多轮对话场景集，列出没通过的场景。"""
     import asyncio
     import tempfile
 
+    import yaml
+
     from kb.pipeline import build_knowledge_base
-    from ops.conversation_eval import load_scenarios, nlu_confusions, pass_rate, run_scenarios
+    from ops.conversation_eval import (
+        SCENARIOS,
+        load_scenarios,
+        nlu_confusions,
+        pass_rate,
+        run_scenarios,
+    )
     from ops.stack import dialogue_stack, isolated_settings
     from support.storage import migrate
 
+    try:
+        scenarios = load_scenarios(scenarios_file or SCENARIOS)
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        errors.print(f"[red]场景集 {scenarios_file or SCENARIOS} 读不出来：{exc}[/red]")
+        raise typer.Exit(2) from exc
     rasa_train(force=False)
-    scenarios = load_scenarios()
     with tempfile.TemporaryDirectory() as scratch:
         current = get_settings()
         # A fresh index of the FAQ as it is now, built by this code, as the tests do.

@@ -208,3 +208,16 @@ def test_prune_keeps_the_build_in_use_and_the_newest(
         "b4",
     ]
     assert current_index_dir(root) == builds[0]
+
+
+def test_a_scenario_file_with_an_unknown_expectation_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    scenarios = tmp_path / "scenarios.yml"
+    scenarios.write_text(
+        "scenarios:\n  - name: 问候\n    turns:\n      - say: 你好\n        expect: {answered: x}\n",
+        "utf-8",
+    )
+    result = runner.invoke(app, ["eval", "conversations", "--scenarios", str(scenarios)])
+    assert result.exit_code == 2
+    assert "未知的期望" in result.output and "answered" in result.output
