@@ -21,6 +21,7 @@ from typing import TypeVar
 from kb.follow import IndexFollower
 from kb.knowledge_base import KnowledgeBase
 from support.escalations.service import EscalationService
+from support.knowledge.categories import TicketCategories
 from support.settings import Settings, get_settings
 from support.storage import migrate, session_factory
 from support.tickets.service import TicketService
@@ -75,6 +76,11 @@ def _database_ready() -> str:
 @_once
 def tickets() -> TicketService:
     return TicketService(session_factory(_database_ready()), settings().timezone)
+
+
+@_once
+def ticket_categories() -> TicketCategories:
+    return TicketCategories(session_factory(_database_ready()))
 
 
 @_once

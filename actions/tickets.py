@@ -17,7 +17,6 @@ from support.channels import Channel
 from support.replies import signals
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
 
-CATEGORIES = ("登录与密码", "支付", "充值", "提现", "转账", "账户安全", "其他")
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
 MIN_DESCRIPTION = 5
@@ -73,7 +72,8 @@ class ValidateTicketForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "").strip()
-        if text in CATEGORIES:
+        # The list maintainers configure in the console (an entry's hint may name any).
+        if text in runtime.ticket_categories().current():
             return {"category": text}
         dispatcher.utter_message(text="请从下面的分类中选择一个：")
         return {"category": None}
@@ -131,12 +131,15 @@ class _AskSlot(Action, ABC):
     def name(self) -> str:
         return f"action_ask_{self.slot}"
 
+    def choices(self) -> tuple[str, ...]:
+        return self.buttons
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(
             text=self.prompt,
-            buttons=[{"title": title, "payload": title} for title in self.buttons],
+            buttons=[{"title": title, "payload": title} for title in self.choices()],
         )
         return []
 
@@ -144,7 +147,9 @@ class _AskSlot(Action, ABC):
 class ActionAskCategory(_AskSlot):
     slot = "category"
     prompt = "好的，我来帮您提交工单。请先选择问题分类："
-    buttons = CATEGORIES
+
+    def choices(self) -> tuple[str, ...]:
+        return runtime.ticket_categories().current()
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -157,7 +162,7 @@ class ActionAskCategory(_AskSlot):
         dispatcher.utter_message(
             text=self.prompt,
             buttons=[
-                *({"title": title, "payload": title} for title in self.buttons),
+                *({"title": title, "payload": title} for title in self.choices()),
                 PERSON_BUTTON.as_dict(),
             ],
         )

@@ -52,7 +52,9 @@ class IndexFollower:
         self._load_lock = threading.Lock()
         self._loading: threading.Thread | None = None
         self._poller: threading.Thread | None = None
-        self._failed: Path | None = None
+        # The build that failed to load, as its manifest was then: a rewritten manifest
+        # (a new calibration naming another head) is tried again.
+        self._failed: tuple[Path, tuple[int, int] | None] | None = None
         self._error: str | None = None
         self._stop = threading.Event()
         self._loaded_stamp = _manifest_stamp(kb.directory.resolve()) if kb is not None else None
@@ -87,7 +89,7 @@ class IndexFollower:
         if target is None:
             return None
         target = target.resolve()
-        if self._in_use(target) or target == self._failed:
+        if self._in_use(target) or self._failed == (target, _manifest_stamp(target)):
             return None
         return target
 
@@ -95,9 +97,9 @@ class IndexFollower:
         with self._load_lock:
             if self._in_use(target):
                 return self.knowledge_base.manifest
+            # Read before loading: a rewrite during the load is seen at the next poll.
+            stamp = _manifest_stamp(target)
             try:
-                # Read before loading: a rewrite during the load is seen at the next poll.
-                stamp = _manifest_stamp(target)
                 if self._kb is None:
                     self._kb = KnowledgeBase.load(target, models_dir=self._models_dir)
                     manifest = self._kb.manifest
@@ -105,7 +107,7 @@ class IndexFollower:
                     manifest = self._kb.reload(target)
                 self._loaded_stamp = stamp
             except Exception as exc:
-                self._failed, self._error = target, str(exc)
+                self._failed, self._error = (target, stamp), str(exc)
                 raise
             self._failed = self._error = None
             return manifest

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -195,11 +196,18 @@ def set_current(index_root: Path, directory: Path) -> None:
 
 # A staging folder this old is a build that crashed, not one in progress.
 STALE_STAGING_SECONDS = 24 * 3600
+# A build whose manifest changed this recently may be about to become CURRENT again
+# (a rollback or a publish reusing it, a recalibration): prune leaves it alone.
+RECENTLY_USED_SECONDS = 3600
+# build_index's staging folders: "." + build id + "." + mkdtemp's suffix. Other dot
+# folders (the workspace's vector cache, .embeddings) are not builds.
+_STAGING = re.compile(r"\.[0-9a-f]{16}(?:-[a-z0-9]+)?\.[A-Za-z0-9_]+")
 
 
 def removable_builds(index_root: Path, keep: int, now: float | None = None) -> list[Path]:
     """What `kefu kb prune` removes: builds beyond the ``keep`` newest (by build time),
-    never the one CURRENT names, and staging folders that crashed builds left behind.
+    never the one CURRENT names nor one whose manifest changed in the last hour, and
+    staging folders that crashed builds left behind.
 
     Every publish, draft preview and encoder change writes a build, and nothing removes
     them. A removed build costs nothing but time: a rollback or a build of the same
@@ -215,10 +223,13 @@ def removable_builds(index_root: Path, keep: int, now: float | None = None) -> l
         if not path.is_dir():
             continue
         if path.name.startswith("."):
-            if moment - path.stat().st_mtime > STALE_STAGING_SECONDS:
+            if _STAGING.fullmatch(path.name) and _age(path, moment) > STALE_STAGING_SECONDS:
                 removable.append(path)
             continue
-        if not (path / "manifest.json").exists() or path == current:
+        manifest = path / "manifest.json"
+        if not manifest.exists() or path == current:
+            continue
+        if _age(manifest, moment) < RECENTLY_USED_SECONDS:
             continue
         try:
             built_at = read_manifest(path).built_at
@@ -227,6 +238,13 @@ def removable_builds(index_root: Path, keep: int, now: float | None = None) -> l
         builds.append((built_at, path))
     builds.sort(key=lambda item: (item[0], item[1].name), reverse=True)
     return [path for _, path in builds[keep:]] + removable
+
+
+def _age(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def read_manifest(directory: Path) -> Manifest:

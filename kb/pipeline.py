@@ -110,8 +110,11 @@ def _remove_old_heads(directory: Path, keep: set[object]) -> None:
     at the same time may be about to name it in the manifest."""
     settled = time.time() - HEAD_GRACE_SECONDS
     for path in directory.glob("classifier-*.npz"):
-        if path.name not in keep and path.stat().st_mtime < settled:
-            path.unlink(missing_ok=True)
+        try:
+            if path.name not in keep and path.stat().st_mtime < settled:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:  # a concurrent calibration removed it first
+            continue
 
 
 def calibrate_and_store(kb: KnowledgeBase, directory: Path, calibration_file: Path) -> Manifest:

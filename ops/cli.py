@@ -354,7 +354,7 @@ def kb_prune(
     """
     import shutil
 
-    from kb.index import removable_builds
+    from kb.index import current_index_dir, removable_builds
 
     index_dir = get_settings().index_dir
     paths = removable_builds(index_dir, keep)
@@ -371,9 +371,14 @@ def kb_prune(
     if dry_run:
         console.print(f"共 {len(paths)} 个，{total / 2**20:.1f} MiB（--dry-run：没有删除）。")
         return
+    removed = 0
     for path in paths:
+        # Checked again right before: a publish or rollback may have moved CURRENT here.
+        if path == current_index_dir(index_dir):
+            continue
         shutil.rmtree(path, ignore_errors=True)
-    console.print(f"已删除 {len(paths)} 个旧构建，释放 {total / 2**20:.1f} MiB。")
+        removed += 1
+    console.print(f"已删除 {removed} 个旧构建，释放约 {total / 2**20:.1f} MiB。")
 
 
 def _format_of(path: Path, given: str | None) -> ExportFormat:

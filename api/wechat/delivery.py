@@ -166,7 +166,11 @@ class OutboxWorker:
 
     async def _attempt(self, item: OutboxItem) -> OutboxStatus:
         result = await asyncio.to_thread(self._messenger.send_parts, item.openid, item.remaining)
-        status = await asyncio.to_thread(self._outbox.record, item, result)
+        recorded = await asyncio.to_thread(self._outbox.record, item, result)
+        if recorded is None:
+            # Our lease ran out and another gateway holds the row now: it reports.
+            return OutboxStatus.PENDING
+        status = recorded
         if item.message_ids:
             # Failed messages stay stored and marked, so agents see what the user never got.
             await asyncio.to_thread(

@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from guard import redact
 from kb.classifier import ClassifierHead
 from kb.content import (
-    DEFAULT_CATEGORIES,
     FAQ,
     ContentError,
     FAQCollection,
@@ -60,6 +59,7 @@ from kb.knowledge_base import KnowledgeBase
 from kb.pipeline import encoder_spec_for, file_hash, store_calibration
 from kb.text import canonicalize
 from support.knowledge import funnel as funnel_counts
+from support.knowledge.categories import configured_categories
 from support.knowledge.embeddings import EmbeddingCache
 from support.knowledge.errors import (
     CategoryInUseError,
@@ -287,8 +287,7 @@ class KnowledgeWorkspace:
     # --- settings ---------------------------------------------------------------------
 
     def categories(self) -> list[str]:
-        stored = self._store.setting(CATEGORIES_KEY)
-        return list(stored) if stored else list(DEFAULT_CATEGORIES)
+        return configured_categories(self._store)
 
     def set_categories(self, categories: Sequence[str], actor: str) -> list[str]:
         cleaned = list(dict.fromkeys(c.strip() for c in categories if c.strip()))

@@ -78,6 +78,8 @@ class OutboxService:
                     .where(
                         WechatOutbox.id == outbox_id,
                         WechatOutbox.status == OutboxStatus.PENDING.value,
+                        # Another gateway may have tried and rescheduled it since the select.
+                        WechatOutbox.next_attempt_at <= now,
                         (WechatOutbox.lease_until.is_(None)) | (WechatOutbox.lease_until < now),
                     )
                     # Counted when claimed: the count is the fencing token of this claim.
@@ -99,13 +101,14 @@ class OutboxService:
                 )
         return claimed
 
-    def record(self, item: OutboxItem, result: SendResult) -> OutboxStatus:
-        """Store how an attempt went and schedule the next one; returns the row's status.
+    def record(self, item: OutboxItem, result: SendResult) -> OutboxStatus | None:
+        """Store how an attempt went and schedule the next one; returns the row's status,
+        or None when another gateway has claimed it since and will report it.
 
         A sender that held the row past its lease may report after another gateway claimed
         it again. Its report still counts what went out (progress is stored as a position,
         so nothing is counted twice and it never moves back), but the lease, the error and
-        the schedule belong to the newer claim.
+        the schedule belong to the newer claim, and so does telling the conversation.
         """
         now = datetime.now(UTC)
         with transaction(self._sessions) as session:
@@ -125,6 +128,8 @@ class OutboxService:
                 else:
                     delay = min(MAX_BACKOFF_SECONDS, self._backoff * 2 ** (row.attempts - 1))
                     row.next_attempt_at = now + timedelta(seconds=delay)
+            if not holds_claim and row.status == OutboxStatus.PENDING.value:
+                return None
             return OutboxStatus(row.status)
 
     def get(self, outbox_id: int) -> WechatOutbox | None:

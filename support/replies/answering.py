@@ -153,13 +153,25 @@ def briefly(answer: Answer, faq_of: Callable[[str], FAQ | None]) -> Answer:
     when the maintainer wrote one (``wechat_answer``). Follow-ups that quote one part of an
     answer, and every other reply, stay as they are.
     """
-    return replace(answer, replies=tuple(_brief(reply, faq_of) for reply in answer.replies))
+    # A reply without the KB's metadata (a button's payload answered in degraded mode)
+    # may still be the answer of the entry the KB ranked first.
+    answered = (
+        str(answer.candidates[0]["id"])
+        if answer.decision is Decision.ANSWER and answer.candidates
+        else None
+    )
+    return replace(
+        answer, replies=tuple(_brief(reply, faq_of, answered) for reply in answer.replies)
+    )
 
 
-def _brief(reply: Reply, faq_of: Callable[[str], FAQ | None]) -> Reply:
-    meta = reply.kb or {}
-    faq_id = meta.get("faq_id")
-    if meta.get("decision") != Decision.ANSWER.value or not faq_id:
+def _brief(reply: Reply, faq_of: Callable[[str], FAQ | None], answered: str | None) -> Reply:
+    meta = reply.kb
+    if meta is not None:
+        faq_id = meta.get("faq_id") if meta.get("decision") == Decision.ANSWER.value else None
+    else:
+        faq_id = answered
+    if not faq_id:
         return reply
     faq = faq_of(str(faq_id))
     if faq is None or not faq.wechat_answer or reply.text != faq.answer:

@@ -59,7 +59,9 @@ _LOSS = re.compile(
     r"|(?:不认识|不知道|陌生)的?(?:消费|扣款|交易|转账|登录|设备)|不是我(?:本人)?(?:的)?(?:买|花|扣)的"
     r"|(?:正在|还在)(?:被)?(?:扣|刷|转|盗|登)|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
-    r"|(?<![a-z])(?:scam(?:med)?|hacked|stolen|stole|fraud|unauthori[sz]ed)(?![a-z])"
+    # The phone that holds the wallet is gone: whoever has it may get in.
+    r"|手机(?:被)?(?:丢|掉|偷|抢|盗)了|手机(?:丢失|被偷|被抢|被盗|不见了|找不到了)"
+    r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed)(?![a-z])"
 )
 # Calling the wallet itself a scam: anger at the service, not fraud by someone else.
 _ACCUSATION = re.compile(
@@ -91,6 +93,11 @@ _SCAM = re.compile(
     r"|说(?:是|(?:他|她|自己|对方)是)(?:你们|官方|平台|钱包)?的?(?:客服|官方|工作人员|员工|警察)"
     r"|声称"
     r"|(?:发给|告诉|给)(?:他|她|对方|陌生人).{0,6}(?:验证码|密码|助记词|私钥)"
+    # A stranger's "refund" or "compensation" that needs the user to scan, pay or borrow,
+    # and fees paid up front to release money: the usual scripts.
+    r"|(?:理赔|赔付|赔偿|退款|退费|退货|补偿).{0,12}(?:扫|二维码|收款码|链接|验证码|贷款|借呗|备用金)"
+    r"|(?:让|叫|要)我扫|扫(?:他|她|对方)的?(?:码|二维码)"
+    r"|解冻费|解冻金|保证金|激活费|认证费|(?:先|预先)(?:交|付|转)[^，,。.]{0,4}(?:解冻|保证|激活|税)"
     r"|(?<![a-z])phishing(?![a-z])"
 )
 # The user is personally involved (not asking in general): "让我…", money moved, "刚…".
@@ -104,6 +111,7 @@ _INVOLVED = re.compile(
 # 了能找回吗」「听说有人被骗了」. Not urgent unless something is happening right now.
 _GENERAL = re.compile(
     r"怎么防|防止|预防|避免|以防|如果|万一|假如|要是|会不会|安全吗|安不安全|一般(?:怎么|该|会|要)"
+    r"|(?<!可)怕|担心|害怕|防范|提防|安全一?点|更安全"
     r"|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)|(?:被骗|被盗|受骗|上当)过"
     r"|提前|想了解|了解一下|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
     r"|(?<![a-z])(?:if|how to (?:avoid|prevent)|in case)(?![a-z])"
@@ -190,15 +198,25 @@ _FILLER = re.compile(
     # Openers that may run straight into the question: 「请问怎么…」.
     r"^(?:你好|您好|请问|麻烦(?:问一下|问下|问)|打扰(?:一下)?|在吗|在不在|有人吗)[\s,，.。!！~～、:：?？]*"
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
-    r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢|多谢|感谢|好的|好吧|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks"
+    r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|好的|好吧|好|行"
+    r"|嗯+|哦+|噢|ok|okay|yes|no|thanks"
     r"|thank you|hi|hello|hey|是的|是|对|对的|对了|不是|不对|没有|不用了|算了|那个|还有|另外|顺便"
     r"|拜拜|再见|bye)(?:[\s,，.。!！~～、:：]+|$|(?=谢谢|多谢|拜拜|再见|bye))"
 )
 
 _CLAUSE_BREAK = re.compile(
-    r"[，,。.!！?？;；\n]+|(?:还有|另外|顺便问一下|顺便问下|顺便|以及|and also)"
+    r"[，,。.!！?？;；\n]+|(?:还有(?!点|一点|些|一些|钱|余额|多少|几|剩|吗|没)|另外|顺便问一下|顺便问下|顺便|以及"
+    r"|and also)"
+    # Phone users type a space where a comma would go: 「充值没到账 怎么办」.
+    r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
 )
 _SPACES = re.compile(r"\s+")
+# 「提现到账了，谢谢」: the problem is solved, and the user says so with thanks.
+_SOLVED = re.compile(
+    r"(?:到账|到了|好了|可以了|成功|解决|搞定|收到|弄好|恢复|正常|登上|进去|找到|能用)了?"
+    r"[啊呀哈啦哦嘞]*$"
+)
+_THANKS = re.compile(r"谢谢|多谢|感谢|谢啦|(?<![a-z])thank")
 
 # A pick from a numbered list: 「1」「第一个」「①」「选2」「the first one」.
 _ORDINALS = "一二三四五六七八九"
@@ -279,6 +297,7 @@ def clauses(text: str) -> list[str]:
 def question_part(normal: str) -> str:
     """The clauses that carry the question: person requests and filler words dropped."""
     kept = []
+    thanked = bool(_THANKS.search(normal))
     for clause in _CLAUSE_BREAK.split(normal):
         rest = _PERSON.sub("", _NOT_PERSON.sub("", clause)).strip()
         calm = _FRUSTRATION.sub("", rest)
@@ -292,6 +311,8 @@ def question_part(normal: str) -> str:
                 break
             rest = stripped
         rest = rest.strip(" ，,。.!！~～、:：")
+        if thanked and _SOLVED.search(rest) and not _ASKS.search(rest):
+            continue  # news that it worked, not a question
         if rest:
             kept.append(rest)
     return "，".join(kept)

@@ -15,6 +15,7 @@ Shared by the action server (context from Rasa's slots) and the gateway's degrad
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,7 +75,7 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
             ("分钟", "小时", "天", "工作日", "时效", "时间", "多久", "延迟", "尽快", "稍等"),
         ),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
-        (r"限额|上限|最多|额度|limit", ("限额", "额度", "上限", "最多")),
+        (r"限额|上限|最多|额度|提额|调高|limit", ("限额", "额度", "上限", "最多", "提高")),
         (r"汇率", ("汇率",)),
         (r"解绑|删除|移除|删掉|取消绑定", ("解绑", "删除", "移除")),
         (r"导出|下载|保存|打印", ("导出", "下载", "保存")),
@@ -317,8 +318,20 @@ def _understood(
         for found in (kb.query(part) for part in parts[:MAX_CLAUSES] if len(part) >= 4)
         if found.decision is Decision.ANSWER and found.top is not None
     ]
-    if result.decision is not Decision.ANSWER and answered:
-        result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
+    if result.decision is Decision.CLARIFY:
+        # The whole message already narrowed it down: a clause may settle it among those
+        # choices, but one that answers something else is context, not the question
+        # (「原来那张卡注销了，怎么换一张新的上去」 is no question about closing accounts).
+        # Nor may it settle it away from the topic of the conversation when the topic is
+        # one of the choices (「旧号已经停机了 收不到验证码」 while changing the phone number).
+        offered = {candidate.id for candidate in result.candidates}
+        if topic is not None and topic.id in offered:
+            offered = {topic.id}
+        settling = [found for found in answered if found.top and found.top.id in offered]
+    else:
+        settling = answered
+    if result.decision is not Decision.ANSWER and settling:
+        result = max(settling, key=lambda found: found.top.score if found.top else 0.0)
     main = result.top.id if result.decision is Decision.ANSWER and result.top else None
     others: dict[str, FAQ] = {}
     for found in answered:
@@ -343,8 +356,6 @@ def relevant_part(answer: str, question: str) -> str | None:
         if pattern.search(question):
             cues.update(words)
     cues |= {term for term in understanding.domain_terms() if len(term) >= 2 and term in question}
-    if not cues:
-        return None
     # A lead-in (「可以这样处理：」) says nothing on its own: quoted alone it dangles.
     sentences = [
         s.strip() for s in _SENTENCES.split(answer) if s and s.strip() and not _is_lead_in(s)
@@ -354,9 +365,37 @@ def relevant_part(answer: str, question: str) -> str | None:
     ]
     best = max((score for score, _ in scored), default=0)
     if best == 0:
-        return None
+        # No known aspect: the user's own words, where a sentence repeats two of them
+        # (「收银员说扫不出来」 → 「扫不出来时，可调高屏幕亮度…」).
+        asked = _content_bigrams(question)
+        scored = [
+            (len(asked & _content_bigrams(sentence)), index)
+            for index, sentence in enumerate(sentences)
+        ]
+        best = max((score for score, _ in scored), default=0)
+        if best < MIN_SHARED_BIGRAMS:
+            return None
     chosen = [sentences[index] for score, index in scored if score == best][:2]
     return "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in chosen)
+
+
+# Two characters in a row that a follow-up and a sentence of the answer share: at least
+# this many before the sentence is taken to speak to the follow-up.
+MIN_SHARED_BIGRAMS = 2
+# Characters that carry no topic: pairs with them in are left out.
+_FUNCTION_CHARACTERS = frozenset(
+    "的了吗呢啊吧呀么嘛我你您他她它们是在和就都也还这那个要会能可怎么啥咋办说"
+)
+
+
+def _content_bigrams(text: str) -> set[str]:
+    """Pairs of adjacent Chinese characters that both carry content."""
+    characters = [c if "\u4e00" <= c <= "\u9fff" else " " for c in text]
+    return {
+        a + b
+        for a, b in itertools.pairwise(characters)
+        if " " not in (a, b) and a not in _FUNCTION_CHARACTERS and b not in _FUNCTION_CHARACTERS
+    }
 
 
 def _is_lead_in(sentence: str) -> bool:

@@ -39,7 +39,8 @@ class Ticket(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     sender_id: Mapped[str] = mapped_column(String(128), index=True)
     channel: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str] = mapped_column(String(16))
+    # As long as a category the console allows (support.knowledge.flows.set_categories).
+    category: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text)
     contact: Mapped[str] = mapped_column(String(128))
     transaction_id: Mapped[str | None] = mapped_column(String(64))

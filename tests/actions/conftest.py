@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from actions import runtime
 from kb.knowledge_base import KnowledgeBase
 from support.escalations.service import EscalationService
+from support.knowledge.categories import TicketCategories
 from support.storage import session_factory
 from support.tickets.service import TicketService
 
@@ -26,6 +27,8 @@ def services(
     monkeypatch.setattr(runtime, "knowledge_base", lambda: knowledge_base)
     monkeypatch.setattr(runtime, "tickets", lambda: tickets)
     monkeypatch.setattr(runtime, "escalations", lambda: escalations)
+    categories = TicketCategories(session_factory(database_url), ttl=0)
+    monkeypatch.setattr(runtime, "ticket_categories", lambda: categories)
     return tickets, escalations
 
 

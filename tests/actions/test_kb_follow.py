@@ -194,3 +194,27 @@ def test_a_build_recalibrated_in_place_is_reloaded(
     write_manifest(build, replace(read_manifest(build), thresholds=stricter))
     follower.load_current()
     assert follower.knowledge_base.manifest.thresholds == stricter
+
+
+def test_a_build_that_failed_is_tried_again_once_its_manifest_is_rewritten(
+    tmp_path: Path, built: BuildOutcome, use_encoder: Encoder
+) -> None:
+    """A load that misses the head its manifest names (a later calibration removed it)
+    must not leave the process on its old build for good: the next calibration rewrites
+    the manifest, and that build is tried again."""
+    root, old, new = two_builds(tmp_path, built, use_encoder)
+    follower = IndexFollower(root, kb=KnowledgeBase.load(root, encoder=use_encoder), interval=0)
+    manifest = read_manifest(new)
+    calibration = {**manifest.calibration, "head_file": "classifier-0000000000000000.npz"}
+    write_manifest(new, replace(manifest, calibration=calibration))
+    set_current(root, new)
+    follower.poll()
+    follower.wait(30)
+    assert follower.knowledge_base.directory == old
+    assert follower.error is not None and "classifier-0000000000000000.npz" in follower.error
+
+    write_manifest(new, manifest)  # a newer calibration, naming a head that exists
+    follower.poll()
+    follower.wait(30)
+    assert follower.knowledge_base.directory == new
+    assert follower.error is None

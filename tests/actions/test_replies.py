@@ -109,3 +109,6 @@ def test_only_a_whole_answer_is_said_briefly(knowledge_base: KnowledgeBase) -> N
     offered = Answer(Decision.CLARIFY, (Reply(faq.answer, kb={**meta, "decision": "clarify"}),))
     assert briefly(offered, faq_of) == offered
     assert briefly(answered, {faq.id: faq}.get) == answered
+    # A button's payload answered without the KB's metadata: the entry ranked first.
+    bare = Answer(Decision.ANSWER, (Reply(faq.answer),), [{"id": faq.id}])
+    assert [reply.text for reply in briefly(bare, faq_of).replies] == ["简短的回答"]

@@ -168,10 +168,18 @@ def test_agent_add_list_and_remove(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         get_settings.cache_clear()
 
 
-def _copy_build(source: Path, root: Path, name: str, built_at: str) -> Path:
+def _copy_build(source: Path, root: Path, name: str, built_at: str, *, aged: bool = True) -> Path:
     build = Path(shutil.copytree(source, root / name))
     write_manifest(build, replace(read_manifest(build), build_id=name, built_at=built_at))
+    if aged:  # last touched long ago
+        os.utime(build / "manifest.json", (0, 0))
     return build
+
+
+def _old_folder(path: Path) -> Path:
+    path.mkdir()
+    os.utime(path, (0, 0))
+    return path
 
 
 def test_prune_keeps_the_build_in_use_and_the_newest(
@@ -181,32 +189,29 @@ def test_prune_keeps_the_build_in_use_and_the_newest(
     root.mkdir()
     days = ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05"]
     builds = [
-        _copy_build(built.directory, root, f"b{n}", f"{d}T00:00:00+00:00")
-        for n, d in enumerate(days)
+        _copy_build(built.directory, root, f"b{n}", f"{day}T00:00:00+00:00")
+        for n, day in enumerate(days)
     ]
+    # An old build that a rollback is reusing right now (its manifest was just rewritten).
+    reused = _copy_build(built.directory, root, "a0", "2026-10-01T00:00:00+00:00", aged=False)
     set_current(root, builds[0])  # rolled back to the oldest
-    crashed = root / ".b9.crashed"
-    crashed.mkdir()
-    os.utime(crashed, (0, 0))  # a staging folder a crashed build left long ago
-    in_progress = root / ".b10.building"
-    in_progress.mkdir()
+    crashed = _old_folder(root / ".0123456789abcdef.k2j3h4l5")  # left by a crashed build
+    (root / ".0123456789abcdef-hnsw.building").mkdir()  # a build in progress
+    cache = _old_folder(root / ".embeddings")  # the workspace's vector cache
     monkeypatch.setenv("KEFU_INDEX_DIR", str(root))
     get_settings.cache_clear()
     try:
         listed = runner.invoke(app, ["kb", "prune", "--keep", "2", "--dry-run"])
         assert listed.exit_code == 0, listed.output
-        assert all((root / name).exists() for name in ("b1", "b2", ".b9.crashed"))
+        assert all((root / name).exists() for name in ("b1", "b2", crashed.name))
         result = runner.invoke(app, ["kb", "prune", "--keep", "2"])
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "已删除 3 个旧构建" in result.output
-    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [
-        ".b10.building",
-        "b0",
-        "b3",
-        "b4",
-    ]
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted(
+        [".0123456789abcdef-hnsw.building", cache.name, reused.name, "b0", "b3", "b4"]
+    )
     assert current_index_dir(root) == builds[0]
 
 
@@ -215,7 +220,8 @@ def test_a_scenario_file_with_an_unknown_expectation_is_refused_before_anything_
 ) -> None:
     scenarios = tmp_path / "scenarios.yml"
     scenarios.write_text(
-        "scenarios:\n  - name: 问候\n    turns:\n      - say: 你好\n        expect: {answered: x}\n",
+        "scenarios:\n  - name: 问候\n    turns:\n"
+        "      - say: 你好\n        expect: {answered: x}\n",
         "utf-8",
     )
     result = runner.invoke(app, ["eval", "conversations", "--scenarios", str(scenarios)])

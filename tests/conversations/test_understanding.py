@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from kb.knowledge_base import KnowledgeBase
+from kb.content import FAQ
+from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
 from support.replies import signals
 from support.replies.turns import Context, context_from_history, relevant_part, respond
 from support.replies.vocabulary import (
@@ -57,7 +59,9 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "收到登录提醒，不是我登的", "短信里的链接我点了，还输了验证码",
      "我把验证码告诉了对方，会不会被盗刷", "我被盗刷了，钱会退回来吗",
      "我的账户被盗了，如果报警有用吗", "有人在用我的号付款，快帮我冻结",
-     "账户不是我本人在操作，现在有好几笔转出"],
+     "账户不是我本人在操作，现在有好几笔转出", "手机被偷了，上面登着钱包",
+     "我手机丢了怎么办", "账号被hack了 钱都没了",
+     "客服打电话说我的订单要退款，让我扫他发的二维码", "他让我扫他的码领赔偿金"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -67,7 +71,9 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
     "text",
     ["怎么识别冒充客服的诈骗电话", "平时怎么防止账户被盗？", "万一账户被盗了钱能找回吗",
      "这个钱包安全吗，会不会被黑", "我之前被骗过一次，现在想知道怎么开两步验证",
-     "客服会找我要验证码吗", "听说有人被冒充客服的骗了，怎么识别", "骗子现在都用什么手段"],
+     "客服会找我要验证码吗", "听说有人被冒充客服的骗了，怎么识别", "骗子现在都用什么手段",
+     "怎么设置能更安全 担心账户被盗", "害怕被盗刷，能关掉免密支付吗", "万一手机丢了钱包怎么办",
+     "提现前要先交解冻费是真的吗"],
 )  # fmt: skip
 def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
     said = signals.read(text)
@@ -137,6 +143,31 @@ def test_a_question_is_never_small_talk(text: str, question: bool) -> None:
     assert signals.is_real_question(signals.read(text)) is question
 
 
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("提现到账了 谢谢你啊", ""), ("好了好了，能登上了，谢谢您", ""), ("充值成功了，多谢", ""),
+     ("提现到账了，但是手续费扣了两次，谢谢", "但是手续费扣了两次"),
+     ("到账了吗 谢谢", "到账了吗"), ("提现到账了", "提现到账了")],
+)  # fmt: skip
+def test_news_that_it_worked_said_with_thanks_is_no_question(text: str, question: str) -> None:
+    assert signals.read(text).question == question
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [("充值没到账 已经两个小时了 怎么办", ["充值没到账", "已经两个小时了", "怎么办"]),
+     ("提现要多久还有手续费多少", ["提现要多久", "手续费多少"]),
+     ("销户以后里面还有点余额咋办", ["销户以后里面还有点余额咋办"]),
+     ("账户里还有多少钱能提现", ["账户里还有多少钱能提现"]),
+     ("app打不开 一直crash", ["app打不开", "一直crash"]),
+     ("how do i send money", ["how do i send money"])],
+)  # fmt: skip
+def test_clauses_split_at_spaces_between_chinese_and_at_joining_words(
+    text: str, parts: list[str]
+) -> None:
+    assert signals.clauses(signals.normalize(text)) == parts
+
+
 OPTIONS = ["忘记登录密码了怎么重置？", "忘记支付密码了怎么重置或修改？", "账户被锁定了怎么办？"]
 
 
@@ -179,6 +210,16 @@ def test_the_relevant_part_of_an_answer() -> None:
     led = "手续费因业务而不同，以 App 内为准：\n1. 确认页会列出费用；\n2. 提现到银行卡一般免费。"
     assert relevant_part(led, "提现也收手续费吗") == "提现到银行卡一般免费。"
     assert relevant_part("可以这样处理：\n1. 重新登录。", "手续费呢") is None
+
+
+def test_the_relevant_part_by_the_users_own_words() -> None:
+    """No known aspect: a sentence that repeats two pairs of the user's characters."""
+    answer = "打开付款码给收银员扫描。扫不出来时，可调高屏幕亮度或刷新付款码后再试。"
+    assert relevant_part(answer, "收银员说扫不出来") == (
+        "扫不出来时，可调高屏幕亮度或刷新付款码后再试。"
+    )
+    assert relevant_part(answer, "今天天气怎么样") is None
+    assert relevant_part(answer, "出来了吗") is None  # one pair is not enough
 
 
 # The turn, on the real KB
@@ -324,3 +365,70 @@ def test_a_new_subject_is_not_read_as_a_follow_up(knowledge_base: KnowledgeBase)
     assert "follow_up" not in turn.signals
     shown = {c["id"] for c in turn.answer.candidates}
     assert shown & {"password_reset", "payment_password_reset"}
+
+
+class ScriptedKB:
+    """The real entries, with the KB's decisions scripted per text (else: fall back)."""
+
+    def __init__(self, kb: KnowledgeBase, script: dict[str, tuple[Decision, list[str]]]) -> None:
+        self._kb = kb
+        self._script = script
+
+    def get(self, faq_id: str) -> FAQ | None:
+        return self._kb.get(faq_id)
+
+    def query(self, text: str, top_k: int = 3) -> QueryResult:
+        decision, ids = self._script.get(text, (Decision.FALLBACK, []))
+        candidates = []
+        for rank, faq_id in enumerate(ids):
+            faq = self._kb.get(faq_id)
+            assert faq is not None
+            candidates.append(Candidate(faq, 0.5 - rank / 10, 0.5, 0.5))
+        return QueryResult(decision, candidates, 1.0)
+
+
+def test_a_clause_that_only_sets_the_scene_does_not_take_over(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「原来那张卡注销了」 sets the scene; the question is how to add the new card. The whole
+    message narrowed it to two choices; a clause whose answer is neither is context."""
+    scene, question = "原来那张卡注销了", "怎么换一张新的上去"
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            f"{scene}，{question}": (Decision.CLARIFY, ["change_phone", "bind_card"]),
+            scene: (Decision.ANSWER, ["close_account"]),
+        },
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {question}", Context())
+    assert turn.answer.decision is Decision.CLARIFY
+    assert turn.context.offered == ("change_phone", "bind_card")
+    # A clause that settles it among the choices does take over.
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            f"{scene}，{question}": (Decision.CLARIFY, ["change_phone", "bind_card"]),
+            question: (Decision.ANSWER, ["bind_card"]),
+        },
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {question}", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "bind_card")
+
+
+def test_a_clause_does_not_settle_it_away_from_the_topic(knowledge_base: KnowledgeBase) -> None:
+    """Changing the phone number, then 「旧号已经停机了 收不到验证码」: the codes clause alone
+    would be about two-step verification, but the topic is among the choices."""
+    scene, problem = "旧号已经停机了", "收不到验证码"
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            f"{scene}，{problem}": (Decision.CLARIFY, ["two_factor", "change_phone"]),
+            problem: (Decision.ANSWER, ["two_factor"]),
+        },
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {problem}", Context(topic="change_phone"))
+    assert turn.answer.decision is Decision.CLARIFY
+    assert "change_phone" in turn.context.offered
+    # Without that topic, the clause settles it.
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {problem}", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "two_factor")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from support.outbox.models import WechatOutbox
 from support.outbox.schemas import OutboxItem, OutboxStatus, SendResult
@@ -50,7 +50,7 @@ def test_a_late_report_counts_what_went_out_but_leaves_the_newer_claim_alone(
     status = outbox.record(stale, SendResult(sent=2, errcode=SYSTEM_BUSY, error="系统繁忙"))
 
     row = _row(outbox, stale)
-    assert status is OutboxStatus.PENDING
+    assert status is None  # the newer claim reports, and tells the conversation
     assert row.sent_parts == 2
     # Still held by the newer claim: no other gateway may take it while it sends.
     assert row.lease_until is not None and row.errcode is None
@@ -91,3 +91,22 @@ def test_a_retry_resumes_after_the_parts_that_went_out(database_url: str) -> Non
     # The third failed attempt is the last one allowed.
     assert outbox.record(last, SendResult(sent=0, errcode=SYSTEM_BUSY)) is OutboxStatus.FAILED
     assert _row(outbox, first).sent_parts == 2
+
+
+def test_a_row_rescheduled_since_it_was_listed_is_not_claimed(database_url: str) -> None:
+    """Another gateway tried it between this one's select and its update: the backoff
+    it set holds."""
+    outbox = _outbox(database_url)
+    item = outbox.enqueue("o-backoff", ["您好"], [])
+    _expire_lease(outbox, database_url, item)  # claimed by a second gateway...
+    second = outbox.get(item.id)
+    assert second is not None and second.attempts == 2
+    future = datetime.now(UTC) + timedelta(minutes=5)
+    with transaction(session_factory(database_url)) as session:  # ...which failed later
+        session.execute(
+            update(WechatOutbox)
+            .where(WechatOutbox.id == item.id)
+            .values(lease_until=None, next_attempt_at=future)
+        )
+    listed = select(WechatOutbox.id).where(WechatOutbox.id == item.id)
+    assert outbox._claim(listed) == []  # the stale listing does not take it

@@ -1,0 +1,32 @@
+"""Ticket categories as long as the console allows (32 characters, was 16).
+
+The ticket form now offers the categories maintainers configure in the console.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("tickets") as table:
+        table.alter_column(
+            "category", existing_type=sa.String(16), type_=sa.String(32), existing_nullable=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("tickets") as table:
+        table.alter_column(
+            "category", existing_type=sa.String(32), type_=sa.String(16), existing_nullable=False
+        )
