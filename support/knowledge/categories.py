@@ -6,16 +6,22 @@ the form: a category added in the console is offered in the form, and accepted t
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kb.content import DEFAULT_CATEGORIES, Category
 from support.knowledge.store import CATEGORIES_KEY, KbStore
 
+logger = logging.getLogger(__name__)
+
 # The ticket form always has somewhere to put a problem that fits no other category.
 CATCH_ALL = Category.OTHER.value
+# After a failed read, try the database again this soon.
+RETRY_SECONDS = 5.0
 
 
 def configured_categories(store: KbStore) -> list[str]:
@@ -38,10 +44,17 @@ class TicketCategories:
         self._cached: tuple[float, tuple[str, ...]] | None = None
 
     def current(self) -> tuple[str, ...]:
+        """The list; with the database away for a moment, the last one read (or the
+        default list), so that the form keeps working."""
         with self._lock:
             now = time.monotonic()
             if self._cached is None or now - self._cached[0] > self._ttl:
-                names = [name for name in configured_categories(self._store) if name]
+                try:
+                    names = [name for name in configured_categories(self._store) if name]
+                except SQLAlchemyError:
+                    logger.warning("读取工单分类失败，暂用上一次的分类列表", exc_info=True)
+                    names = list(self._cached[1] if self._cached else DEFAULT_CATEGORIES)
+                    now = now - self._ttl + RETRY_SECONDS
                 listed = (*(name for name in names if name != CATCH_ALL), CATCH_ALL)
                 self._cached = (now, listed)
             return self._cached[1]

@@ -59,10 +59,14 @@ _LOSS = re.compile(
     r"|(?:不认识|不知道|陌生)的?(?:消费|扣款|交易|转账|登录|设备)|不是我(?:本人)?(?:的)?(?:买|花|扣)的"
     r"|(?:正在|还在)(?:被)?(?:扣|刷|转|盗|登)|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
-    # The phone that holds the wallet is gone: whoever has it may get in.
-    r"|手机(?:被)?(?:丢|掉|偷|抢|盗)了|手机(?:丢失|被偷|被抢|被盗|不见了|找不到了)"
     r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed)(?![a-z])"
 )
+# The phone that holds the wallet is gone: whoever has it may get in. Not when it was
+# found again, or long ago (「之前手机丢了，现在换了新手机」).
+_PHONE_GONE = re.compile(
+    r"手机(?:被)?(?:丢|偷|抢|盗)了|手机(?:丢失|被偷|被抢|被盗|不见了|找不到了)"
+)
+_PHONE_BACK = re.compile(r"找到|找回|之前|以前|上次|去年|前几年")
 # Calling the wallet itself a scam: anger at the service, not fraud by someone else.
 _ACCUSATION = re.compile(
     r"(?:你们|你|平台|公司|这个?(?:app|平台|钱包|软件))(?:就|都)?(?:是|是不是)(?:一群|个)?(?:骗子|骗钱的|诈骗)"
@@ -95,9 +99,9 @@ _SCAM = re.compile(
     r"|(?:发给|告诉|给)(?:他|她|对方|陌生人).{0,6}(?:验证码|密码|助记词|私钥)"
     # A stranger's "refund" or "compensation" that needs the user to scan, pay or borrow,
     # and fees paid up front to release money: the usual scripts.
-    r"|(?:理赔|赔付|赔偿|退款|退费|退货|补偿).{0,12}(?:扫|二维码|收款码|链接|验证码|贷款|借呗|备用金)"
-    r"|(?:让|叫|要)我扫|扫(?:他|她|对方)的?(?:码|二维码)"
-    r"|解冻费|解冻金|保证金|激活费|认证费|(?:先|预先)(?:交|付|转)[^，,。.]{0,4}(?:解冻|保证|激活|税)"
+    r"|(?:理赔|赔付|赔偿|补偿).{0,16}(?:扫|二维码|收款码|贷款|借呗|备用金)"
+    r"|(?:打电话|来电|电话里|自称).{0,20}(?:理赔|赔付|赔偿|补偿|退款|退费).{0,16}(?:扫|二维码|收款码|贷款)"
+    r"|解冻费|解冻金|(?:先|要|得|需要)(?:交|付|转)[^，,。.]{0,4}(?:保证金|激活费|认证费|税费|解冻)"
     r"|(?<![a-z])phishing(?![a-z])"
 )
 # The user is personally involved (not asking in general): "让我…", money moved, "刚…".
@@ -111,10 +115,15 @@ _INVOLVED = re.compile(
 # 了能找回吗」「听说有人被骗了」. Not urgent unless something is happening right now.
 _GENERAL = re.compile(
     r"怎么防|防止|预防|避免|以防|如果|万一|假如|要是|会不会|安全吗|安不安全|一般(?:怎么|该|会|要)"
-    r"|(?<!可)怕|担心|害怕|防范|提防|安全一?点|更安全"
+    r"|防范|提防|安全一?点|更安全"
     r"|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)|(?:被骗|被盗|受骗|上当)过"
     r"|提前|想了解|了解一下|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
     r"|(?<![a-z])(?:if|how to (?:avoid|prevent)|in case)(?![a-z])"
+)
+# Worry ahead of time (「怕被盗」「担心被骗」), as long as nothing has been lost yet.
+_WORRY = re.compile(r"(?<![可恐哪])怕(?!是)|担心|害怕")
+_ALREADY_LOST = re.compile(
+    r"被.{0,4}了|少了|没了|不见了|不翼而飞|(?:没|没有|从没)(?:消费|操作|用|动|花)过|转走|盗刷了"
 )
 _HAPPENING_NOW = re.compile(
     r"刚|正在|马上|这会儿|现在.{0,6}(?:少|没|转|扣|登)|已经|(?:告诉|发|给|报|转|汇|付)了"
@@ -205,10 +214,12 @@ _FILLER = re.compile(
 )
 
 _CLAUSE_BREAK = re.compile(
-    r"[，,。.!！?？;；\n]+|(?:还有(?!点|一点|些|一些|钱|余额|多少|几|剩|吗|没)|另外|顺便问一下|顺便问下|顺便|以及"
-    r"|and also)"
-    # Phone users type a space where a comma would go: 「充值没到账 怎么办」.
-    r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
+    r"[，,。.!！?？;；\n]+"
+    r"|(?:还有(?!点|一点|些|一些|钱|余额|多少|几|剩|吗|没|效|\d|[一两]?[张笔块元条]|[一两]?个(?!问题))"
+    r"|另外|顺便问一下|顺便问下|顺便|以及|and also)"
+    # Phone users type a space where a comma would go (「充值没到账 怎么办」), but also
+    # between words (「微信 支付 失败」): only pieces of three characters or more split.
+    r"|(?<=[\u4e00-\u9fff]{3})\s+(?=[\u4e00-\u9fff]{3})"
 )
 _SPACES = re.compile(r"\s+")
 # 「提现到账了，谢谢」: the problem is solved, and the user says so with thanks.
@@ -216,6 +227,8 @@ _SOLVED = re.compile(
     r"(?:到账|到了|好了|可以了|成功|解决|搞定|收到|弄好|恢复|正常|登上|进去|找到|能用)了?"
     r"[啊呀哈啦哦嘞]*$"
 )
+_NEGATED = re.compile(r"[没不未无]|失败")
+MAX_SOLVED_LENGTH = 10
 _THANKS = re.compile(r"谢谢|多谢|感谢|谢啦|(?<![a-z])thank")
 
 # A pick from a numbered list: 「1」「第一个」「①」「选2」「the first one」.
@@ -272,9 +285,12 @@ def read(text: str) -> Signals:
     wants_person = bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal)
     accused = bool(_ACCUSATION.search(normal))
     others = _ACCUSATION.sub("", normal)  # fraud by someone else, not the wallet "scamming"
-    loss = bool(_LOSS.search(others))
+    loss = bool(_LOSS.search(others)) or (
+        bool(_PHONE_GONE.search(others)) and not _PHONE_BACK.search(others)
+    )
     scam = bool(_SCAM.search(others))
-    general = bool(_GENERAL.search(normal)) and not _HAPPENING_NOW.search(normal)
+    worried = bool(_WORRY.search(normal)) and not _ALREADY_LOST.search(normal)
+    general = (bool(_GENERAL.search(normal)) or worried) and not _HAPPENING_NOW.search(normal)
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
     return Signals(
         text=normal,
@@ -311,7 +327,13 @@ def question_part(normal: str) -> str:
                 break
             rest = stripped
         rest = rest.strip(" ，,。.!！~～、:：")
-        if thanked and _SOLVED.search(rest) and not _ASKS.search(rest):
+        if (
+            thanked
+            and len(rest) <= MAX_SOLVED_LENGTH
+            and _SOLVED.search(rest)
+            and not _NEGATED.search(rest)
+            and not _ASKS.search(rest)
+        ):
             continue  # news that it worked, not a question
         if rest:
             kept.append(rest)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -367,10 +368,13 @@ def relevant_part(answer: str, question: str) -> str | None:
     if best == 0:
         # No known aspect: the user's own words, where a sentence repeats two of them
         # (「收银员说扫不出来」 → 「扫不出来时，可调高屏幕亮度…」).
-        asked = _content_bigrams(question)
+        # Only pairs that set one sentence apart count: 「一直」「没有」 run through many.
+        pairs = [_content_bigrams(sentence) for sentence in sentences]
+        counts = Counter(pair for found in pairs for pair in found)
+        asked = {pair for pair in _content_bigrams(question) if pair not in _COMMON_BIGRAMS}
         scored = [
-            (len(asked & _content_bigrams(sentence)), index)
-            for index, sentence in enumerate(sentences)
+            (len({pair for pair in asked & found if counts[pair] == 1}), index)
+            for index, found in enumerate(pairs)
         ]
         best = max((score for score, _ in scored), default=0)
         if best < MIN_SHARED_BIGRAMS:
@@ -385,6 +389,50 @@ MIN_SHARED_BIGRAMS = 2
 # Characters that carry no topic: pairs with them in are left out.
 _FUNCTION_CHARACTERS = frozenset(
     "的了吗呢啊吧呀么嘛我你您他她它们是在和就都也还这那个要会能可怎么啥咋办说"
+)
+
+
+# Pairs common in any text, that say nothing of what is asked.
+_COMMON_BIGRAMS = frozenset(
+    {
+        "没有",
+        "已经",
+        "一直",
+        "如果",
+        "为什",
+        "什么",
+        "时候",
+        "一下",
+        "不行",
+        "可以",
+        "需要",
+        "显示",
+        "然后",
+        "但是",
+        "因为",
+        "所以",
+        "现在",
+        "之后",
+        "之前",
+        "以后",
+        "以前",
+        "还是",
+        "或者",
+        "是否",
+        "不是",
+        "没法",
+        "无法",
+        "不到",
+        "不了",
+        "请问",
+        "麻烦",
+        "一般",
+        "一定",
+        "目前",
+        "页面",
+        "提示",
+        "操作",
+    }
 )
 
 

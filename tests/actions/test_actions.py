@@ -10,6 +10,8 @@ import pytest
 import yaml
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
 
 from actions.faq import ActionAnswerFAQ, ActionAnswerFeedback, ActionCoreFallback, ActionSmallTalk
 from actions.handoff import ActionHandoff
@@ -23,6 +25,7 @@ from actions.tickets import (
 from guard import WARNING
 from kb.knowledge_base import KnowledgeBase
 from support.escalations.service import EscalationService
+from support.knowledge.categories import TicketCategories
 from support.knowledge.store import CATEGORIES_KEY, KbStore
 from support.replies.vocabulary import FALLBACK_AGAIN, FALLBACK_FIRST, HELPED_QUESTION
 from support.storage import session_factory
@@ -103,6 +106,15 @@ async def test_a_clarify_choice_on_wechat_gets_the_short_answer(
     )
     dispatcher, _ = await run(ActionAnswerFAQ(), tracker)
     assert dispatcher.messages[0]["text"] == SHORT_CLOSE_ACCOUNT
+
+
+def test_the_form_keeps_its_categories_while_the_database_is_away() -> None:
+    """A database away for a moment must not break the ticket form: the default list,
+    or the last one read."""
+    away = create_engine("postgresql+psycopg://kefu@127.0.0.1:9/none?connect_timeout=1")
+    categories = TicketCategories(sessionmaker(away), ttl=0)
+    assert categories.current()[-1] == "其他"
+    assert "充值" in categories.current()
 
 
 async def test_escalate_ticket_hint_prefills_the_category(make_tracker: MakeTracker) -> None:

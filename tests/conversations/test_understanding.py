@@ -61,7 +61,9 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "我的账户被盗了，如果报警有用吗", "有人在用我的号付款，快帮我冻结",
      "账户不是我本人在操作，现在有好几笔转出", "手机被偷了，上面登着钱包",
      "我手机丢了怎么办", "账号被hack了 钱都没了",
-     "客服打电话说我的订单要退款，让我扫他发的二维码", "他让我扫他的码领赔偿金"],
+     "客服打电话说我的订单要退款，让我扫他发的二维码", "他说快递丢了要赔偿我，让我扫他的码",
+     "好害怕，卡被盗刷了三千", "担心账户被盗了 里面的钱都没了",
+     "我很担心，余额少了5000，我没有消费过", "恐怕是被盗号了 钱不翼而飞"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -86,6 +88,18 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
      "让我输入密码才能转账吗", "客服说是系统问题，要等多久", "注册时要求设置密码吗"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
+    said = signals.read(text)
+    assert not said.scam and not said.urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["收银员让我扫码付款 但是一直扫不出来", "店员叫我扫他的码付款", "朋友让我扫她的二维码转账给她",
+     "我已经申请退款了 验证码收不到", "退款已经到了，但是链接打不开", "商家保证金已经交了 怎么退",
+     "手机掉了 屏幕碎了 扫码扫不出来", "我手机丢了，但是已经找到了，需要改密码吗",
+     "之前手机丢了，现在换了新手机，怎么登录"],
+)  # fmt: skip
+def test_everyday_scanning_refunds_and_old_losses_are_no_risk(text: str) -> None:
     said = signals.read(text)
     assert not said.scam and not said.urgent
 
@@ -147,7 +161,9 @@ def test_a_question_is_never_small_talk(text: str, question: bool) -> None:
     ("text", "question"),
     [("提现到账了 谢谢你啊", ""), ("好了好了，能登上了，谢谢您", ""), ("充值成功了，多谢", ""),
      ("提现到账了，但是手续费扣了两次，谢谢", "但是手续费扣了两次"),
-     ("到账了吗 谢谢", "到账了吗"), ("提现到账了", "提现到账了")],
+     ("到账了吗？谢谢", "到账了吗"), ("提现到账了", "提现到账了"),
+     ("谢谢 充值一直没到账", "充值一直没到账"), ("谢谢，但是验证码没收到", "但是验证码没收到"),
+     ("谢谢！页面显示不正常", "页面显示不正常"), ("谢谢，绑卡没成功", "绑卡没成功")],
 )  # fmt: skip
 def test_news_that_it_worked_said_with_thanks_is_no_question(text: str, question: str) -> None:
     assert signals.read(text).question == question
@@ -159,7 +175,9 @@ def test_news_that_it_worked_said_with_thanks_is_no_question(text: str, question
      ("提现要多久还有手续费多少", ["提现要多久", "手续费多少"]),
      ("销户以后里面还有点余额咋办", ["销户以后里面还有点余额咋办"]),
      ("账户里还有多少钱能提现", ["账户里还有多少钱能提现"]),
-     ("app打不开 一直crash", ["app打不开", "一直crash"]),
+     ("收款码 怎么 生成", ["收款码 怎么 生成"]), ("微信 支付 绑定 失败", ["微信 支付 绑定 失败"]),
+     ("验证码还有效吗", ["验证码还有效吗"]), ("我还有一张卡没解绑", ["我还有一张卡没解绑"]),
+     ("卡里还有500块", ["卡里还有500块"]),
      ("how do i send money", ["how do i send money"])],
 )  # fmt: skip
 def test_clauses_split_at_spaces_between_chinese_and_at_joining_words(
@@ -220,6 +238,9 @@ def test_the_relevant_part_by_the_users_own_words() -> None:
     )
     assert relevant_part(answer, "今天天气怎么样") is None
     assert relevant_part(answer, "出来了吗") is None  # one pair is not enough
+    # Pairs that run through many sentences, or any text, set no sentence apart.
+    common = "请稍等几分钟。如果一直没有收到，请稍后重试。一直没有收到时可以重新发送。"
+    assert relevant_part(common, "为什么一直没有反应") is None
 
 
 # The turn, on the real KB

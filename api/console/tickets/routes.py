@@ -42,7 +42,7 @@ def list_tickets(
         list[Annotated[str, NoNul]] | None, Query(description="一个或多个状态")
     ] = None,
     channel: Annotated[str | None, Query(max_length=16), NoNul] = None,
-    category: Annotated[str | None, Query(max_length=16), NoNul] = None,
+    category: Annotated[str | None, Query(max_length=32), NoNul] = None,
     sender_id: Annotated[str | None, Query(max_length=128), NoNul] = None,
     q: Annotated[
         str | None, Query(max_length=100, description="工单号、描述或联系方式"), NoNul

@@ -1,6 +1,8 @@
 """Ticket categories as long as the console allows (32 characters, was 16).
 
 The ticket form now offers the categories maintainers configure in the console.
+SQLite does not enforce VARCHAR lengths, and rebuilding the table there (batch mode)
+would drop it with foreign keys on, cascading to every ticket event: PostgreSQL only.
 
 Revision ID: 0010
 Revises: 0009
@@ -19,14 +21,24 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tickets") as table:
-        table.alter_column(
-            "category", existing_type=sa.String(16), type_=sa.String(32), existing_nullable=False
-        )
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    op.alter_column(
+        "tickets",
+        "category",
+        existing_type=sa.String(16),
+        type_=sa.String(32),
+        existing_nullable=False,
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tickets") as table:
-        table.alter_column(
-            "category", existing_type=sa.String(32), type_=sa.String(16), existing_nullable=False
-        )
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    op.alter_column(
+        "tickets",
+        "category",
+        existing_type=sa.String(32),
+        type_=sa.String(16),
+        existing_nullable=False,
+    )
