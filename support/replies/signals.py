@@ -64,9 +64,11 @@ _LOSS = re.compile(
 # The phone that holds the wallet is gone: whoever has it may get in. Not when it was
 # found again, or long ago (「之前手机丢了，现在换了新手机」).
 _PHONE_GONE = re.compile(
-    r"手机(?:被)?(?:丢|偷|抢|盗)了|手机(?:丢失|被偷|被抢|被盗|不见了|找不到了)"
+    r"手机(?:被人?)?(?:丢|偷|抢|盗)了|手机(?:丢失|被人?偷|被人?抢|被盗|不见了|找不到了)"
 )
-_PHONE_BACK = re.compile(r"找到|找回|之前|以前|上次|去年|前几年")
+_PHONE_BACK = re.compile(
+    r"(?<![没未不还])(?:找到了|找回来了)|(?:之前|以前|上次|去年|前几年)的?手机"
+)
 # Calling the wallet itself a scam: anger at the service, not fraud by someone else.
 _ACCUSATION = re.compile(
     r"(?:你们|你|平台|公司|这个?(?:app|平台|钱包|软件))(?:就|都)?(?:是|是不是)(?:一群|个)?(?:骗子|骗钱的|诈骗)"
@@ -122,6 +124,8 @@ _GENERAL = re.compile(
 )
 # Worry ahead of time (「怕被盗」「担心被骗」), as long as nothing has been lost yet.
 _WORRY = re.compile(r"(?<![可恐哪])怕(?!是)|担心|害怕")
+# The worried phrase itself, up to the next break: 「怕被盗」.
+_WORRY_SPAN = re.compile(r"(?:(?<![可恐哪])怕(?!是)|担心|害怕)[^，,。.!！?？;；\s]*")
 _ALREADY_LOST = re.compile(
     r"被.{0,4}了|少了|没了|不见了|不翼而飞|(?:没|没有|从没)(?:消费|操作|用|动|花)过|转走|盗刷了"
 )
@@ -289,7 +293,15 @@ def read(text: str) -> Signals:
         bool(_PHONE_GONE.search(others)) and not _PHONE_BACK.search(others)
     )
     scam = bool(_SCAM.search(others))
-    worried = bool(_WORRY.search(normal)) and not _ALREADY_LOST.search(normal)
+    # Worry asks ahead only when the rest of the message shows no risk of its own
+    # (「有一笔不认识的扣款 我好害怕」 is an emergency, 「怕被盗」 is not).
+    rest = _WORRY_SPAN.sub(" ", others)
+    risk_besides = bool(
+        _LOSS.search(rest)
+        or (_PHONE_GONE.search(rest) and not _PHONE_BACK.search(rest))
+        or (_SCAM.search(rest) and _INVOLVED.search(rest))
+    )
+    worried = bool(_WORRY.search(normal)) and not risk_besides and not _ALREADY_LOST.search(normal)
     general = (bool(_GENERAL.search(normal)) or worried) and not _HAPPENING_NOW.search(normal)
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
     return Signals(
@@ -313,6 +325,7 @@ def clauses(text: str) -> list[str]:
 def question_part(normal: str) -> str:
     """The clauses that carry the question: person requests and filler words dropped."""
     kept = []
+    solved = []
     thanked = bool(_THANKS.search(normal))
     for clause in _CLAUSE_BREAK.split(normal):
         rest = _PERSON.sub("", _NOT_PERSON.sub("", clause)).strip()
@@ -327,16 +340,19 @@ def question_part(normal: str) -> str:
                 break
             rest = stripped
         rest = rest.strip(" ，,。.!！~～、:：")
-        if (
-            thanked
-            and len(rest) <= MAX_SOLVED_LENGTH
-            and _SOLVED.search(rest)
-            and not _NEGATED.search(rest)
-            and not _ASKS.search(rest)
-        ):
-            continue  # news that it worked, not a question
         if rest:
             kept.append(rest)
+            solved.append(
+                thanked
+                and len(rest) <= MAX_SOLVED_LENGTH
+                and bool(_SOLVED.search(rest))
+                and not _NEGATED.search(rest)
+                and not _ASKS.search(rest)
+            )
+    # News that it worked, said with thanks, is no question; but next to another problem
+    # it is that problem's context (「谢谢 转账成功了 对方没收到」).
+    if kept and all(solved):
+        return ""
     return "，".join(kept)
 
 

@@ -21,24 +21,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        return
-    op.alter_column(
-        "tickets",
-        "category",
-        existing_type=sa.String(16),
-        type_=sa.String(32),
-        existing_nullable=False,
-    )
+    _resize(16, 32)
 
 
 def downgrade() -> None:
+    _resize(32, 16)
+
+
+def _resize(old: int, new: int) -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
     op.alter_column(
         "tickets",
         "category",
-        existing_type=sa.String(32),
-        type_=sa.String(16),
+        existing_type=sa.String(old),
+        type_=sa.String(new),
         existing_nullable=False,
     )
