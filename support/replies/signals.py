@@ -289,18 +289,12 @@ def read(text: str) -> Signals:
     wants_person = bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal)
     accused = bool(_ACCUSATION.search(normal))
     others = _ACCUSATION.sub("", normal)  # fraud by someone else, not the wallet "scamming"
-    loss = bool(_LOSS.search(others)) or (
-        bool(_PHONE_GONE.search(others)) and not _PHONE_BACK.search(others)
-    )
+    loss = _lost(others)
     scam = bool(_SCAM.search(others))
     # Worry asks ahead only when the rest of the message shows no risk of its own
     # (「有一笔不认识的扣款 我好害怕」 is an emergency, 「怕被盗」 is not).
     rest = _WORRY_SPAN.sub(" ", others)
-    risk_besides = bool(
-        _LOSS.search(rest)
-        or (_PHONE_GONE.search(rest) and not _PHONE_BACK.search(rest))
-        or (_SCAM.search(rest) and _INVOLVED.search(rest))
-    )
+    risk_besides = _lost(rest) or bool(_SCAM.search(rest) and _INVOLVED.search(rest))
     worried = bool(_WORRY.search(normal)) and not risk_besides and not _ALREADY_LOST.search(normal)
     general = (bool(_GENERAL.search(normal)) or worried) and not _HAPPENING_NOW.search(normal)
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
@@ -314,6 +308,13 @@ def read(text: str) -> Signals:
         asks=bool(_ASKS.search(normal)),
         not_solved=bool(_NOT_SOLVED.search(normal)),
         question=question_part(normal),
+    )
+
+
+def _lost(text: str) -> bool:
+    """Money or access already lost, or the phone that holds the wallet gone."""
+    return bool(_LOSS.search(text)) or bool(
+        _PHONE_GONE.search(text) and not _PHONE_BACK.search(text)
     )
 
 
