@@ -141,6 +141,15 @@ def build_id_for(content_hash: str, encoder_spec: str, encoder_revision: str) ->
     return digest.hexdigest()[:16]
 
 
+def built_as_now(manifest: Manifest) -> bool:
+    """Whether this code would give the manifest's content, encoder and weights the same
+    build id: the id also covers the index format, the jieba dictionary and the synonyms,
+    which an upgrade may change without touching the FAQ (the index would then hold rows
+    read differently from the queries)."""
+    expected = build_id_for(manifest.content_hash, manifest.encoder, manifest.encoder_revision)
+    return manifest.build_id.split("-", 1)[0] == expected
+
+
 @dataclass(frozen=True)
 class IndexRows:
     """One row per searchable text (a question or a paraphrase), in FAQ order."""

@@ -49,6 +49,7 @@ from kb.evaluation import (
 from kb.index import (
     FORMAT_VERSION,
     build_index,
+    built_as_now,
     default_settings,
     index_rows,
     read_manifest,
@@ -513,8 +514,9 @@ class KnowledgeWorkspace:
 
     def _existing_build(self, build_id: str | None) -> Path | None:
         """A version's stored build, if it is still what this deployment would build:
-        same encoder, weights and index format (after an upgrade, a re-exported model or
-        a new KEFU_ENCODER, the version is rebuilt rather than served from the old folder)."""
+        same encoder, weights, index format, dictionary and synonyms (after an upgrade, a
+        re-exported model or a new KEFU_ENCODER, the version is rebuilt rather than served
+        from the old folder)."""
         directory = self._settings.index_dir / build_id if build_id else None
         if not directory or not (directory / "manifest.json").exists():
             return None
@@ -538,6 +540,7 @@ class KnowledgeWorkspace:
             manifest.encoder == wanted
             and manifest.format_version == FORMAT_VERSION
             and manifest.encoder_revision == self._the_encoder(wanted).revision
+            and built_as_now(manifest)
         )
 
     def _build(

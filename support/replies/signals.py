@@ -33,13 +33,16 @@ _PERSON = re.compile(
     rf"|有(?:没有)?{_PERSON_NOUN}(?!审核|核实|复核|处理|费|智能)(?:吗|么|没有|不)?(?=$|[\s?？!！,，。啊呀])"
     r"|(?:人工){2,}|找(?:个)?(?:客服)?(?:小姐姐|小哥哥)"
     r"|(?:不要|别让?|不想)(?:再)?(?:跟|和)?机器人"
-    # 「人工客服几点上班」 asks about the service; the FAQ answers it.
-    rf"|{_PERSON_NOUN}客服(?!的?(?:工作|上班|服务)?时间|的?电话|几点|在哪)"
+    # 「人工客服几点上班」 asks about the service; the FAQ answers it. 「人工在哪」 in a
+    # chat asks for one.
+    rf"|{_PERSON_NOUN}客服(?!的?(?:工作|上班|服务)?时间|的?电话|几点)"
+    rf"|{_PERSON_NOUN}(?:在哪|去哪了|呢)"
     r"|^[\s\W]*(?:人工|转人工|真人)[\s\W]*$"
     r"|转(?:认|仁|任|忍)工|人\s+工客服"
     r"|(?<![a-z])(?:human|real person|live agent|live person|real agent|someone real"
-    r"|talk to (?:an? |the )?(?:agent|person|representative|someone)"
-    r"|speak (?:to|with) (?:an? |the )?(?:agent|person|representative|someone))"
+    # (canonicalize has already turned 「customer service」 into 客服.)
+    r"|(?:talk|speak|chat) (?:to|with) (?:an? |the |your )?(?:agent|person|representative"
+    r"|someone|客服|customer (?:service|support)|support (?:team|staff)|staff|operator))"
 )
 # 「不用转人工」「不要人工」 say the opposite.
 _NOT_PERSON = re.compile(
@@ -77,7 +80,12 @@ _ACCUSATION = re.compile(
 # Signs of a scam in progress or a question about one: impersonation, codes asked for,
 # "safe accounts", screen sharing.
 _SCAM = re.compile(
-    r"冒充|自称.{0,4}(?:客服|官方|工作人员|警察)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
+    r"冒充|自称.{0,4}(?:客服|官方|工作人员|警察|热线|银行|平台)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
+    # Money moved to an account someone else names: 「让我把余额转到新账户」.
+    r"|(?:转到|转入|转进|转移到|移到|打到)(?:一个)?(?:安全|指定|监管|保护|备用)的?(?:账户|账号|卡)"
+    r"|(?:让|叫|要)我?把?(?:钱|余额|资金|存款).{0,4}(?:转|移|打)到(?:一个)?新的?(?:账户|账号)"
+    # Someone who offers help (more limit, unfreezing, a loan) for a fee paid first.
+    r"|(?:有人|他|她|对方|客服|陌生人|网友|自称).{0,24}(?:先|提前)(?:交|付|转)"
     r"|共享屏幕|屏幕共享|远程(?:控制|协助)|钓鱼|可疑链接|陌生链接"
     # Officials who "need" the money moved, links that ask for codes, promised returns.
     r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)"
@@ -98,13 +106,17 @@ _SCAM = re.compile(
     # Someone claiming to be the wallet's staff: 「说是你们客服」「他说他是官方的」.
     r"|说(?:是|(?:他|她|自己|对方)是)(?:你们|官方|平台|钱包)?的?(?:客服|官方|工作人员|员工|警察)"
     r"|声称"
+    # A caller who says he is the wallet: 「刚有人打电话说是平台的」.
+    r"|(?:打电话|打来电话|来电|电话里|打给我).{0,8}说(?:是|他是|她是|自己是|对方是)(?:你们|官方|平台|钱包)"
     r"|(?:发给|告诉|给)(?:他|她|对方|陌生人).{0,6}(?:验证码|密码|助记词|私钥)"
     # A stranger's "refund" or "compensation" that needs the user to scan, pay or borrow,
     # and fees paid up front to release money: the usual scripts.
     r"|(?:理赔|赔付|赔偿|补偿).{0,16}(?:扫|二维码|收款码|贷款|借呗|备用金)"
     r"|(?:打电话|来电|电话里|自称).{0,20}(?:理赔|赔付|赔偿|补偿|退款|退费).{0,16}(?:扫|二维码|收款码|贷款)"
     r"|解冻费|解冻金|(?:先|要|得|需要)(?:交|付|转)[^，,。.]{0,4}(?:保证金|激活费|认证费|税费|解冻)"
-    r"|(?<![a-z])phishing(?![a-z])"
+    r"|(?<![a-z])(?:phishing|(?:ask(?:ed|ing|s)?|want(?:ed|s)?) (?:me )?for (?:my |the |a )?"
+    r"(?:verification )?(?:code|otp|password|pin)|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be"
+    r"|(?:said|saying|says) (?:he|she|they) (?:is|was|are|were) from)(?![a-z])"
 )
 # The user is personally involved (not asking in general): "让我…", money moved, "刚…".
 _INVOLVED = re.compile(
@@ -112,12 +124,24 @@ _INVOLVED = re.compile(
     r"|正在(?:转|汇|付|打钱|操作|输|扣)|(?:我|她|他)(?:已经|刚)?点了|(?:输|填|输入)了.{0,4}(?:验证码|密码|信息|卡号)"
     r"|(?:让|叫|要)(?:她|他|我妈|我爸|家人|老人)|拉我|加我|问我要|找我要|(?:让|叫|要)我?把钱"
     r"|(?:我|她|他)把.{0,8}(?:发给|告诉|给|转给|报给|念给)|还在"
+    r"|(?<![a-z])(?:called me|asked me|told me|asked for my|someone (?:called|texted|messaged)"
+    r"|i (?:gave|sent|told|clicked|paid|transferred))(?![a-z])"
+)
+# The user did what a scammer asked: money, a code or a password already given. Said
+# after fraud came up (「我已经给他转过去了」), it makes the conversation urgent.
+_COMPLIED = re.compile(
+    r"已经(?:把钱)?.{0,4}(?:转|汇|付|打|给|发|告诉|交|扫|点|输)"
+    r"|(?:转|汇|付|打|发|交)(?:过去|出去)了|(?:转|汇|付|打|发|给|告诉)了?(?:他|她|对方|骗子)"
+    r"|(?<![a-z])(?:already (?:paid|sent|gave|transferred|told)"
+    r"|i (?:paid|sent|gave|transferred))(?![a-z])"
 )
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Not urgent unless something is happening right now.
 _GENERAL = re.compile(
     r"怎么防|防止|预防|避免|以防|如果|万一|假如|要是|会不会|安全吗|安不安全|一般(?:怎么|该|会|要)"
     r"|防范|提防|安全一?点|更安全"
+    # 「要注意啥才能不被盗号」 asks how not to lose anything.
+    r"|不(?:会)?被(?:人)?(?:盗|骗|黑|冒用|入侵)|注意(?:什么|啥|哪些|些)|保护好"
     r"|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)|(?:被骗|被盗|受骗|上当)过"
     r"|提前|想了解|了解一下|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
     r"|(?<![a-z])(?:if|how to (?:avoid|prevent)|in case)(?![a-z])"
@@ -276,6 +300,8 @@ class Signals:
     asks: bool
     # The answer just given did not help (「还是不行」).
     not_solved: bool
+    # The user says they already gave money or a secret away (see _COMPLIED).
+    complied: bool
     # The message without what is said around the question (requests, greetings, anger).
     question: str
 
@@ -307,6 +333,7 @@ def read(text: str) -> Signals:
         wants_ticket=bool(_TICKET.search(normal)),
         asks=bool(_ASKS.search(normal)),
         not_solved=bool(_NOT_SOLVED.search(normal)),
+        complied=bool(_COMPLIED.search(normal)),
         question=question_part(normal),
     )
 
@@ -374,6 +401,11 @@ def domain_terms() -> frozenset[str]:
             words.add(head)
     words |= {"钱", "余额", "银行卡", "卡", "付款", "转账", "密码", "手续费", "汇率", "限额"}
     return frozenset(normalize(word) for word in words if len(word) >= 1)
+
+
+def asks(text: str) -> bool:
+    """Whether ``text`` asks something, by its mark or its question words."""
+    return bool(_ASKS.search(normalize(text)))
 
 
 def has_domain_term(normal: str) -> bool:

@@ -39,9 +39,11 @@ from support.replies.vocabulary import (
     APOLOGY_PERSON,
     HELPED_QUESTION,
     HUMAN_FIRST,
+    NO_SUCH_OPTION,
     NONE_OF_THESE,
     NOT_SOLVED,
     NOTHING_MORE,
+    NOTHING_TO_PICK,
     OTHER_QUESTION,
     OTHER_QUESTIONS,
     PERSON_BUTTON,
@@ -63,6 +65,12 @@ SMALL_TALK_INTENTS = frozenset(
 MAX_CLAUSES = 6
 # Other questions of one message offered as buttons besides the one answered.
 MAX_OTHER_QUESTIONS = 2
+# A typed number beyond this is no pick from a list (WeChat numbers at most nine).
+MAX_OPTION_NUMBER = 9
+# A message this long (after greetings and requests) may describe an option just offered
+# (「登不进app那个」); a longer one is a question of its own.
+MIN_DESCRIPTION = 3
+MAX_DESCRIPTION = 16
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
 _ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
@@ -140,8 +148,12 @@ def respond(
     if picked is not None:
         answer = answer_faq(picked, ask_if_helped=ask_if_helped)
         return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
-    urgent = said.urgent or (context.urgent and said.wants_person)
-    if said.urgent:
+    if understanding.numbered_choice(text, MAX_OPTION_NUMBER) is not None:
+        return _no_such_option(context)
+    # Fraud came up before, and now the user says the money or the code is gone.
+    in_danger = said.urgent or (context.urgent and said.complied)
+    urgent = in_danger or (context.urgent and said.wants_person)
+    if in_danger:
         return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
@@ -163,6 +175,16 @@ def _none_of_these(context: Context) -> Turn:
     )
     kept = replace(context, offered=(), answered=False)
     return Turn(answer, kept, signals=("none_of_these",))
+
+
+def _no_such_option(context: Context) -> Turn:
+    """A bare 「3」 that picks nothing: no list, or not that many options on it. Not a
+    goodbye or a question to look up: say what can be picked, and keep the list."""
+    count = len(context.offered)
+    numbers = "1" if count == 1 else f"1–{count} 中的数字"
+    text = NO_SUCH_OPTION.format(count=count, numbers=numbers) if count else NOTHING_TO_PICK
+    answer = Answer(Decision.FALLBACK, (Reply(text, TICKET_OR_HUMAN),), [], context.fallback_streak)
+    return Turn(answer, context, signals=("no_such_option",))
 
 
 def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
@@ -193,7 +215,26 @@ def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FA
     if len(offered) == 1 and understanding.affirms(text):  # 「是的」 to 「是不是这个问题？」
         return offered[0]
     index = understanding.choice(text, [faq.question for faq in offered])
-    return offered[index] if index is not None else None
+    if index is not None:
+        return offered[index]
+    return _described(kb, said, offered)
+
+
+def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ | None:
+    """The option a short description points to (「付钱时输的那个」 to a list of the two
+    password resets): the KB ranks it first, and no other option offered is among the
+    entries the description could mean. A new question ranks something else first."""
+    words = said.question
+    if not MIN_DESCRIPTION <= len(words) <= MAX_DESCRIPTION or said.frustrated:
+        return None
+    result = kb.query(words)
+    top = result.top
+    if result.decision is Decision.FALLBACK or top is None:
+        return None
+    ids = {faq.id for faq in offered}
+    plausible = result.candidates if result.decision is Decision.CLARIFY else [top]
+    rivals = [c for c in plausible if c.id in ids and c.id != top.id]
+    return top.faq if top.id in ids and not rivals else None
 
 
 def _reason_for(context: Context, said: Signals) -> HandoffReason:
@@ -314,10 +355,14 @@ def _understood(
     parts = understanding.clauses(question)
     if len(parts) < 2:
         return result, []
+    looked_up = [(part, kb.query(part)) for part in parts[:MAX_CLAUSES] if len(part) >= 4]
+    # When some clauses ask, they carry the question and the rest tell the story: in
+    # 「…他是我以前的同事 好多年没联系了 这钱还能拿回来吗」 no clause but the last is a question
+    # (「好多年没联系了」 alone would be answered with how to contact support).
+    asking = [found for part, found in looked_up if understanding.asks(part)]
+    considered = asking or [found for _, found in looked_up]
     answered = [
-        found
-        for found in (kb.query(part) for part in parts[:MAX_CLAUSES] if len(part) >= 4)
-        if found.decision is Decision.ANSWER and found.top is not None
+        found for found in considered if found.decision is Decision.ANSWER and found.top is not None
     ]
     if result.decision is Decision.CLARIFY:
         # The whole message already narrowed it down: a clause may settle it among those
@@ -333,6 +378,11 @@ def _understood(
         settling = answered
     if result.decision is not Decision.ANSWER and settling:
         result = max(settling, key=lambda found: found.top.score if found.top else 0.0)
+    elif result.decision is Decision.FALLBACK:
+        # Lost in the story as a whole, but its question narrows it down on its own.
+        narrowed = [found for found in asking if found.decision is Decision.CLARIFY and found.top]
+        if narrowed:
+            result = max(narrowed, key=lambda found: found.top.score if found.top else 0.0)
     main = result.top.id if result.decision is Decision.ANSWER and result.top else None
     others: dict[str, FAQ] = {}
     for found in answered:

@@ -82,6 +82,12 @@ NONE_OF_THESE = (
     "好的，看来列出的都不是您要问的。请换个说法描述一下您的问题，我再帮您找找；"
     "也可以直接转人工客服，或者提交工单。"
 )
+# A typed number that picks nothing: more than the options listed, or no list at all.
+NO_SUCH_OPTION = "刚才列出的问题只有 {count} 个，请回复 {numbers} 选择，或者直接说说您遇到的问题。"
+NOTHING_TO_PICK = (
+    "这里没有可以按编号选择的内容。请直接说说您遇到的问题，我来帮您查找；"
+    "也可以提交工单或转人工客服。"
+)
 # The answer just given did not solve it (「还是不行」).
 NOT_SOLVED = (
     "抱歉，上面的办法没能解决您的问题。这种情况建议转人工客服，由客服同事帮您查看具体原因；"

@@ -25,7 +25,8 @@ from support.replies.vocabulary import (
     ["帮我转人工，充值不到账", "提现没到账 转人工!", "接人工", "我要找真人", "人工客服", "轉人工",
      "转认工", "I want to talk to a human", "能不能给我换个人工客服", "能不能安排人工跟我聊",
      "我想跟你们的工作人员直接通话", "有没有活人啊", "人工人工人工", "找你们经理来处理",
-     "我要跟客服说话，别让机器人回复", "有人工吗？", "叫你们人工出来", "我不要跟机器人聊"],
+     "我要跟客服说话，别让机器人回复", "有人工吗？", "叫你们人工出来", "我不要跟机器人聊",
+     "行吧 人工在哪 我直接问人", "人工客服在哪里", "can I speak to customer service?"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -34,7 +35,7 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["不用转人工了", "人工费是多少钱", "怎么充值", "需要人工审核吗", "为什么要人工审核",
-     "人工客服工作时间是几点", "不想转人工", "不用帮我转人工", "别给我转人工",
+     "人工客服工作时间是几点", "人工客服电话是多少", "不想转人工", "不用帮我转人工", "别给我转人工",
      "和客服沟通过了还是没退款", "找主管审批需要多久", "有没有人工审核",
      "我不找人工，帮我看下怎么查交易记录"],
 )  # fmt: skip
@@ -65,7 +66,11 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "好害怕，卡被盗刷了三千", "担心账户被盗了 里面的钱都没了",
      "我很担心，余额少了5000，我没有消费过", "恐怕是被盗号了 钱不翼而飞",
      "有一笔不认识的扣款 我好害怕", "担心 有人冒充你们客服让我共享屏幕",
-     "手机丢了，还没找到，怎么办", "我的手机被人偷了"],
+     "手机丢了，还没找到，怎么办", "我的手机被人偷了",
+     "刚有个自称你们热线的打给我 说我账户异常 让我把余额转到新账户",
+     "someone called saying he is from the wallet and asked for my verification code",
+     "我不小心点了链接 输了验证码", "卡被盗刷了 怎么才能不被继续扣",
+     "刚有人打电话说是平台的 让我念一下 我已经念给他了"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -77,7 +82,8 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
      "这个钱包安全吗，会不会被黑", "我之前被骗过一次，现在想知道怎么开两步验证",
      "客服会找我要验证码吗", "听说有人被冒充客服的骗了，怎么识别", "骗子现在都用什么手段",
      "怎么设置能更安全 担心账户被盗", "害怕被盗刷，能关掉免密支付吗", "万一手机丢了钱包怎么办",
-     "提现前要先交解冻费是真的吗"],
+     "提现前要先交解冻费是真的吗", "平时要注意啥才能不被盗号",
+     "有人说能帮我提高额度 要先交500手续费 靠谱吗"],
 )  # fmt: skip
 def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
     said = signals.read(text)
@@ -87,7 +93,8 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["修改密码要验证码吗", "注册时要输入验证码吗", "你们会要我的验证码吗",
-     "让我输入密码才能转账吗", "客服说是系统问题，要等多久", "注册时要求设置密码吗"],
+     "让我输入密码才能转账吗", "客服说是系统问题，要等多久", "注册时要求设置密码吗",
+     "提现要先交手续费吗", "怎么把钱转到新的银行卡", "客服说是平台的问题 要等多久"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -181,7 +188,7 @@ def test_news_that_it_worked_said_with_thanks_is_no_question(text: str, question
      ("收款码 怎么 生成", ["收款码 怎么 生成"]), ("微信 支付 绑定 失败", ["微信 支付 绑定 失败"]),
      ("验证码还有效吗", ["验证码还有效吗"]), ("我还有一张卡没解绑", ["我还有一张卡没解绑"]),
      ("卡里还有500块", ["卡里还有500块"]),
-     ("how do i send money", ["how do i send money"])],
+     ("how do i send money", ["how do i 转账"])],  # English words read as the FAQ's
 )  # fmt: skip
 def test_clauses_split_at_spaces_between_chinese_and_at_joining_words(
     text: str, parts: list[str]
@@ -456,3 +463,76 @@ def test_a_clause_does_not_settle_it_away_from_the_topic(knowledge_base: Knowled
     # Without that topic, the clause settles it.
     turn = respond(cast(KnowledgeBase, kb), f"{scene} {problem}", Context())
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "two_factor")
+
+
+def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase) -> None:
+    """「付钱时输的那个」 to the two password resets: the KB points to one of them and to
+    no other option offered."""
+    offered = Context(offered=("password_reset", "payment_password_reset"))
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            "付钱时输的那个": (Decision.CLARIFY, ["payment_password_reset"]),
+            "登不进app那个": (Decision.CLARIFY, ["password_reset", "system_maintenance"]),
+            "密码那个": (Decision.CLARIFY, ["password_reset", "payment_password_reset"]),
+            "手续费多少": (Decision.CLARIFY, ["fees", "withdraw_how"]),
+        },
+    )
+    for text, picked in (
+        ("付钱时输的那个", "payment_password_reset"),
+        ("登不进app那个", "password_reset"),
+    ):
+        turn = respond(cast(KnowledgeBase, kb), text, offered)
+        assert "choice" in turn.signals and turn.context.topic == picked
+        assert turn.answer.decision is Decision.ANSWER
+    # Words that fit two of the options, or something else first, pick nothing.
+    for text in ("密码那个", "手续费多少"):
+        turn = respond(cast(KnowledgeBase, kb), text, offered)
+        assert "choice" not in turn.signals
+    # Without a list there is nothing to pick.
+    assert "choice" not in respond(cast(KnowledgeBase, kb), "付钱时输的那个", Context()).signals
+
+
+def test_a_number_that_picks_nothing_says_what_can_be_picked(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    offered = Context(offered=("password_reset", "payment_password_reset"), topic="fees")
+    turn = respond(knowledge_base, "3", offered, intent="goodbye")
+    assert "no_such_option" in turn.signals and not turn.small_talk and turn.handoff is None
+    assert "1–2" in turn.answer.replies[0].text
+    assert turn.context == offered  # the list can still be picked from
+    alone = respond(knowledge_base, "第三个", Context(), intent="goodbye")
+    assert "no_such_option" in alone.signals and "编号" in alone.answer.replies[0].text
+    assert respond(knowledge_base, "2", offered).context.topic == "payment_password_reset"
+
+
+def test_money_sent_after_a_scam_came_up_is_urgent(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "有人说能帮我把转账额度提高 先交500手续费 靠谱吗", Context())
+    assert first.handoff is None and "scam" in first.signals and first.context.urgent
+    turn = respond(knowledge_base, "我已经给他转过去了", first.context)
+    assert turn.handoff is not None and turn.handoff.urgent
+    assert "冻结" in turn.answer.replies[0].text
+    # Without the scam before, the same words are no emergency.
+    calm = respond(knowledge_base, "我已经给他转过去了", Context())
+    assert calm.handoff is None
+
+
+def test_the_clauses_that_ask_carry_the_question(knowledge_base: KnowledgeBase) -> None:
+    """In a long story only the asking clause is the question: a scene-setting clause
+    that the KB would answer on its own (「好多年没联系了」 → contacting support) is not."""
+    story = "转给了另一个老王"
+    scene, question = "好多年没联系了", "这钱还能拿回来吗"
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            scene: (Decision.ANSWER, ["contact_support"]),
+            question: (Decision.CLARIFY, ["wrong_recipient"]),
+        },
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{story} {scene} {question}", Context())
+    assert turn.answer.decision is Decision.CLARIFY
+    assert turn.context.offered == ("wrong_recipient",)
+    assert "several_questions" not in turn.signals
+    # A message of statements only is still read clause by clause.
+    turn = respond(cast(KnowledgeBase, kb), f"{story} {scene}", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "contact_support")

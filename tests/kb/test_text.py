@@ -29,6 +29,11 @@ def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) ->
         ("KYC 怎么弄", "实名认证 怎么弄"),
         ("转帐 pending", "转账 处理中"),
         ("我的 apple 账号", "我的 apple 账号"),  # "app" must not match inside "apple"
+        # Whole English questions meet the FAQ's words (the longest variant first).
+        ("I forgot my payment PIN", "i 忘记 my 支付密码"),
+        ("how can I check my balance", "how can i check my 余额"),
+        ("how do I send money to a friend", "how do i 转账 to a friend"),
+        ("please delete my account", "please 注销账户"),
     ],
 )
 def test_canonicalize_rewrites_typos_and_english_terms(raw: str, expected: str) -> None:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import kb.index
 from kb.encoders import Encoder
 from kb.evaluation import calibration_budgets, read_eval_file
 from kb.index import Fusion, current_index_dir, default_settings, read_manifest, write_manifest
+from kb.text import SYNONYMS_FILE
 from support.knowledge.errors import GateFailedError, NothingToPublishError
 from support.knowledge.flows import KnowledgeWorkspace
 from support.knowledge.schemas import EntryIn, EntryStatus, EntryUpdateIn
@@ -192,6 +194,23 @@ def test_a_reused_build_is_recalibrated_under_new_budgets(bench: Workbench) -> N
     assert result.manifest.build_id == manifest.build_id  # reused, not rebuilt
     assert read_manifest(directory).calibration["budgets"] == calibration_budgets()
     assert bench.knowledge.manifest().thresholds == manifest.thresholds != loose
+
+
+def test_new_synonyms_rebuild_the_published_version(
+    bench: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade may change how text is read (synonyms, the jieba dictionary) without
+    touching the FAQ: the published version's old build would hold rows read the old way
+    while queries are read the new way, so `kefu kb build` builds it again."""
+    before = bench.workspace.rebuild_published().manifest.build_id
+    assert bench.workspace.rebuild_published().manifest.build_id == before  # nothing changed
+    synonyms = tmp_path / "synonyms.yml"
+    synonyms.write_text(SYNONYMS_FILE.read_text("utf-8") + "余额: [balance]\n", "utf-8")
+    monkeypatch.setattr(kb.index, "SYNONYMS_FILE", synonyms)
+    result = bench.workspace.rebuild_published()
+    assert result.built and result.manifest.build_id != before
+    current = current_index_dir(bench.settings.index_dir)
+    assert current is not None and current.name == result.manifest.build_id
 
 
 @pytest.mark.parametrize("head_weight", [0.0, 0.5])
