@@ -81,11 +81,14 @@ _ACCUSATION = re.compile(
 # "safe accounts", screen sharing.
 _SCAM = re.compile(
     r"冒充|自称.{0,4}(?:客服|官方|工作人员|警察|热线|银行|平台)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
-    # Money moved to an account someone else names: 「让我把余额转到新账户」.
-    r"|(?:转到|转入|转进|转移到|移到|打到)(?:一个)?(?:安全|指定|监管|保护|备用)的?(?:账户|账号|卡)"
-    r"|(?:让|叫|要)我?把?(?:钱|余额|资金|存款).{0,4}(?:转|移|打)到(?:一个)?新的?(?:账户|账号)"
-    # Someone who offers help (more limit, unfreezing, a loan) for a fee paid first.
-    r"|(?:有人|他|她|对方|客服|陌生人|网友|自称).{0,24}(?:先|提前)(?:交|付|转)"
+    # Someone telling the user to move the money to another account: 「让我把余额转到新账户」
+    # (「我要把余额转到新账号」 is the user's own plan).
+    r"|(?:让|叫|要求)(?:我|她|他)[^，,。]{0,10}(?:转|移|打|存)(?:钱)?(?:到|进|入)[^，,。]{0,6}"
+    r"(?:新|另一个|另外一个|别的|他给的|她给的|指定|安全|监管)的?(?:账户|账号|卡)"
+    # Someone who wants a fee paid first (for more limit, unfreezing, a loan): 「有人说能帮我
+    # 提额 先交500手续费」, not 「对方先转账给我了」 or 「对方说先付款再发货」.
+    r"|(?:有人|他|她|对方|客服|陌生人|网友|自称)[^。]{0,24}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}"
+    r"(?:费|保证金|押金|税|解冻金)"
     r"|共享屏幕|屏幕共享|远程(?:控制|协助)|钓鱼|可疑链接|陌生链接"
     # Officials who "need" the money moved, links that ask for codes, promised returns.
     r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)"
@@ -106,16 +109,24 @@ _SCAM = re.compile(
     # Someone claiming to be the wallet's staff: 「说是你们客服」「他说他是官方的」.
     r"|说(?:是|(?:他|她|自己|对方)是)(?:你们|官方|平台|钱包)?的?(?:客服|官方|工作人员|员工|警察)"
     r"|声称"
-    # A caller who says he is the wallet: 「刚有人打电话说是平台的」.
+    # A caller who says he is the wallet: 「刚有人打电话说是平台的」, not 「银行来电说是平台
+    # 的原因」.
     r"|(?:打电话|打来电话|来电|电话里|打给我).{0,8}说(?:是|他是|她是|自己是|对方是)(?:你们|官方|平台|钱包)"
+    r"(?:的)?(?:客服|工作人员|员工|人)?(?=[\s，,。!！]|$)"
     r"|(?:发给|告诉|给)(?:他|她|对方|陌生人).{0,6}(?:验证码|密码|助记词|私钥)"
     # A stranger's "refund" or "compensation" that needs the user to scan, pay or borrow,
     # and fees paid up front to release money: the usual scripts.
     r"|(?:理赔|赔付|赔偿|补偿).{0,16}(?:扫|二维码|收款码|贷款|借呗|备用金)"
     r"|(?:打电话|来电|电话里|自称).{0,20}(?:理赔|赔付|赔偿|补偿|退款|退费).{0,16}(?:扫|二维码|收款码|贷款)"
     r"|解冻费|解冻金|(?:先|要|得|需要)(?:交|付|转)[^，,。.]{0,4}(?:保证金|激活费|认证费|税费|解冻)"
-    r"|(?<![a-z])(?:phishing|(?:ask(?:ed|ing|s)?|want(?:ed|s)?) (?:me )?for (?:my |the |a )?"
-    r"(?:verification )?(?:code|otp|password|pin)|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be"
+    # English, after canonicalize (「verification code」 is 验证码 by now): a person asking
+    # for a secret, not the app (「the app keeps asking for a code」).
+    r"|(?<![a-z])(?:phishing|(?:he|she|they|someone|somebody|caller|a man|a woman)(?: [a-z]+){0,3}?"
+    r" (?:ask(?:ed|ing|s)? (?:me )?for|want(?:ed|s)?|need(?:ed|s)?)"
+    r" (?:me to (?:give|send|tell|read) (?:him |her |them )?)?(?:my |the |a |his |her )?"
+    r"(?:验证码|密码|支付密码|code|otp|pin)"
+    r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be (?:from |with )?(?:your |the |an? )?"
+    r"(?:客服|support|staff|official|police|bank|wallet|company|agent|employee)"
     r"|(?:said|saying|says) (?:he|she|they) (?:is|was|are|were) from)(?![a-z])"
 )
 # The user is personally involved (not asking in general): "让我…", money moved, "刚…".
@@ -130,21 +141,33 @@ _INVOLVED = re.compile(
 # The user did what a scammer asked: money, a code or a password already given. Said
 # after fraud came up (「我已经给他转过去了」), it makes the conversation urgent.
 _COMPLIED = re.compile(
-    r"已经(?:把钱)?.{0,4}(?:转|汇|付|打|给|发|告诉|交|扫|点|输)"
-    r"|(?:转|汇|付|打|发|交)(?:过去|出去)了|(?:转|汇|付|打|发|给|告诉)了?(?:他|她|对方|骗子)"
-    r"|(?<![a-z])(?:already (?:paid|sent|gave|transferred|told)"
-    r"|i (?:paid|sent|gave|transferred))(?![a-z])"
+    # Given to someone: 「我已经给他转过去了」「钱转给他了」「验证码念给他了」.
+    r"已经[^，,。]{0,6}(?:给|转给|发给|告诉|念给|报给|付给|打给|交给)了?(?:他|她|对方|骗子|那个人|那人)"
+    r"|(?:转|汇|付|打|发|告诉|念|报|交)给了?(?:他|她|对方|骗子|那个人|那人)[^，,。]{0,4}(?:了|过)"
+    r"|(?:验证码|密码|助记词|私钥)[^，,。]{0,6}(?:给|告诉|发给|念给|报给|读给)了?"
+    r"(?:他|她|对方|骗子|别人)"
+    r"|(?:告诉|发给|念给|报给)了?(?:他|她|对方|骗子)[^，,。]{0,4}(?:验证码|密码|助记词|私钥)"
+    r"|(?<![a-z])(?:i (?:already )?(?:paid|sent|gave|transferred|told)"
+    r" (?:him|her|them|the scammer))(?![a-z])"
+)
+# 「我没给他转钱」「我不会给他的」: not done.
+_REFUSED = re.compile(
+    r"[没未](?:有)?[^，,。]{0,3}(?:给|转|汇|付|发|告诉|念|报|输)|不会|不(?:给|转|告诉|发)|拒绝|挂(?:了|断)"
+    r"|(?<![a-z])(?:didn'?t|did not|won'?t|never)(?![a-z])"
 )
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Not urgent unless something is happening right now.
 _GENERAL = re.compile(
     r"怎么防|防止|预防|避免|以防|如果|万一|假如|要是|会不会|安全吗|安不安全|一般(?:怎么|该|会|要)"
     r"|防范|提防|安全一?点|更安全"
-    # 「要注意啥才能不被盗号」 asks how not to lose anything.
-    r"|不(?:会)?被(?:人)?(?:盗|骗|黑|冒用|入侵)|注意(?:什么|啥|哪些|些)|保护好"
     r"|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)|(?:被骗|被盗|受骗|上当)过"
     r"|提前|想了解|了解一下|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
     r"|(?<![a-z])(?:if|how to (?:avoid|prevent)|in case)(?![a-z])"
+)
+# How not to lose anything (「要注意啥才能不被盗号」), as long as nothing has been lost yet
+# (「被骗5000 需要注意什么」 is an emergency).
+_PREVENTION = re.compile(
+    r"不(?:会)?被(?:人)?(?:盗|骗|黑|冒用|入侵)\S*|注意(?:什么|啥|哪些|些)|保护好"
 )
 # Worry ahead of time (「怕被盗」「担心被骗」), as long as nothing has been lost yet.
 _WORRY = re.compile(r"(?<![可恐哪])怕(?!是)|担心|害怕")
@@ -322,7 +345,11 @@ def read(text: str) -> Signals:
     rest = _WORRY_SPAN.sub(" ", others)
     risk_besides = _lost(rest) or bool(_SCAM.search(rest) and _INVOLVED.search(rest))
     worried = bool(_WORRY.search(normal)) and not risk_besides and not _ALREADY_LOST.search(normal)
-    general = (bool(_GENERAL.search(normal)) or worried) and not _HAPPENING_NOW.search(normal)
+    # The words of prevention taken out, the rest must show no loss of its own.
+    prevention = bool(_PREVENTION.search(normal)) and not _lost(_PREVENTION.sub(" ", others))
+    general = (
+        bool(_GENERAL.search(normal)) or worried or prevention
+    ) and not _HAPPENING_NOW.search(normal)
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
     return Signals(
         text=normal,
@@ -333,7 +360,7 @@ def read(text: str) -> Signals:
         wants_ticket=bool(_TICKET.search(normal)),
         asks=bool(_ASKS.search(normal)),
         not_solved=bool(_NOT_SOLVED.search(normal)),
-        complied=bool(_COMPLIED.search(normal)),
+        complied=bool(_COMPLIED.search(normal)) and not _REFUSED.search(normal),
         question=question_part(normal),
     )
 
@@ -403,9 +430,11 @@ def domain_terms() -> frozenset[str]:
     return frozenset(normalize(word) for word in words if len(word) >= 1)
 
 
-def asks(text: str) -> bool:
-    """Whether ``text`` asks something, by its mark or its question words."""
-    return bool(_ASKS.search(normalize(text)))
+def asks_about_the_wallet(text: str) -> bool:
+    """Whether ``text`` asks something about the wallet: a question mark or word and one
+    of the wallet's terms (「不知道为什么」 alone asks nothing of it)."""
+    normal = normalize(text)
+    return bool(_ASKS.search(normal)) and has_domain_term(normal)
 
 
 def has_domain_term(normal: str) -> bool:

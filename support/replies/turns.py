@@ -71,6 +71,8 @@ MAX_OPTION_NUMBER = 9
 # (「登不进app那个」); a longer one is a question of its own.
 MIN_DESCRIPTION = 3
 MAX_DESCRIPTION = 16
+# How such a description ends: 「付钱时输的那个」「充值的」「登录用的那种」.
+_POINTING = re.compile(r"(?:的|那个|这个|那种|这种|那项|那条|那一个)(?:吧|啊|呀|呢)?$")
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
 _ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
@@ -144,14 +146,14 @@ def respond(
     said = understanding.read(text)
     if context.offered and understanding.rejects_options(text):
         return _none_of_these(context)
-    picked = _picked(kb, text, context, said)
+    # Fraud came up before, and now the user says the money or the code is gone.
+    in_danger = said.urgent or (context.urgent and said.complied)
+    picked = None if in_danger else _picked(kb, text, context, said)
     if picked is not None:
         answer = answer_faq(picked, ask_if_helped=ask_if_helped)
         return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
-    if understanding.numbered_choice(text, MAX_OPTION_NUMBER) is not None:
+    if not in_danger and understanding.numbered_choice(text, MAX_OPTION_NUMBER) is not None:
         return _no_such_option(context)
-    # Fraud came up before, and now the user says the money or the code is gone.
-    in_danger = said.urgent or (context.urgent and said.complied)
     urgent = in_danger or (context.urgent and said.wants_person)
     if in_danger:
         return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))
@@ -183,7 +185,9 @@ def _no_such_option(context: Context) -> Turn:
     count = len(context.offered)
     numbers = "1" if count == 1 else f"1–{count} 中的数字"
     text = NO_SUCH_OPTION.format(count=count, numbers=numbers) if count else NOTHING_TO_PICK
-    answer = Answer(Decision.FALLBACK, (Reply(text, TICKET_OR_HUMAN),), [], context.fallback_streak)
+    # No buttons: a digit typed next picks among the bot's last buttons (the gateway's
+    # _typed_choice), and those must stay the options the user is choosing from.
+    answer = Answer(Decision.FALLBACK, (Reply(text),), [], context.fallback_streak)
     return Turn(answer, context, signals=("no_such_option",))
 
 
@@ -222,18 +226,21 @@ def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FA
 
 def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ | None:
     """The option a short description points to (「付钱时输的那个」 to a list of the two
-    password resets): the KB ranks it first, and no other option offered is among the
-    entries the description could mean. A new question ranks something else first."""
+    password resets): words that end by pointing (…的, …那个), the KB still unsure on its
+    own, ranking that option first and no other option offered among the entries the
+    words could mean. A new question ranks something else first, or is answered anyway.
+    """
     words = said.question
     if not MIN_DESCRIPTION <= len(words) <= MAX_DESCRIPTION or said.frustrated:
         return None
+    if not _POINTING.search(words):
+        return None
     result = kb.query(words)
     top = result.top
-    if result.decision is Decision.FALLBACK or top is None:
+    if result.decision is not Decision.CLARIFY or top is None:
         return None
     ids = {faq.id for faq in offered}
-    plausible = result.candidates if result.decision is Decision.CLARIFY else [top]
-    rivals = [c for c in plausible if c.id in ids and c.id != top.id]
+    rivals = [c for c in result.candidates if c.id in ids and c.id != top.id]
     return top.faq if top.id in ids and not rivals else None
 
 
@@ -359,7 +366,7 @@ def _understood(
     # When some clauses ask, they carry the question and the rest tell the story: in
     # 「…他是我以前的同事 好多年没联系了 这钱还能拿回来吗」 no clause but the last is a question
     # (「好多年没联系了」 alone would be answered with how to contact support).
-    asking = [found for part, found in looked_up if understanding.asks(part)]
+    asking = [found for part, found in looked_up if understanding.asks_about_the_wallet(part)]
     considered = asking or [found for _, found in looked_up]
     answered = [
         found for found in considered if found.decision is Decision.ANSWER and found.top is not None

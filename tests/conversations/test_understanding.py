@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import cast
 
@@ -70,7 +71,9 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "刚有个自称你们热线的打给我 说我账户异常 让我把余额转到新账户",
      "someone called saying he is from the wallet and asked for my verification code",
      "我不小心点了链接 输了验证码", "卡被盗刷了 怎么才能不被继续扣",
-     "刚有人打电话说是平台的 让我念一下 我已经念给他了"],
+     "刚有人打电话说是平台的 让我念一下 我已经念给他了", "被骗5000 需要注意什么",
+     "陌生设备登录我的账号 怎么才能不被盗", "对方让我把钱转到新卡上",
+     "someone called and asked for my verification code"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -94,7 +97,11 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
     "text",
     ["修改密码要验证码吗", "注册时要输入验证码吗", "你们会要我的验证码吗",
      "让我输入密码才能转账吗", "客服说是系统问题，要等多久", "注册时要求设置密码吗",
-     "提现要先交手续费吗", "怎么把钱转到新的银行卡", "客服说是平台的问题 要等多久"],
+     "提现要先交手续费吗", "怎么把钱转到新的银行卡", "客服说是平台的问题 要等多久",
+     "我打电话问了银行，说是平台那边的问题", "对方先转账给我了 怎么没到账",
+     "我在闲鱼卖东西，对方说先付款再发货", "我要把余额转到新账号怎么弄",
+     "the app keeps asking for a code every time I log in",
+     "the merchant claimed to be out of stock"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -111,6 +118,18 @@ def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
 def test_everyday_scanning_refunds_and_old_losses_are_no_risk(text: str) -> None:
     said = signals.read(text)
     assert not said.scam and not said.urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "complied"),
+    [("我已经给他转过去了", True), ("钱转给他了", True), ("验证码念给他了", True),
+     ("i already paid him", True), ("我已经付款了但订单还显示待支付", False),
+     ("怎么给她转钱", False), ("我没给他转钱 也没告诉他验证码", False),
+     ("放心 我不会给他转的", False), ("支付密码已经输错三次了", False), ("我已经发了工单", False),
+     ("i sent money to my friend", False)],
+)  # fmt: skip
+def test_money_or_a_secret_given_to_someone(text: str, complied: bool) -> None:
+    assert signals.read(text).complied is complied
 
 
 def test_a_risk_control_freeze_is_no_scam() -> None:
@@ -476,6 +495,7 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
             "登不进app那个": (Decision.CLARIFY, ["password_reset", "system_maintenance"]),
             "密码那个": (Decision.CLARIFY, ["password_reset", "payment_password_reset"]),
             "手续费多少": (Decision.CLARIFY, ["fees", "withdraw_how"]),
+            "两个密码都要": (Decision.CLARIFY, ["password_reset"]),
         },
     )
     for text, picked in (
@@ -485,8 +505,9 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
         turn = respond(cast(KnowledgeBase, kb), text, offered)
         assert "choice" in turn.signals and turn.context.topic == picked
         assert turn.answer.decision is Decision.ANSWER
-    # Words that fit two of the options, or something else first, pick nothing.
-    for text in ("密码那个", "手续费多少"):
+    # Words that fit two of the options, or something else first, or that do not point
+    # at an option (「两个密码都要」), pick nothing.
+    for text in ("密码那个", "手续费多少", "两个密码都要"):
         turn = respond(cast(KnowledgeBase, kb), text, offered)
         assert "choice" not in turn.signals
     # Without a list there is nothing to pick.
@@ -500,9 +521,19 @@ def test_a_number_that_picks_nothing_says_what_can_be_picked(
     turn = respond(knowledge_base, "3", offered, intent="goodbye")
     assert "no_such_option" in turn.signals and not turn.small_talk and turn.handoff is None
     assert "1–2" in turn.answer.replies[0].text
+    # No buttons of its own: a digit typed next still picks from the list on screen.
+    assert not turn.answer.replies[0].buttons
     assert turn.context == offered  # the list can still be picked from
     alone = respond(knowledge_base, "第三个", Context(), intent="goodbye")
     assert "no_such_option" in alone.signals and "编号" in alone.answer.replies[0].text
+    # Rebuilt from the transcript (degraded mode), the list survives the reply too.
+    history = [
+        SimpleNamespace(role="bot", text="", buttons=[], kb={"decision": "clarify"}),
+        SimpleNamespace(role="user", text="3", buttons=[], kb=None),
+        SimpleNamespace(role="bot", text=turn.answer.replies[0].text, buttons=[], kb=None),
+    ]
+    history[0].buttons = [SimpleNamespace(payload=clarify_payload(i)) for i in offered.offered]
+    assert context_from_history(history).offered == offered.offered
     assert respond(knowledge_base, "2", offered).context.topic == "payment_password_reset"
 
 
@@ -512,9 +543,16 @@ def test_money_sent_after_a_scam_came_up_is_urgent(knowledge_base: KnowledgeBase
     turn = respond(knowledge_base, "我已经给他转过去了", first.context)
     assert turn.handoff is not None and turn.handoff.urgent
     assert "冻结" in turn.answer.replies[0].text
-    # Without the scam before, the same words are no emergency.
+    # Without the scam before, the same words are no emergency; nor is a payment of one's
+    # own, or a refusal, after one.
     calm = respond(knowledge_base, "我已经给他转过去了", Context())
     assert calm.handoff is None
+    for text in ("我已经付款了但订单还显示待支付", "我没给他转钱 也没告诉他验证码"):
+        assert respond(knowledge_base, text, first.context).handoff is None
+    # Nor does a list on screen turn it into a pick.
+    listed = replace(first.context, offered=("topup_delay", "transfer_pending"))
+    turn = respond(knowledge_base, "我已经给他转过去了", listed)
+    assert turn.handoff is not None and turn.handoff.urgent and "choice" not in turn.signals
 
 
 def test_the_clauses_that_ask_carry_the_question(knowledge_base: KnowledgeBase) -> None:
@@ -536,3 +574,7 @@ def test_the_clauses_that_ask_carry_the_question(knowledge_base: KnowledgeBase) 
     # A message of statements only is still read clause by clause.
     turn = respond(cast(KnowledgeBase, kb), f"{story} {scene}", Context())
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "contact_support")
+    # A question about nothing of the wallet (「不知道为什么」) carries no question.
+    kb = ScriptedKB(knowledge_base, {"余额显示不对": (Decision.ANSWER, ["check_balance"])})
+    turn = respond(cast(KnowledgeBase, kb), "不知道为什么 余额显示不对", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "check_balance")
