@@ -62,7 +62,8 @@ _LOSS = re.compile(
     r"|(?:不认识|不知道|陌生)的?(?:消费|扣款|交易|转账|登录|设备)|不是我(?:本人)?(?:的)?(?:买|花|扣)的"
     r"|(?:正在|还在)(?:被)?(?:扣|刷|转|盗|登)|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
-    r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed)(?![a-z])"
+    r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed"
+    r"|(?:sent|paid|gave|transferred)(?: [a-z]+){0,3} to (?:a |the )?scammers?)(?![a-z])"
 )
 # The phone that holds the wallet is gone: whoever has it may get in. Not when it was
 # found again, or long ago (「之前手机丢了，现在换了新手机」).
@@ -81,14 +82,18 @@ _ACCUSATION = re.compile(
 # "safe accounts", screen sharing.
 _SCAM = re.compile(
     r"冒充|自称.{0,4}(?:客服|官方|工作人员|警察|热线|银行|平台)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
-    # Someone telling the user to move the money to another account: 「让我把余额转到新账户」
-    # (「我要把余额转到新账号」 is the user's own plan).
-    r"|(?:让|叫|要求)(?:我|她|他)[^，,。]{0,10}(?:转|移|打|存)(?:钱)?(?:到|进|入)[^，,。]{0,6}"
-    r"(?:新|另一个|另外一个|别的|他给的|她给的|指定|安全|监管)的?(?:账户|账号|卡)"
-    # Someone who wants a fee paid first (for more limit, unfreezing, a loan): 「有人说能帮我
-    # 提额 先交500手续费」, not 「对方先转账给我了」 or 「对方说先付款再发货」.
-    r"|(?:有人|他|她|对方|客服|陌生人|网友|自称)[^。]{0,24}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}"
-    r"(?:费|保证金|押金|税|解冻金)"
+    # A stranger or "official" telling the user to move the money to another account
+    # (「对方让我把余额转到新账户」; a father's new card or the user's own plan is no scam).
+    r"|(?:对方|客服|警察|工作人员|陌生人|骗子|那个人|自称|说是)[^。]{0,12}(?:让|叫|要求)我[^，,。]{0,10}"
+    r"(?:转|移|打|存)(?:钱)?(?:到|进|入)[^，,。]{0,6}(?:新|另一个|另外一个|指定|安全|监管)的?(?:账户|账号|卡)"
+    r"|(?:账户|账号|资金|银行卡)(?:有|存在)?(?:风险|异常|不安全|被冻结|涉嫌)[^。]{0,16}(?:让|叫|要求)(?:我|她|他)"
+    r"[^，,。]{0,8}(?:转|打|汇)"
+    # Help offered (more limit, unfreezing, a loan) for a fee paid first: 「有人说能帮我提额
+    # 先交500手续费」, not 「他让我先付运费」 or 「他先转了车费给我」.
+    r"|(?:帮|能|可以)[^。]{0,12}(?:提额|提高|额度|解冻|解封|贷款|借款|借钱|办理|开通|激活|恢复|消除|注销)"
+    r"[^。]{0,16}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}(?:费|保证金|押金|税|解冻金)"
+    r"|屏幕分享|分享屏幕|向日葵|todesk|teamviewer|anydesk|远程(?:操作|桌面|软件)|会议软件"
+    r"|百万保障|校园贷|(?:验证|刷|走|做)流水"
     r"|共享屏幕|屏幕共享|远程(?:控制|协助)|钓鱼|可疑链接|陌生链接"
     # Officials who "need" the money moved, links that ask for codes, promised returns.
     r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)"
@@ -107,7 +112,7 @@ _SCAM = re.compile(
     r"|(?:让|叫|要求)[^，,。.]{0,6}(?:验证码|密码|助记词|私钥)[^，,。.]{0,4}"
     r"(?:发过去|发出去|发给|报给|念给|读给|告诉|截图)"
     # Someone claiming to be the wallet's staff: 「说是你们客服」「他说他是官方的」.
-    r"|说(?:是|(?:他|她|自己|对方)是)(?:你们|官方|平台|钱包)?的?(?:客服|官方|工作人员|员工|警察)"
+    r"|说(?:是|(?:他|她|自己|对方)是)[^，,。]{0,6}的?(?:客服|官方|工作人员|员工|警察)"
     r"|声称"
     # A caller who says he is the wallet: 「刚有人打电话说是平台的」, not 「银行来电说是平台
     # 的原因」.
@@ -121,9 +126,13 @@ _SCAM = re.compile(
     r"|解冻费|解冻金|(?:先|要|得|需要)(?:交|付|转)[^，,。.]{0,4}(?:保证金|激活费|认证费|税费|解冻)"
     # English, after canonicalize (「verification code」 is 验证码 by now): a person asking
     # for a secret, not the app (「the app keeps asking for a code」).
-    r"|(?<![a-z])(?:phishing|(?:he|she|they|someone|somebody|caller|a man|a woman)(?: [a-z]+){0,3}?"
-    r" (?:ask(?:ed|ing|s)? (?:me )?for|want(?:ed|s)?|need(?:ed|s)?)"
-    r" (?:me to (?:give|send|tell|read) (?:him |her |them )?)?(?:my |the |a |his |her )?"
+    # (canonicalize has made 「account」 账户 and 「fee」 手续费 by now.)
+    r"|(?<![a-z])(?:phishing|scammers?|safe 账户|screen ?shar\w*|share (?:my |your )?screen"
+    r"|remote (?:access|control)|(?:pay|paid) (?:a |the )?手续费 to (?:unlock|unfreeze|release)"
+    r"|(?:he|she|someone|somebody|caller|a man|a woman)(?: [a-z]+){0,3}?"
+    r" (?:ask(?:ed|ing|s)? (?:me )?for|want(?:ed|s)?|need(?:ed|s)?"
+    r"|ask(?:ed|ing|s)? me to (?:give|send|tell|read|share))"
+    r" (?:him |her |them )?(?:my |the |a |his |her )?"
     r"(?:验证码|密码|支付密码|code|otp|pin)"
     r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be (?:from |with )?(?:your |the |an? )?"
     r"(?:客服|support|staff|official|police|bank|wallet|company|agent|employee)"
@@ -141,20 +150,32 @@ _INVOLVED = re.compile(
 # The user did what a scammer asked: money, a code or a password already given. Said
 # after fraud came up (「我已经给他转过去了」), it makes the conversation urgent.
 _COMPLIED = re.compile(
-    # Given to someone: 「我已经给他转过去了」「钱转给他了」「验证码念给他了」.
+    # Given to someone: 「我已经给他转过去了」「钱转给他了」「验证码念给他了」; or sent off
+    # already: 「我已经转了」「钱已经转过去了」 (「我已经付款了」 is a payment of one's own).
     r"已经[^，,。]{0,6}(?:给|转给|发给|告诉|念给|报给|付给|打给|交给)了?(?:他|她|对方|骗子|那个人|那人)"
     r"|(?:转|汇|付|打|发|告诉|念|报|交)给了?(?:他|她|对方|骗子|那个人|那人)[^，,。]{0,4}(?:了|过)"
+    r"|已经(?:把钱)?(?:转|汇|付|打|交|给)(?:了|过去|出去|过)"
+    r"|(?:钱|款|验证码|密码)[^，,。]{0,3}已经(?:转|汇|付|打|发|给|告诉)(?:了|过去|出去|给)"
+    r"|(?:转|汇|付|打|发|交)(?:过去|出去)了"
     r"|(?:验证码|密码|助记词|私钥)[^，,。]{0,6}(?:给|告诉|发给|念给|报给|读给)了?"
     r"(?:他|她|对方|骗子|别人)"
     r"|(?:告诉|发给|念给|报给)了?(?:他|她|对方|骗子)[^，,。]{0,4}(?:验证码|密码|助记词|私钥)"
     r"|(?<![a-z])(?:i (?:already )?(?:paid|sent|gave|transferred|told)"
-    r" (?:him|her|them|the scammer))(?![a-z])"
+    r" (?:him|her|them|the scammer|the money|the fee|it)"
+    r"|already (?:paid|sent|gave|transferred))(?![a-z])"
 )
-# 「我没给他转钱」「我不会给他的」: not done.
+# 「我没给他转钱」「我不会给他的」: not done (「他一直不发货」「不会有事吧」 deny nothing given).
 _REFUSED = re.compile(
-    r"[没未](?:有)?[^，,。]{0,3}(?:给|转|汇|付|发|告诉|念|报|输)|不会|不(?:给|转|告诉|发)|拒绝|挂(?:了|断)"
-    r"|(?<![a-z])(?:didn'?t|did not|won'?t|never)(?![a-z])"
+    r"(?:没|没有|未|不会|不|别|还没)(?:给|转|汇|付|发|告诉|念|报)(?:给)?(?:他|她|对方|骗子|钱)|拒绝"
+    r"|(?<![a-z])(?:didn'?t|did not|won'?t|never) (?:pay|send|give|transfer|tell)(?![a-z])"
 )
+# Someone in particular deals with the user (a caller, a stranger, "customer service"), as
+# opposed to a question about scams in general (「怎么防止被诈骗」) or hearsay.
+_SOMEONE = re.compile(
+    r"有人|有个人|对方|他|她|自称|打电话|来电|电话里|网友|陌生人|客服说"
+    r"|(?<![a-z])(?:someone|somebody|he|she|caller)(?![a-z])"
+)
+_HEARSAY = re.compile(r"听说|据说|新闻|网上|(?<![a-z])(?:heard|news)(?![a-z])")
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Not urgent unless something is happening right now.
 _GENERAL = re.compile(
@@ -167,7 +188,10 @@ _GENERAL = re.compile(
 # How not to lose anything (「要注意啥才能不被盗号」), as long as nothing has been lost yet
 # (「被骗5000 需要注意什么」 is an emergency).
 _PREVENTION = re.compile(
-    r"不(?:会)?被(?:人)?(?:盗|骗|黑|冒用|入侵)\S*|注意(?:什么|啥|哪些|些)|保护好"
+    r"不(?:会)?被(?:人)?(?:盗号|盗刷|盗|骗|黑|冒用|入侵)|注意(?:什么|啥|哪些|些)|保护好"
+    # English puts what is avoided after the verb: 「how do i avoid getting scammed」.
+    r"|(?<![a-z])(?:avoid\w*|prevent\w*|protect\w*|report (?:a |the )?scam|stay safe"
+    r"|keep .{0,20}?safe)(?![a-z])(?: \S+){0,6}"
 )
 # Worry ahead of time (「怕被盗」「担心被骗」), as long as nothing has been lost yet.
 _WORRY = re.compile(r"(?<![可恐哪])怕(?!是)|担心|害怕")
@@ -180,6 +204,8 @@ _HAPPENING_NOW = re.compile(
     r"刚|正在|马上|这会儿|现在.{0,6}(?:少|没|转|扣|登)|已经|(?:告诉|发|给|报|转|汇|付)了"
     # 「我被骗了」「我的账户被盗了」 tell what happened, whatever is asked after.
     r"|我的?.{0,4}被.{0,4}了|(?:让|叫|要)我?(?:把钱)?转"
+    r"|(?<![a-z])(?:(?:was|got|been|were|is being) (?:被盗|被黑|scammed|stolen|冻结)"
+    r"|someone (?:stole|used|took|logged))(?![a-z])"
 )
 
 # Anger, contempt or asking again and again: insults aimed at the service, how the user
@@ -249,7 +275,7 @@ _TICKET = re.compile(
 # A question, by its mark or its question words (not "好的" with a question in tow).
 _ASKS = re.compile(
     r"[?？]|(?:吗|嘛|么|呢|没)[\s。.!！~～]*$|怎么|怎样|如何|为什么|为啥|咋|啥|什么|多少|多久|多长"
-    r"|几[天点个号次分小]|哪|能不能|能否|可不可以|可以.{0,12}吗|是否|有没有|会不会|要不要|行不行|是不是|在哪"
+    r"|(?<![好])几[天点个号次分小]|哪|能不能|能否|可不可以|可以.{0,12}吗|是否|有没有|会不会|要不要|行不行|是不是|在哪"
     r"|^(?:how|what|why|when|where|can|could|is|are|do|does|will|which|who|should)(?![a-z])"
 )
 
@@ -325,6 +351,9 @@ class Signals:
     not_solved: bool
     # The user says they already gave money or a secret away (see _COMPLIED).
     complied: bool
+    # A scam or a loss involving someone in particular, not a question in general: what
+    # makes a later 「我已经转了」 or a request for a person urgent.
+    approached: bool
     # The message without what is said around the question (requests, greetings, anger).
     question: str
 
@@ -351,6 +380,9 @@ def read(text: str) -> Signals:
         bool(_GENERAL.search(normal)) or worried or prevention
     ) and not _HAPPENING_NOW.search(normal)
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
+    approached = urgent or (
+        (scam or loss) and bool(_SOMEONE.search(others)) and not _HEARSAY.search(normal)
+    )
     return Signals(
         text=normal,
         wants_person=wants_person,
@@ -361,6 +393,7 @@ def read(text: str) -> Signals:
         asks=bool(_ASKS.search(normal)),
         not_solved=bool(_NOT_SOLVED.search(normal)),
         complied=bool(_COMPLIED.search(normal)) and not _REFUSED.search(normal),
+        approached=approached,
         question=question_part(normal),
     )
 
@@ -416,6 +449,11 @@ def _still_asks(calm: str) -> bool:
     return has_domain_term(_AIMED_AT.sub("", calm)) or bool(_ASKS.search(_RHETORICAL.sub("", calm)))
 
 
+# Synonym targets that tell how something went, not what it is about: 「还是失败」 is no
+# new subject after an answer.
+_STATES = frozenset({"失败", "重置", "忘记", "锁定"})
+
+
 @cache
 def domain_terms() -> frozenset[str]:
     """The wallet's own words (the KB's jieba dictionary and synonym targets)."""
@@ -424,7 +462,7 @@ def domain_terms() -> frozenset[str]:
     }
     for line in SYNONYMS_FILE.read_text("utf-8").splitlines():
         head = line.split(":", 1)[0].strip()
-        if head and not head.startswith("#"):
+        if head and not head.startswith("#") and head not in _STATES:
             words.add(head)
     words |= {"钱", "余额", "银行卡", "卡", "付款", "转账", "密码", "手续费", "汇率", "限额"}
     return frozenset(normalize(word) for word in words if len(word) >= 1)

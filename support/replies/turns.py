@@ -73,6 +73,8 @@ MIN_DESCRIPTION = 3
 MAX_DESCRIPTION = 16
 # How such a description ends: 「付钱时输的那个」「充值的」「登录用的那种」.
 _POINTING = re.compile(r"(?:的|那个|这个|那种|这种|那项|那条|那一个)(?:吧|啊|呀|呢)?$")
+# 「我说的不是这个」 points away from the options.
+_DENYING = re.compile(r"不是|不对|没有|没|不要|别")
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
 _ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
@@ -226,22 +228,17 @@ def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FA
 
 def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ | None:
     """The option a short description points to (「付钱时输的那个」 to a list of the two
-    password resets): words that end by pointing (…的, …那个), the KB still unsure on its
-    own, ranking that option first and no other option offered among the entries the
-    words could mean. A new question ranks something else first, or is answered anyway.
-    """
+    password resets, 「转给朋友的」 to the money not arrived): words that end by pointing
+    (…的, …那个) without denying anything, and exactly one of the options offered among
+    the KB's best three for them."""
     words = said.question
     if not MIN_DESCRIPTION <= len(words) <= MAX_DESCRIPTION or said.frustrated:
         return None
-    if not _POINTING.search(words):
-        return None
-    result = kb.query(words)
-    top = result.top
-    if result.decision is not Decision.CLARIFY or top is None:
+    if not _POINTING.search(words) or _DENYING.search(words):
         return None
     ids = {faq.id for faq in offered}
-    rivals = [c for c in result.candidates if c.id in ids and c.id != top.id]
-    return top.faq if top.id in ids and not rivals else None
+    named = [c for c in kb.query(words).candidates[:3] if c.id in ids]
+    return named[0].faq if len(named) == 1 else None
 
 
 def _reason_for(context: Context, said: Signals) -> HandoffReason:
@@ -329,7 +326,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         topic=topic,
         offered=offered,
         fallback_streak=answer.fallback_streak,
-        urgent=context.urgent or said.scam,
+        urgent=context.urgent or said.approached,
         frustrated=context.frustrated or said.frustrated,
         answered=answer.decision is Decision.ANSWER,
     )
@@ -583,7 +580,7 @@ def context_from_history(messages: Iterable[Any]) -> Context:
     for message in messages:
         if getattr(message.role, "value", message.role) == "user":
             said = understanding.read(message.text or "")
-            urgent = urgent or said.scam
+            urgent = urgent or said.approached
             frustrated = frustrated or said.frustrated
             continue
         kb = message.kb or {}

@@ -73,7 +73,10 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "我不小心点了链接 输了验证码", "卡被盗刷了 怎么才能不被继续扣",
      "刚有人打电话说是平台的 让我念一下 我已经念给他了", "被骗5000 需要注意什么",
      "陌生设备登录我的账号 怎么才能不被盗", "对方让我把钱转到新卡上",
-     "someone called and asked for my verification code"],
+     "someone called and asked for my verification code", "怎么才能不被盗号，昨天号被盗了",
+     "怎样才能不被骗，昨天被人骗了3000", "my account was hacked, how do i protect it now",
+     "说我账户有风险 让我把钱转到另一个账户", "they told me to pay a fee to unlock my account",
+     "my mom sent money to a scammer"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -86,7 +89,10 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
      "客服会找我要验证码吗", "听说有人被冒充客服的骗了，怎么识别", "骗子现在都用什么手段",
      "怎么设置能更安全 担心账户被盗", "害怕被盗刷，能关掉免密支付吗", "万一手机丢了钱包怎么办",
      "提现前要先交解冻费是真的吗", "平时要注意啥才能不被盗号",
-     "有人说能帮我提高额度 要先交500手续费 靠谱吗"],
+     "有人说能帮我提高额度 要先交500手续费 靠谱吗", "how do i avoid getting scammed",
+     "how can i protect my account from being hacked", "网上认识的人说帮我贷款 要先交800手续费",
+     "说是抖音客服 要关闭百万保障", "对方说我注册过校园贷 要注销",
+     "how do i report a scammer"],
 )  # fmt: skip
 def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
     said = signals.read(text)
@@ -101,7 +107,10 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
      "我打电话问了银行，说是平台那边的问题", "对方先转账给我了 怎么没到账",
      "我在闲鱼卖东西，对方说先付款再发货", "我要把余额转到新账号怎么弄",
      "the app keeps asking for a code every time I log in",
-     "the merchant claimed to be out of stock"],
+     "the merchant claimed to be out of stock", "我爸让我把钱转到他的新卡上 怎么添加银行卡",
+     "老婆叫我把钱存到另一个账户 怎么转", "他先转了车费给我 我怎么收款",
+     "对方让我先付邮费再发货 用什么付", "闲鱼上买了个二手手机 他让我先付运费 怎么付",
+     "银行来电说是平台的原因导致退款失败", "they keep asking for a code when i log in"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -126,7 +135,9 @@ def test_everyday_scanning_refunds_and_old_losses_are_no_risk(text: str) -> None
      ("i already paid him", True), ("我已经付款了但订单还显示待支付", False),
      ("怎么给她转钱", False), ("我没给他转钱 也没告诉他验证码", False),
      ("放心 我不会给他转的", False), ("支付密码已经输错三次了", False), ("我已经发了工单", False),
-     ("i sent money to my friend", False)],
+     ("i sent money to my friend", False), ("我已经转了", True), ("钱已经转过去了 怎么办", True),
+     ("我已经转给他了 不会有事吧", True), ("我已经把钱转给他了 他一直不发货", True),
+     ("验证码已经发过去了", True)],
 )  # fmt: skip
 def test_money_or_a_secret_given_to_someone(text: str, complied: bool) -> None:
     assert signals.read(text).complied is complied
@@ -361,6 +372,14 @@ def test_yes_to_a_single_option_answers_it(knowledge_base: KnowledgeBase) -> Non
     assert "choice" in turn.signals and turn.context.topic == "password_reset"
 
 
+def test_still_failing_is_not_a_new_subject(knowledge_base: KnowledgeBase) -> None:
+    # 失败、重置 are synonym targets, but they say how it went, not what it is about.
+    first = respond(knowledge_base, "付款失败怎么办", Context())
+    assert first.context.topic == "payment_failed"
+    for text in ("还是失败", "重置了还是不行"):
+        assert "not_solved" in respond(knowledge_base, text, first.context).signals
+
+
 def test_still_not_working_is_about_the_last_answer_only(knowledge_base: KnowledgeBase) -> None:
     # The topic is remembered, but a clarify came since: nothing was just answered.
     context = Context(topic="topup_delay", answered=False)
@@ -496,18 +515,22 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
             "密码那个": (Decision.CLARIFY, ["password_reset", "payment_password_reset"]),
             "手续费多少": (Decision.CLARIFY, ["fees", "withdraw_how"]),
             "两个密码都要": (Decision.CLARIFY, ["password_reset"]),
+            "我说的不是这个": (Decision.FALLBACK, ["payment_password_reset", "fees"]),
+            "转账时用的": (Decision.ANSWER, ["transfer_how", "payment_password_reset", "fees"]),
         },
     )
     for text, picked in (
         ("付钱时输的那个", "payment_password_reset"),
         ("登不进app那个", "password_reset"),
+        # The KB would answer something else, but of the options only this one is near.
+        ("转账时用的", "payment_password_reset"),
     ):
         turn = respond(cast(KnowledgeBase, kb), text, offered)
         assert "choice" in turn.signals and turn.context.topic == picked
         assert turn.answer.decision is Decision.ANSWER
     # Words that fit two of the options, or something else first, or that do not point
     # at an option (「两个密码都要」), pick nothing.
-    for text in ("密码那个", "手续费多少", "两个密码都要"):
+    for text in ("密码那个", "手续费多少", "两个密码都要", "我说的不是这个"):
         turn = respond(cast(KnowledgeBase, kb), text, offered)
         assert "choice" not in turn.signals
     # Without a list there is nothing to pick.
@@ -549,6 +572,10 @@ def test_money_sent_after_a_scam_came_up_is_urgent(knowledge_base: KnowledgeBase
     assert calm.handoff is None
     for text in ("我已经付款了但订单还显示待支付", "我没给他转钱 也没告诉他验证码"):
         assert respond(knowledge_base, text, first.context).handoff is None
+    # A question about scams in general is no scammer in touch with the user.
+    general = respond(knowledge_base, "怎么防止被诈骗", Context())
+    assert "scam" in general.signals and not general.context.urgent
+    assert respond(knowledge_base, "我已经转给她了 她说没收到", general.context).handoff is None
     # Nor does a list on screen turn it into a pick.
     listed = replace(first.context, offered=("topup_delay", "transfer_pending"))
     turn = respond(knowledge_base, "我已经给他转过去了", listed)
