@@ -62,13 +62,20 @@ _LOSS = re.compile(
     r"|(?:不认识|不知道|陌生)的?(?:消费|扣款|交易|转账|登录|设备)|不是我(?:本人)?(?:的)?(?:买|花|扣)的"
     r"|(?:正在|还在)(?:被)?(?:扣|刷|转|盗|登)|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
+    # Money gone without the user: 「余额突然少了2000」「钱包里的钱没了」「有人转走了我的钱」.
+    r"|(?:余额|钱)[^，,。]{0,4}突然(?:少|没)了|(?:钱包|账户|卡|余额)里?的钱(?:都|全)?没了"
+    r"|有人[^，,。]{0,8}(?:转走|划走|盗走|取走)"
     r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed"
-    r"|(?:sent|paid|gave|transferred)(?: [a-z]+){0,3} to (?:a |the )?scammers?)(?![a-z])"
+    r"|(?:sent|paid|gave|transferred)(?: [a-z]+){0,3} to (?:a |the )?scammers?"
+    r"|someone (?:used|logged into|took|stole|sent) my|shared my screen|lost my phone"
+    r"|didn'?t (?:make|authori[sz]e) (?:this|that|these|the)|don'?t recogni[sz]e"
+    r"|gave (?:the |my )?(?:验证码|code|密码|支付密码) to)(?![a-z])"
 )
 # The phone that holds the wallet is gone: whoever has it may get in. Not when it was
 # found again, or long ago (「之前手机丢了，现在换了新手机」).
 _PHONE_GONE = re.compile(
     r"手机(?:被人?)?(?:丢|偷|抢|盗)了|手机(?:丢失|被人?偷|被人?抢|被盗|不见了|找不到了)"
+    r"|手机(?:落|丢|忘)在"
 )
 _PHONE_BACK = re.compile(
     r"(?<![没未不还])(?:找到了|找回来了)|(?:之前|以前|上次|去年|前几年)的?手机"
@@ -90,15 +97,28 @@ _SCAM = re.compile(
     r"[^，,。]{0,8}(?:转|打|汇)"
     # Help offered (more limit, unfreezing, a loan) for a fee paid first: 「有人说能帮我提额
     # 先交500手续费」, not 「他让我先付运费」 or 「他先转了车费给我」.
-    r"|(?:帮|能|可以)[^。]{0,12}(?:提额|提高|额度|解冻|解封|贷款|借款|借钱|办理|开通|激活|恢复|消除|注销)"
+    r"|(?:有人|对方|他|她|网友|陌生人|客服说|说)[^。]{0,8}(?:帮|能|可以)[^。]{0,12}"
+    r"(?:提额|提高|额度|解冻|解封|贷款|借款|借钱|办理|开通|激活|恢复|消除|注销)"
     r"[^。]{0,16}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}(?:费|保证金|押金|税|解冻金)"
-    r"|屏幕分享|分享屏幕|向日葵|todesk|teamviewer|anydesk|远程(?:操作|桌面|软件)|会议软件"
-    r"|百万保障|校园贷|(?:验证|刷|走|做)流水"
+    r"|屏幕分享|分享屏幕|安全的?账户"
+    # Remote-control apps, the "百万保障" and student-loan scripts: only when someone else
+    # asks for them (「我刚开通了百万保障」「用向日葵帮我爸付电费」 are the user's own doing).
+    r"|(?:让|叫|要|要求)我?[^。]{0,8}(?:下载|下了|安装|装|打开|开)[^。]{0,6}"
+    r"(?:向日葵|todesk|teamviewer|anydesk|远程|会议(?:软件|app))"
+    r"|(?:对方|客服|有人|自称|说我|说是)[^。]{0,16}(?:百万保障|校园贷)"
+    r"|(?:验证|刷|走|做)流水|流水不够|验证还款能力"
+    # Tasks paid in commissions, platforms that want tax before a withdrawal, loans that
+    # want a fee before the money: 「做任务给佣金 我先垫付了」「赚了钱提不出来 说要交税」.
+    r"|垫付|做任务[^。]{0,10}(?:佣金|返利|返现)"
+    r"|(?:提不出|提现不了|取不出|无法提现|提不了)[^。]{0,16}(?:交税|税费|保证金|解冻|激活|会员费)"
+    r"|(?:交|付)[^。]{0,6}(?:税|保证金|解冻金|会员费)[^。]{0,4}才能(?:提现|提出|取出|放款)"
+    r"|放款[^。]{0,12}(?:先交|先付|先转|会员费|保证金|解冻)|会员费[^。]{0,8}放款"
+    r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
     r"|共享屏幕|屏幕共享|远程(?:控制|协助)|钓鱼|可疑链接|陌生链接"
     # Officials who "need" the money moved, links that ask for codes, promised returns.
     r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)"
     r"|洗钱|指定账户"
-    r"|点了.{0,6}链接|链接.{0,10}(?:输|填)了|短信.{0,10}(?:链接|升级)"
+    r"|点了.{0,6}链接|链接.{0,10}(?:输|填)了|短信.{0,10}(?:链接|升级)|点进去[^。]{0,10}(?:输|填)了"
     r"|高收益|收益很高|稳赚|保本|带你?赚钱|荐股|杀猪盘|(?:网友|陌生人)(?:让|叫|要|拉)我|刷流水|跑流水"
     r"|(?:投资|理财|炒股|荐股|刷单|兼职|博彩)(?:群|app|平台|软件|网站)|网恋|婚恋网站|裸聊"
     # Lending one's account to move someone else's money.
@@ -121,7 +141,7 @@ _SCAM = re.compile(
     r"|(?:发给|告诉|给)(?:他|她|对方|陌生人).{0,6}(?:验证码|密码|助记词|私钥)"
     # A stranger's "refund" or "compensation" that needs the user to scan, pay or borrow,
     # and fees paid up front to release money: the usual scripts.
-    r"|(?:理赔|赔付|赔偿|补偿).{0,16}(?:扫|二维码|收款码|贷款|借呗|备用金)"
+    r"|(?:理赔|赔付|赔偿|补偿).{0,16}(?:扫|二维码|收款码|贷款|借呗|备用金|加(?:他|我)?的?(?:qq|微信))"
     r"|(?:打电话|来电|电话里|自称).{0,20}(?:理赔|赔付|赔偿|补偿|退款|退费).{0,16}(?:扫|二维码|收款码|贷款)"
     r"|解冻费|解冻金|(?:先|要|得|需要)(?:交|付|转)[^，,。.]{0,4}(?:保证金|激活费|认证费|税费|解冻)"
     # English, after canonicalize (「verification code」 is 验证码 by now): a person asking
@@ -157,12 +177,16 @@ _COMPLIED = re.compile(
     r"|已经(?:把钱)?(?:转|汇|付|打|交|给)(?:了|过去|出去|过)"
     r"|(?:钱|款|验证码|密码)[^，,。]{0,3}已经(?:转|汇|付|打|发|给|告诉)(?:了|过去|出去|给)"
     r"|(?:转|汇|付|打|发|交)(?:过去|出去)了"
+    # Said after someone approached the user, any past act of giving counts: 「我转了3000」
+    # 「给了他验证码」「我扫了他的二维码」「交了」「钱没了」.
+    r"|(?:转|汇|付|打|交|给|发|扫|点|输|下载|告诉|念|报|操作)了(?!一?(?:个|张|封)?(?:工单|邮件|反馈|投诉|电话))"
+    r"|钱[^，,。]{0,4}没了|给了?(?:他|她|对方|骗子|那个人|那人)了"
     r"|(?:验证码|密码|助记词|私钥)[^，,。]{0,6}(?:给|告诉|发给|念给|报给|读给)了?"
     r"(?:他|她|对方|骗子|别人)"
     r"|(?:告诉|发给|念给|报给)了?(?:他|她|对方|骗子)[^，,。]{0,4}(?:验证码|密码|助记词|私钥)"
     r"|(?<![a-z])(?:i (?:already )?(?:paid|sent|gave|transferred|told)"
     r" (?:him|her|them|the scammer|the money|the fee|it)"
-    r"|already (?:paid|sent|gave|transferred))(?![a-z])"
+    r"|already (?:paid|sent|gave|transferred)|i (?:paid|sent|gave|transferred|did)$)(?![a-z])"
 )
 # 「我没给他转钱」「我不会给他的」: not done (「他一直不发货」「不会有事吧」 deny nothing given).
 _REFUSED = re.compile(
@@ -177,13 +201,17 @@ _SOMEONE = re.compile(
 )
 _HEARSAY = re.compile(r"听说|据说|新闻|网上|(?<![a-z])(?:heard|news)(?![a-z])")
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
-# 了能找回吗」「听说有人被骗了」. Not urgent unless something is happening right now.
-_GENERAL = re.compile(
-    r"怎么防|防止|预防|避免|以防|如果|万一|假如|要是|会不会|安全吗|安不安全|一般(?:怎么|该|会|要)"
-    r"|防范|提防|安全一?点|更安全"
-    r"|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)|(?:被骗|被盗|受骗|上当)过"
-    r"|提前|想了解|了解一下|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
-    r"|(?<![a-z])(?:if|how to (?:avoid|prevent)|in case)(?![a-z])"
+# 了能找回吗」「听说有人被骗了」. Each takes what it asks about with it, to the end of its
+# clause; what is left must show no risk of its own (「被骗了3000 钱会退回来吗」 is urgent).
+_CLAUSE_REST = r"[^，,。.!！?？;；\n\s]*"
+_HYPOTHETICAL = re.compile(
+    rf"(?:如果|万一|假如|要是|以防|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)){_CLAUSE_REST}"
+    r"|(?<![a-z])(?:what if|if|in case)(?![a-z])[^，,。.!！?？;；\n]*"
+)
+_AHEAD = re.compile(
+    rf"(?:怎么防|防止|预防|避免|会不会|防范|提防|一般(?:怎么|该|会|要)|提前|想了解|了解一下){_CLAUSE_REST}"
+    r"|安全吗|安不安全|安全一?点|更安全|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
+    r"|(?:被骗|被盗|受骗|上当)过|(?<![a-z])how to (?:avoid|prevent)(?![a-z])[^，,。.!！?？;；\n]*"
 )
 # How not to lose anything (「要注意啥才能不被盗号」), as long as nothing has been lost yet
 # (「被骗5000 需要注意什么」 is an emergency).
@@ -191,7 +219,7 @@ _PREVENTION = re.compile(
     r"不(?:会)?被(?:人)?(?:盗号|盗刷|盗|骗|黑|冒用|入侵)|注意(?:什么|啥|哪些|些)|保护好"
     # English puts what is avoided after the verb: 「how do i avoid getting scammed」.
     r"|(?<![a-z])(?:avoid\w*|prevent\w*|protect\w*|report (?:a |the )?scam|stay safe"
-    r"|keep .{0,20}?safe)(?![a-z])(?: \S+){0,6}"
+    r"|keep .{0,20}?safe)(?![a-z])(?: [^\s,，。.!！?？]+){0,6}"
 )
 # Worry ahead of time (「怕被盗」「担心被骗」), as long as nothing has been lost yet.
 _WORRY = re.compile(r"(?<![可恐哪])怕(?!是)|担心|害怕")
@@ -330,6 +358,7 @@ _NONE_OF_THEM = re.compile(
     r"|^没有(?:我要|我想)(?:的|问的|找的)|^(?:none of (?:them|these|the above)|neither)$"
 )
 _LAST = re.compile(r"^(?:选|要)?(?:最后一个|最后那个|最后这个|最后一项|the last one|last)(?:吧)?$")
+_DENIES = re.compile(r"不是|不要|不对|别")
 # What people add to an option's words: 「登录的那个」「选支付密码」.
 _CHOICE_WORDS = re.compile(r"^(?:我)?(?:选|选择|要|是)?|(?:的)?(?:那个|这个|那项|那条|吧|啊|呀)$")
 
@@ -369,19 +398,26 @@ def read(text: str) -> Signals:
     others = _ACCUSATION.sub("", normal)  # fraud by someone else, not the wallet "scamming"
     loss = _lost(others)
     scam = bool(_SCAM.search(others))
-    # Worry asks ahead only when the rest of the message shows no risk of its own
-    # (「有一笔不认识的扣款 我好害怕」 is an emergency, 「怕被盗」 is not).
-    rest = _WORRY_SPAN.sub(" ", others)
-    risk_besides = _lost(rest) or bool(_SCAM.search(rest) and _INVOLVED.search(rest))
-    worried = bool(_WORRY.search(normal)) and not risk_besides and not _ALREADY_LOST.search(normal)
-    # The words of prevention taken out, the rest must show no loss of its own.
-    prevention = bool(_PREVENTION.search(normal)) and not _lost(_PREVENTION.sub(" ", others))
-    general = (
-        bool(_GENERAL.search(normal)) or worried or prevention
-    ) and not _HAPPENING_NOW.search(normal)
+    # Asking ahead, in general or about what might happen, counts only when the rest of
+    # the message, those words taken out, shows no risk of its own (「有一笔不认识的扣款
+    # 我好害怕」 and 「被骗了3000 钱会退回来吗」 are emergencies, 「怕被盗」 is not).
+    ahead = any(p.search(others) for p in (_HYPOTHETICAL, _AHEAD, _PREVENTION))
+    worried = bool(_WORRY.search(others)) and not _ALREADY_LOST.search(normal)
+    rest = others
+    for words in (_HYPOTHETICAL, _AHEAD, _PREVENTION, _WORRY_SPAN):
+        rest = words.sub(" ", rest)
+    risk_besides = (
+        _lost(rest)
+        or bool(_SCAM.search(rest) and _INVOLVED.search(rest))
+        or bool(_HAPPENING_NOW.search(rest))
+    )
+    general = (ahead or worried) and not risk_besides
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
+    # Someone in particular, outside what is only asked about or supposed.
     approached = urgent or (
-        (scam or loss) and bool(_SOMEONE.search(others)) and not _HEARSAY.search(normal)
+        (bool(_SCAM.search(rest)) or _lost(rest))
+        and bool(_SOMEONE.search(rest))
+        and not _HEARSAY.search(normal)
     )
     return Signals(
         text=normal,
@@ -531,6 +567,14 @@ _YES = re.compile(
 )
 
 
+_BARE_NUMBER = re.compile(r"^\s*\d{1,3}\s*$")
+
+
+def is_bare_number(text: str) -> bool:
+    """「0」「10」「123」: a number typed alone, beyond any position a list can have."""
+    return bool(_BARE_NUMBER.match(normalize(text)))
+
+
 def affirms(text: str) -> bool:
     """Whether ``text`` is a bare yes: 「是的」「对」「就是这个」."""
     return bool(_YES.match(_pick_words(text)))
@@ -553,7 +597,8 @@ def _bigrams(text: str) -> set[str]:
 def _choice_by_words(normal: str, options: list[str]) -> int | None:
     """A short message naming words that only one option has: 「支付密码」「登录的那个」."""
     words = _CHOICE_WORDS.sub("", normal).strip()
-    if not 2 <= len(words) <= 10:
+    # 「不是登录的」 rules one out; 「怎么充值的」 asks something new.
+    if not 2 <= len(words) <= 10 or _DENIES.search(words) or _ASKS.search(words):
         return None
     mine = _bigrams(words)
     hits = []

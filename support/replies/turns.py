@@ -73,8 +73,11 @@ MIN_DESCRIPTION = 3
 MAX_DESCRIPTION = 16
 # How such a description ends: 「付钱时输的那个」「充值的」「登录用的那种」.
 _POINTING = re.compile(r"(?:的|那个|这个|那种|这种|那项|那条|那一个)(?:吧|啊|呀|呢)?$")
-# 「我说的不是这个」 points away from the options.
-_DENYING = re.compile(r"不是|不对|没有|没|不要|别")
+# 「我说的不是这个」 points away from the options; 「两个都是的」 at more than one.
+_DENYING = re.compile(r"不是|不对|没有|没|不要|别|都|两个|全部")
+# The option described must score at least this share of an entry the KB would answer
+# instead.
+MIN_DESCRIBED_SHARE = 0.5
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
 _ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
@@ -154,9 +157,12 @@ def respond(
     if picked is not None:
         answer = answer_faq(picked, ask_if_helped=ask_if_helped)
         return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
-    if not in_danger and understanding.numbered_choice(text, MAX_OPTION_NUMBER) is not None:
+    if not in_danger and (
+        understanding.numbered_choice(text, MAX_OPTION_NUMBER) is not None
+        or understanding.is_bare_number(text)
+    ):
         return _no_such_option(context)
-    urgent = in_danger or (context.urgent and said.wants_person)
+    urgent = in_danger or ((context.urgent or said.approached) and said.wants_person)
     if in_danger:
         return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))
     if said.wants_person:
@@ -234,11 +240,21 @@ def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ 
     words = said.question
     if not MIN_DESCRIPTION <= len(words) <= MAX_DESCRIPTION or said.frustrated:
         return None
-    if not _POINTING.search(words) or _DENYING.search(words):
+    # 「怎么充值的」 asks something new; 「两个都是的」 names no one option.
+    if not _POINTING.search(words) or _DENYING.search(words) or said.asks:
         return None
     ids = {faq.id for faq in offered}
-    named = [c for c in kb.query(words).candidates[:3] if c.id in ids]
-    return named[0].faq if len(named) == 1 else None
+    result = kb.query(words)
+    named = [c for c in result.candidates[:3] if c.id in ids]
+    if len(named) != 1:
+        return None
+    top = result.top
+    # What the KB would answer outright, far ahead of the option: a new question
+    # (「转错人了能撤回的」), not a description of it (「转给朋友的」).
+    outright = result.decision is Decision.ANSWER and top is not None and top.id not in ids
+    if outright and top is not None and named[0].score < top.score * MIN_DESCRIBED_SHARE:
+        return None
+    return named[0].faq
 
 
 def _reason_for(context: Context, said: Signals) -> HandoffReason:
@@ -273,7 +289,9 @@ def _handoff(
 ) -> Turn:
     answer = Answer(Decision.FALLBACK, replies, fallback_streak=context.fallback_streak)
     plan = HandoffPlan(reason, urgent, _for_the_agent(said))
-    kept = replace(context, urgent=context.urgent or urgent, offered=(), answered=False)
+    kept = replace(
+        context, urgent=context.urgent or urgent or said.approached, offered=(), answered=False
+    )
     return Turn(answer, kept, plan, signals=(reason.value,))
 
 
@@ -389,7 +407,16 @@ def _understood(
             result = max(narrowed, key=lambda found: found.top.score if found.top else 0.0)
     main = result.top.id if result.decision is Decision.ANSWER and result.top else None
     others: dict[str, FAQ] = {}
-    for found in answered:
+    # Other questions: clauses that ask, or tell of a problem in the wallet's words
+    # (「另外我的支付密码忘了」), not the story around them (「好多年没联系了」).
+    for found in (
+        found
+        for part, found in looked_up
+        if understanding.asks_about_the_wallet(part)
+        or understanding.has_domain_term(understanding.normalize(part))
+    ):
+        if found.decision is not Decision.ANSWER:
+            continue
         if found.top is not None and found.top.id != main:
             others.setdefault(found.top.id, found.top.faq)
     return result, list(others.values())[:MAX_OTHER_QUESTIONS]

@@ -76,6 +76,13 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "someone called and asked for my verification code", "怎么才能不被盗号，昨天号被盗了",
      "怎样才能不被骗，昨天被人骗了3000", "my account was hacked, how do i protect it now",
      "说我账户有风险 让我把钱转到另一个账户", "they told me to pay a fee to unlock my account",
+     "要注意什么 有人自称客服让我下载向日葵",
+     "how do i avoid this, someone hacked my account and took 500",
+     "被骗了3000 钱会退回来吗", "以后怎么避免被骗 今天被骗了2000", "被骗了 想了解一下怎么追回",
+     "我的余额突然少了2000", "昨晚有人半夜转走了我的钱", "手机落在出租车上了",
+     "someone used my card", "i didn't make this payment", "i lost my phone",
+     "老板加我微信让我转5万给一个账户 我已经转了", "他让我把钱转到一个安全的账户进行资金核查",
+     "快递丢了要理赔 让我加他QQ",
      "my mom sent money to a scammer"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
@@ -92,6 +99,9 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
      "有人说能帮我提高额度 要先交500手续费 靠谱吗", "how do i avoid getting scammed",
      "how can i protect my account from being hacked", "网上认识的人说帮我贷款 要先交800手续费",
      "说是抖音客服 要关闭百万保障", "对方说我注册过校园贷 要注销",
+     "万一有人打电话说是你们客服怎么办", "what if someone asks for my otp",
+     "如果有人自称客服让我转账怎么办", "网上认识一个人 带我在一个平台投资 赚了钱提不出来 说要交税",
+     "客服说要交会员费才能放款",
      "how do i report a scammer"],
 )  # fmt: skip
 def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
@@ -110,7 +120,10 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
      "the merchant claimed to be out of stock", "我爸让我把钱转到他的新卡上 怎么添加银行卡",
      "老婆叫我把钱存到另一个账户 怎么转", "他先转了车费给我 我怎么收款",
      "对方让我先付邮费再发货 用什么付", "闲鱼上买了个二手手机 他让我先付运费 怎么付",
-     "银行来电说是平台的原因导致退款失败", "they keep asking for a code when i log in"],
+     "银行来电说是平台的原因导致退款失败", "they keep asking for a code when i log in",
+     "我刚开通了百万保障 在哪里查看", "我已经还清了校园贷 能注销吗",
+     "我刚用向日葵远程帮我爸付了电费 没到账", "可以帮我提高额度吗 需要先交费吗",
+     "客服能帮我解冻吗 我需要先交什么费用"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -137,7 +150,8 @@ def test_everyday_scanning_refunds_and_old_losses_are_no_risk(text: str) -> None
      ("放心 我不会给他转的", False), ("支付密码已经输错三次了", False), ("我已经发了工单", False),
      ("i sent money to my friend", False), ("我已经转了", True), ("钱已经转过去了 怎么办", True),
      ("我已经转给他了 不会有事吧", True), ("我已经把钱转给他了 他一直不发货", True),
-     ("验证码已经发过去了", True)],
+     ("验证码已经发过去了", True), ("我转了3000", True), ("我给了他验证码", True),
+     ("我把钱给他了", True), ("我扫了他的二维码", True), ("交了", True), ("我打了电话", False)],
 )  # fmt: skip
 def test_money_or_a_secret_given_to_someone(text: str, complied: bool) -> None:
     assert signals.read(text).complied is complied
@@ -233,7 +247,8 @@ OPTIONS = ["忘记登录密码了怎么重置？", "忘记支付密码了怎么�
     ("text", "index"),
     [("1", 0), ("2。", 1), ("第二个", 1), ("③", 2), ("选3", 2), ("the first one", 0),
      ("最后一个", 2), ("支付密码", 1), ("登录的那个", 0), ("怎么开启两步验证", None), ("4", None),
-     ("第一个，谢谢", 0), ("第二个问题", 1), ("那就第三个吧", 2)],
+     ("第一个，谢谢", 0), ("第二个问题", 1), ("那就第三个吧", 2), ("不是登录的", None),
+     ("怎么改支付密码", None)],
 )  # fmt: skip
 def test_a_choice_by_number_ordinal_or_words(text: str, index: int | None) -> None:
     assert signals.choice(text, OPTIONS) == index
@@ -517,6 +532,7 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
             "两个密码都要": (Decision.CLARIFY, ["password_reset"]),
             "我说的不是这个": (Decision.FALLBACK, ["payment_password_reset", "fees"]),
             "转账时用的": (Decision.ANSWER, ["transfer_how", "payment_password_reset", "fees"]),
+            "怎么重置的": (Decision.CLARIFY, ["password_reset"]),
         },
     )
     for text, picked in (
@@ -530,7 +546,7 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
         assert turn.answer.decision is Decision.ANSWER
     # Words that fit two of the options, or something else first, or that do not point
     # at an option (「两个密码都要」), pick nothing.
-    for text in ("密码那个", "手续费多少", "两个密码都要", "我说的不是这个"):
+    for text in ("密码那个", "手续费多少", "两个密码都要", "我说的不是这个", "怎么重置的"):
         turn = respond(cast(KnowledgeBase, kb), text, offered)
         assert "choice" not in turn.signals
     # Without a list there is nothing to pick.
@@ -547,6 +563,7 @@ def test_a_number_that_picks_nothing_says_what_can_be_picked(
     # No buttons of its own: a digit typed next still picks from the list on screen.
     assert not turn.answer.replies[0].buttons
     assert turn.context == offered  # the list can still be picked from
+    assert "no_such_option" in respond(knowledge_base, "10", offered).signals
     alone = respond(knowledge_base, "第三个", Context(), intent="goodbye")
     assert "no_such_option" in alone.signals and "编号" in alone.answer.replies[0].text
     # Rebuilt from the transcript (degraded mode), the list survives the reply too.
@@ -573,9 +590,14 @@ def test_money_sent_after_a_scam_came_up_is_urgent(knowledge_base: KnowledgeBase
     for text in ("我已经付款了但订单还显示待支付", "我没给他转钱 也没告诉他验证码"):
         assert respond(knowledge_base, text, first.context).handoff is None
     # A question about scams in general is no scammer in touch with the user.
-    general = respond(knowledge_base, "怎么防止被诈骗", Context())
-    assert "scam" in general.signals and not general.context.urgent
-    assert respond(knowledge_base, "我已经转给她了 她说没收到", general.context).handoff is None
+    for asked in ("怎么防止被诈骗", "万一有人打电话说是你们客服怎么办"):
+        general = respond(knowledge_base, asked, Context())
+        assert "scam" in general.signals and not general.context.urgent
+        calm = respond(knowledge_base, "我已经转给她了 她说没收到", general.context)
+        assert calm.handoff is None
+    # A request for a person said while being approached is urgent at once.
+    turn = respond(knowledge_base, "有人给我打电话说是你们的客服 是真的吗 转人工", Context())
+    assert turn.handoff is not None and turn.handoff.urgent and turn.context.urgent
     # Nor does a list on screen turn it into a pick.
     listed = replace(first.context, offered=("topup_delay", "transfer_pending"))
     turn = respond(knowledge_base, "我已经给他转过去了", listed)
