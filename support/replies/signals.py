@@ -63,7 +63,6 @@ _LOSS = re.compile(
     r"|(?:正在|还在)(?:被)?(?:扣|刷|转|盗|登)|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
     # Money gone without the user: 「余额突然少了2000」「钱包里的钱没了」「有人转走了我的钱」.
-    r"|(?:余额|钱)[^，,。]{0,4}突然(?:少|没)了|(?:钱包|账户|卡|余额)里?的钱(?:都|全)?没了"
     r"|有人[^，,。]{0,8}(?:转走|划走|盗走|取走)"
     r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed"
     r"|(?:sent|paid|gave|transferred)(?: [a-z]+){0,3} to (?:a |the )?scammers?"
@@ -71,11 +70,19 @@ _LOSS = re.compile(
     r"|didn'?t (?:make|authori[sz]e) (?:this|that|these|the)|don'?t recogni[sz]e"
     r"|gave (?:the |my )?(?:验证码|code|密码|支付密码) to)(?![a-z])"
 )
+# Money gone with nothing the user did to explain it: 「余额突然少了2000」「钱包里的钱没了」,
+# not 「充值了 卡里的钱没了 钱包没到账」 (a top-up on its way).
+_VANISHED = re.compile(
+    r"(?:余额|钱)[^，,。]{0,4}突然(?:少|没)了|(?:钱包|账户|余额)里?的钱(?:都|全)?(?:突然)?没了"
+)
+_OWN_DOING = re.compile(
+    r"充值|充了|提现|提了|付款|支付|转账|转了|手续费|到账|消费|买|扣费|退款|还款"
+)
 # The phone that holds the wallet is gone: whoever has it may get in. Not when it was
 # found again, or long ago (「之前手机丢了，现在换了新手机」).
 _PHONE_GONE = re.compile(
     r"手机(?:被人?)?(?:丢|偷|抢|盗)了|手机(?:丢失|被人?偷|被人?抢|被盗|不见了|找不到了)"
-    r"|手机(?:落|丢|忘)在"
+    r"|手机(?:落|丢)在(?!家|公司|宿舍|办公室|单位|学校|车里)"
 )
 _PHONE_BACK = re.compile(
     r"(?<![没未不还])(?:找到了|找回来了)|(?:之前|以前|上次|去年|前几年)的?手机"
@@ -94,23 +101,25 @@ _SCAM = re.compile(
     r"|(?:对方|客服|警察|工作人员|陌生人|骗子|那个人|自称|说是)[^。]{0,12}(?:让|叫|要求)我[^，,。]{0,10}"
     r"(?:转|移|打|存)(?:钱)?(?:到|进|入)[^，,。]{0,6}(?:新|另一个|另外一个|指定|安全|监管)的?(?:账户|账号|卡)"
     r"|(?:账户|账号|资金|银行卡)(?:有|存在)?(?:风险|异常|不安全|被冻结|涉嫌)[^。]{0,16}(?:让|叫|要求)(?:我|她|他)"
-    r"[^，,。]{0,8}(?:转|打|汇)"
+    r"[^，,。]{0,8}(?:转|汇|打(?:钱|款|到|给))"
     # Help offered (more limit, unfreezing, a loan) for a fee paid first: 「有人说能帮我提额
     # 先交500手续费」, not 「他让我先付运费」 or 「他先转了车费给我」.
-    r"|(?:有人|对方|他|她|网友|陌生人|客服说|说)[^。]{0,8}(?:帮|能|可以)[^。]{0,12}"
+    r"|(?:有人|的人|对方|(?<!其)他|她|网友|陌生人|朋友|客服说|那个人)(?:说)?[^。]{0,8}(?:帮|能|可以)[^。]{0,12}"
     r"(?:提额|提高|额度|解冻|解封|贷款|借款|借钱|办理|开通|激活|恢复|消除|注销)"
     r"[^。]{0,16}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}(?:费|保证金|押金|税|解冻金)"
-    r"|屏幕分享|分享屏幕|安全的?账户"
+    r"|屏幕分享|分享屏幕|(?:转|存|打)(?:到|进|入)[^。]{0,4}安全的账户"
     # Remote-control apps, the "百万保障" and student-loan scripts: only when someone else
     # asks for them (「我刚开通了百万保障」「用向日葵帮我爸付电费」 are the user's own doing).
     r"|(?:让|叫|要|要求)我?[^。]{0,8}(?:下载|下了|安装|装|打开|开)[^。]{0,6}"
     r"(?:向日葵|todesk|teamviewer|anydesk|远程|会议(?:软件|app))"
     r"|(?:对方|客服|有人|自称|说我|说是)[^。]{0,16}(?:百万保障|校园贷)"
-    r"|(?:验证|刷|走|做)流水|流水不够|验证还款能力"
+    r"|验证流水|流水不够[^。]{0,12}(?:转|交|存|打)(?:一笔|钱|进|\d)|验证还款能力"
     # Tasks paid in commissions, platforms that want tax before a withdrawal, loans that
     # want a fee before the money: 「做任务给佣金 我先垫付了」「赚了钱提不出来 说要交税」.
-    r"|垫付|做任务[^。]{0,10}(?:佣金|返利|返现)"
-    r"|(?:提不出|提现不了|取不出|无法提现|提不了)[^。]{0,16}(?:交税|税费|保证金|解冻|激活|会员费)"
+    r"|(?:任务|佣金|刷单|返利|返现)[^。]{0,12}垫付|垫付[^。]{0,12}(?:任务|佣金|刷单|返利|返现)"
+    r"|做任务[^。]{0,10}(?:佣金|返利|返现)"
+    r"|(?:提不出|提现不了|取不出|无法提现|提不了)[^。]{0,16}"
+    r"(?:交税|税费|保证金|解冻金|解冻费|激活费|会员费|交钱|交费)"
     r"|(?:交|付)[^。]{0,6}(?:税|保证金|解冻金|会员费)[^。]{0,4}才能(?:提现|提出|取出|放款)"
     r"|放款[^。]{0,12}(?:先交|先付|先转|会员费|保证金|解冻)|会员费[^。]{0,8}放款"
     r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
@@ -118,7 +127,7 @@ _SCAM = re.compile(
     # Officials who "need" the money moved, links that ask for codes, promised returns.
     r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)"
     r"|洗钱|指定账户"
-    r"|点了.{0,6}链接|链接.{0,10}(?:输|填)了|短信.{0,10}(?:链接|升级)|点进去[^。]{0,10}(?:输|填)了"
+    r"|点了.{0,6}链接|链接.{0,10}(?:输|填)了|短信.{0,10}(?:链接|升级)|(?:链接|网址|网页|短信)[^。]{0,8}点进去[^。]{0,10}(?:输|填)了"
     r"|高收益|收益很高|稳赚|保本|带你?赚钱|荐股|杀猪盘|(?:网友|陌生人)(?:让|叫|要|拉)我|刷流水|跑流水"
     r"|(?:投资|理财|炒股|荐股|刷单|兼职|博彩)(?:群|app|平台|软件|网站)|网恋|婚恋网站|裸聊"
     # Lending one's account to move someone else's money.
@@ -132,7 +141,8 @@ _SCAM = re.compile(
     r"|(?:让|叫|要求)[^，,。.]{0,6}(?:验证码|密码|助记词|私钥)[^，,。.]{0,4}"
     r"(?:发过去|发出去|发给|报给|念给|读给|告诉|截图)"
     # Someone claiming to be the wallet's staff: 「说是你们客服」「他说他是官方的」.
-    r"|说(?:是|(?:他|她|自己|对方)是)[^，,。]{0,6}的?(?:客服|官方|工作人员|员工|警察)"
+    r"|说(?:是|(?:他|她|自己|对方)是)(?:你们|官方|平台|钱包|[^，,。\s]{0,4}(?:金融|银行|抖音|京东|淘宝|支付宝|微信"
+    r"|美团|拼多多|电商))?的?(?:客服|官方|工作人员|员工|警察)"
     r"|声称"
     # A caller who says he is the wallet: 「刚有人打电话说是平台的」, not 「银行来电说是平台
     # 的原因」.
@@ -179,7 +189,7 @@ _COMPLIED = re.compile(
     r"|(?:转|汇|付|打|发|交)(?:过去|出去)了"
     # Said after someone approached the user, any past act of giving counts: 「我转了3000」
     # 「给了他验证码」「我扫了他的二维码」「交了」「钱没了」.
-    r"|(?:转|汇|付|打|交|给|发|扫|点|输|下载|告诉|念|报|操作)了(?!一?(?:个|张|封)?(?:工单|邮件|反馈|投诉|电话))"
+    r"|(?:转|汇|付|打|交|给|发|扫|下载|告诉|念|报)了(?!一?(?:个|张|封)?(?:工单|邮件|反馈|投诉|电话))"
     r"|钱[^，,。]{0,4}没了|给了?(?:他|她|对方|骗子|那个人|那人)了"
     r"|(?:验证码|密码|助记词|私钥)[^，,。]{0,6}(?:给|告诉|发给|念给|报给|读给)了?"
     r"(?:他|她|对方|骗子|别人)"
@@ -191,21 +201,27 @@ _COMPLIED = re.compile(
 # 「我没给他转钱」「我不会给他的」: not done (「他一直不发货」「不会有事吧」 deny nothing given).
 _REFUSED = re.compile(
     r"(?:没|没有|未|不会|不|别|还没)(?:给|转|汇|付|发|告诉|念|报)(?:给)?(?:他|她|对方|骗子|钱)|拒绝"
+    # Money to one's own people is no money to the one who approached.
+    r"|给(?:我)?(?:妈|爸|老婆|老公|家人|朋友|房东|商家|室友|同事|孩子|儿子|女儿|父母|自己)"
     r"|(?<![a-z])(?:didn'?t|did not|won'?t|never) (?:pay|send|give|transfer|tell)(?![a-z])"
 )
 # Someone in particular deals with the user (a caller, a stranger, "customer service"), as
 # opposed to a question about scams in general (「怎么防止被诈骗」) or hearsay.
 _SOMEONE = re.compile(
-    r"有人|有个人|对方|他|她|自称|打电话|来电|电话里|网友|陌生人|客服说"
+    r"有人|有个人|那个人|对方|(?<!其)他|她|自称|说是|打电话|来电|接到.{0,4}电话|电话里|网友|陌生人|客服说"
     r"|(?<![a-z])(?:someone|somebody|he|she|caller)(?![a-z])"
 )
-_HEARSAY = re.compile(r"听说|据说|新闻|网上|(?<![a-z])(?:heard|news)(?![a-z])")
+_HEARSAY = re.compile(r"听说|据说|新闻|网上(?:说|看到|有人说|看)|(?<![a-z])(?:heard|news)(?![a-z])")
+# The user turned them away: 「我没理他」「直接挂了」.
+_TURNED_AWAY = re.compile(r"没理|不理|挂了|挂断|拉黑|没上当|没有上当|没信|不信|没给|没转|没告诉")
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Each takes what it asks about with it, to the end of its
 # clause; what is left must show no risk of its own (「被骗了3000 钱会退回来吗」 is urgent).
 _CLAUSE_REST = r"[^，,。.!！?？;；\n\s]*"
 _HYPOTHETICAL = re.compile(
-    rf"(?:如果|万一|假如|要是|以防|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上)){_CLAUSE_REST}"
+    # A supposition runs on past spaces: 「如果手机丢了 钱被转走了怎么办」 supposes both.
+    r"(?:如果|万一|假如|(?<![主只需还就])要是|以防|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上))"
+    r"[^，,。.!！?？;；\n]*"
     r"|(?<![a-z])(?:what if|if|in case)(?![a-z])[^，,。.!！?？;；\n]*"
 )
 _AHEAD = re.compile(
@@ -221,6 +237,7 @@ _PREVENTION = re.compile(
     r"|(?<![a-z])(?:avoid\w*|prevent\w*|protect\w*|report (?:a |the )?scam|stay safe"
     r"|keep .{0,20}?safe)(?![a-z])(?: [^\s,，。.!！?？]+){0,6}"
 )
+_DONE_ALREADY = re.compile(r"刚才|刚刚|我刚|已经.{0,4}(?:转|汇|发|给|付|告诉|被|交)")
 # Worry ahead of time (「怕被盗」「担心被骗」), as long as nothing has been lost yet.
 _WORRY = re.compile(r"(?<![可恐哪])怕(?!是)|担心|害怕")
 # The worried phrase itself, up to the next break: 「怕被盗」.
@@ -404,12 +421,17 @@ def read(text: str) -> Signals:
     ahead = any(p.search(others) for p in (_HYPOTHETICAL, _AHEAD, _PREVENTION))
     worried = bool(_WORRY.search(others)) and not _ALREADY_LOST.search(normal)
     rest = others
+    asked = []
     for words in (_HYPOTHETICAL, _AHEAD, _PREVENTION, _WORRY_SPAN):
+        asked += [found.group() for found in words.finditer(rest)]
         rest = words.sub(" ", rest)
     risk_besides = (
         _lost(rest)
         or bool(_SCAM.search(rest) and _INVOLVED.search(rest))
         or bool(_HAPPENING_NOW.search(rest))
+        # Typed without a break, a supposition may run on into what already happened:
+        # 「会不会是诈骗他让我把验证码发给他我已经发了」.
+        or any(_DONE_ALREADY.search(words) for words in asked)
     )
     general = (ahead or worried) and not risk_besides
     urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
@@ -418,6 +440,7 @@ def read(text: str) -> Signals:
         (bool(_SCAM.search(rest)) or _lost(rest))
         and bool(_SOMEONE.search(rest))
         and not _HEARSAY.search(normal)
+        and not _TURNED_AWAY.search(normal)
     )
     return Signals(
         text=normal,
@@ -436,8 +459,10 @@ def read(text: str) -> Signals:
 
 def _lost(text: str) -> bool:
     """Money or access already lost, or the phone that holds the wallet gone."""
-    return bool(_LOSS.search(text)) or bool(
-        _PHONE_GONE.search(text) and not _PHONE_BACK.search(text)
+    return (
+        bool(_LOSS.search(text))
+        or bool(_PHONE_GONE.search(text) and not _PHONE_BACK.search(text))
+        or bool(_VANISHED.search(text) and not _OWN_DOING.search(text))
     )
 
 
@@ -498,7 +523,7 @@ def domain_terms() -> frozenset[str]:
     }
     for line in SYNONYMS_FILE.read_text("utf-8").splitlines():
         head = line.split(":", 1)[0].strip()
-        if head and not head.startswith("#") and head not in _STATES:
+        if head and not head.startswith("#"):
             words.add(head)
     words |= {"钱", "余额", "银行卡", "卡", "付款", "转账", "密码", "手续费", "汇率", "限额"}
     return frozenset(normalize(word) for word in words if len(word) >= 1)
@@ -509,6 +534,12 @@ def asks_about_the_wallet(text: str) -> bool:
     of the wallet's terms (「不知道为什么」 alone asks nothing of it)."""
     normal = normalize(text)
     return bool(_ASKS.search(normal)) and has_domain_term(normal)
+
+
+def names_a_subject(normal: str) -> bool:
+    """Whether ``normal`` names something of the wallet, not only how it went
+    (「还是失败」「重置了还是不行」 name nothing new after an answer)."""
+    return any(term in normal for term in domain_terms() if term not in _STATES)
 
 
 def has_domain_term(normal: str) -> bool:

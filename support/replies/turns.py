@@ -78,6 +78,9 @@ _DENYING = re.compile(r"不是|不对|没有|没|不要|别|都|两个|全部")
 # The option described must score at least this share of an entry the KB would answer
 # instead.
 MIN_DESCRIBED_SHARE = 0.5
+# When the KB falls back on the words, the option must still score this share of the
+# clarify threshold.
+WEAKEST_DESCRIBED_SHARE = 0.9
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
 _ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
@@ -168,7 +171,7 @@ def respond(
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
         return _handoff(context, said, reason, urgent=urgent)
-    if said.not_solved and context.answered and not understanding.has_domain_term(said.question):
+    if said.not_solved and context.answered and not understanding.names_a_subject(said.question):
         return _not_solved(kb, said, context)
     if _is_small_talk(said, intent):
         return Turn(_no_answer(context), context, small_talk=True)
@@ -254,7 +257,15 @@ def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ 
     outright = result.decision is Decision.ANSWER and top is not None and top.id not in ids
     if outright and top is not None and named[0].score < top.score * MIN_DESCRIBED_SHARE:
         return None
+    # Words the KB can place nowhere (「今天早上的」) describe nothing.
+    if result.decision is Decision.FALLBACK and named[0].score < _weak_score(kb):
+        return None
     return named[0].faq
+
+
+def _weak_score(kb: KnowledgeBase) -> float:
+    """Below this a candidate the KB falls back on is too far to be what was meant."""
+    return kb.manifest.thresholds.clarify * WEAKEST_DESCRIBED_SHARE
 
 
 def _reason_for(context: Context, said: Signals) -> HandoffReason:
@@ -365,7 +376,7 @@ def _understood(
         with_topic = kb.query(f"{topic.question} {question}")
         # A message with a subject of its own (「密码」 after a top-up answer) is a new
         # question: the topic may only settle it among the candidates it already has.
-        own_subject = understanding.has_domain_term(question)
+        own_subject = understanding.names_a_subject(question)
         candidates = {candidate.id for candidate in result.candidates}
         top = with_topic.top
         if (
@@ -382,7 +393,16 @@ def _understood(
     # 「…他是我以前的同事 好多年没联系了 这钱还能拿回来吗」 no clause but the last is a question
     # (「好多年没联系了」 alone would be answered with how to contact support).
     asking = [found for part, found in looked_up if understanding.asks_about_the_wallet(part)]
-    considered = asking or [found for _, found in looked_up]
+    about_wallet = [
+        found
+        for part, found in looked_up
+        if understanding.asks_about_the_wallet(part)
+        or understanding.has_domain_term(understanding.normalize(part))
+    ]
+    # The asking clauses first; if none of them is answered, the clauses that say
+    # something of the wallet (「付款失败 但是扣了钱 钱呢」: 「付款失败」).
+    answering = [found for found in asking if found.decision is Decision.ANSWER]
+    considered = (answering or about_wallet) if asking else [found for _, found in looked_up]
     answered = [
         found for found in considered if found.decision is Decision.ANSWER and found.top is not None
     ]
@@ -409,12 +429,7 @@ def _understood(
     others: dict[str, FAQ] = {}
     # Other questions: clauses that ask, or tell of a problem in the wallet's words
     # (「另外我的支付密码忘了」), not the story around them (「好多年没联系了」).
-    for found in (
-        found
-        for part, found in looked_up
-        if understanding.asks_about_the_wallet(part)
-        or understanding.has_domain_term(understanding.normalize(part))
-    ):
+    for found in about_wallet:
         if found.decision is not Decision.ANSWER:
             continue
         if found.top is not None and found.top.id != main:
