@@ -372,7 +372,12 @@ def _understood(
     """
     result = kb.query(question)
     topic = kb.get(context.topic) if context.topic else None
-    if topic is not None and result.decision is not Decision.ANSWER and _elliptical(question):
+    if (
+        topic is not None
+        and result.decision is not Decision.ANSWER
+        and _elliptical(question)
+        and _leans_on(topic, question, result)
+    ):
         with_topic = kb.query(f"{topic.question} {question}")
         # A message with a subject of its own (「密码」 after a top-up answer) is a new
         # question: the topic may only settle it among the candidates it already has.
@@ -435,6 +440,19 @@ def _understood(
         if found.top is not None and found.top.id != main:
             others.setdefault(found.top.id, found.top.faq)
     return result, list(others.values())[:MAX_OTHER_QUESTIONS]
+
+
+def _leans_on(topic: FAQ, question: str, result: QueryResult) -> bool:
+    """Whether a short message continues the topic: it says so (「那…」「…呢」), asks after
+    an aspect of it (多久, 手续费…), or the KB finds the topic near it on its own.
+    「今天北京天气怎么样」 after a password answer does none of these."""
+    stripped = question.strip(" ?？。.!！~～")
+    return (
+        stripped.startswith(_ELLIPTICAL_START)
+        or stripped.endswith("呢")
+        or any(pattern.search(question) for pattern, _ in _ASPECTS)
+        or topic.id in {candidate.id for candidate in result.candidates}
+    )
 
 
 def _elliptical(question: str) -> bool:

@@ -657,3 +657,14 @@ def test_the_clauses_that_ask_carry_the_question(knowledge_base: KnowledgeBase) 
     kb = ScriptedKB(knowledge_base, {"余额显示不对": (Decision.ANSWER, ["check_balance"])})
     turn = respond(cast(KnowledgeBase, kb), "不知道为什么 余额显示不对", Context())
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "check_balance")
+
+
+def test_a_short_message_on_another_matter_does_not_lean_on_the_topic(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """Read with the topic's question in front, anything short looks like the topic; a
+    follow-up must say so, ask after an aspect, or be near the topic on its own."""
+    after = Context(topic="payment_password_reset", answered=True)
+    turn = respond(knowledge_base, "今天北京天气怎么样", after)
+    assert "follow_up" not in turn.signals and turn.answer.decision is Decision.FALLBACK
+    assert "follow_up" in respond(knowledge_base, "那要多久", after).signals
