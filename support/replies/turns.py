@@ -194,7 +194,7 @@ def _no_such_option(context: Context) -> Turn:
     """A bare 「3」 that picks nothing: no list, or not that many options on it. Not a
     goodbye or a question to look up: say what can be picked, and keep the list."""
     count = len(context.offered)
-    numbers = "1" if count == 1 else f"1–{count} 中的数字"
+    numbers = "1" if count == 1 else f"1–{count} 中的一个数字"
     text = NO_SUCH_OPTION.format(count=count, numbers=numbers) if count else NOTHING_TO_PICK
     # No buttons: a digit typed next picks among the bot's last buttons (the gateway's
     # _typed_choice), and those must stay the options the user is choosing from.

@@ -83,7 +83,7 @@ NONE_OF_THESE = (
     "也可以直接转人工客服，或者提交工单。"
 )
 # A typed number that picks nothing: more than the options listed, or no list at all.
-NO_SUCH_OPTION = "刚才列出的问题只有 {count} 个，请回复 {numbers} 选择，或者直接说说您遇到的问题。"
+NO_SUCH_OPTION = "刚才列出的问题只有 {count} 个，请回复 {numbers}，或者直接说说您遇到的问题。"
 NOTHING_TO_PICK = (
     "没有找到这个编号对应的选项。请直接说说您遇到的问题，我来帮您查找；"
     "如果上面有按钮，也可以直接点选，或者说「转人工」。"
