@@ -620,6 +620,11 @@ def _pick_words(text: str) -> str:
     return _AROUND_PICK.sub("", normalize(text)).strip(" 。.!！~～")
 
 
+def denies(words: str) -> bool:
+    """「不是登录的」「不要这个」: the words turn an option down rather than pick it."""
+    return bool(_DENIES.search(words))
+
+
 def _bigrams(text: str) -> set[str]:
     chars = [c for c in text if c.strip() and c not in "，,。.!！?？、的了吗呢"]
     return {a + b for a, b in itertools.pairwise(chars)}
@@ -629,7 +634,7 @@ def _choice_by_words(normal: str, options: list[str]) -> int | None:
     """A short message naming words that only one option has: 「支付密码」「登录的那个」."""
     words = _CHOICE_WORDS.sub("", normal).strip()
     # 「不是登录的」 rules one out; 「怎么充值的」 asks something new.
-    if not 2 <= len(words) <= 10 or _DENIES.search(words) or _ASKS.search(words):
+    if not 2 <= len(words) <= 10 or denies(words) or _ASKS.search(words):
         return None
     mine = _bigrams(words)
     hits = []

@@ -73,8 +73,9 @@ MIN_DESCRIPTION = 3
 MAX_DESCRIPTION = 16
 # How such a description ends: 「付钱时输的那个」「充值的」「登录用的那种」.
 _POINTING = re.compile(r"(?:的|那个|这个|那种|这种|那项|那条|那一个)(?:吧|啊|呀|呢)?$")
-# 「我说的不是这个」 points away from the options; 「两个都是的」 at more than one.
-_DENYING = re.compile(r"不是|不对|没有|没|不要|别|都|两个|全部")
+# 「两个都是的」 points at more than one option, 「没有我要的那个」 at none; 「没到账的」
+# describes one (a denial, 「我说的不是这个」, is read by ``understanding.denies``).
+_NOT_ONE_OPTION = re.compile(r"没有(?:我|你|这|那)|都|两个|全部")
 # The option described must score at least this share of an entry the KB would answer
 # instead.
 MIN_DESCRIBED_SHARE = 0.5
@@ -244,7 +245,12 @@ def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ 
     if not MIN_DESCRIPTION <= len(words) <= MAX_DESCRIPTION or said.frustrated:
         return None
     # 「怎么充值的」 asks something new; 「两个都是的」 names no one option.
-    if not _POINTING.search(words) or _DENYING.search(words) or said.asks:
+    if (
+        not _POINTING.search(words)
+        or understanding.denies(words)
+        or _NOT_ONE_OPTION.search(words)
+        or said.asks
+    ):
         return None
     ids = {faq.id for faq in offered}
     result = kb.query(words)
@@ -397,12 +403,12 @@ def _understood(
     # When some clauses ask, they carry the question and the rest tell the story: in
     # 「…他是我以前的同事 好多年没联系了 这钱还能拿回来吗」 no clause but the last is a question
     # (「好多年没联系了」 alone would be answered with how to contact support).
-    asking = [found for part, found in looked_up if understanding.asks_about_the_wallet(part)]
+    asks = [understanding.asks_about_the_wallet(part) for part, _ in looked_up]
+    asking = [found for (_, found), question in zip(looked_up, asks, strict=True) if question]
     about_wallet = [
         found
-        for part, found in looked_up
-        if understanding.asks_about_the_wallet(part)
-        or understanding.has_domain_term(understanding.normalize(part))
+        for (part, found), question in zip(looked_up, asks, strict=True)
+        if question or understanding.has_domain_term(understanding.normalize(part))
     ]
     # The asking clauses first; if none of them is answered, the clauses that say
     # something of the wallet (「付款失败 但是扣了钱 钱呢」: 「付款失败」).
@@ -446,22 +452,25 @@ def _leans_on(topic: FAQ, question: str, result: QueryResult) -> bool:
     """Whether a short message continues the topic: it says so (「那…」「…呢」), asks after
     an aspect of it (多久, 手续费…), or the KB finds the topic near it on its own.
     「今天北京天气怎么样」 after a password answer does none of these."""
-    stripped = question.strip(" ?？。.!！~～")
     return (
-        stripped.startswith(_ELLIPTICAL_START)
-        or stripped.endswith("呢")
+        _says_it_goes_on(question)
         or any(pattern.search(question) for pattern, _ in _ASPECTS)
         or topic.id in {candidate.id for candidate in result.candidates}
     )
 
 
 def _elliptical(question: str) -> bool:
-    stripped = question.strip(" ?？。.!！~～")
-    return (
-        len(stripped) <= ELLIPTICAL_LENGTH
-        or stripped.startswith(_ELLIPTICAL_START)
-        or stripped.endswith("呢")
-    )
+    return len(_bare(question)) <= ELLIPTICAL_LENGTH or _says_it_goes_on(question)
+
+
+def _says_it_goes_on(question: str) -> bool:
+    """「那…」「…呢」: the user marks the message as a follow-up."""
+    stripped = _bare(question)
+    return stripped.startswith(_ELLIPTICAL_START) or stripped.endswith("呢")
+
+
+def _bare(question: str) -> str:
+    return question.strip(" ?？。.!！~～")
 
 
 def relevant_part(answer: str, question: str) -> str | None:

@@ -552,6 +552,8 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
             "转账时用的": (Decision.ANSWER, ["transfer_how", "payment_password_reset", "fees"]),
             "怎么重置的": (Decision.CLARIFY, ["password_reset"]),
             "今天早上的": (Decision.FALLBACK, ["password_reset"]),
+            "付款时没输对的": (Decision.CLARIFY, ["payment_password_reset", "account_locked"]),
+            "没有我要的那个": (Decision.CLARIFY, ["payment_password_reset"]),
         },
     )
     for text, picked in (
@@ -559,6 +561,8 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
         ("登不进app那个", "password_reset"),
         # The KB would answer something else, but of the options only this one is near.
         ("转账时用的", "payment_password_reset"),
+        # A 不/没 that describes the option denies nothing.
+        ("付款时没输对的", "payment_password_reset"),
     ):
         turn = respond(cast(KnowledgeBase, kb), text, offered)
         assert "choice" in turn.signals and turn.context.topic == picked
@@ -572,6 +576,7 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
         "我说的不是这个",
         "怎么重置的",
         "今天早上的",
+        "没有我要的那个",
     ):
         turn = respond(cast(KnowledgeBase, kb), text, offered)
         assert "choice" not in turn.signals
