@@ -331,6 +331,8 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         return Turn(answer, kept, signals=(HandoffReason.FRUSTRATION.value,))
     question = said.question or said.text
     result, others = _understood(kb, question, context)
+    if said.approached:
+        result = _on_guard(result)
     marks: list[str] = []
     answer = answer_query(
         result, query=question, fallback_streak=context.fallback_streak, ask_if_helped=ask_if_helped
@@ -446,6 +448,17 @@ def _understood(
         if found.top is not None and found.top.id != main:
             others.setdefault(found.top.id, found.top.faq)
     return result, list(others.values())[:MAX_OTHER_QUESTIONS]
+
+
+def _on_guard(result: QueryResult) -> QueryResult:
+    """Someone is working on the user (「有人说能帮我提额 先交手续费 靠谱吗」): the entry
+    on scams among the KB's candidates is the answer, not the fees or limits that the
+    story around the scam names."""
+    on_scams = [c for c in result.candidates if understanding.read(c.faq.question).scam]
+    if not on_scams or (result.decision is Decision.ANSWER and result.top is on_scams[0]):
+        return result
+    rest = [c for c in result.candidates if c is not on_scams[0]]
+    return replace(result, decision=Decision.ANSWER, candidates=[on_scams[0], *rest])
 
 
 def _leans_on(topic: FAQ, question: str, result: QueryResult) -> bool:

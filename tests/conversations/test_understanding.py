@@ -15,6 +15,7 @@ from support.replies.turns import Context, context_from_history, relevant_part, 
 from support.replies.vocabulary import (
     HELPED_QUESTION,
     REQUEST_HUMAN,
+    SCAM_WARNING,
     HandoffReason,
     chosen_faq_id,
     clarify_payload,
@@ -673,3 +674,31 @@ def test_a_short_message_on_another_matter_does_not_lean_on_the_topic(
     turn = respond(knowledge_base, "今天北京天气怎么样", after)
     assert "follow_up" not in turn.signals and turn.answer.decision is Decision.FALLBACK
     assert "follow_up" in respond(knowledge_base, "那要多久", after).signals
+
+
+def test_someone_working_on_the_user_gets_the_entry_on_scams(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「有人说能帮我提额 先交手续费 靠谱吗」 names fees, but the user needs to hear about the
+    scam: of the KB's candidates, the entry on scams is answered, after the warning."""
+    pitch = "有人说能帮我提额 先交手续费 靠谱吗"
+    general = "听说提额要先交手续费 手续费怎么收"
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            pitch.replace(" ", "，"): (Decision.ANSWER, ["fees", "fraud_scam", "limits"]),
+            general.replace(" ", "，"): (Decision.ANSWER, ["fees", "fraud_scam", "limits"]),
+        },
+    )
+    turn = respond(cast(KnowledgeBase, kb), pitch, Context())
+    assert turn.answer.decision is Decision.ANSWER and turn.context.topic == "fraud_scam"
+    assert "scam" in turn.signals and turn.answer.replies[0].text == SCAM_WARNING
+    # Hearsay is no one working on the user: the question asked is answered.
+    turn = respond(cast(KnowledgeBase, kb), general, Context())
+    assert turn.context.topic == "fees"
+    # No entry on scams among the candidates: the KB's answer stands, warned.
+    kb = ScriptedKB(
+        knowledge_base, {pitch.replace(" ", "，"): (Decision.ANSWER, ["fees", "limits"])}
+    )
+    turn = respond(cast(KnowledgeBase, kb), pitch, Context())
+    assert turn.context.topic == "fees" and turn.answer.replies[0].text == SCAM_WARNING
