@@ -50,7 +50,10 @@ from support.replies.vocabulary import (
     DENY,
     OPEN_TICKET,
     REQUEST_HUMAN,
+    SAFETY_STEPS,
+    SAFETY_STEPS_WAITING,
     TICKET_OR_HUMAN,
+    URGENT_NOTED,
     HandoffReason,
     chosen_faq_id,
 )
@@ -165,8 +168,11 @@ class ConversationService(ConversationStore):
                     "message": user_message.for_agents(),
                 },
             )
+            noted: list[MessageView] = []
+            if payload is None and conversation.state is ConversationState.WAITING_AGENT:
+                noted = await self._urgent_while_waiting(conversation, text or "", user_message)
             self._turn_done(conversation, started, "人工客服")
-            return TurnResult([], conversation.state, user_message.id)
+            return TurnResult(noted, conversation.state, user_message.id)
 
         metadata: dict[str, Any] = {"channel": conversation.channel.value}
         if redacted:
@@ -205,6 +211,46 @@ class ConversationService(ConversationStore):
         state = await self._refresh_state(conversation, escalation)
         self._turn_done(conversation, started, "知识库" if degraded else "机器人")
         return TurnResult(stored, state, user_message.id, degraded)
+
+    async def _urgent_while_waiting(
+        self, conversation: ConversationView, text: str, said: MessageView
+    ) -> list[MessageView]:
+        """A user waiting for a person who reports money or a secret gone (「我已经告诉他了
+        怎么办啊」 after a scam, 「有人把我的钱转走了」): the queue moves them up, and the
+        safety steps come now, not when an agent picks up; said again, a short word that it
+        was heard. Anything else waits for the agent, unanswered by the bot."""
+        read = signals.read(text)
+        waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
+        if waiting is None or not (read.urgent or (read.complied and waiting.urgent)):
+            return []
+        await asyncio.to_thread(
+            self._escalations.open,
+            EscalationRequest.from_user_texts(
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                reason=HandoffReason.URGENT.value,
+                user_texts=[said.text],
+                urgent=True,
+            ),
+        )
+        if not waiting.urgent:
+            await self.bus.publish(
+                AGENTS_CHANNEL,
+                {
+                    "type": "escalation",
+                    "conversation_id": conversation.id,
+                    "id": waiting.id,
+                    "urgent": True,
+                },
+            )
+        history = await asyncio.to_thread(self.history, conversation.id)
+        given = {SAFETY_STEPS, SAFETY_STEPS_WAITING, URGENT_NOTED}
+        last_word = next((m.text for m in reversed(history) if m.role is Role.BOT), None)
+        if last_word == URGENT_NOTED:
+            return []
+        told = any(m.role is Role.BOT and m.text in given for m in history)
+        reply = OutgoingMessage(URGENT_NOTED if told else SAFETY_STEPS_WAITING)
+        return await asyncio.to_thread(self.add_messages, conversation.id, [reply])
 
     async def _take_message(
         self, conversation_id: str, text: str, payload: str | None

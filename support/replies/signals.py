@@ -22,53 +22,99 @@ _PERSON_NOUN = r"(?:人工|真人|活人|人类|人工服务|坐席|客服专员
 # People who work for the wallet, asked for with a verb of talking to them.
 _STAFF = r"(?:工作人员|经理|主管|负责人|客服人员|真人客服|人工客服|客服)"
 _PERSON = re.compile(
-    rf"(?:转|接|找|要|换|叫|请|呼叫|联系|需要|给我|帮我转|我要|我想找|让|安排|转接)"
+    # 「转人工处理」 asks for a person to handle it; 「需要人工处理吗」 asks how it is done.
+    rf"(?:转|接|找|叫|呼叫|帮我转|我要|我想找|转接|咨询|请求|麻烦)"
+    rf"(?:一下)?(?:你们)?的?[个一位名]?(?:个)?{_PERSON_NOUN}"
+    r"(?!审核|核实|复核|费|智能|处理(?:吗|嘛|么|的|时间|要|需要|多久))"
+    rf"|(?:要|换|请|联系|需要|给我|让|安排)"
     rf"(?:一下)?(?:你们)?的?[个一位名]?(?:个)?{_PERSON_NOUN}"
     # 「需要人工审核吗」「人工费」 are about a process or a fee, not a request for a person.
     r"(?!审核|核实|复核|处理|费|智能)"
+    # 「我要找客服」「客服 客服」: in a chat with the bot, the wallet's staff.
+    r"|(?:找|要|叫|转|接)(?:你们)?的?(?:真的?)?客服(?=$|[\s,，。!！]|吧|啊|呀)|(?:客服[\s,，!！]*){2,}"
     # 「我想跟你们的工作人员直接通话」「找你们经理来处理」「有没有活人啊」「人工人工」.
     rf"|(?:跟|和|与|同)(?:你们)?的?{_STAFF}(?:直接)?(?:说话|聊|通话|沟通|对话|谈)(?!过|了)"
+    r"|(?:跟|和|与|同)你们(?:的)?(?:人|真人)(?:直接)?(?:说|聊|通话|沟通|对话|谈)(?!过|了|明)"
     r"|(?:找|叫|让)(?:你们)?的?(?:经理|主管|负责人|领导)(?:来|出来|过来)?(?=处理|说话|跟我|$|[\s,，。!！?？])"
     rf"|(?:让|叫)(?:你们)?的?{_STAFF}(?:小姐姐|小哥哥|妹子)?(?:来)?(?:跟|和|给)我(?:说|聊|讲|回|打)"
     rf"|有(?:没有)?{_PERSON_NOUN}(?!审核|核实|复核|处理|费|智能)(?:吗|么|没有|不)?(?=$|[\s?？!！,，。啊呀])"
     r"|(?:人工){2,}|找(?:个)?(?:客服)?(?:小姐姐|小哥哥)"
-    r"|(?:不要|别让?|不想)(?:再)?(?:跟|和)?机器人"
+    # 「我要找人」「叫个人来」「让一个真的客服来回答我」.
+    r"|(?:我要|我想|帮我)找(?:个)?(?:真)?人(?=$|[\s,，。!！]|来|说|聊|吧)|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)"
+    r"|(?:让|叫)(?:一个|个)(?:真的?|真人)?客服(?:来)?(?:回答|跟|和|给|帮)我"
+    r"|(?:不要|别让?|不想)(?:再)?(?:跟|和)?机器(?:人|说话|聊)"
     # 「人工客服几点上班」 asks about the service; the FAQ answers it. 「人工在哪」 in a
     # chat asks for one.
-    rf"|{_PERSON_NOUN}客服(?!的?(?:工作|上班|服务)?时间|的?电话|几点)"
+    # 「人工客服排队要多久」「刚才人工客服说明天处理」 speak of the service, not to it.
+    rf"|{_PERSON_NOUN}客服(?=$|[\s,，。!！]|吧|啊|呀|呢|在哪|快|来|出来)"
     rf"|{_PERSON_NOUN}(?:在哪|去哪了|呢)"
-    r"|^[\s\W]*(?:人工|转人工|真人)[\s\W]*$"
+    r"|^[\s\W]*(?:人工|转人工|真人)(?:[\s\W]*$|[\s,，!！]+)"
     r"|转(?:认|仁|任|忍)工|人\s+工客服"
     r"|(?<![a-z])(?:human|real person|live agent|live person|real agent|someone real"
     # (canonicalize has already turned 「customer service」 into 客服.)
     r"|(?:talk|speak|chat) (?:to|with) (?:an? |the |your )?(?:agent|person|representative"
-    r"|someone|客服|customer (?:service|support)|support (?:team|staff)|staff|operator))"
+    r"|someone|客服|customer (?:service|support)|support (?:team|staff)|staff|operator|manager"
+    r"|supervisor)"
+    # (canonicalize has made 「transfer」 转账 by now.)
+    r"|(?:转账|connect|put) me (?:to|through to|with) (?:an? |the |your )?(?:live |real )?"
+    r"(?:agent|human|person|representative|客服|operator|staff|someone|support"
+    r"|customer (?:service|support)))"
 )
 # 「不用转人工」「不要人工」 say the opposite.
 _NOT_PERSON = re.compile(
-    rf"(?:先|暂时|暂且|还)?(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接)(?:帮我|给我)?(?:转|找|接|要)?"
-    rf"{_PERSON_NOUN}(?:了|啦)?"
+    rf"(?:先|暂时|暂且|还)?(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要|不是要|不用麻烦)"
+    rf"(?:帮我|给我)?(?:转|找|接|要)?{_PERSON_NOUN}(?:了|啦)?"
+    rf"|{_PERSON_NOUN}(?:客服)?(?:就)?(?:不用|不需要|不必)了"
+    r"|(?<![a-z])(?:no need (?:for|to)|(?:don'?t|do not) (?:need|want|transfer|转账|connect))"
+    r"(?: [a-z]+){0,3} (?:human|agent|person|转账)"
 )
 
 # Money or access already lost: someone else acted, or the user was deceived.
 _LOSS = re.compile(
-    r"被骗|受骗|上当|被诈骗|诈骗了|骗了我|骗走|被盗|盗刷|盗号|被黑|账户被.{0,3}(?:盗|黑|登)"
-    r"|不是(?:我|本人)(?:本人)?(?:在)?(?:的)?(?:操作|转|付|消费|买|登录|提现|授权)"
-    r"|有人(?:在)?用我的?(?:号|账号|账户|卡|银行卡)"
-    r"|我(?:没|没有|从没|从来没)(?:有)?(?:操作|转账|付款|消费|登录|授权|提现)过?"
-    r"|陌生(?:交易|扣款|转账|设备|登录)|莫名其妙.{0,4}(?:扣|少|转|没)|不翼而飞|被转走|全没了"
+    r"被骗(?!子)|受骗|上当|被诈骗|诈骗了|骗了我|骗走|被盗|盗刷|盗号|被黑"
+    r"|[账帐][户号]被(?:人|别人|陌生人)?(?:盗|黑了|黑客|入侵|登录了|登上了|登了)"
+    r"|不是(?:我|本人)(?:本人)?(?:在)?(?:的)?(?:操作|转|付|消费|买|登录|提现|授权|提|登|花|扣)"
+    r"|(?:有人|别人|陌生人)(?:在)?(?:用|登|登了|上了|盗用)(?:了)?我的?(?:号|账号|账户|卡|银行卡|钱包)"
+    r"|(?:有人|别人|陌生人)[^，,。]{0,4}改了我的?(?:密码|支付密码|登录密码|手机号|绑定)"
+    r"|我(?:从来|根本)?(?:没|没有|从没|从来没)(?:有)?(?:操作|授权)"
+    r"|陌生(?:交易|扣款|转账)|(?:有|收到|显示|提示|出现)[^，,。]{0,4}陌生(?:设备|登录|手机)(?!.{0,4}(?:需要|要不要|会不会))"
+    # (「莫名其妙多扣了一笔手续费」 is a question about fees.)
+    r"|莫名(?:其妙)?.{0,4}(?:扣|少了|转走)(?![^，,。]{0,8}(?:手续费|服务费|年费|会员费|利息))"
+    r"|(?:钱|余额|资金)[^，,。]{0,6}莫名(?:其妙)?.{0,4}没了"
+    r"|不翼而飞"
+    r"|被[^，,。]{0,4}(?:转走|划走|盗走|取走|提走|转出去|刷走)"
+    r"|(?:钱|余额|存款|积蓄|资金)[^，,。]{0,4}全没了"
     r"|不是(?:我|本人)登的|(?:钱|余额).{0,6}少了.{0,12}(?:没(?:有)?(?:用|动|消费|操作|花)|不是我)"
     # Charges or logins the user does not know, still going on, or a card tied elsewhere.
-    r"|(?:不认识|不知道|陌生)的?(?:消费|扣款|交易|转账|登录|设备)|不是我(?:本人)?(?:的)?(?:买|花|扣)的"
-    r"|(?:正在|还在)(?:被)?(?:扣|刷|转|盗|登)|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
+    r"|(?:不认识|不知道)的?(?:消费|扣款|交易|转账|登录|设备|手机|iphone|电脑|地点|ip)"
+    r"|陌生的(?:消费|扣款|交易|转账|登录|设备)|发现[^，,。]{0,4}陌生(?:设备|登录)"
+    r"|陌生(?:设备|手机|人|ip)[^，,。]{0,2}登(?:录|上|了)了?[^，,。]{0,2}我的?(?:账|号|钱包)"
+    r"|不是我(?:本人)?(?:的)?(?:买|花|扣)的"
+    # 「还在被扣钱」, not 「钱还在转 什么时候到」 (a transfer on its way).
+    r"|(?:正在|还在|一直在)被(?:人)?(?:扣|刷|转|盗|登)"
+    r"|(?:有人|别人|对方|陌生人)(?:正在|还在|一直在)(?:扣|刷|转|盗|登|用)"
+    r"|被(?:人|别人|陌生人)(?:绑|刷|登|转|盗)|被.{1,8}骗(?:了|走)"
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
     # Money gone without the user: 「余额突然少了2000」「钱包里的钱没了」「有人转走了我的钱」.
     r"|有人[^，,。]{0,8}(?:转走|划走|盗走|取走)"
     r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed"
     r"|(?:sent|paid|gave|transferred)(?: [a-z]+){0,3} to (?:a |the )?scammers?"
-    r"|someone (?:used|logged into|took|stole|sent) my|shared my screen|lost my phone"
+    r"|someone (?:used|logged into|logged in to|took|stole|sent|is using|accessed|hacked) my"
+    r"|shared my screen|lost my phone|(?:phone|wallet) (?:was |got )?stolen"
+    r"|(?:balance|money) (?:dropped|disappeared|is gone|went missing|vanished)"
+    r"|gave (?:him|her|them|the caller|a stranger|someone) (?:my |the )?"
+    r"(?:验证码|code|密码|password|pin)"
     r"|didn'?t (?:make|authori[sz]e) (?:this|that|these|the)|don'?t recogni[sz]e"
     r"|gave (?:the |my )?(?:验证码|code|密码|支付密码) to)(?![a-z])"
+)
+# 「我从没付过」 where a charge or an alert is in view: 「收到付款成功的短信 我没付过」, not
+# 「我没消费过 为什么有积分」 or 「我没登录过这个app 怎么注册」.
+_NEVER_DID = re.compile(
+    r"我(?:从来|根本|都|也)?(?:没|没有|从没|从来没)(?:有)?"
+    r"(?:操作|转账|付款|消费|登录|授权|提现|付|买|转|提|用|登|改)过"
+)
+_CHARGE_IN_VIEW = re.compile(
+    r"扣|钱|余额|少了|交易|账单|通知|短信|提醒|验证码|付款成功|转出|支出|元|块|\d"
 )
 # Money gone with nothing the user did to explain it: 「余额突然少了2000」「钱包里的钱没了」,
 # not 「充值了 卡里的钱没了 钱包没到账」 (a top-up on its way).
@@ -81,25 +127,42 @@ _OWN_DOING = re.compile(
 # The phone that holds the wallet is gone: whoever has it may get in. Not when it was
 # found again, or long ago (「之前手机丢了，现在换了新手机」).
 _PHONE_GONE = re.compile(
-    r"手机(?:被人?)?(?:丢|偷|抢|盗)了|手机(?:丢失|被人?偷|被人?抢|被盗|不见了|找不到了)"
+    r"手机(?:被人?)?(?:丢|偷|抢|盗)了|手机(?:丢失|被人?偷|被人?抢|被盗|不见了|找不到了|没了(?!电))"
+    r"|手机(?:掉|丢)[^，,。]{0,6}(?:找不到|不见了|没了)"
+    r"|手机[^，,。\s]{0,8}?(?:被人?|让人)(?:偷|抢|盗|顺)(?:了|走)"
     r"|手机(?:落|丢)在(?!家|公司|宿舍|办公室|单位|学校|车里)"
 )
 _PHONE_BACK = re.compile(
     r"(?<![没未不还])(?:找到了|找回来了)|(?:之前|以前|上次|去年|前几年)的?手机"
+    r"|(?:半年|一年|两年|几年|几个月|好几个月|很久|好久)(?:前|以前)"
+)
+# It was the user, or their own people: 「是我自己换了新手机」「是我老公买的」.
+_MINE = re.compile(
+    r"(?<!不)(?<!不是)是我(?:自己|本人)?(?:的)?(?:老公|老婆|妈|爸|孩子|家人|儿子|女儿|父母)?"
+    r"(?:换|登|用|操作|弄|买|付|花|转|改)|我自己(?:换|登|用|操作|改)"
 )
 # Calling the wallet itself a scam: anger at the service, not fraud by someone else.
 _ACCUSATION = re.compile(
     r"(?:你们|你|平台|公司|这个?(?:app|平台|钱包|软件))(?:就|都)?(?:是|是不是)(?:一群|个)?(?:骗子|骗钱的|诈骗)"
     r"|(?:骗子|黑心)(?:公司|平台|app|软件)"
 )
+# The user taken for a fraudster: 「我不是骗子」「被误认为诈骗 账户被冻结了」「你们说我涉嫌洗钱」.
+_TAKEN_FOR_FRAUD = re.compile(
+    r"(?:你们|平台|系统|银行)(?:说|认为|判定|怀疑)我[^，,。]{0,4}(?:涉嫌|涉及|是)[^，,。\s]*"
+    r"|(?:我|本人)(?:又)?不是骗子|(?:误认为|误判为?|误以为|当成|当作|以为我是)(?:是)?(?:诈骗|骗子)"
+)
 # Signs of a scam in progress or a question about one: impersonation, codes asked for,
 # "safe accounts", screen sharing.
 _SCAM = re.compile(
-    r"冒充|自称.{0,4}(?:客服|官方|工作人员|警察|热线|银行|平台)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
+    r"冒充|自称.{0,8}(?:客服|官方|工作人员|警察|热线|银行|平台)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
     # A stranger or "official" telling the user to move the money to another account
     # (「对方让我把余额转到新账户」; a father's new card or the user's own plan is no scam).
-    r"|(?:对方|客服|警察|工作人员|陌生人|骗子|那个人|自称|说是)[^。]{0,12}(?:让|叫|要求)我[^，,。]{0,10}"
-    r"(?:转|移|打|存)(?:钱)?(?:到|进|入)[^，,。]{0,6}(?:新|另一个|另外一个|指定|安全|监管)的?(?:账户|账号|卡)"
+    r"|(?:对方|客服|警察|工作人员|陌生人|骗子|那个人|自称|说是)[^。]{0,12}(?:让|叫|要求|要)我[^，,。]{0,10}"
+    r"(?:转|移|打|存)(?:钱)?(?:到|进|入)[^，,。]{0,6}"
+    r"(?:新|另一个|另外一个|另一张|指定|安全|监管|国家|清查|核查|他给|她给|对方给|他发|她发)的?(?:账户|账号|卡)"
+    # Money "returned" to a stranger: 「对方说多退了钱 让我还给他」「陌生人给我转了500 让我退回去」.
+    r"|(?:陌生人|对方|有人|客服)[^。]{0,12}(?:多退|多转|多打|操作失误|转错|给我转了)[^。]{0,12}"
+    r"(?:让|叫|要)我[^。]{0,6}(?:还|退|转)"
     r"|(?:账户|账号|资金|银行卡)(?:有|存在)?(?:风险|异常|不安全|被冻结|涉嫌)[^。]{0,16}(?:让|叫|要求)(?:我|她|他)"
     r"[^，,。]{0,8}(?:转|汇|打(?:钱|款|到|给))"
     # Help offered (more limit, unfreezing, a loan) for a fee paid first: 「有人说能帮我提额
@@ -107,34 +170,42 @@ _SCAM = re.compile(
     r"|(?:有人|的人|对方|(?<!其)他|她|网友|陌生人|朋友|客服说|那个人)(?:说)?[^。]{0,8}(?:帮|能|可以)[^。]{0,12}"
     r"(?:提额|提高|额度|解冻|解封|贷款|借款|借钱|办理|开通|激活|恢复|消除|注销)"
     r"[^。]{0,16}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}(?:费|保证金|押金|税|解冻金)"
-    r"|屏幕分享|分享屏幕|(?:转|存|打)(?:到|进|入)[^。]{0,4}安全的账户"
+    r"|(?:转|存|打)(?:到|进|入)[^。]{0,4}安全的账户"
     # Remote-control apps, the "百万保障" and student-loan scripts: only when someone else
     # asks for them (「我刚开通了百万保障」「用向日葵帮我爸付电费」 are the user's own doing).
     r"|(?:让|叫|要|要求)我?[^。]{0,8}(?:下载|下了|安装|装|打开|开)[^。]{0,6}"
-    r"(?:向日葵|todesk|teamviewer|anydesk|远程|会议(?:软件|app))"
+    r"(?:向日葵|todesk|teamviewer|anydesk|远程|会议(?:软件|app)|视频会议|腾讯会议|zoom)"
     r"|(?:对方|客服|有人|自称|说我|说是)[^。]{0,16}(?:百万保障|校园贷)"
     r"|验证流水|流水不够[^。]{0,12}(?:转|交|存|打)(?:一笔|钱|进|\d)|验证还款能力"
     # Tasks paid in commissions, platforms that want tax before a withdrawal, loans that
     # want a fee before the money: 「做任务给佣金 我先垫付了」「赚了钱提不出来 说要交税」.
-    r"|(?:任务|佣金|刷单|返利|返现)[^。]{0,12}垫付|垫付[^。]{0,12}(?:任务|佣金|刷单|返利|返现)"
+    r"|(?:任务|佣金|刷单|返利|返现)[^。]{0,12}垫(?:付|了)|垫(?:付|了)[^。]{0,12}(?:任务|佣金|刷单|返利|返现)"
     r"|做任务[^。]{0,10}(?:佣金|返利|返现)"
     r"|(?:提不出|提现不了|取不出|无法提现|提不了)[^。]{0,16}"
     r"(?:交税|税费|保证金|解冻金|解冻费|激活费|会员费|交钱|交费)"
     r"|(?:交|付)[^。]{0,6}(?:税|保证金|解冻金|会员费)[^。]{0,4}才能(?:提现|提出|取出|放款)"
     r"|放款[^。]{0,12}(?:先交|先付|先转|会员费|保证金|解冻)|会员费[^。]{0,8}放款"
     r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
-    r"|共享屏幕|屏幕共享|远程(?:控制|协助)|钓鱼|可疑链接|陌生链接"
+    r"|钓鱼|可疑链接|陌生链接"
     # Officials who "need" the money moved, links that ask for codes, promised returns.
-    r"|(?:公安|警察|检察院|法院|派出所).{0,16}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)"
-    r"|洗钱|指定账户"
-    r"|点了.{0,6}链接|链接.{0,10}(?:输|填)了|短信.{0,10}(?:链接|升级)|(?:链接|网址|网页|短信)[^。]{0,8}点进去[^。]{0,10}(?:输|填)了"
-    r"|高收益|收益很高|稳赚|保本|带你?赚钱|荐股|杀猪盘|(?:网友|陌生人)(?:让|叫|要|拉)我|刷流水|跑流水"
-    r"|(?:投资|理财|炒股|荐股|刷单|兼职|博彩)(?:群|app|平台|软件|网站)|网恋|婚恋网站|裸聊"
+    r"|(?:公安|警察|检察院|法院|派出所).{0,20}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)|涉案"
+    r"|洗钱|指定账户|国家账户|清查账户|资金清查"
+    # A link someone sent, not the wallet's own reset or activation link.
+    r"|(?:点|点开|打开)了[^，,。]{0,8}(?:陌生|可疑|奇怪|对方|他|她|别人|短信|中奖|退款|理赔)[^，,。]{0,6}链接"
+    r"|(?:陌生|可疑|奇怪|对方发|他发|她发|别人发)的?链接|链接.{0,10}(?:输|填)了(?:.{0,4}(?:卡号|密码|验证码))"
+    r"|(?:链接|网址|网页|短信)[^。]{0,8}点进去[^。]{0,10}(?:输|填)了"
+    r"|(?:有人|对方|他|她|网友|老师|群里)[^。]{0,12}(?:高收益|稳赚|收益很高|保本)|带(?:你|我)?赚钱|荐股|杀猪盘|(?:网友|陌生人)(?:让|叫|要|拉)我|刷流水|跑流水"
+    r"|内幕消息|内部消息|老师带|导师带|带单"
+    r"|(?:投资|理财|炒股|荐股|刷单|兼职|博彩|股票|炒币|数字货币|虚拟币)(?:群|app|平台|软件|网站)|网恋|婚恋网站|裸聊"
+    r"|中奖[^。]{0,16}(?:交|付|缴)|(?:影响|消除|修复)征信|关闭[^。]{0,4}(?:金条|借呗|微粒贷|白条|贷款|校园贷)"
+    r"|理赔群|航班(?:取消|延误)[^。]{0,16}(?:理赔|退款|改签)|诉讼费|验资费|(?:海关|关税)[^。]{0,10}(?:交|付|缴)"
+    r"|(?:付款码|收款码)[^。]{0,6}(?:截图|发给)"
+    r"|(?:客服|对方|有人|陌生人|网友)[^。]{0,12}(?:二维码|收款码)[^。]{0,6}(?:让|叫|要)我(?:扫|付)"
     # Lending one's account to move someone else's money.
     r"|帮(?:他|她|别人|朋友|人)?收(?:钱|款).{0,8}(?:转|提)|好处费|跑分|(?:出借|出租|借用?)(?:我的)?(?:账户|账号|银行卡)"
     # Someone else asking for a secret (「修改密码要验证码吗」 is a plain question).
     r"|(?:索要|问我要|找我要|跟我要|向我要|骗"
-    r"|(?:对方|他|她|陌生人|骗子|有人|客服|警察|工作人员)(?:让|叫|要)我)"
+    r"|(?:对方|他|她|陌生人|骗子|有人|客服|警察|工作人员)[^，,。\s]{0,4}(?:让|叫|要)我)"
     r".{0,8}(?:验证码|密码|助记词|私钥)"
     r"|(?:验证码|密码|助记词|私钥).{0,6}(?:发给|告诉|给)了?.{0,10}(?:人|他|她|对方|客服|官方|你们|陌生人)"
     # Someone (the user, or a relative they ask for) told to pass a secret on.
@@ -154,19 +225,28 @@ _SCAM = re.compile(
     r"|(?:理赔|赔付|赔偿|补偿).{0,16}(?:扫|二维码|收款码|贷款|借呗|备用金|加(?:他|我)?的?(?:qq|微信))"
     r"|(?:打电话|来电|电话里|自称).{0,20}(?:理赔|赔付|赔偿|补偿|退款|退费).{0,16}(?:扫|二维码|收款码|贷款)"
     r"|解冻费|解冻金|(?:先|要|得|需要)(?:交|付|转)[^，,。.]{0,4}(?:保证金|激活费|认证费|税费|解冻)"
+    r"|(?:让|叫|要求)我(?:先)?(?:交|付|转)[^，,。]{0,8}(?:保证金|解冻金|激活费|会员费|认证费|个人所得税|税费)"
     # English, after canonicalize (「verification code」 is 验证码 by now): a person asking
     # for a secret, not the app (「the app keeps asking for a code」).
     # (canonicalize has made 「account」 账户 and 「fee」 手续费 by now.)
-    r"|(?<![a-z])(?:phishing|scammers?|safe 账户|screen ?shar\w*|share (?:my |your )?screen"
+    r"|(?<![a-z])(?:phishing|scams?|scammers?|safe 账户|screen ?shar\w*|share (?:my |your )?screen"
     r"|remote (?:access|control)|(?:pay|paid) (?:a |the )?手续费 to (?:unlock|unfreeze|release)"
-    r"|(?:he|she|someone|somebody|caller|a man|a woman)(?: [a-z]+){0,3}?"
+    r"|(?:asked|told|wants?) me to (?:download|install) |anydesk|teamviewer"
+    r"|(?:he|she|someone|somebody|caller|a man|a woman)(?: [a-z]+){0,8}?"
     r" (?:ask(?:ed|ing|s)? (?:me )?for|want(?:ed|s)?|need(?:ed|s)?"
     r"|ask(?:ed|ing|s)? me to (?:give|send|tell|read|share))"
     r" (?:him |her |them )?(?:my |the |a |his |her )?"
     r"(?:验证码|密码|支付密码|code|otp|pin)"
-    r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be (?:from |with )?(?:your |the |an? )?"
+    r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be from"
+    r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be (?:with )?(?:your |the |an? )?"
     r"(?:客服|support|staff|official|police|bank|wallet|company|agent|employee)"
     r"|(?:said|saying|says) (?:he|she|they) (?:is|was|are|were) from)(?![a-z])"
+)
+# Someone else at the controls of the user's phone; not when it is the user helping their
+# own people (「我刚才共享屏幕给我女儿看怎么操作」).
+_REMOTE = re.compile(r"共享屏幕|屏幕共享|屏幕分享|分享屏幕|远程(?:控制|协助|操控|操作|看)")
+_FOR_FAMILY = re.compile(
+    r"(?:给|帮|和|跟|教|替)(?:我)?的?(?:妈|爸|女儿|儿子|孩子|家人|老婆|老公|父母|爷爷|奶奶|外婆|外公|姥姥|老人)"
 )
 # The user is personally involved (not asking in general): "让我…", money moved, "刚…".
 _INVOLVED = re.compile(
@@ -174,6 +254,10 @@ _INVOLVED = re.compile(
     r"|正在(?:转|汇|付|打钱|操作|输|扣)|(?:我|她|他)(?:已经|刚)?点了|(?:输|填|输入)了.{0,4}(?:验证码|密码|信息|卡号)"
     r"|(?:让|叫|要)(?:她|他|我妈|我爸|家人|老人)|拉我|加我|问我要|找我要|(?:让|叫|要)我?把钱"
     r"|(?:我|她|他)把.{0,8}(?:发给|告诉|给|转给|报给|念给)|还在"
+    # Still at it, or about to: 「我现在开着呢」「我该转吗」.
+    r"|(?:正在|还在)(?:和|跟)[^，,。]{0,6}(?:共享|通话|视频|聊)|开着|(?:该|要|能|可以)(?:转|给|交|付)吗"
+    r"|要不要(?:转|给|交|付)|(?:共享|操控|控制)着|在(?:转|扣|刷)(?:我的)?钱"
+    r"|(?<![a-z])(?:was|were) (?:asked|told) to(?![a-z])"
     r"|(?<![a-z])(?:called me|asked me|told me|asked for my|someone (?:called|texted|messaged)"
     r"|i (?:gave|sent|told|clicked|paid|transferred))(?![a-z])"
 )
@@ -189,14 +273,20 @@ _COMPLIED = re.compile(
     r"|(?:转|汇|付|打|发|交)(?:过去|出去)了"
     # Said after someone approached the user, any past act of giving counts: 「我转了3000」
     # 「给了他验证码」「我扫了他的二维码」「交了」「钱没了」.
-    r"|(?:转|汇|付|打|交|给|发|扫|下载|告诉|念|报)了(?!一?(?:个|张|封)?(?:工单|邮件|反馈|投诉|电话))"
+    r"|(?:转|汇|付|打|交|给|发|扫|下载|告诉|念|报|投|充|还|装|下(?!单)|输|填|共享)了"
+    r"(?!一?(?:个|张|封)?(?:工单|邮件|反馈|投诉|电话|110|96110|报警))"
+    r"|点了(?:他|她|对方)?[^，,。]{0,4}(?:链接|网址)|点进去了"
+    r"|照(?:着)?做了|按(?:他|她|对方)?说的(?:做|弄|操作)了|拿到(?:了)?我的"
+    r"|被(?:他|她|对方|骗子)[^，,。]{0,4}(?:转走|拿走|划走|骗走)"
     r"|钱[^，,。]{0,4}没了|给了?(?:他|她|对方|骗子|那个人|那人)了"
     r"|(?:验证码|密码|助记词|私钥)[^，,。]{0,6}(?:给|告诉|发给|念给|报给|读给)了?"
     r"(?:他|她|对方|骗子|别人)"
     r"|(?:告诉|发给|念给|报给)了?(?:他|她|对方|骗子)[^，,。]{0,4}(?:验证码|密码|助记词|私钥)"
     r"|(?<![a-z])(?:i (?:already )?(?:paid|sent|gave|transferred|told)"
     r" (?:him|her|them|the scammer|the money|the fee|it)"
-    r"|already (?:paid|sent|gave|transferred)|i (?:paid|sent|gave|transferred|did)$)(?![a-z])"
+    r"|already (?:paid|sent|gave|transferred)|i (?:paid|sent|gave|transferred|did)$"
+    r"|(?:i|he|she|they) (?:already )?(?:paid|sent|gave|transferred) (?:him|her|them|\d+|my \S+ to)"
+    r"|(?:i|he|she|they) (?:already )?(?:paid|sent|transferred) \S+ to)(?![a-z])"
 )
 # 「我没给他转钱」「我不会给他的」: not done (「他一直不发货」「不会有事吧」 deny nothing given).
 _REFUSED = re.compile(
@@ -204,6 +294,8 @@ _REFUSED = re.compile(
     # Money to one's own people is no money to the one who approached.
     r"|给(?:我)?(?:妈|爸|老婆|老公|家人|朋友|房东|商家|室友|同事|孩子|儿子|女儿|父母|自己)"
     r"|(?<![a-z])(?:didn'?t|did not|won'?t|never) (?:pay|send|give|transfer|tell)(?![a-z])"
+    r"|(?<![a-z])to my (?:friend|mom|mother|dad|father|family|wife|husband|son|daughter|sister"
+    r"|brother|parents|own)(?![a-z])"
 )
 # Someone in particular deals with the user (a caller, a stranger, "customer service"), as
 # opposed to a question about scams in general (「怎么防止被诈骗」) or hearsay.
@@ -213,35 +305,61 @@ _SOMEONE = re.compile(
 )
 _HEARSAY = re.compile(r"听说|据说|新闻|网上(?:说|看到|有人说|看)|(?<![a-z])(?:heard|news)(?![a-z])")
 # The user turned them away: 「我没理他」「直接挂了」.
-_TURNED_AWAY = re.compile(r"没理|不理|挂了|挂断|拉黑|没上当|没有上当|没信|不信|没给|没转|没告诉")
+_TURNED_AWAY = re.compile(
+    r"没理|不理|没搭理|没有理|挂了|挂断|挂掉|拉黑|没上当|没有上当|没信|不信|没给|没转|没告诉|识破|没点|没有点|没打开|没下载|没装"
+)
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Each takes what it asks about with it, to the end of its
 # clause; what is left must show no risk of its own (「被骗了3000 钱会退回来吗」 is urgent).
 _CLAUSE_REST = r"[^，,。.!！?？;；\n\s]*"
 _HYPOTHETICAL = re.compile(
-    # A supposition runs on past spaces: 「如果手机丢了 钱被转走了怎么办」 supposes both.
-    r"(?:如果|万一|假如|(?<![主只需还就])要是|以防|听说|据说|(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上))"
+    # A supposition runs on past spaces: 「如果手机丢了 钱被转走了怎么办」 supposes both;
+    # one the caller says (「客服说如果不转到安全账户就会冻结」) is the threat itself.
+    r"(?<!说)(?:如果|万一|假如|(?<![主只需还就])要是|以防)"
     r"[^，,。.!！?？;；\n]*"
     r"|(?<![a-z])(?:what if|if|in case)(?![a-z])[^，,。.!！?？;；\n]*"
+)
+# What others tell of, to the end of its clause: 「新闻上说的那种冒充公检法 我今天就遇到了」
+# goes on about the user.
+_HEARSAY_SPAN = re.compile(
+    r"(?:听说|据说|(?<![男女])(?:朋友|别人|同事|网上|新闻)(?:说|讲|看到|里|上))"
+    # On past spaces, until the user speaks of themselves (「…我今天就遇到了」).
+    r"(?:[^，,。.!！?？;；\n\s]|\s(?![^，,。.!！?？;；\n\s]*(?:我|今天|刚|昨天|现在)))*"
 )
 _AHEAD = re.compile(
     rf"(?:怎么防|防止|预防|避免|会不会|防范|提防|一般(?:怎么|该|会|要)|提前|想了解|了解一下){_CLAUSE_REST}"
     r"|安全吗|安不安全|安全一?点|更安全|会.{0,10}吗|是真的吗|是不是真的|可信吗|靠谱吗"
-    r"|(?:被骗|被盗|受骗|上当)过|(?<![a-z])how to (?:avoid|prevent)(?![a-z])[^，,。.!！?？;；\n]*"
+    rf"|{_CLAUSE_REST}(?:被骗|被盗|受骗|上当)过{_CLAUSE_REST}"
+    r"|(?<![a-z])how to (?:avoid|prevent)(?![a-z])[^，,。.!！?？;；\n]*"
 )
 # How not to lose anything (「要注意啥才能不被盗号」), as long as nothing has been lost yet
 # (「被骗5000 需要注意什么」 is an emergency).
 _PREVENTION = re.compile(
-    r"不(?:会)?被(?:人)?(?:盗号|盗刷|盗|骗|黑|冒用|入侵)|注意(?:什么|啥|哪些|些)|保护好"
+    r"不(?:会)?被(?:人)?(?:盗号|盗刷|盗|骗|黑|冒用|入侵)|注意(?:什么|啥|哪些|些)|保护好|保护自己"
+    r"|(?:怎么|如何|怎样)(?:才能)?(?:更好地)?保护"
     # English puts what is avoided after the verb: 「how do i avoid getting scammed」.
     r"|(?<![a-z])(?:avoid\w*|prevent\w*|protect\w*|report (?:a |the )?scam|stay safe"
     r"|keep .{0,20}?safe)(?![a-z])(?: [^\s,，。.!！?？]+){0,6}"
 )
-_DONE_ALREADY = re.compile(r"刚才|刚刚|我刚|已经.{0,4}(?:转|汇|发|给|付|告诉|被|交)")
+# Someone else's loss, told to ask how not to suffer the same: 「我同事被骗了 怎么防」.
+_THEIR_LOSS = re.compile(
+    r"(?<![男女])(?:朋友|同事|邻居|同学|室友|亲戚|别人|网友)(?:的)?[^，,。.!！?？;；\n\s]{0,10}?"
+    rf"(?:被|受骗|上当){_CLAUSE_REST}"
+)
+# The user about to do what they were told: 「…就会冻结 我该转吗」 (which 「会…吗」 would take
+# for a question ahead of time).
+_DECIDING = re.compile(r"(?:该|要不要|能不能|可以)(?:转|给|交|付|汇|发|告诉)")
+_DONE_ALREADY = re.compile(
+    r"刚才|刚刚|我刚|已经.{0,4}(?:转|汇|发|给|付|告诉|被|交)(?![^，,。\s]{0,2}过)"
+)
 # Worry ahead of time (「怕被盗」「担心被骗」), as long as nothing has been lost yet.
 _WORRY = re.compile(r"(?<![可恐哪])怕(?!是)|担心|害怕")
 # The worried phrase itself, up to the next break: 「怕被盗」.
-_WORRY_SPAN = re.compile(r"(?:(?<![可恐哪])怕(?!是)|担心|害怕)[^，,。.!！?？;；\s]*")
+# (It stops where the one worried about acts: 「我害怕对方让我把验证码发给他…」.)
+_WORRY_SPAN = re.compile(
+    r"(?:(?<![可恐哪])怕(?!是)|担心|害怕)[^，,。.!！?？;；\s]*?"
+    r"(?=(?:对方|他|她|有人|骗子)[^，,。\s]{0,2}(?:让|叫|要求?)我|[，,。.!！?？;；\s]|$)"
+)
 _ALREADY_LOST = re.compile(
     r"被.{0,4}了|少了|没了|不见了|不翼而飞|(?:没|没有|从没)(?:消费|操作|用|动|花)过|转走|盗刷了"
 )
@@ -268,24 +386,25 @@ _FRUSTRATION = re.compile(
     rf"(?:你们|这)?(?:这个?)?(?:什么)?(?:垃圾|破|烂)的?{_SERVICE_NOUN}"
     r"|垃圾(?!箱|邮件|短信|桶|文件夹|信息|币|分类|电话)|废物|智障|弱智|脑残|有毛病|有病(?:吧|啊|呀)|是不是有病|什么玩意儿?"
     r"|什么东西啊|什么鬼|搞什么|搞啥|怎么搞的|什么破"
-    r"|烂透|很烂|真烂|太烂|难用|太差|真差|好差|差劲|差评"
+    r"|烂透|很烂|真烂|太烂|难用|太差|真差|好差|差劲|(?<!给商家)(?<!给卖家)(?<!给店家)差评"
     r"|坑人|坑钱|坑爹|被坑|太坑|黑心|流氓|恶心|离谱|过分|不靠谱|靠不住|忽悠|扯淡|胡扯"
     r"|(?:你们|平台|app|软件)(?:是|就是|这是|在)?骗钱|骗钱的|吞(?:了)?我的?钱|黑(?:了)?我的?钱"
     # Rhetorical questions and sarcasm about the service.
     r"|干什么吃的|干啥吃的|(?:是|属)(?:个|一个)?摆设|形同虚设|能不能有点用|能不能靠谱|到底能不能"
     r"|还让不让人|到底(?:要|还要|得)(?:我)?等|就知道(?:让|叫|要)我|^呵呵|跟没回一样|等于没说|答非所问|复制粘贴|就会(?:说|复制|回复)|真行啊|真是谢谢你们"
     # How the user feels.
-    r"|气死|气炸|气人|生气|气愤|火大|恼火|愤怒|烦死|烦人|好烦|真烦|太烦|急死|无语|失望|寒心"
+    r"|气死|气炸|气人|生气|气愤|火大|恼火|愤怒|烦死|(?<!麻)烦人|好烦|真烦|太烦|急死|无语|失望|寒心"
     r"|受不了|忍不了|忍无可忍|心累|醉了|(?:我|真|真的|真是|简直|彻底)服了|服了你们|^服了|我(?:要|快)?崩溃|心态崩"
-    r"|累死|好累|累了|(?:迟早|赶紧|早点)(?:要)?倒闭|别跟我扯|有没有搞错|有没有人(?:在)?管|有人管吗|折腾(?:了)?(?:半天|一晚上|一整天|一天|好久|好几天)|能不能行|还能不能"
-    r"|(?:是不是|就是)故意|故意的|抢钱|不想说了|你们就这样吧|(?:别|不要)再?让我重复"
+    r"|累死|好累|累了|(?:迟早|赶紧|早点)(?:要)?倒闭|别跟我扯|有没有搞错|有没有人(?:在)?管|有人管吗|折腾(?:了)?(?:半天|一晚上|一整天|一天|好久|好几天)|能不能行|还能不能(?:行|好|靠谱|正常|有点用|用了吗)"
+    r"|(?:是不是|就是)故意|故意的|抢钱|抢劫|(?:想|要|快)倒闭|到底行不行|(?:再|最后)问最后一次|真的?烂|就这态度|这(?:是)?什么态度|一点用(?:都|也)没有|真蠢|太蠢"
+    r"|是死人吗|心是黑的|黑猫投诉|(?:别|不要)再?(?:给我)?(?:发|回|说)(?:这些|这种)?(?:没用|废话|套话)|不想说了|你们就这样吧|(?:别|不要)再?让我重复"
     r"|好气|真气|太气|^靠(?=[\s,，!！了])"
     r"|太慢了|慢死|(?:给|还)我(?:一)?个说法|给个说法|还我钱|把钱还(?:给)?我"
     # Complaining elsewhere.
     # 「我要投诉你们」, not 「投诉渠道在哪」 or 「我想投诉一个商家」.
-    r"|(?:我要|我想|要|去|必须|一定|肯定|会)投诉(?!.{0,4}(?:商家|卖家|商户|店|司机|骗子|对方|他|她|别人))"
+    r"|(?:我要|我想|要|去|必须|一定|肯定|会)投诉(?!.{0,4}(?:商家|卖家|商户|店|司机|骗子|对方|他|她|别人|外卖|快递|骑手|买家|客人))"
     r"|(?:投诉|举报|曝光|起诉|告)(?:你们|你|平台|客服|机器人)"
-    r"|12315|消协|消费者协会|银保监|金融监管局|找律师|报警.{0,4}(?:你们|平台)"
+    r"|12315|消协|消费者协会|银保监|金融监管局|找律师|报警(?!了)[^。]{0,4}(?:你们|平台)"
     # Swearing.
     r"|他妈|tmd|妈的|卧槽|尼玛"
     # Asking or trying again, not counting: 「都第三次了」「失败三次了」, not 「第二次转账」.
@@ -299,7 +418,7 @@ _FRUSTRATION = re.compile(
     r"|说了(?:多少|几|好几|n)(?:次|遍)|问了(?:多少|几|好几|n)(?:次|遍)|一直没人|没人管|没人理"
     r"|[!！]{3,}|[?？]{3,}"
     r"|(?<![a-z])(?:terrible|useless|worst|ridiculous|awful|wtf|angry|furious|pissed|annoyed"
-    r"|frustrat\w*|unacceptable|disgusting|rubbish|garbage|scam app|fuck\w*|shit\w*|damn"
+    r"|frustrat\w*|unacceptable|a joke|disgusting|rubbish|garbage|scam app|fuck\w*|shit\w*|damn"
     r"|nobody helps|no one helps)(?![a-z])"
 )
 
@@ -412,35 +531,44 @@ def read(text: str) -> Signals:
     normal = normalize(text)
     wants_person = bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal)
     accused = bool(_ACCUSATION.search(normal))
-    others = _ACCUSATION.sub("", normal)  # fraud by someone else, not the wallet "scamming"
+    # Fraud by someone else, not the wallet "scamming" or the user taken for a fraudster.
+    others = _TAKEN_FOR_FRAUD.sub("", _ACCUSATION.sub("", normal))
     loss = _lost(others)
-    scam = bool(_SCAM.search(others))
+    scam = _scam(others)
     # Asking ahead, in general or about what might happen, counts only when the rest of
     # the message, those words taken out, shows no risk of its own (「有一笔不认识的扣款
     # 我好害怕」 and 「被骗了3000 钱会退回来吗」 are emergencies, 「怕被盗」 is not).
-    ahead = any(p.search(others) for p in (_HYPOTHETICAL, _AHEAD, _PREVENTION))
+    ahead = any(p.search(others) for p in (_HYPOTHETICAL, _HEARSAY_SPAN, _AHEAD, _PREVENTION))
     worried = bool(_WORRY.search(others)) and not _ALREADY_LOST.search(normal)
     rest = others
     asked = []
-    for words in (_HYPOTHETICAL, _AHEAD, _PREVENTION, _WORRY_SPAN):
+    for words in (_HYPOTHETICAL, _HEARSAY_SPAN, _AHEAD, _PREVENTION, _WORRY_SPAN):
         asked += [found.group() for found in words.finditer(rest)]
         rest = words.sub(" ", rest)
+    if ahead:
+        rest = _THEIR_LOSS.sub(" ", rest)
+    gave = bool(_COMPLIED.search(normal)) and not _REFUSED.search(normal)
     risk_besides = (
         _lost(rest)
-        or bool(_SCAM.search(rest) and _INVOLVED.search(rest))
+        or bool(_scam(rest) and (_INVOLVED.search(rest) or _COMPLIED.search(rest)))
+        or bool(_scam(rest) and _SOMEONE.search(rest) and _DECIDING.search(others))
         or bool(_HAPPENING_NOW.search(rest))
         # Typed without a break, a supposition may run on into what already happened:
         # 「会不会是诈骗他让我把验证码发给他我已经发了」.
         or any(_DONE_ALREADY.search(words) for words in asked)
     )
     general = (ahead or worried) and not risk_besides
-    urgent = not general and (loss or (scam and bool(_INVOLVED.search(normal))))
+    turned_away = bool(_TURNED_AWAY.search(normal))
+    # A scam with the user in it, unless they turned the caller away with nothing given;
+    # 「他让我交保证金 我交了」 is in it whatever the words.
+    caught = scam and (gave or (bool(_INVOLVED.search(normal)) and not turned_away))
+    urgent = not general and (loss or caught)
     # Someone in particular, outside what is only asked about or supposed.
     approached = urgent or (
-        (bool(_SCAM.search(rest)) or _lost(rest))
+        (_scam(rest) or _lost(rest))
         and bool(_SOMEONE.search(rest))
-        and not _HEARSAY.search(normal)
-        and not _TURNED_AWAY.search(normal)
+        and not _HEARSAY.search(rest)
+        and not turned_away
     )
     return Signals(
         text=normal,
@@ -451,16 +579,22 @@ def read(text: str) -> Signals:
         wants_ticket=bool(_TICKET.search(normal)),
         asks=bool(_ASKS.search(normal)),
         not_solved=bool(_NOT_SOLVED.search(normal)),
-        complied=bool(_COMPLIED.search(normal)) and not _REFUSED.search(normal),
+        complied=gave,
         approached=approached,
         question=question_part(normal),
     )
 
 
+def _scam(text: str) -> bool:
+    """Signs of a scam: a script (_SCAM), or someone else at the controls of the phone."""
+    return bool(_SCAM.search(text)) or bool(_REMOTE.search(text) and not _FOR_FAMILY.search(text))
+
+
 def _lost(text: str) -> bool:
     """Money or access already lost, or the phone that holds the wallet gone."""
     return (
-        bool(_LOSS.search(text))
+        bool(_LOSS.search(text) and not _MINE.search(text))
+        or bool(_NEVER_DID.search(text) and _CHARGE_IN_VIEW.search(text))
         or bool(_PHONE_GONE.search(text) and not _PHONE_BACK.search(text))
         or bool(_VANISHED.search(text) and not _OWN_DOING.search(text))
     )
@@ -546,6 +680,13 @@ def has_domain_term(normal: str) -> bool:
     return any(term in normal for term in domain_terms())
 
 
+# A correction says what the user meant: 「是换号码 不是换手机」「我说的是支付密码」.
+_CORRECTS = re.compile(
+    r"(?:我说的|我问的|我要问的|我想问的|我指的|我是说)是?[^，,。\s]{2,}"
+    r"|^是[^，,。\s]{2,10}[\s,，]*(?:不是|而不是)|^不是[^，,。\s]{2,10}[\s,，]*(?:是|而是)[^，,。\s]{2,}"
+)
+
+
 def is_real_question(signals: Signals) -> bool:
     """Whether the words left after the small talk ask or tell something about the wallet.
 
@@ -554,7 +695,7 @@ def is_real_question(signals: Signals) -> bool:
     rest = signals.question
     if len(rest) < 2:
         return False
-    return has_domain_term(rest) or bool(_ASKS.search(rest))
+    return has_domain_term(rest) or bool(_ASKS.search(rest) or _CORRECTS.search(rest))
 
 
 def choice(text: str, options: list[str]) -> int | None:

@@ -43,6 +43,7 @@ from support.replies.vocabulary import (
     NONE_OF_THESE,
     NOT_SOLVED,
     NOTHING_MORE,
+    NOTHING_MORE_ON,
     NOTHING_TO_PICK,
     OTHER_QUESTION,
     OTHER_QUESTIONS,
@@ -69,6 +70,8 @@ MAX_OTHER_QUESTIONS = 2
 MAX_OPTION_NUMBER = 9
 # A message this long (after greetings and requests) may describe an option just offered
 # (「登不进app那个」); a longer one is a question of its own.
+# A follow-up this short is quoted back when the FAQ says nothing more on it.
+MAX_QUOTED = 16
 MIN_DESCRIPTION = 3
 MAX_DESCRIPTION = 16
 # How such a description ends: 「付钱时输的那个」「充值的」「登录用的那种」.
@@ -92,8 +95,21 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
     for pattern, cues in (
         (
             r"多久|多长时间|什么时候|几天|几个小时|几分钟|时效|how long|when",
-            ("分钟", "小时", "天", "工作日", "时效", "时间", "多久", "延迟", "尽快", "稍等"),
+            (
+                "分钟",
+                "小时",
+                "天",
+                "工作日",
+                "时效",
+                "时间",
+                "多久",
+                "延迟",
+                "尽快",
+                "稍等",
+                "何时",
+            ),
         ),
+        (r"为什么|为啥|什么原因|原因|怎么回事|why", ("原因", "因为", "常见于", "常见")),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
         (r"限额|上限|最多|额度|提额|调高|limit", ("限额", "额度", "上限", "最多", "提高")),
         (r"汇率", ("汇率",)),
@@ -589,7 +605,13 @@ def _is_lead_in(sentence: str) -> bool:
 def _next_step(faq: FAQ, question: str, result: QueryResult) -> Answer:
     """A follow-up on the FAQ just answered: its relevant part, or a ticket or a person."""
     part = relevant_part(faq.answer, question)
-    text = RELEVANT_PART.format(part=part) if part else NOTHING_MORE
+    asked = question.strip(" ?？。.!！~～")
+    if part:
+        text = RELEVANT_PART.format(part=part)
+    elif 2 <= len(asked) <= MAX_QUOTED:
+        text = NOTHING_MORE_ON.format(question=asked)
+    else:
+        text = NOTHING_MORE
     buttons = HUMAN_FIRST if faq.escalate == "human" or not part else TICKET_OR_HUMAN
     meta = kb_metadata(Decision.ANSWER, question, result.top)
     category = faq.category.value if faq.escalate == "ticket" else None

@@ -52,14 +52,21 @@ PERSON_BUTTON = TICKET_OR_HUMAN[1]
 STILL_NOT_UNDERSTOOD = "抱歉没能帮上忙。需要的话可以直接转人工客服，或者提交工单。"
 
 # Fraud or theft: what to do right now, before a person takes over.
-SAFETY_STEPS = (
+_FIRST_STEPS = (
     "您的资金或账户可能有风险，请先立即做这几件事：\n"
     "1. 马上修改登录密码和支付密码；如果还能登录，可以在 App 内申请临时冻结账户"
     "（入口以 App 内显示为准），人工客服也可以帮您冻结；\n"
     "2. 联系发卡银行冻结或挂失已绑定的银行卡；\n"
     "3. 不要再向对方转账，也不要把验证码、密码或助记词告诉任何人，真正的客服绝不会向您索要；\n"
     "4. 保留聊天记录、转账凭证等证据，涉及诈骗请尽快报警。\n"
-    "我现在就为您转接人工客服。"
+)
+SAFETY_STEPS = _FIRST_STEPS + "我现在就为您转接人工客服。"
+# The same, to a user already waiting for a person: the queue moves them up.
+SAFETY_STEPS_WAITING = _FIRST_STEPS + "您的对话已标为紧急，人工客服接入后会优先处理。"
+# Said again while waiting, after the steps were given.
+URGENT_NOTED = (
+    "收到，您的对话已标为紧急，人工客服接入后会优先处理。在此之前请先按上面的步骤修改密码、"
+    "联系银行冻结银行卡，不要再向对方转账或透露验证码。"
 )
 SCAM_WARNING = (
     "提醒您：任何人（包括自称客服、官方或警察的人）索要验证码、密码或助记词，"
@@ -74,6 +81,11 @@ RELEVANT_PART = "关于这一点：{part}\n如果还是没有解决，可以提�
 NOTHING_MORE = (
     "上面的回答已经是帮助中心里关于这个问题的全部说明了。"
     "如果还没有解决，建议转人工客服，或者提交工单，由专人帮您查看。"
+)
+# The same, naming what was asked: two follow-ups in a row get two different replies.
+NOTHING_MORE_ON = (
+    "关于「{question}」，帮助中心里没有比上面更具体的说明了。"
+    "建议转人工客服，或者提交工单，由专人帮您查看。"
 )
 OTHER_QUESTION = "您还问到了另一个问题，点这里查看："
 OTHER_QUESTIONS = "您还问到了其他问题，点这里查看："

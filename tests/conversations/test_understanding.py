@@ -28,7 +28,19 @@ from support.replies.vocabulary import (
      "转认工", "I want to talk to a human", "能不能给我换个人工客服", "能不能安排人工跟我聊",
      "我想跟你们的工作人员直接通话", "有没有活人啊", "人工人工人工", "找你们经理来处理",
      "我要跟客服说话，别让机器人回复", "有人工吗？", "叫你们人工出来", "我不要跟机器人聊",
-     "行吧 人工在哪 我直接问人", "人工客服在哪里", "can I speak to customer service?"],
+     "行吧 人工在哪 我直接问人", "人工客服在哪里", "can I speak to customer service?",
+     "转人工处理",
+     "人工 提现问题",
+     "我要找客服",
+     "麻烦人工帮我看下",
+     "我要咨询人工",
+     "transfer me to an agent please",
+     "connect me to customer support",
+     "我想跟你们的人直接说 有电话吗",
+     "叫个人来",
+     "能不能让一个真的客服来回答我",
+     "我不想跟机器说话",
+     "can i talk to a manager"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -39,7 +51,15 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     ["不用转人工了", "人工费是多少钱", "怎么充值", "需要人工审核吗", "为什么要人工审核",
      "人工客服工作时间是几点", "人工客服电话是多少", "不想转人工", "不用帮我转人工", "别给我转人工",
      "和客服沟通过了还是没退款", "找主管审批需要多久", "有没有人工审核",
-     "我不找人工，帮我看下怎么查交易记录"],
+     "我不找人工，帮我看下怎么查交易记录",
+     "人工客服排队要多久",
+     "刚才人工客服说明天处理",
+     "人工客服就不用了 我问问你就行",
+     "没必要人工",
+     "不用麻烦转人工了",
+     "don't transfer me to a human",
+     "no need for a human",
+     "需要人工处理吗"],
 )  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
@@ -86,7 +106,25 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "快递丢了要理赔 让我加他QQ", "主要是我的卡被盗刷了",
      "万一我刚才给他的验证码被用了怎么办", "会不会是诈骗他让我把验证码发给他我已经发了",
      "朋友说能帮我贷款让我先转2000保证金我已经转了", "钱包里的钱没了",
-     "my mom sent money to a scammer"],
+     "my mom sent money to a scammer",
+     "申请了个贷款 说要交会员费才能放款 我交了699",
+     "会不会被骗 他让我交2000保证金 我交了",
+     "有人用我的钱包买了一堆东西 快帮我止付",
+     "收到了好几条付款成功的短信 我没付过",
+     "半夜收到提现通知 不是我提的",
+     "有人改了我的支付密码 我没改过",
+     "已经被他转走了",
+     "我的钱被转出去了 收款人我不认识",
+     "手机在地铁上被人偷了 钱包里有两万",
+     "新闻上说的那种冒充公检法 我今天就遇到了 他让我把钱转到安全账户",
+     "客服说如果不转到安全账户就会冻结 我该转吗",
+     "我正在和一个客服共享屏幕 他说要帮我操作提现",
+     "有人自称OKPay客服让我转账",
+     "网友说带我赚钱 让我转钱到他给的账户",
+     "我朋友说他是你们客服 让我把验证码给他",
+     "someone logged in to my account",
+     "i gave him my password",
+     "我刚刚跟一个网恋男朋友转了3万 他说他账户被冻结了"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -106,7 +144,12 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
      "如果手机丢了 钱被转走了怎么办", "听说有人账户被盗 钱全没了 我的安全吗",
      "如果有人自称客服让我转账怎么办", "网上认识一个人 带我在一个平台投资 赚了钱提不出来 说要交税",
      "客服说要交会员费才能放款",
-     "how do i report a scammer"],
+     "how do i report a scammer",
+     "刚才有人冒充客服给我打电话 我识破了",
+     "我同事被骗了 怎么防", "我已经被骗过一次了 这次想问一下怎么开两步验证",
+     "我朋友账号被盗了 我该怎么保护自己",
+     "刚才收到一个陌生链接 没点 是你们发的吗",
+     "how do i avoid scams"],
 )  # fmt: skip
 def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
     said = signals.read(text)
@@ -133,7 +176,24 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
      "登录提示账户存在风险 让我打开人脸验证", "银行让我做流水 怎么导出账单",
      "申请房贷银行说流水不够 怎么导出交易记录", "帮室友垫付了电费 怎么让他转给我",
      "提现不了 怎么解冻", "怎么设置一个安全的账户密码", "商家说是要找平台客服才能退款",
-     "说明上说可以提高额度 要先付费吗"],
+     "说明上说可以提高额度 要先付费吗",
+     "我的钱还在转 什么时候能到",
+     "正在扣款中 请问要多久",
+     "我刚点了重置密码的链接 但是打不开",
+     "我刚才共享屏幕给我女儿看怎么操作",
+     "我不是骗子 你们为什么冻结我的账户 我已经提交了材料",
+     "你们说我涉嫌洗钱冻结了我的账户 我已经提交了证明",
+     "收到陌生设备登录提醒 是我自己换了新手机",
+     "陌生设备登录需要验证吗",
+     "我的账户被拉黑了 转不了账",
+     "我没付款 能取消订单吗",
+     "就是莫名其妙多扣了一笔手续费",
+     "优惠券莫名其妙没了",
+     "我没消费过 为什么有积分",
+     "我没登录过这个app 怎么注册",
+     "页面还在转圈",
+     "你们的理财产品收益很高吗 我已经买了一万",
+     "不是我买的 是我老公买的 能退吗"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -162,7 +222,14 @@ def test_everyday_scanning_refunds_and_old_losses_are_no_risk(text: str) -> None
      ("我已经转给他了 不会有事吧", True), ("我已经把钱转给他了 他一直不发货", True),
      ("验证码已经发过去了", True), ("我转了3000", True), ("我给了他验证码", True),
      ("我把钱给他了", True), ("我扫了他的二维码", True), ("交了", True), ("我打了电话", False),
-     ("我刚才转了500给我妈", False), ("我点了导出 没反应", False)],
+     ("我刚才转了500给我妈", False), ("我点了导出 没反应", False),
+     ("我照做了", True),
+     ("按他说的做了", True),
+     ("我已经装了", True),
+     ("我点了他发的链接", True),
+     ("他拿到我的验证码了", True),
+     ("i sent 500 to a guy on facebook", True),
+     ("我打了110", False)],
 )  # fmt: skip
 def test_money_or_a_secret_given_to_someone(text: str, complied: bool) -> None:
     assert signals.read(text).complied is complied
@@ -179,7 +246,13 @@ def test_a_risk_control_freeze_is_no_scam() -> None:
      "你们这什么破服务", "太气人了", "付款失败五次了", "我真是服了你们", "给我个说法",
      "这钱包太难用了", "卧槽又扣钱", "I'm so frustrated", "提現失敗好幾次了",
      "是不是有病啊，换绑了三次都失败", "累了，真的累了", "有没有搞错啊",
-     "你们这客服就是个摆设", "这个功能纯属一个摆设"],
+     "你们这客服就是个摆设", "这个功能纯属一个摆设",
+     "你们就这态度",
+     "你们这客服一点用都没有",
+     "别给我发这些没用的 我要解决问题",
+     "你们是不是想倒闭 提现拖了一周",
+     "真的烂 换绑卡换了一下午",
+     "this app is a joke"],
 )  # fmt: skip
 def test_frustration(text: str) -> None:
     assert signals.read(text).frustrated
@@ -190,7 +263,13 @@ def test_frustration(text: str) -> None:
     ["这是我第二次转账", "第2次提现怎么收费", "App一打开就崩溃", "验证邮件在垃圾箱里",
      "麻烦问一下怎么提现", "我找过客服了吗", "公司破产了钱怎么办", "每天能转几次",
      "每天能转3次还是5次", "钱包里的垃圾币怎么删除", "一个月还能提现几次", "监管账户是什么",
-     "密码输错5次会被锁吗", "提现三天了还没到", "投诉渠道在哪", "我想投诉一个商家"],
+     "密码输错5次会被锁吗", "提现三天了还没到", "投诉渠道在哪", "我想投诉一个商家",
+     "麻烦人工帮我看下",
+     "怎么给商家差评",
+     "我要投诉外卖员",
+     "我被误认为诈骗 账户被冻结了",
+     "钱转给骗子了 不知道还能不能追回来",
+     "昨天被骗子骗了5000 我报警了 你们能冻结他的账户吗"],
 )  # fmt: skip
 def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
     assert not signals.read(text).frustrated
@@ -215,7 +294,8 @@ def test_anger_is_not_part_of_the_question(text: str, question: str) -> None:
 @pytest.mark.parametrize(
     ("text", "question"),
     [("OKPay是什么", True), ("好的，那提现要手续费吗", True), ("不是，我问的是限额", True),
-     ("好的", False), ("是的", False), ("谢谢 再见", False)],
+     ("好的", False), ("是的", False), ("谢谢 再见", False), ("是换号码 不是换手机", True),
+     ("我说的是登录那个", True), ("不是", False), ("不是这个", False)],
 )  # fmt: skip
 def test_a_question_is_never_small_talk(text: str, question: bool) -> None:
     assert signals.is_real_question(signals.read(text)) is question
@@ -294,6 +374,10 @@ def test_the_relevant_part_of_an_answer() -> None:
     led = "手续费因业务而不同，以 App 内为准：\n1. 确认页会列出费用；\n2. 提现到银行卡一般免费。"
     assert relevant_part(led, "提现也收手续费吗") == "提现到银行卡一般免费。"
     assert relevant_part("可以这样处理：\n1. 重新登录。", "手续费呢") is None
+    reasons = "账户受限的常见原因有：密码多次输错、异常登录。"
+    locked = f"{reasons}\n1. 锁定何时解除以 App 内显示为准。"
+    assert relevant_part(locked, "为什么会被冻结") == reasons
+    assert relevant_part(locked, "多久能解开") == "锁定何时解除以 App 内显示为准。"
 
 
 def test_the_relevant_part_by_the_users_own_words() -> None:
@@ -320,6 +404,23 @@ def test_a_follow_up_never_repeats_the_answer(knowledge_base: KnowledgeBase) -> 
     texts = [reply.text for reply in again.answer.replies]
     assert answer not in texts and HELPED_QUESTION not in texts
     assert any(b.payload == REQUEST_HUMAN for r in again.answer.replies for b in r.buttons)
+
+
+def test_follow_ups_the_answer_says_nothing_on_are_told_apart(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """Two follow-ups in a row that the FAQ has nothing more on: the reply names each,
+    rather than the same canned words twice."""
+    first = respond(knowledge_base, "怎么查看余额", Context())
+    assert first.context.topic == "check_balance"
+    texts = []
+    context = first.context
+    for follow_up in ("那能看到利息吗", "那能设置提醒吗"):
+        turn = respond(knowledge_base, follow_up, context)
+        assert "follow_up" in turn.signals
+        texts.append(turn.answer.replies[0].text)
+        context = turn.context
+    assert texts[0] != texts[1] and "能设置提醒吗" in texts[1]
 
 
 def test_urgent_risk_is_a_handoff_with_safety_steps(knowledge_base: KnowledgeBase) -> None:

@@ -7,6 +7,7 @@ import pytest
 from support.dialogue import BotMessage
 from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService, EscalationView
+from support.replies.vocabulary import SAFETY_STEPS_WAITING, URGENT_NOTED
 from support.storage import session_factory
 from tests.web.conftest import Gateway
 
@@ -267,6 +268,26 @@ def test_a_paused_bot_that_says_nothing_still_finds_the_handoff(gateway: Gateway
     gateway.queue_with_a_silent_bot(session_id)
     turn = gateway.say(session_id, headers, text="有人吗")
     assert turn.json()["state"] == "waiting_agent"
+
+
+def test_money_gone_while_waiting_moves_up_and_gets_the_safety_steps(gateway: Gateway) -> None:
+    """No bot answers a user waiting for a person, but one who reports a loss is not left
+    in silence: the queue moves them up and the safety steps come now; once each."""
+    session_id, headers = gateway.session()
+    gateway.queue_with_a_silent_bot(session_id)
+    assert gateway.say(session_id, headers, text="有人吗").json()["state"] == "waiting_agent"
+    assert gateway.say(session_id, headers, text="提现到账一般要多久").json()["replies"] == []
+    waiting = gateway.escalations().open_for_conversation(session_id)
+    assert waiting is not None and not waiting.urgent
+    replies = gateway.say(session_id, headers, text="刚才有人把我钱包里的钱转走了").json()
+    assert [reply["text"] for reply in replies["replies"]] == [SAFETY_STEPS_WAITING]
+    assert replies["state"] == "waiting_agent"
+    waiting = gateway.escalations().open_for_conversation(session_id)
+    assert waiting is not None and waiting.urgent
+    # After a loss, money or a code given away is heard too; then the agent takes over.
+    again = gateway.say(session_id, headers, text="我已经把验证码告诉他了").json()["replies"]
+    assert [reply["text"] for reply in again] == [URGENT_NOTED]
+    assert gateway.say(session_id, headers, text="我又转了一笔").json()["replies"] == []
 
 
 def test_an_ordinary_turn_does_not_read_the_escalations(
