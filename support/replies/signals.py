@@ -20,25 +20,29 @@ from kb.text import SYNONYMS_FILE, USER_DICTIONARY, canonicalize
 # A request for a person: a verb of asking or moving, then a human; or the bare noun.
 _PERSON_NOUN = r"(?:人工|真人|活人|人类|人工服务|坐席|客服专员|客服人员)"
 # People who work for the wallet, asked for with a verb of talking to them.
-_STAFF = r"(?:工作人员|经理|主管|负责人|客服人员|真人客服|人工客服|客服)"
+_STAFF = r"(?:工作人员|经理|主管|负责人|客服人员|客服专员|真人客服|人工客服|客服)"
 _PERSON = re.compile(
     # 「转人工处理」 asks for a person to handle it; 「需要人工处理吗」 asks how it is done.
-    rf"(?:转|接|找|叫|呼叫|帮我转|我要|我想找|转接|咨询|请求|麻烦)"
+    rf"(?:转|接|找|叫|呼叫|帮我转|我要|我想找|转接|咨询|请求|麻烦|安排)"
     rf"(?:一下)?(?:你们)?的?[个一位名]?(?:个)?{_PERSON_NOUN}"
     r"(?!审核|核实|复核|费|智能|处理(?:吗|嘛|么|的|时间|要|需要|多久))"
-    rf"|(?:要|换|请|联系|需要|给我|让|安排)"
+    rf"|(?:要|换|请|联系|需要|给我|让)"
     rf"(?:一下)?(?:你们)?的?[个一位名]?(?:个)?{_PERSON_NOUN}"
     # 「需要人工审核吗」「人工费」 are about a process or a fee, not a request for a person.
     r"(?!审核|核实|复核|处理|费|智能)"
     # 「我要找客服」「客服 客服」: in a chat with the bot, the wallet's staff.
     r"|(?:找|要|叫|转|接)(?:你们)?的?(?:真的?)?客服(?=$|[\s,，。!！]|吧|啊|呀)|(?:客服[\s,，!！]*){2,}"
     # 「我想跟你们的工作人员直接通话」「找你们经理来处理」「有没有活人啊」「人工人工」.
-    rf"|(?:跟|和|与|同)(?:你们)?的?{_STAFF}(?:直接)?(?:说话|聊|通话|沟通|对话|谈)(?!过|了)"
+    rf"|(?:跟|和|与|同)(?:你们)?的?{_STAFF}(?:直接)?(?:说话|聊|通话|通个电话|打个?电话|沟通|对话|谈)(?!过|了)"
+    rf"|(?:给我)?接(?:一下)?你们的?{_STAFF}"
+    r"|(?:跟|和|与|同)(?:你们的?)?真人(?:直接)?(?:说|聊|通话|沟通|对话|谈)"
     r"|(?:跟|和|与|同)你们(?:的)?(?:人|真人)(?:直接)?(?:说|聊|通话|沟通|对话|谈)(?!过|了|明)"
     r"|(?:找|叫|让)(?:你们)?的?(?:经理|主管|负责人|领导)(?:来|出来|过来)?(?=处理|说话|跟我|$|[\s,，。!！?？])"
     rf"|(?:让|叫)(?:你们)?的?{_STAFF}(?:小姐姐|小哥哥|妹子)?(?:来)?(?:跟|和|给)我(?:说|聊|讲|回|打)"
     rf"|有(?:没有)?{_PERSON_NOUN}(?!审核|核实|复核|处理|费|智能)(?:吗|么|没有|不)?(?=$|[\s?？!！,，。啊呀])"
-    r"|(?:人工){2,}|找(?:个)?(?:客服)?(?:小姐姐|小哥哥)"
+    r"|(?:人工){2,}|找(?:个)?(?:你们)?的?(?:客服)?(?:小姐姐|小哥哥)"
+    rf"|(?:可以|能)(?:转)?{_PERSON_NOUN}(?:服务)?吗|找个(?:真)?人(?:问问|问一下|聊聊|说说)"
+    r"|^(?:agent|representative|real human)$"
     # 「我要找人」「叫个人来」「让一个真的客服来回答我」.
     r"|(?:我要|我想|帮我)找(?:个)?(?:真)?人(?=$|[\s,，。!！]|来|说|聊|吧)|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)"
     r"|(?:让|叫)(?:一个|个)(?:真的?|真人)?客服(?:来)?(?:回答|跟|和|给|帮)我"
@@ -47,7 +51,7 @@ _PERSON = re.compile(
     # chat asks for one.
     # 「人工客服排队要多久」「刚才人工客服说明天处理」 speak of the service, not to it.
     rf"|{_PERSON_NOUN}客服(?=$|[\s,，。!！]|吧|啊|呀|呢|在哪|快|来|出来)"
-    rf"|{_PERSON_NOUN}(?:在哪|去哪了|呢)"
+    rf"|{_PERSON_NOUN}(?:在哪|去哪了|呢|在吗|在不在)"
     r"|^[\s\W]*(?:人工|转人工|真人)(?:[\s\W]*$|[\s,，!！]+)"
     r"|转(?:认|仁|任|忍)工|人\s+工客服"
     r"|(?<![a-z])(?:human|real person|live agent|live person|real agent|someone real"
@@ -71,15 +75,23 @@ _NOT_PERSON = re.compile(
 
 # Money or access already lost: someone else acted, or the user was deceived.
 _LOSS = re.compile(
-    r"被骗(?!子)|受骗|上当|被诈骗|诈骗了|骗了我|骗走|被盗|盗刷|盗号|被黑"
-    r"|[账帐][户号]被(?:人|别人|陌生人)?(?:盗|黑了|黑客|入侵|登录了|登上了|登了)"
-    r"|不是(?:我|本人)(?:本人)?(?:在)?(?:的)?(?:操作|转|付|消费|买|登录|提现|授权|提|登|花|扣)"
-    r"|(?:有人|别人|陌生人)(?:在)?(?:用|登|登了|上了|盗用)(?:了)?我的?(?:号|账号|账户|卡|银行卡|钱包)"
+    r"被骗(?!子)|被(?:人|他|她|对方|网友)骗|受骗|上当|被诈骗|诈骗了|骗了我|骗走|被盗|盗刷|盗号|被黑"
+    r"|[账帐]?[户号]被(?:人|别人|陌生人)?(?:盗|黑了|黑客|入侵|登录了|登上了|登了)"
+    r"|(?:支付密码|登录密码|密码|手机号|绑定的?手机)[^，,。]{0,4}被(?:人|别人)?(?:修改|改|换|解绑)了"
+    r"|冒用(?:了)?我的?(?:身份|名义|信息|身份证)|(?:被人?|有人)补(?:办)?了?(?:我的)?(?:手机)?卡"
+    r"|把我的?(?:钱|余额)[^，,。]{0,4}(?:转走|划走|盗走|取走)"
+    r"|有一?笔[^。]{0,12}(?:转给|付给)[^。]{0,4}(?:不认识|陌生)"
+    r"|绑(?:在|到)了?别人的|卡[^，,。]{0,4}被(?:人)?补办"
+    # Paid, and then the other side vanished: 「转了5万 现在打他电话说不认识我」.
+    r"|(?:转|付|交|汇|打|垫|充|投|给)(?:了|完)[^。]{0,30}"
+    r"(?:拉黑|联系不上|不回(?:我)?(?:消息)?|删了我|说不认识我|没这回事|跑路|消失了|不见了)"
+    r"|不是(?:我|本人)(?:本人)?(?:在)?(?:的)?(?:操作|转|付|消费|买|登录|提现|授权|提|登|花|扣|改|换|绑)"
+    r"|(?:有人|有个人|别人|陌生人)(?:一直|还)?(?:在)?(?:用|登|登了|上了|盗用)(?:了)?我的?(?:号|账号|账户|卡|银行卡|钱包)"
     r"|(?:有人|别人|陌生人)[^，,。]{0,4}改了我的?(?:密码|支付密码|登录密码|手机号|绑定)"
     r"|我(?:从来|根本)?(?:没|没有|从没|从来没)(?:有)?(?:操作|授权)"
     r"|陌生(?:交易|扣款|转账)|(?:有|收到|显示|提示|出现)[^，,。]{0,4}陌生(?:设备|登录|手机)(?!.{0,4}(?:需要|要不要|会不会))"
     # (「莫名其妙多扣了一笔手续费」 is a question about fees.)
-    r"|莫名(?:其妙)?.{0,4}(?:扣|少了|转走)(?![^，,。]{0,8}(?:手续费|服务费|年费|会员费|利息))"
+    r"|(?<!费)(?<!费怎么)(?<!费为什么)莫名(?:其妙)?.{0,4}(?:扣|少了|转走)(?![^，,。]{0,8}(?:手续费|服务费|年费|会员费|利息))"
     r"|(?:钱|余额|资金)[^，,。]{0,6}莫名(?:其妙)?.{0,4}没了"
     r"|不翼而飞"
     r"|被[^，,。]{0,4}(?:转走|划走|盗走|取走|提走|转出去|刷走)"
@@ -97,9 +109,14 @@ _LOSS = re.compile(
     r"|(?:转|汇|付|打)(?:了|给)?.{0,8}骗子|骗子.{0,6}(?:转|汇|付|钱)"
     # Money gone without the user: 「余额突然少了2000」「钱包里的钱没了」「有人转走了我的钱」.
     r"|有人[^，,。]{0,8}(?:转走|划走|盗走|取走)"
-    r"|(?<![a-z])(?:scam(?:med)?|hack(?:ed)?|stolen|stole|fraud|unauthori[sz]ed"
+    r"|被hack|hack了"
+    r"|(?<![a-z])(?:scammed|hacked|(?:got|been|was|is) hack|stolen|stole|fraud|unauthori[sz]ed"
+    r"|i (?:didn'?t|did not|never) (?:make|authori[sz]e)"
     r"|(?:sent|paid|gave|transferred)(?: [a-z]+){0,3} to (?:a |the )?scammers?"
-    r"|someone (?:used|logged into|logged in to|took|stole|sent|is using|accessed|hacked) my"
+    r"|someone (?:is |has )?(?:used|logged into|logged in to|took|stole|sent|is using|accessed"
+    r"|hacked) my"
+    r"|(?:payment|charge|transaction|transfer|purchase)s? (?:that )?i (?:didn'?t|did not|never)"
+    r" (?:make|authori[sz]e|do)"
     r"|shared my screen|lost my phone|(?:phone|wallet) (?:was |got )?stolen"
     r"|(?:balance|money) (?:dropped|disappeared|is gone|went missing|vanished)"
     r"|gave (?:him|her|them|the caller|a stranger|someone) (?:my |the )?"
@@ -112,6 +129,9 @@ _LOSS = re.compile(
 _NEVER_DID = re.compile(
     r"我(?:从来|根本|都|也)?(?:没|没有|从没|从来没)(?:有)?"
     r"(?:操作|转账|付款|消费|登录|授权|提现|付|买|转|提|用|登|改)过"
+    r"|(?:根本|压根)没(?:在)?(?:操作|转账|付款|消费|登录|授权|提现|买|转)"
+    # A payee the user does not know, where money went out: 「转给一个叫张什么的 我不认识这人」.
+    r"|(?<!转错了)我?不认识(?:这|那|此)?(?:个)?(?:人|收款人|对方)|收款人我不认识"
 )
 _CHARGE_IN_VIEW = re.compile(
     r"扣|钱|余额|少了|交易|账单|通知|短信|提醒|验证码|付款成功|转出|支出|元|块|\d"
@@ -119,7 +139,8 @@ _CHARGE_IN_VIEW = re.compile(
 # Money gone with nothing the user did to explain it: 「余额突然少了2000」「钱包里的钱没了」,
 # not 「充值了 卡里的钱没了 钱包没到账」 (a top-up on its way).
 _VANISHED = re.compile(
-    r"(?:余额|钱)[^，,。]{0,4}突然(?:少|没)了|(?:钱包|账户|余额)里?的钱(?:都|全)?(?:突然)?没了"
+    r"(?:余额|钱)[^，,。]{0,6}(?:突然|一下子|莫名)(?:少|没)了|(?:钱包|账户|余额)里?的钱(?:都|全)?(?:突然)?没了"
+    r"|余额(?:被)?清零|(?:没信号|停机)[^。]{0,12}(?:钱|余额)[^，,。]{0,4}(?:少|没)了"
 )
 _OWN_DOING = re.compile(
     r"充值|充了|提现|提了|付款|支付|转账|转了|手续费|到账|消费|买|扣费|退款|还款"
@@ -154,7 +175,7 @@ _TAKEN_FOR_FRAUD = re.compile(
 # Signs of a scam in progress or a question about one: impersonation, codes asked for,
 # "safe accounts", screen sharing.
 _SCAM = re.compile(
-    r"冒充|自称.{0,8}(?:客服|官方|工作人员|警察|热线|银行|平台)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
+    r"冒充|自称.{0,8}(?:客服|官方|工作人员|警察|民警|派出所|公安|检察|法院|热线|银行|平台)|假(?:冒)?客服|诈骗|骗子|骗局|安全账户|刷单|刷信誉"
     # A stranger or "official" telling the user to move the money to another account
     # (「对方让我把余额转到新账户」; a father's new card or the user's own plan is no scam).
     r"|(?:对方|客服|警察|工作人员|陌生人|骗子|那个人|自称|说是)[^。]{0,12}(?:让|叫|要求|要)我[^，,。]{0,10}"
@@ -182,7 +203,7 @@ _SCAM = re.compile(
     r"|(?:任务|佣金|刷单|返利|返现)[^。]{0,12}垫(?:付|了)|垫(?:付|了)[^。]{0,12}(?:任务|佣金|刷单|返利|返现)"
     r"|做任务[^。]{0,10}(?:佣金|返利|返现)"
     r"|(?:提不出|提现不了|取不出|无法提现|提不了)[^。]{0,16}"
-    r"(?:交税|税费|保证金|解冻金|解冻费|激活费|会员费|交钱|交费)"
+    r"(?:交税|税费|所得税|个税|保证金|解冻金|解冻费|激活费|会员费|交钱|交费)"
     r"|(?:交|付)[^。]{0,6}(?:税|保证金|解冻金|会员费)[^。]{0,4}才能(?:提现|提出|取出|放款)"
     r"|放款[^。]{0,12}(?:先交|先付|先转|会员费|保证金|解冻)|会员费[^。]{0,8}放款"
     r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
@@ -197,8 +218,8 @@ _SCAM = re.compile(
     r"|(?:有人|对方|他|她|网友|老师|群里)[^。]{0,12}(?:高收益|稳赚|收益很高|保本)|带(?:你|我)?赚钱|荐股|杀猪盘|(?:网友|陌生人)(?:让|叫|要|拉)我|刷流水|跑流水"
     r"|内幕消息|内部消息|老师带|导师带|带单"
     r"|(?:投资|理财|炒股|荐股|刷单|兼职|博彩|股票|炒币|数字货币|虚拟币)(?:群|app|平台|软件|网站)|网恋|婚恋网站|裸聊"
-    r"|中奖[^。]{0,16}(?:交|付|缴)|(?:影响|消除|修复)征信|关闭[^。]{0,4}(?:金条|借呗|微粒贷|白条|贷款|校园贷)"
-    r"|理赔群|航班(?:取消|延误)[^。]{0,16}(?:理赔|退款|改签)|诉讼费|验资费|(?:海关|关税)[^。]{0,10}(?:交|付|缴)"
+    r"|(?:中奖|抽中|中了)[^。]{0,16}(?:交|付|缴)|(?:影响|消除|修复)征信|关闭[^。]{0,4}(?:金条|借呗|微粒贷|白条|贷款|校园贷)"
+    r"|理赔群|航班(?:取消|延误)[^。]{0,30}(?:理赔|退款|改签)|诉讼费|验资费|(?:海关|关税)[^。]{0,10}(?:交|付|缴)"
     r"|(?:付款码|收款码)[^。]{0,6}(?:截图|发给)"
     r"|(?:客服|对方|有人|陌生人|网友)[^。]{0,12}(?:二维码|收款码)[^。]{0,6}(?:让|叫|要)我(?:扫|付)"
     # Lending one's account to move someone else's money.
@@ -215,6 +236,22 @@ _SCAM = re.compile(
     r"|说(?:是|(?:他|她|自己|对方)是)(?:你们|官方|平台|钱包|[^，,。\s]{0,4}(?:金融|银行|抖音|京东|淘宝|支付宝|微信"
     r"|美团|拼多多|电商))?的?(?:客服|官方|工作人员|员工|警察)"
     r"|声称"
+    # Someone claiming to be the user's boss, a teacher, the police: 「说是我领导 让我先帮他转5万」.
+    r"|(?:说|自称)(?:他|她|自己)?是(?:我|你们|我们)?(?:[^，,。\s]{0,6}的|[^，,。\s]{0,4}[市省区县])?"
+    r"(?:领导|老板|上司|老师|班主任|亲戚|儿子|女儿|快递员?|客服|警察|公安|网警|银行的|税务局|社保局?"
+    r"|医保局?|法院|检察院|部队|军人|军官|民警|官方)"
+    r"|(?:检察官|法官|民警|警官)[^。]{0,10}(?:加我|让我|要我|打电话|来电)|资产核查|资金核查"
+    r"|扫(?:他|她|对方)(?:发|给)的(?:码|二维码)|备用金[^。]{0,10}转给"
+    r"|(?:客服|对方|有人|陌生人)[^。]{0,6}发了?(?:个|一个)?链接[^。]{0,6}(?:让|要|叫)我"
+    r"|(?:不关闭|不取消|不然)[^。]{0,6}(?:扣费|每月扣|自动扣)"
+    r"|(?:买家|卖家|对方|客服)说[^。]{0,10}(?:没开通|未开通|需要开通|要开通)[^。]{0,6}(?:保证金|担保|诚信)"
+    r"|(?:入职|工作|兼职|招聘)[^。]{0,10}(?:先交|要交|交)[^。]{0,6}(?:服装费|培训费|押金|保证金|体检费)"
+    r"|(?:转|存)到了?(?:他|她|对方)(?:说|给)的[^，,。]{0,4}(?:账户|账号|卡)"
+    r"|(?:旧|原来的?)(?:账户|账号)(?:有|存在)风险|扫码领(?:红包|补偿|奖励|礼品|钱)|陌生人发的二维码"
+    # Help with the limit or a freeze offered by someone: 「有人说能帮我提高转账额度」.
+    r"|(?:有人|对方|网友|陌生人|那个人)[^。]{0,6}(?:能|可以)帮(?:我|你)?[^。]{0,4}"
+    r"(?:提额|提高[^。]{0,4}额度|解冻|解封|消除征信|刷流水|贷款)"
+    r"|(?:理赔|退款|赔偿|补偿)[^。]{0,12}(?:发|给)了?(?:我)?(?:个|一个)?链接"
     # A caller who says he is the wallet: 「刚有人打电话说是平台的」, not 「银行来电说是平台
     # 的原因」.
     r"|(?:打电话|打来电话|来电|电话里|打给我).{0,8}说(?:是|他是|她是|自己是|对方是)(?:你们|官方|平台|钱包)"
@@ -237,7 +274,8 @@ _SCAM = re.compile(
     r"|ask(?:ed|ing|s)? me to (?:give|send|tell|read|share))"
     r" (?:him |her |them )?(?:my |the |a |his |her )?"
     r"(?:验证码|密码|支付密码|code|otp|pin)"
-    r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be from"
+    r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be from|pos(?:ing|ed) as"
+    r"|(?:clicked|opened|tapped) (?:a|the|on a) link"
     r"|(?:claim(?:ed|ing|s)?|pretend(?:ed|ing)?) to be (?:with )?(?:your |the |an? )?"
     r"(?:客服|support|staff|official|police|bank|wallet|company|agent|employee)"
     r"|(?:said|saying|says) (?:he|she|they) (?:is|was|are|were) from)(?![a-z])"
@@ -273,7 +311,9 @@ _COMPLIED = re.compile(
     r"|(?:转|汇|付|打|发|交)(?:过去|出去)了"
     # Said after someone approached the user, any past act of giving counts: 「我转了3000」
     # 「给了他验证码」「我扫了他的二维码」「交了」「钱没了」.
-    r"|(?:转|汇|付|打|交|给|发|扫|下载|告诉|念|报|投|充|还|装|下(?!单)|输|填|共享)了"
+    r"|(?:转|汇|打|存)到[^，,。]{0,10}(?:账户|账号|卡|那里|那边)(?:里|上)?了|(?:转|汇|打|存)到了"
+    r"|(?<![a-z])(?:made me (?:transfer|pay|send)|entered my)(?![a-z])"
+    r"|(?:转|汇|付|打|交|给|发|扫|下载|告诉|念|报|投|充|还|装|下(?!单)|输|填|共享|退|垫)了"
     r"(?!一?(?:个|张|封)?(?:工单|邮件|反馈|投诉|电话|110|96110|报警))"
     r"|点了(?:他|她|对方)?[^，,。]{0,4}(?:链接|网址)|点进去了"
     r"|照(?:着)?做了|按(?:他|她|对方)?说的(?:做|弄|操作)了|拿到(?:了)?我的"
@@ -306,7 +346,9 @@ _SOMEONE = re.compile(
 _HEARSAY = re.compile(r"听说|据说|新闻|网上(?:说|看到|有人说|看)|(?<![a-z])(?:heard|news)(?![a-z])")
 # The user turned them away: 「我没理他」「直接挂了」.
 _TURNED_AWAY = re.compile(
-    r"没理|不理|没搭理|没有理|挂了|挂断|挂掉|拉黑|没上当|没有上当|没信|不信|没给|没转|没告诉|识破|没点|没有点|没打开|没下载|没装"
+    r"没理|不理|没搭理|没有理|挂了|挂断|挂掉|(?<!被)(?<!把我)拉黑(?!了?我)|没上当|没有上当|没信|不信"
+    # The user's 「没转」, not the scammer's 「他根本没转钱给我」.
+    r"|(?<![他她方本还])没(?:给|转|告诉)|识破|没点|没有点|没打开|没下载|没装"
 )
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Each takes what it asks about with it, to the end of its
@@ -341,10 +383,20 @@ _PREVENTION = re.compile(
     r"|(?<![a-z])(?:avoid\w*|prevent\w*|protect\w*|report (?:a |the )?scam|stay safe"
     r"|keep .{0,20}?safe)(?![a-z])(?: [^\s,，。.!！?？]+){0,6}"
 )
-# Someone else's loss, told to ask how not to suffer the same: 「我同事被骗了 怎么防」.
+# Someone else's loss (「我同事被骗了 怎么防」「我朋友去年被刷单骗了两万」), a loss long
+# ago (「我舅舅三年前被网恋骗了」), or one the user only thought had happened: no
+# emergency of the user's now (a warning still).
 _THEIR_LOSS = re.compile(
-    r"(?<![男女])(?:朋友|同事|邻居|同学|室友|亲戚|别人|网友)(?:的)?[^，,。.!！?？;；\n\s]{0,10}?"
+    r"(?<![男女])(?:朋友|同事|邻居|同学|室友|网友)(?:的)?[^，,。.!！?？;；\n\s]{0,10}?"
     rf"(?:被|受骗|上当){_CLAUSE_REST}"
+    r"|(?<![a-z])(?:my )?(?:friend|neighbou?r|colleague|classmate|coworker)(?:'s)?"
+    r"(?: [a-z]+){0,2} (?:got|was|has been|were) (?:scammed|hacked)[^,，。.!！?？]*"
+)
+_LONG_AGO_LOSS = re.compile(
+    rf"{_CLAUSE_REST}(?:去年|前年|[一二两三四五六七八九十几\d]+年前|上个?月|几个月前|很久以前|好久以前)"
+    rf"{_CLAUSE_REST}"
+    r"|(?<![a-z])[^,，。.!！?？]*(?:last (?:year|month)|years ago|months ago)[^,，。.!！?？]*"
+    r"|以为(?:是)?(?:被盗|被骗|被黑|被盗刷)了?"
 )
 # The user about to do what they were told: 「…就会冻结 我该转吗」 (which 「会…吗」 would take
 # for a question ahead of time).
@@ -393,7 +445,7 @@ _FRUSTRATION = re.compile(
     r"|干什么吃的|干啥吃的|(?:是|属)(?:个|一个)?摆设|形同虚设|能不能有点用|能不能靠谱|到底能不能"
     r"|还让不让人|到底(?:要|还要|得)(?:我)?等|就知道(?:让|叫|要)我|^呵呵|跟没回一样|等于没说|答非所问|复制粘贴|就会(?:说|复制|回复)|真行啊|真是谢谢你们"
     # How the user feels.
-    r"|气死|气炸|气人|生气|气愤|火大|恼火|愤怒|烦死|(?<!麻)烦人|好烦|真烦|太烦|急死|无语|失望|寒心"
+    r"|气死|气炸|气人|生气(?!的时候)|气愤|火大|恼火|愤怒|烦死|(?<!麻)烦人|好烦(?!恼)|真烦|太烦|急死|无语|失望|寒心"
     r"|受不了|忍不了|忍无可忍|心累|醉了|(?:我|真|真的|真是|简直|彻底)服了|服了你们|^服了|我(?:要|快)?崩溃|心态崩"
     r"|累死|好累|累了|(?:迟早|赶紧|早点)(?:要)?倒闭|别跟我扯|有没有搞错|有没有人(?:在)?管|有人管吗|折腾(?:了)?(?:半天|一晚上|一整天|一天|好久|好几天)|能不能行|还能不能(?:行|好|靠谱|正常|有点用|用了吗)"
     r"|(?:是不是|就是)故意|故意的|抢钱|抢劫|(?:想|要|快)倒闭|到底行不行|(?:再|最后)问最后一次|真的?烂|就这态度|这(?:是)?什么态度|一点用(?:都|也)没有|真蠢|太蠢"
@@ -406,7 +458,10 @@ _FRUSTRATION = re.compile(
     r"|(?:投诉|举报|曝光|起诉|告)(?:你们|你|平台|客服|机器人)"
     r"|12315|消协|消费者协会|银保监|金融监管局|找律师|报警(?!了)[^。]{0,4}(?:你们|平台)"
     # Swearing.
-    r"|他妈|tmd|妈的|卧槽|尼玛"
+    # (「我妈的钱包」「给他妈转钱」 are family.)
+    r"|(?:他|你|真|太|特)妈的?(?=[\s,，!！。?？]|$)|^妈的|(?:真|太|特|好)他妈|tmd|卧槽|尼玛|tm(?=[已再又就都])"
+    r"|^操(?=[\s,，!！])|^滚(?!动|筒|轮)|滚吧|滚蛋|没用的东西|敷衍|模板回复|越来越差|效率(?:也)?太低|听不懂人话|我再说一遍"
+    r"|你们怎么回事|凭什么(?:冻结|扣|封|不让|限制)|(?:全是|都是|尽是)废话|说了半天"
     # Asking or trying again, not counting: 「都第三次了」「失败三次了」, not 「第二次转账」.
     r"|(?:都|已经)第[二三四五六七八九十几两\d]+次"
     r"|第[二三四五六七八九十几两\d]+次(?:了|问|说|联系|找|来|打|反映|咨询|投诉)"
@@ -418,7 +473,8 @@ _FRUSTRATION = re.compile(
     r"|说了(?:多少|几|好几|n)(?:次|遍)|问了(?:多少|几|好几|n)(?:次|遍)|一直没人|没人管|没人理"
     r"|[!！]{3,}|[?？]{3,}"
     r"|(?<![a-z])(?:terrible|useless|worst|ridiculous|awful|wtf|angry|furious|pissed|annoyed"
-    r"|frustrat\w*|unacceptable|a joke|disgusting|rubbish|garbage|scam app|fuck\w*|shit\w*|damn"
+    r"|frustrat\w*|unacceptable|a joke|fed up|hopeless"
+    r"|disgusting|rubbish|garbage|scam app|fuck\w*|shit\w*|damn"
     r"|nobody helps|no one helps)(?![a-z])"
 )
 
@@ -428,12 +484,15 @@ _NOT_SOLVED = re.compile(
     r"(?:[\s,，。!！]|$)"
     r"|还是(?:不|没|失败|一样|老样子)|试了(?:也|还是|都)?(?:不行|没用)|没用(?!过)"
     r"|照(?:着)?做了.{0,6}(?:还是|也|都)|(?:没|不)(?:管用|好使)"
+    # The step the answer sent them to went nowhere: 「联系了商家，商家根本不理我」.
+    r"|(?:商家|卖家|对方|银行|他们)[^，,。]{0,4}(?:根本)?(?:不理|不回|不管|不给退|不退|不处理)"
     r"|(?<![a-z])(?:still (?:not|doesn'?t|didn'?t|won'?t)|didn'?t work|doesn'?t work)(?![a-z])"
 )
 
 # Asking to leave a message for the support team.
 _TICKET = re.compile(
     r"(?:提交|提|开|建|填|留)(?:个|一个|一张)?(?:工单|单子)|工单|留言|(?<![a-z])ticket(?![a-z])"
+    r"|帮我登记|登记一下|报给(?:后台|技术|相关部门)|反馈给(?:后台|技术|相关部门)"
 )
 
 # A question, by its mark or its question words (not "好的" with a question in tow).
@@ -533,6 +592,9 @@ def read(text: str) -> Signals:
     accused = bool(_ACCUSATION.search(normal))
     # Fraud by someone else, not the wallet "scamming" or the user taken for a fraudster.
     others = _TAKEN_FOR_FRAUD.sub("", _ACCUSATION.sub("", normal))
+    # Warned about, but no emergency of the user's now: others' losses, and old ones.
+    mentioned = others
+    others = _THEIR_LOSS.sub(" ", _LONG_AGO_LOSS.sub(" ", others))
     loss = _lost(others)
     scam = _scam(others)
     # Asking ahead, in general or about what might happen, counts only when the rest of
@@ -545,8 +607,6 @@ def read(text: str) -> Signals:
     for words in (_HYPOTHETICAL, _HEARSAY_SPAN, _AHEAD, _PREVENTION, _WORRY_SPAN):
         asked += [found.group() for found in words.finditer(rest)]
         rest = words.sub(" ", rest)
-    if ahead:
-        rest = _THEIR_LOSS.sub(" ", rest)
     gave = bool(_COMPLIED.search(normal)) and not _REFUSED.search(normal)
     risk_besides = (
         _lost(rest)
@@ -574,7 +634,7 @@ def read(text: str) -> Signals:
         text=normal,
         wants_person=wants_person,
         urgent=urgent,
-        scam=scam or loss,
+        scam=scam or _scam(mentioned) or _lost(mentioned),
         frustrated=accused or bool(_FRUSTRATION.search(normal)),
         wants_ticket=bool(_TICKET.search(normal)),
         asks=bool(_ASKS.search(normal)),

@@ -40,7 +40,13 @@ from support.replies.vocabulary import (
      "叫个人来",
      "能不能让一个真的客服来回答我",
      "我不想跟机器说话",
-     "can i talk to a manager"],
+     "can i talk to a manager",
+     "请安排人工处理 我的问题比较复杂",
+     "给我接你们的工作人员",
+     "能让我和客服人员通个电话吗",
+     "人工在吗",
+     "我只想找个人问问",
+     "我要跟真人聊"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -124,7 +130,18 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "我朋友说他是你们客服 让我把验证码给他",
      "someone logged in to my account",
      "i gave him my password",
-     "我刚刚跟一个网恋男朋友转了3万 他说他账户被冻结了"],
+     "我刚刚跟一个网恋男朋友转了3万 他说他账户被冻结了",
+     "有人加我微信说是我领导 让我先帮他转5万给客户 我转了 现在打他电话说不认识我",
+     "对方说我的快递丢了要理赔 发了个链接让我填银行卡号和验证码 我填了 钱被扣了800",
+     "刚收到提示 我的支付密码被修改了 我没改过",
+     "昨天晚上有一笔转账转给一个不认识的人",
+     "不知道谁把我的钱转走了",
+     "一个自称警察的人让我把钱都转到他说的安全账户了",
+     "招聘的说入职要先交服装费和培训费 我交了1500 现在人找不到了",
+     "我扫了陌生人发的二维码 说扫码领红包 结果被扣了500",
+     "there's a charge of 1200 i didn't make",
+     "现在有个人在微信上说是我老板 要我马上转钱给一个账户 我还没转",
+     "有人说我抽中了一万块 要先交500手续费才能领 我交了"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -149,7 +166,11 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
      "我同事被骗了 怎么防", "我已经被骗过一次了 这次想问一下怎么开两步验证",
      "我朋友账号被盗了 我该怎么保护自己",
      "刚才收到一个陌生链接 没点 是你们发的吗",
-     "how do i avoid scams"],
+     "how do i avoid scams",
+     "我朋友去年被刷单骗了两万 这种钱还能追回来吗",
+     "我舅舅三年前被网恋骗了 现在还有办法吗",
+     "my friend got scammed last year, can you help him get it back?",
+     "有人说能帮我提高转账额度"],
 )  # fmt: skip
 def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
     said = signals.read(text)
@@ -193,7 +214,9 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
      "我没登录过这个app 怎么注册",
      "页面还在转圈",
      "你们的理财产品收益很高吗 我已经买了一万",
-     "不是我买的 是我老公买的 能退吗"],
+     "不是我买的 是我老公买的 能退吗",
+     "手续费怎么莫名其妙多扣了2块",
+     "how do I turn on 2FA so nobody can hack my account"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -229,7 +252,9 @@ def test_everyday_scanning_refunds_and_old_losses_are_no_risk(text: str) -> None
      ("我点了他发的链接", True),
      ("他拿到我的验证码了", True),
      ("i sent 500 to a guy on facebook", True),
-     ("我打了110", False)],
+     ("我打了110", False),
+     ("有人说转错钱给我了 让我退给他 我退了500", True),
+     ("我垫了好几笔了 一共6700", True)],
 )  # fmt: skip
 def test_money_or_a_secret_given_to_someone(text: str, complied: bool) -> None:
     assert signals.read(text).complied is complied
@@ -252,7 +277,12 @@ def test_a_risk_control_freeze_is_no_scam() -> None:
      "别给我发这些没用的 我要解决问题",
      "你们是不是想倒闭 提现拖了一周",
      "真的烂 换绑卡换了一下午",
-     "this app is a joke"],
+     "this app is a joke",
+     "你们怎么回事啊 一直登不上去",
+     "凭什么冻结我的账户",
+     "说了半天全是废话",
+     "你们的客服太敷衍了吧",
+     "i'm so fed up with this"],
 )  # fmt: skip
 def test_frustration(text: str) -> None:
     assert signals.read(text).frustrated
@@ -269,7 +299,11 @@ def test_frustration(text: str) -> None:
      "我要投诉外卖员",
      "我被误认为诈骗 账户被冻结了",
      "钱转给骗子了 不知道还能不能追回来",
-     "昨天被骗子骗了5000 我报警了 你们能冻结他的账户吗"],
+     "昨天被骗子骗了5000 我报警了 你们能冻结他的账户吗",
+     "我妈的钱包 她自己不会用 我帮她登录一下可以吗",
+     "我老公给他妈转了2000",
+     "好烦恼 不知道选哪种充值方式",
+     "滚动条拉不动 账单页面看不全"],
 )  # fmt: skip
 def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
     assert not signals.read(text).frustrated
