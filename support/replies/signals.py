@@ -244,6 +244,8 @@ _SCAM = re.compile(
     r"|扫(?:他|她|对方)(?:发|给)的(?:码|二维码)|备用金[^。]{0,10}转给"
     r"|(?:客服|对方|有人|陌生人)[^。]{0,6}发了?(?:个|一个)?链接[^。]{0,6}(?:让|要|叫)我"
     r"|(?:不关闭|不取消|不然)[^。]{0,6}(?:扣费|每月扣|自动扣)"
+    # A message that pushes a link: 「收到短信说我账户异常，让点链接验证」.
+    r"|(?:短信|邮件|私信|消息)[^。]{0,16}(?:让|要|叫|请)(?:我|您)?(?:点|打开|登录)[^。]{0,4}(?:链接|网址|网站)"
     r"|(?:买家|卖家|对方|客服)说[^。]{0,10}(?:没开通|未开通|需要开通|要开通)[^。]{0,6}(?:保证金|担保|诚信)"
     r"|(?:入职|工作|兼职|招聘)[^。]{0,10}(?:先交|要交|交)[^。]{0,6}(?:服装费|培训费|押金|保证金|体检费)"
     r"|(?:转|存)到了?(?:他|她|对方)(?:说|给)的[^，,。]{0,4}(?:账户|账号|卡)"
@@ -340,7 +342,7 @@ _REFUSED = re.compile(
 # Someone in particular deals with the user (a caller, a stranger, "customer service"), as
 # opposed to a question about scams in general (「怎么防止被诈骗」) or hearsay.
 _SOMEONE = re.compile(
-    r"有人|有个人|那个人|对方|(?<!其)他|她|自称|说是|打电话|来电|接到.{0,4}电话|电话里|网友|陌生人|客服说"
+    r"收到[^。]{0,4}(?:短信|邮件|私信)|有人|有个人|那个人|对方|(?<!其)他|她|自称|说是|打电话|来电|接到.{0,4}电话|电话里|网友|陌生人|客服说"
     r"|(?<![a-z])(?:someone|somebody|he|she|caller)(?![a-z])"
 )
 _HEARSAY = re.compile(r"听说|据说|新闻|网上(?:说|看到|有人说|看)|(?<![a-z])(?:heard|news)(?![a-z])")
@@ -665,8 +667,21 @@ def clauses(text: str) -> list[str]:
     return [part.strip() for part in _CLAUSE_BREAK.split(text) if len(part.strip()) >= 3]
 
 
+# 「不是看余额，是余额少了一笔钱」: what the user does not mean, then what they do.
+_NOT_THIS_BUT = re.compile(
+    r"^不是[^，,。.!！?？\s]{1,12}[，,\s]*(?:是|而是|我是说|我说的是)(?=\S{2,})"
+)
+
+
+def corrects(text: str) -> bool:
+    """「不是看余额，是余额少了一笔钱」: the user sets the topic aside for another matter."""
+    return bool(_NOT_THIS_BUT.search(normalize(text)))
+
+
 def question_part(normal: str) -> str:
-    """The clauses that carry the question: person requests and filler words dropped."""
+    """The clauses that carry the question: person requests and filler words dropped;
+    after 「不是X，是…」 only what the user does mean."""
+    normal = _NOT_THIS_BUT.sub("", normal)
     kept = []
     solved = []
     thanked = bool(_THANKS.search(normal))

@@ -346,7 +346,9 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         kept = replace(context, offered=(), frustrated=True, answered=False)
         return Turn(answer, kept, signals=(HandoffReason.FRUSTRATION.value,))
     question = said.question or said.text
-    result, others = _understood(kb, question, context)
+    # 「不是看余额，是余额少了一笔钱」 sets the topic aside: read without it.
+    reading = replace(context, topic=None) if understanding.corrects(said.text) else context
+    result, others = _understood(kb, question, reading)
     if said.approached:
         result = _on_guard(result)
     marks: list[str] = []

@@ -837,3 +837,23 @@ def test_someone_working_on_the_user_gets_the_entry_on_scams(
     )
     turn = respond(cast(KnowledgeBase, kb), pitch, Context())
     assert turn.context.topic == "fees" and turn.answer.replies[0].text == SCAM_WARNING
+
+
+def test_a_correction_sets_the_topic_aside(knowledge_base: KnowledgeBase) -> None:
+    """「不是看余额，是余额少了一笔钱」 after the balance answer asks about the money gone,
+    not about checking the balance again."""
+    first = respond(knowledge_base, "怎么查余额", Context())
+    assert first.context.topic == "check_balance"
+    said = signals.read("不是看余额，是余额少了一笔钱")
+    assert said.question == "余额少了一笔钱" and signals.corrects(said.text)
+    turn = respond(knowledge_base, "不是看余额，是余额少了一笔钱", first.context)
+    assert "follow_up" not in turn.signals and turn.context.topic != "check_balance"
+
+
+def test_a_message_pushing_a_link_then_a_password_typed_is_urgent(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    first = respond(knowledge_base, "收到短信说我钱包账户异常，让点链接验证", Context())
+    assert "scam" in first.signals and first.handoff is None and first.context.urgent
+    turn = respond(knowledge_base, "我点了，还输了登录密码", first.context)
+    assert turn.handoff is not None and turn.handoff.urgent
