@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
@@ -121,6 +121,8 @@ async def carry_out(
         events = _context_slots(turn.context)
         plan = turn.handoff
         return [*events, *hand_off(dispatcher, tracker, plan.reason, plan.urgent, plan.question)]
+    if turn.opens_ticket:  # 「充值三天了没到账，帮我登记一下」: answered, and the form begins
+        return [*remembered(turn.answer, turn.context), FollowupAction("ticket_form")]
     return remembered(turn.answer, turn.context)
 
 

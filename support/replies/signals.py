@@ -492,6 +492,11 @@ _NOT_SOLVED = re.compile(
 )
 
 # Asking to leave a message for the support team.
+# Asking to have a ticket opened, in so many words (not 「我的工单处理到哪了」).
+_OPENS_TICKET = re.compile(
+    r"(?:提交|提|开|建|填|留)(?:个|一个|一张)?(?:工单|单子)(?!.{0,4}(?:进度|状态|处理到|怎么样))"
+    r"|帮我登记|登记一下|(?:报|反馈|转|提交)给(?:后台|技术|相关部门)"
+)
 _TICKET = re.compile(
     r"(?:提交|提|开|建|填|留)(?:个|一个|一张)?(?:工单|单子)|工单|留言|(?<![a-z])ticket(?![a-z])"
     r"|帮我登记|登记一下|报给(?:后台|技术|相关部门)|反馈给(?:后台|技术|相关部门)"
@@ -575,6 +580,8 @@ class Signals:
     asks: bool
     # The answer just given did not help (「还是不行」).
     not_solved: bool
+    # Asks for a ticket to be opened (「充值三天了没到账，帮我登记一下」).
+    opens_ticket: bool
     # The user says they already gave money or a secret away (see _COMPLIED).
     complied: bool
     # A scam or a loss involving someone in particular, not a question in general: what
@@ -641,6 +648,7 @@ def read(text: str) -> Signals:
         wants_ticket=bool(_TICKET.search(normal)),
         asks=bool(_ASKS.search(normal)),
         not_solved=bool(_NOT_SOLVED.search(normal)),
+        opens_ticket=bool(_OPENS_TICKET.search(normal)),
         complied=gave,
         approached=approached,
         question=question_part(normal),

@@ -157,6 +157,8 @@ class Turn:
     # Nothing to answer: the caller replies with its own pleasantry.
     small_talk: bool = False
     signals: Sequence[str] = field(default_factory=tuple)
+    # The user asked for a ticket besides the question: the caller starts the form.
+    opens_ticket: bool = False
 
 
 def respond(
@@ -385,7 +387,12 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         frustrated=context.frustrated or said.frustrated,
         answered=answer.decision is Decision.ANSWER,
     )
-    return Turn(_marked(answer, marks), after, signals=tuple(marks))
+    if said.opens_ticket:
+        # The form asks next: no 「解决了吗？」 in between.
+        shown = tuple(reply for reply in answer.replies if reply.text != HELPED_QUESTION)
+        answer = replace(answer, replies=shown)
+        marks.append("ticket")
+    return Turn(_marked(answer, marks), after, signals=tuple(marks), opens_ticket=said.opens_ticket)
 
 
 def _understood(

@@ -122,6 +122,20 @@ async def test_escalate_ticket_hint_prefills_the_category(make_tracker: MakeTrac
     assert slots_set(events)["category"] == "充值"  # topup_delay carries escalate: ticket
 
 
+async def test_a_question_with_a_ticket_request_is_answered_and_the_form_begins(
+    make_tracker: MakeTracker,
+) -> None:
+    """「充值三天了没到账，帮我登记一下」: the answer, its category ready, then the form,
+    without a 「解决了吗？」 in between."""
+    tracker = make_tracker("充值三天了没到账，帮我登记一下")
+    dispatcher, events = await run(ActionAnswerFAQ(), tracker)
+    assert slots_set(events)["category"] == "充值"
+    assert any(e["event"] == "followup" and e["name"] == "ticket_form" for e in events)
+    assert all(message["text"] != "这个回答解决您的问题了吗？" for message in dispatcher.messages)
+    _, plain = await run(ActionAnswerFAQ(), make_tracker("充值三天了没到账"))
+    assert not any(e["event"] == "followup" for e in plain)
+
+
 async def test_clarify_offers_three_faqs_as_buttons(make_tracker: MakeTracker) -> None:
     dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("密码"))
     (message,) = dispatcher.messages
