@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -227,6 +227,9 @@ class ActionCheckTicketStatus(Action):
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         typed = TICKET_NUMBER.search(text)
+        if typed is None and signals.read(redact(text)).opens_ticket:
+            # 「帮我把这个问题报给后台处理」 asks for a new ticket, not after an old one.
+            return [FollowupAction("ticket_form")]
         number = next(tracker.get_latest_entity_values("ticket_id"), None) or (
             typed.group(0) if typed else tracker.get_slot("ticket_id")
         )

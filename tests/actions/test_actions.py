@@ -400,6 +400,19 @@ async def test_status_from_the_slot_or_typed_number(
     assert ticket.number in dispatcher.messages[0]["text"]
 
 
+async def test_a_request_to_report_it_read_as_a_status_question_opens_the_form(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """「帮我把这个问题报给后台处理」 taken for a status question: it asks for a ticket."""
+    dispatcher, events = await run(
+        ActionCheckTicketStatus(), make_tracker("能不能帮我把这个问题报给后台处理")
+    )
+    assert not dispatcher.messages
+    assert [(e["event"], e["name"]) for e in events] == [("followup", "ticket_form")]
+    dispatcher, events = await run(ActionCheckTicketStatus(), make_tracker("我的工单处理到哪了"))
+    assert dispatcher.messages and not any(e["event"] == "followup" for e in events)
+
+
 async def test_status_is_hidden_from_strangers(
     make_tracker: MakeTracker, services: Services
 ) -> None:
