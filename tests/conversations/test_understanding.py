@@ -216,7 +216,11 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
      "你们的理财产品收益很高吗 我已经买了一万",
      "不是我买的 是我老公买的 能退吗",
      "手续费怎么莫名其妙多扣了2块",
-     "how do I turn on 2FA so nobody can hack my account"],
+     "how do I turn on 2FA so nobody can hack my account",
+     "客服说是快递的问题 要等多久",
+     "银行说是官方的规定 提现要审核",
+     "转错人了 收款人我不认识 能撤回吗",
+     "充值了100 钱不见了"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
