@@ -65,7 +65,17 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
      "不用麻烦转人工了",
      "don't transfer me to a human",
      "no need for a human",
-     "需要人工处理吗"],
+     "需要人工处理吗",
+     "不要客服，我自己搞定",
+     "昨天找客服，客服说3天到账",
+     "我和客服打电话的时候说不清楚",
+     "我要找人来装修",
+     "叫个人来帮我搬家",
+     "我回头找个人问问再决定",
+     "人工 审核要多久",
+     "怎么连接你们客服的电话",
+     "I'll talk to the manager at the store",
+     "我要个人工资流水证明"],
 )  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
@@ -220,7 +230,41 @@ def test_a_question_about_scams_warns_but_is_not_urgent(text: str) -> None:
      "客服说是快递的问题 要等多久",
      "银行说是官方的规定 提现要审核",
      "转错人了 收款人我不认识 能撤回吗",
-     "充值了100 钱不见了"],
+     "充值了100 钱不见了",
+     "打了你们客服电话一直联系不上",
+     "给我妈转了500 她一直不回消息",
+     "信用卡自动还款把我的钱划走了",
+     "会员费被自动划走了",
+     "我不知道手机号怎么改",
+     "这不是我提的问题",
+     "银行卡不是本人的可以绑吗",
+     "我没用过钱包 怎么充值100块",
+     "我从来没登录过 怎么收不到验证码",
+     "手机没了信号 付不了款",
+     "余额清零怎么操作 我想注销",
+     "对方正在转账给我 怎么还没到",
+     "每个月一直在被扣会员费",
+     "能不能把我的银行卡绑到别人的钱包上",
+     "能让别人用我的钱包付款吗",
+     "账号被登录了 是我在平板上登的",
+     "I didn't make it to the bank before it closed",
+     "老师让我们下载zoom上网课",
+     "我点了短信里的激活链接 打不开",
+     "客服发了个链接让我填工单",
+     "收到注册邮件 让我点链接验证邮箱",
+     "客服刚才让我修改登录密码",
+     "在菜市场扫对方给的二维码付了钱",
+     "房东发了收款码让我扫码付房租",
+     "逾期会影响征信吗",
+     "怎么关闭借呗",
+     "会员不取消会自动扣费吗",
+     "退款需要附带单号吗",
+     "其他理财产品哪个保本",
+     "有没有人能帮我解冻账户",
+     "我跟银行说是我女儿要用这张卡",
+     "关税怎么付",
+     "公司要求我交个人所得税 可以用钱包交吗",
+     "I clicked the link in your email to verify and it expired"],
 )  # fmt: skip
 def test_a_plain_question_about_codes_is_no_scam(text: str) -> None:
     said = signals.read(text)
@@ -307,7 +351,15 @@ def test_frustration(text: str) -> None:
      "我妈的钱包 她自己不会用 我帮她登录一下可以吗",
      "我老公给他妈转了2000",
      "好烦恼 不知道选哪种充值方式",
-     "滚动条拉不动 账单页面看不全"],
+     "滚动条拉不动 账单页面看不全",
+     "我想把钱转给他妈",
+     "妈的生日 想给她转个红包",
+     "atm都取不出钱",
+     "我们店快倒闭了",
+     "这苹果真的烂了",
+     "我真蠢 转错账了",
+     "商家这什么态度",
+     "和商家说了半天"],
 )  # fmt: skip
 def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
     assert not signals.read(text).frustrated
@@ -861,3 +913,14 @@ def test_a_message_pushing_a_link_then_a_password_typed_is_urgent(
     assert "scam" in first.signals and first.handoff is None and first.context.urgent
     turn = respond(knowledge_base, "我点了，还输了登录密码", first.context)
     assert turn.handoff is not None and turn.handoff.urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "opens"),
+    [("充值三天了没到账，帮我登记一下", True), ("麻烦提交个工单", True), ("帮我提交一个工单", True),
+     ("帮我把这个问题报给后台处理", True), ("提交工单后多久回复", False),
+     ("之前提交工单了 没人回", False), ("去派出所登记一下", False), ("我的工单处理到哪了", False),
+     ("商家开单子了吗", False)],
+)  # fmt: skip
+def test_a_request_to_open_a_ticket(text: str, opens: bool) -> None:
+    assert signals.read(text).opens_ticket is opens
