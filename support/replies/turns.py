@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from kb.content import FAQ
@@ -68,10 +69,10 @@ MAX_CLAUSES = 6
 MAX_OTHER_QUESTIONS = 2
 # A typed number beyond this is no pick from a list (WeChat numbers at most nine).
 MAX_OPTION_NUMBER = 9
-# A message this long (after greetings and requests) may describe an option just offered
-# (「登不进app那个」); a longer one is a question of its own.
 # A follow-up this short is quoted back when the FAQ says nothing more on it.
 MAX_QUOTED = 16
+# A message this long (after greetings and requests) may describe an option just offered
+# (「登不进app那个」); a longer one is a question of its own.
 MIN_DESCRIPTION = 3
 MAX_DESCRIPTION = 16
 # How such a description ends: 「付钱时输的那个」「充值的」「登录用的那种」.
@@ -479,11 +480,18 @@ def _on_guard(result: QueryResult) -> QueryResult:
     """Someone is working on the user (「有人说能帮我提额 先交手续费 靠谱吗」): the entry
     on scams among the KB's candidates is the answer, not the fees or limits that the
     story around the scam names."""
-    on_scams = [c for c in result.candidates if understanding.read(c.faq.question).scam]
+    on_scams = [c for c in result.candidates if _is_about_scams(c.faq.question)]
     if not on_scams or (result.decision is Decision.ANSWER and result.top is on_scams[0]):
         return result
     rest = [c for c in result.candidates if c is not on_scams[0]]
     return replace(result, decision=Decision.ANSWER, candidates=[on_scams[0], *rest])
+
+
+@lru_cache(maxsize=1024)
+def _is_about_scams(question: str) -> bool:
+    """Whether an entry's standard question is about scams; read once per question, not
+    on every turn."""
+    return understanding.read(question).scam
 
 
 def _leans_on(topic: FAQ, question: str, result: QueryResult) -> bool:
@@ -614,7 +622,7 @@ def _is_lead_in(sentence: str) -> bool:
 def _next_step(faq: FAQ, question: str, result: QueryResult) -> Answer:
     """A follow-up on the FAQ just answered: its relevant part, or a ticket or a person."""
     part = relevant_part(faq.answer, question)
-    asked = question.strip(" ?？。.!！~～")
+    asked = _bare(question)
     if part:
         text = RELEVANT_PART.format(part=part)
     elif 2 <= len(asked) <= MAX_QUOTED:
