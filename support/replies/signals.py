@@ -472,6 +472,8 @@ _AIMED_AT = re.compile(_AIMED_AT_WORDS)
 _SERVICE_NOUN = rf"(?:{_AIMED_AT_WORDS}|钱包|银行)"
 # 「怎么这么难用」「怎么又…」 ask nothing.
 _RHETORICAL = re.compile(r"怎么(?:这么|那么|又|老是|总是|回事)|凭什么|为什么这么")
+# Contempt aimed at the service: 「什么破服务」「垃圾app」.
+_CONTEMPT = re.compile(rf"(?:你们|这)?(?:这个?)?(?:什么)?(?:垃圾|破|烂)的?{_SERVICE_NOUN}")
 _FRUSTRATION = re.compile(
     # Contempt for the service or the bot, with what it is aimed at (so that the
     # question left over, see question_part, is not 「服务」 or 「app」 alone).
@@ -747,6 +749,8 @@ def question_part(normal: str) -> str:
         # out too: 「太气人了」「我要投诉你们」「你们这个 app 怎么这么难用」.
         if calm != rest and not _still_asks(calm):
             continue
+        # 「垃圾app 钱呢」: the contempt says nothing of the question (「钱呢」).
+        rest = _CONTEMPT.sub("", rest).strip() or rest
         while True:  # 「好的谢谢」: one filler word after another
             stripped = _FILLER.sub("", rest, count=1).strip()
             if stripped == rest:

@@ -372,7 +372,7 @@ def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
      ("垃圾app，提现一直失败", "提现一直失败"),
      ("你们这个app怎么这么难用，绑个卡都绑不上", "绑个卡都绑不上"),
      ("客服电话打不通，气死了", "客服电话打不通"),
-     ("气死我了", "")],
+     ("气死我了", ""), ("垃圾app 钱呢", "钱呢")],
 )  # fmt: skip
 def test_anger_is_not_part_of_the_question(text: str, question: str) -> None:
     # 「什么破服务」 would otherwise be looked up as a question about the service.
