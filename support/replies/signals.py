@@ -778,9 +778,10 @@ def _still_asks(calm: str) -> bool:
     return has_domain_term(_AIMED_AT.sub("", calm)) or bool(_ASKS.search(_RHETORICAL.sub("", calm)))
 
 
-# Synonym targets that tell how something went, not what it is about: 「还是失败」 is no
-# new subject after an answer.
-_STATES = frozenset({"失败", "重置", "忘记", "锁定"})
+# Terms that name no subject after an answer: synonym targets that tell how something
+# went (「还是失败」), and money itself, which every answer of a wallet is about (「钱呢」
+# after a top-up answer asks after that top-up).
+_NO_SUBJECT = frozenset({"失败", "重置", "忘记", "锁定", "钱"})
 
 
 @cache
@@ -807,7 +808,7 @@ def asks_about_the_wallet(text: str) -> bool:
 def names_a_subject(normal: str) -> bool:
     """Whether ``normal`` names something of the wallet, not only how it went
     (「还是失败」「重置了还是不行」 name nothing new after an answer)."""
-    return any(term in normal for term in domain_terms() if term not in _STATES)
+    return any(term in normal for term in domain_terms() if term not in _NO_SUBJECT)
 
 
 def has_domain_term(normal: str) -> bool:

@@ -600,6 +600,16 @@ def test_still_failing_is_not_a_new_subject(knowledge_base: KnowledgeBase) -> No
     assert angry.answer.decision is not Decision.FALLBACK
 
 
+def test_asking_after_the_money_follows_the_topic(knowledge_base: KnowledgeBase) -> None:
+    # Every answer of a wallet is about money: 「钱呢」 names no subject of its own.
+    first = respond(knowledge_base, "充值了还没到账", Context())
+    assert first.context.topic == "topup_delay"
+    for text in ("钱呢", "垃圾app 钱呢"):
+        turn = respond(knowledge_base, text, first.context)
+        assert "follow_up" in turn.signals and turn.context.topic == "topup_delay"
+    assert "not_solved" in respond(knowledge_base, "钱还是没到", first.context).signals
+
+
 def test_still_not_working_is_about_the_last_answer_only(knowledge_base: KnowledgeBase) -> None:
     # The topic is remembered, but a clarify came since: nothing was just answered.
     context = Context(topic="topup_delay", answered=False)
