@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from kb.text import SYNONYMS_FILE, USER_DICTIONARY, canonicalize
@@ -249,10 +249,13 @@ _SCAM = re.compile(
     r"|帮(?:他|她|别人|朋友|人)?收(?:钱|款).{0,8}(?:转|提)|好处费|跑分|(?:出借|出租|借用?)(?:我的)?(?:账户|账号|银行卡)"
     # Someone else asking for a secret (「修改密码要验证码吗」 is a plain question).
     r"|(?:索要|问我要|找我要|跟我要|向我要|骗"
-    r"|(?:对方|他|她|陌生人|骗子|有人|客服|警察|工作人员)[^，,。\s]{0,4}(?:让|叫|要)我"
+    # (「客服不会要我提供密码吧」 asks to be reassured.)
+    r"|(?:对方|他|她|陌生人|骗子|有人|客服|警察|工作人员)[^，,。\s]{0,4}(?<!(?<!会)不会)(?:让|叫|要)我"
     r"(?!.{0,4}(?:设置|修改|重置|改|找回|输入新)))"
     r".{0,8}(?:验证码|密码|助记词|私钥)"
     r"|(?:验证码|密码|助记词|私钥).{0,6}(?:发给|告诉|给)了?.{0,10}(?:人|他|她|对方|客服|官方|你们|陌生人)"
+    # Asked for one without a subject in reach: 「有人说帮我找回资产，要我提供私钥」.
+    r"|(?<![需不会])(?:要|让|叫)我(?:提供|发给?|告诉|报|给)[^，,。\s]{0,6}(?:验证码|密码|助记词|私钥)"
     # Someone (the user, or a relative they ask for) told to pass a secret on.
     r"|(?:让|叫|要求)[^，,。.]{0,6}(?:验证码|密码|助记词|私钥)[^，,。.]{0,4}"
     r"(?:发过去|发出去|发给|报给|念给|读给|告诉|截图)"
@@ -390,6 +393,58 @@ _TURNED_AWAY = re.compile(
     # The user's 「没转」, not the scammer's 「他根本没转钱给我」.
     r"|(?<![他她方本还])没(?:给|转|告诉)|识破|没点|没有点|没打开|没下载|没装"
 )
+# The user offers this service a secret (「我把验证码发给你们吧」「需要我提供验证码吗」), or
+# to send us what the topic just was (「能不能直接发给你们帮我保存」 after the mnemonic
+# answer): nothing lost and nobody at work on them, but the answer is 「请不要」.
+_SECRET_WORDS = (
+    r"(?:验证码|密码|助记词|私钥|安全码|cvv|(?<![a-z])(?:pin|otp|seed phrase|private key)(?![a-z]))"
+)
+_SECRET = re.compile(_SECRET_WORDS)
+_US = r"(?:你们|你|您|客服|机器人)"
+_GIVE = r"(?:发|告诉|给|报|念|提供|传|截图)(?:一下)?(?:给)?"
+# The secret is what is given: 「把密码给客服」「验证码发给你们」「需要我提供验证码吗」「你们要
+# 我的cvv吗」; not 「我告诉你们 验证码一直收不到」 or 「给你们打电话要验证码吗」.
+_OFFERS_A_SECRET = re.compile(
+    rf"{_SECRET_WORDS}[^，,。\s]{{0,4}}{_GIVE}{_US}"
+    rf"|(?:需要|用不用|需不需要|要不要)我(?:把)?[^，,。\s]{{0,2}}(?:提供|发|告诉|给|报)"
+    rf"[^，,。\s]{{0,4}}{_SECRET_WORDS}"
+    rf"|{_US}(?:要|需要|需不需要)我的?[^，,。\s]{{0,4}}{_SECRET_WORDS}"
+)
+# Something unnamed sent our way, asked or proposed: 「能不能直接发给你们帮我保存」.
+_OFFERS_SOMETHING = re.compile(
+    rf"(?:发|给|报|传)(?:一下)?(?:给)?{_US}(?![们打写留回说讲]|反馈|投诉)"
+)
+_OFFER_MOOD = re.compile(r"吧|吗|么|能不能|可不可以|可以|行不行|好不好|要不要|需要|帮我")
+# Already sent (to a "customer service" that may well be a fake one), or at someone
+# else's bidding: that is the scam's business, not an offer.
+_NOT_AN_OFFER = re.compile(
+    r"已经|(?:发|告诉|给|报|念|提供|传)(?:给)?(?:你们|你|您|客服)?了(?!吗)"
+    r"|(?:对方|他|她|有人|陌生人|骗子|那个人|自称|说是|说|电话|短信)[^。]{0,20}(?:让|叫|要|要求|需要)我"
+)
+# The clause that makes the offer, set aside when reading the rest for risks.
+_OFFERED_CLAUSE = re.compile(
+    rf"[^，,。.!！?？;；\n\s]*(?:{_OFFERS_A_SECRET.pattern})[^，,。.!！?？;；\n\s]*"
+)
+
+
+def offers_a_secret(normal: str) -> bool:
+    """Whether the user offers this service a secret, rather than saying it is gone."""
+    return bool(_OFFERS_A_SECRET.search(normal)) and not _NOT_AN_OFFER.search(normal)
+
+
+def offers_us(normal: str) -> bool:
+    """Whether the user asks to send us something not named (「能不能发给你们」)."""
+    return bool(
+        _OFFERS_SOMETHING.search(normal)
+        and _OFFER_MOOD.search(normal)
+        and not _NOT_AN_OFFER.search(normal)
+    )
+
+
+def names_a_secret(normal: str) -> bool:
+    return bool(_SECRET.search(normal))
+
+
 # Asking in general, ahead of time or about someone else: 「怎么防止账户被盗」「万一被盗
 # 了能找回吗」「听说有人被骗了」. Each takes what it asks about with it, to the end of its
 # clause; what is left must show no risk of its own (「被骗了3000 钱会退回来吗」 is urgent).
@@ -631,6 +686,8 @@ class Signals:
     approached: bool
     # The message without what is said around the question (requests, greetings, anger).
     question: str
+    # Offers this service a secret: 「我把验证码发给你们吧」 (see offers_us).
+    offers_secret: bool = False
 
 
 def normalize(text: str) -> str:
@@ -639,6 +696,14 @@ def normalize(text: str) -> str:
 
 def read(text: str) -> Signals:
     normal = normalize(text)
+    # Offered to us, a secret is no scam of anyone's nor lost yet: the reply says keep it.
+    offers_secret = offers_a_secret(normal)
+    if offers_secret:
+        return replace(_read(_OFFERED_CLAUSE.sub(" ", normal)), text=normal, offers_secret=True)
+    return _read(normal)
+
+
+def _read(normal: str) -> Signals:
     wants_person = bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal)
     accused = bool(_ACCUSATION.search(normal))
     # Fraud by someone else, not the wallet "scamming" or the user taken for a fraudster.

@@ -40,6 +40,7 @@ from support.replies.vocabulary import (
     APOLOGY_PERSON,
     HELPED_QUESTION,
     HUMAN_FIRST,
+    KEEP_SECRETS,
     NO_SUCH_OPTION,
     NONE_OF_THESE,
     NOT_SOLVED,
@@ -88,7 +89,24 @@ MIN_DESCRIBED_SHARE = 0.5
 WEAKEST_DESCRIBED_SHARE = 0.9
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
-_ELLIPTICAL_START = ("那", "那么", "还有", "另外", "then", "and ", "what about", "how about")
+# Words that point back to what was just answered: 「里面还有钱怎么办」 after closing the
+# account, 「这个要手续费吗」.
+_ELLIPTICAL_START = (
+    "那",
+    "还有",
+    "另外",
+    "这个",
+    "这样",
+    "它",
+    "里面",
+    "上面",
+    "刚才说的",
+    "你刚才说的",
+    "then",
+    "and ",
+    "what about",
+    "how about",
+)
 
 # What a follow-up asks about, and the words of the answer that speak to it.
 _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
@@ -114,6 +132,8 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
         (r"限额|上限|最多|额度|提额|调高|limit", ("限额", "额度", "上限", "最多", "提高")),
         (r"汇率", ("汇率",)),
+        # Money left somewhere: 「里面还有几十块钱怎么办」「剩下的钱呢」.
+        (r"还有[^，,。]{0,6}钱|剩[下的余]?[^，,。]{0,2}钱|余额", ("余额", "剩余")),
         (r"解绑|删除|移除|删掉|取消绑定", ("解绑", "删除", "移除")),
         (r"导出|下载|保存|打印", ("导出", "下载", "保存")),
         (r"邮件|邮箱|短信|收不到", ("邮件", "邮箱", "短信", "收不到")),
@@ -193,9 +213,40 @@ def respond(
         return _handoff(context, said, reason, urgent=urgent)
     if said.not_solved and context.answered and not understanding.names_a_subject(said.question):
         return _not_solved(kb, said, context)
+    if said.offers_secret or _offers_the_topic(kb, said, context):
+        return _keep_it(kb, said, context, ask_if_helped)
     if _is_small_talk(said, intent):
         return Turn(_no_answer(context), context, small_talk=True)
     return _answer(kb, said, context, ask_if_helped)
+
+
+# What a user may offer to send that is no secret: 「截图发给你们可以吗」.
+_NO_SECRET = re.compile(r"截图|截屏|照片|图片|视频|录屏|订单|单号|流水|记录|凭证|回执")
+
+
+def _offers_the_topic(kb: KnowledgeBase, said: Signals, context: Context) -> bool:
+    """「能不能直接发给你们帮我保存」 right after the answer on mnemonics: the secret the
+    topic is about, offered to us without being named."""
+    topic = kb.get(context.topic) if context.answered and context.topic else None
+    return (
+        topic is not None
+        and understanding.names_a_secret(understanding.normalize(topic.question))
+        and understanding.offers_us(said.text)
+        and not _NO_SECRET.search(said.text)
+    )
+
+
+def _keep_it(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: bool) -> Turn:
+    """A secret offered to us: keep it. A question besides (「我把验证码发给你们吧，另外
+    提现多久到账」) is answered after that."""
+    keep = Reply(KEEP_SECRETS)
+    if said.offers_secret and understanding.is_real_question(said):
+        turn = _answer(kb, said, context, ask_if_helped)
+        answer = replace(turn.answer, replies=(keep, *turn.answer.replies))
+        return replace(turn, answer=answer, signals=("keep_secret", *turn.signals))
+    # No KB decision to record: the topic stays, and 「好的」 next is no reply to a miss.
+    answer = Answer(Decision.FALLBACK, (keep,), [], context.fallback_streak)
+    return Turn(answer, replace(context, offered=(), answered=False), signals=("keep_secret",))
 
 
 def _none_of_these(context: Context) -> Turn:

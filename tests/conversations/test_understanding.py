@@ -14,6 +14,7 @@ from support.replies import signals
 from support.replies.turns import Context, context_from_history, relevant_part, respond
 from support.replies.vocabulary import (
     HELPED_QUESTION,
+    KEEP_SECRETS,
     REQUEST_HUMAN,
     SCAM_WARNING,
     HandoffReason,
@@ -306,6 +307,52 @@ def test_everyday_scanning_refunds_and_old_losses_are_no_risk(text: str) -> None
 )  # fmt: skip
 def test_money_or_a_secret_given_to_someone(text: str, complied: bool) -> None:
     assert signals.read(text).complied is complied
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我把验证码发给你们吧",
+        "需要我提供验证码吗",
+        "我可以把密码给客服吗",
+        "你们要我的cvv吗",
+        "要不要我把助记词告诉你",
+        "我把助记词发你 你帮我看看",
+    ],
+)
+def test_a_secret_offered_to_us_is_kept_not_an_emergency(text: str) -> None:
+    said = signals.read(text)
+    assert said.offers_secret
+    assert not (said.urgent or said.approached or said.scam)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我已经把验证码发给客服了", "他让我把验证码发给你们客服", "我把验证码告诉他了"],
+)
+def test_a_secret_already_given_or_at_someones_bidding_is_no_offer(text: str) -> None:
+    said = signals.read(text)
+    assert not said.offers_secret and said.urgent
+
+
+def test_a_secret_offered_is_kept_and_the_rest_answered(knowledge_base: KnowledgeBase) -> None:
+    alone = respond(knowledge_base, "我把验证码发给你们吧", Context())
+    assert alone.handoff is None and "keep_secret" in alone.signals
+    assert [reply.text for reply in alone.answer.replies] == [KEEP_SECRETS]
+    besides = respond(knowledge_base, "我把验证码发给你们吧，另外提现要手续费吗", Context())
+    assert besides.answer.replies[0].text == KEEP_SECRETS
+    assert besides.answer.decision is Decision.ANSWER
+
+
+def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "助记词怎么备份", Context())
+    assert first.context.topic == "mnemonic_safety"
+    turn = respond(knowledge_base, "能不能直接发给你们帮我保存", first.context)
+    assert [reply.text for reply in turn.answer.replies] == [KEEP_SECRETS]
+    # A screenshot is no secret; nor is the offer after an answer on something else.
+    assert "keep_secret" not in respond(knowledge_base, "截图发给你们可以吗", first.context).signals
+    other = respond(knowledge_base, "提现怎么操作", Context())
+    assert "keep_secret" not in respond(knowledge_base, "能不能直接发给你们", other.context).signals
 
 
 def test_a_risk_control_freeze_is_no_scam() -> None:
@@ -608,6 +655,14 @@ def test_asking_after_the_money_follows_the_topic(knowledge_base: KnowledgeBase)
         turn = respond(knowledge_base, text, first.context)
         assert "follow_up" in turn.signals and turn.context.topic == "topup_delay"
     assert "not_solved" in respond(knowledge_base, "钱还是没到", first.context).signals
+
+
+def test_words_pointing_back_lean_on_the_topic(knowledge_base: KnowledgeBase) -> None:
+    # 「里面」 is the account just closed; money left there is what its answer says of 余额.
+    first = respond(knowledge_base, "怎么注销账户", Context())
+    assert first.context.topic == "close_account"
+    turn = respond(knowledge_base, "里面还有几十块钱怎么办", first.context)
+    assert "follow_up" in turn.signals and "余额" in turn.answer.replies[0].text
 
 
 def test_still_not_working_is_about_the_last_answer_only(knowledge_base: KnowledgeBase) -> None:
