@@ -22,6 +22,9 @@ What counts as a secret:
   Chinese is mostly made of list characters;
 - a 6-digit number next to 密码 / PIN, a 4-8 digit number next to 验证码 / code / OTP,
   a 3-4 digit number next to CVV / 安全码 ("next to": at most 6 characters apart);
+- a password typed out after its label (密码是 / 密码: / password is …): letters with a
+  digit or symbol (6-40 characters), or 4-20 digits that are no amount or date; a card's
+  expiry after its label (有效期 09/27, exp 11/2028);
 - a bank card number of 13-19 digits that passes the Luhn check, written in one piece or
   in groups of 3+ digits joined by one kind of separator (1-3 spaces, - . _ or a dash,
   each optionally spaced); also when glued to letters (VISA4111…), then only with the
@@ -69,6 +72,10 @@ class SecretKind(str, Enum):  # noqa: UP042
     CARD_NUMBER = "card_number"
     CVV = "cvv"
     ID_NUMBER = "id_number"
+    # Typed out after a label: 「密码是Abc@12345」「password: hunter22」.
+    PASSWORD = "password"
+    # A card's expiry after its label (有效期09/27): with the number, it is card data.
+    CARD_EXPIRY = "card_expiry"
 
 
 @dataclass(frozen=True)
@@ -303,7 +310,8 @@ _KEYWORDS: dict[SecretKind, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     SecretKind.CVV: re.compile(
-        r"安全[码碼]|(?:卡背面?|背面)的?[后末]?[三3]位|(?<![A-Za-z])(?:cvv|cvc|cvn)2?(?![A-Za-z])",
+        r"安全[码碼]|(?:卡背[面后後]?|背[面后後])的?(?:[后後末]|最[后後])?[三3]位"
+        r"|(?<![A-Za-z])(?:cvv|cvc|cvn)2?(?![A-Za-z])",
         re.IGNORECASE,
     ),
 }
@@ -401,6 +409,63 @@ def _keyword_numbers(text: str) -> Iterator[Finding]:
         for kind, gap in reach.items():
             if gap == min(reach.values()):
                 yield Finding(kind, start, end)
+
+
+# --- Passwords typed out after a label ---------------------------------------------------
+
+# 「密码是」「登录密码：」「password is」: what follows up to a space or a Chinese character.
+_PASSWORD_LABEL = re.compile(
+    r"密[码碼马]\s*(?:是|为|為|:|=)\s*"
+    r"|(?<![A-Za-z])(?:password|passcode|pwd|pin)\s*(?:is\s+|:\s*|=\s*)",
+    re.IGNORECASE,
+)
+_PASSWORD_TOKEN = re.compile(r"[!-~]+")
+_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+_LETTER = re.compile(r"[A-Za-z]")
+_DIGIT_OR_SYMBOL = re.compile(r"[\d!-/:-@\[-`{-~]")
+# A quantity with its unit, not a password: 123456kg, 500mb.
+_MEASURE = re.compile(
+    r"\d+(?:\.\d+)?(?:kg|g|km|m|cm|mm|ml|l|kb|mb|gb|tb|ms|s|h|min|k|w|rmb|usd|cny|hkd)",
+    re.IGNORECASE,
+)
+MIN_PASSWORD = 6
+MAX_PASSWORD = 40
+_DIGITS_ONLY_PASSWORD = (4, 20)
+
+
+def _labelled_passwords(text: str) -> Iterator[Finding]:
+    """A password written after its label: letters with digits or symbols (「Abc@12345」;
+    「password is wrong」 is no password), or digits that are no amount or date."""
+    for label in _PASSWORD_LABEL.finditer(text):
+        token = _PASSWORD_TOKEN.match(text, label.end())
+        if token is None:
+            continue
+        value = token.group().rstrip(_TRAILING_PUNCTUATION)
+        start, end = token.start(), token.start() + len(value)
+        if value.isdigit():
+            # Six digits are the payment password's (_keyword_numbers); 2026年 is a year.
+            low, high = _DIGITS_ONLY_PASSWORD
+            if low <= len(value) <= high and len(value) != 6 and not _UNIT_AFTER.match(text, end):
+                yield Finding(SecretKind.PASSWORD, start, end)
+        elif (
+            MIN_PASSWORD <= len(value) <= MAX_PASSWORD
+            and not _MEASURE.fullmatch(value)
+            and _LETTER.search(value)
+            and _DIGIT_OR_SYMBOL.search(value)
+        ):
+            yield Finding(SecretKind.PASSWORD, start, end)
+
+
+_EXPIRY = re.compile(
+    r"(?:有效期|有效日期|到期日?|(?<![A-Za-z])(?:exp(?:iry|iration)?(?: date)?|valid thru))"
+    r"(?:至|到|是|为|:)?\s*((?:0[1-9]|1[0-2])\s?/\s?(?:\d{2}|20\d{2}))(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def _card_expiries(text: str) -> Iterator[Finding]:
+    for found in _EXPIRY.finditer(text):
+        yield Finding(SecretKind.CARD_EXPIRY, *found.span(1))
 
 
 # --- Card and ID numbers ----------------------------------------------------------------
@@ -589,6 +654,8 @@ def _findings(folded: _Folded) -> list[Finding]:
     found = [
         *_mnemonics(folded.text),
         *_keyword_numbers(folded.text),
+        *_labelled_passwords(folded.text),
+        *_card_expiries(folded.text),
         *_card_numbers(folded.text),
         *_id_numbers(folded.text),
     ]

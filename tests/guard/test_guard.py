@@ -108,6 +108,8 @@ def test_constants() -> None:
         "card_number",
         "cvv",
         "id_number",
+        "password",
+        "card_expiry",
     ]
 
 
@@ -192,6 +194,45 @@ def test_nearest_keyword_names_the_number() -> None:
     ],
 )
 def test_numbers_of_the_wrong_length_or_out_of_reach_are_kept(text: str) -> None:
+    assert scan(text).findings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "kind"),
+    [
+        ("我的登录密码是Abc@12345，帮我登一下", "我的登录密码是〔已隐藏〕，帮我登一下", "password"),
+        ("密码是abc12345", "密码是〔已隐藏〕", "password"),
+        ("password: hunter22", "password: 〔已隐藏〕", "password"),
+        ("登录密码：12345678", "登录密码：〔已隐藏〕", "password"),
+        ("密码是 qwer1234 对吗", "密码是 〔已隐藏〕 对吗", "password"),
+        ("pin is 4321", "pin is 〔已隐藏〕", "password"),
+        ("卡背后三位是123", "卡背后三位是〔已隐藏〕", "cvv"),
+        ("有效期09/27", "有效期〔已隐藏〕", "card_expiry"),
+        ("expiry 11/2028", "expiry 〔已隐藏〕", "card_expiry"),
+    ],
+)
+def test_passwords_typed_after_their_label_and_card_data(
+    text: str, expected: str, kind: str
+) -> None:
+    result = scan(text)
+    assert result.text == expected
+    assert result.kinds == (kind,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "密码是什么",
+        "支付密码是6位数吗",
+        "密码是2026年改的",  # a year
+        "password is wrong",  # a word, no digit or symbol
+        "密码是8-16位字母加数字",
+        "密码为空怎么办",
+        "记住密码是什么意思",
+        "支付密码是500元以下免密吗",
+    ],
+)
+def test_what_is_said_about_a_password_is_kept(text: str) -> None:
     assert scan(text).findings == ()
 
 
