@@ -355,6 +355,49 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
     assert "keep_secret" not in respond(knowledge_base, "能不能直接发给你们", other.context).signals
 
 
+@pytest.mark.parametrize(
+    ("text", "urgent"),
+    [
+        # Money already sent by a relative after a "cancel your loan" call.
+        ("我妈接到电话说她名下有一笔贷款要注销，不然影响征信，她已经转了3万过去了", True),
+        ("有人说转错钱给我了 让我退给他 我退了500", True),
+        ("有人说交500块手续费就能帮我马上解冻 靠谱吗", False),
+        ("群里有人发了个红包链接 点开让输支付密码", None),
+    ],
+)
+def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | None) -> None:
+    said = signals.read(text)
+    assert said.scam
+    if urgent is not None:
+        assert said.urgent is urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "提现要交手续费才能到账吗",
+        "重置密码的链接打开后让我输入新密码",
+        "朋友转错钱给我了 怎么退给他",
+    ],
+)
+def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None:
+    assert not signals.read(text).scam
+
+
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("我提现三天了还没到 你们能不能派个人工来处理一下", "wants_person"),
+        ("问一下，我能跟活人说话吗", "wants_person"),
+        ("按你说的都弄了 还是收不到", "not_solved"),
+        ("还是登不上", "not_solved"),
+        ("你们到底管不管", "frustrated"),
+    ],
+)
+def test_more_ways_to_ask_for_a_person_say_it_failed_or_be_angry(text: str, flag: str) -> None:
+    assert getattr(signals.read(text), flag)
+
+
 def test_a_risk_control_freeze_is_no_scam() -> None:
     said = signals.read("账户显示涉嫌违规被冻结了")
     assert not said.scam and not said.urgent
