@@ -631,7 +631,8 @@ _FILLER = re.compile(
 
 _CLAUSE_BREAK = re.compile(
     r"[，,。.!！?？;；\n]+"
-    r"|(?:还有(?!点|一点|些|一些|钱|余额|多少|几|剩|吗|没|效|\d|[一两]?[张笔块元条]|[一两]?个(?!问题))"
+    r"|(?:还有(?!点|一点|些|一些|钱|余额|多少|几|剩|吗|没|效|\d|[一两]?[张笔块元条]|[一两]?个(?!问题)"
+    r"|[一二两三四五六七八九十百千万]+多?[块元毛张笔条万千百])"
     r"|另外|顺便问一下|顺便问下|顺便|以及|and also)"
     # Phone users type a space where a comma would go (「充值没到账 怎么办」), but also
     # between words (「微信 支付 失败」): only pieces of three characters or more split.

@@ -25,6 +25,7 @@ from typing import Any
 
 from kb.content import FAQ
 from kb.knowledge_base import Decision, KnowledgeBase, QueryResult
+from kb.text import canonicalize
 from support.replies import signals as understanding
 from support.replies.answering import (
     Answer,
@@ -131,7 +132,10 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"为什么|为啥|什么原因|原因|怎么回事|why", ("原因", "因为", "常见于", "常见")),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
         (r"限额|上限|最多|额度|提额|调高|limit", ("限额", "额度", "上限", "最多", "提高")),
+        # Where to find it: the sentence with the App's menus 「设置」→「安全中心」.
+        (r"在哪|哪里|哪儿|入口|找不到", ("→", "「", "入口")),
         (r"汇率", ("汇率",)),
+        (r"关掉|关闭|关了|停用|取消掉", ("关闭", "停用", "取消")),
         # Money left somewhere: 「里面还有几十块钱怎么办」「剩下的钱呢」.
         (r"还有[^，,。]{0,6}钱|剩[下的余]?[^，,。]{0,2}钱|余额", ("余额", "剩余")),
         (r"解绑|删除|移除|删掉|取消绑定", ("解绑", "删除", "移除")),
@@ -402,7 +406,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     question = said.question or said.text
     # 「不是看余额，是余额少了一笔钱」 sets the topic aside: read without it.
     reading = replace(context, topic=None) if understanding.corrects(said.text) else context
-    result, others = _understood(kb, question, reading)
+    result, others, leaned = _understood(kb, question, reading)
     if said.approached:
         result = _on_guard(result)
     marks: list[str] = []
@@ -412,7 +416,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     top = result.top
     if result.decision is Decision.ANSWER and top is not None and top.id == context.topic:
         # The same FAQ again: what comes next, not the same text.
-        answer = _next_step(top.faq, question, result)
+        answer = _next_step(kb, top.faq, question, result, covered=not leaned)
         marks.append("follow_up")
     elif others and result.decision is Decision.ANSWER:
         buttons = tuple(Button(faq.question, clarify_payload(faq.id)) for faq in others)
@@ -449,17 +453,18 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
 
 def _understood(
     kb: KnowledgeBase, question: str, context: Context
-) -> tuple[QueryResult, list[FAQ]]:
+) -> tuple[QueryResult, list[FAQ], bool]:
     """The KB's result for the question, read with the topic and clause by clause.
 
-    Returns the result to answer with, and the other FAQs that further clauses ask about
-    (at most MAX_OTHER_QUESTIONS).
+    Returns the result to answer with, the other FAQs that further clauses ask about
+    (at most MAX_OTHER_QUESTIONS), and whether the result leaned on the topic.
     """
     result = kb.query(question)
+    leaned = False
     topic = kb.get(context.topic) if context.topic else None
     if (
         topic is not None
-        and result.decision is not Decision.ANSWER
+        and (result.decision is not Decision.ANSWER or _beside_the_point(topic, question, result))
         and _elliptical(question)
         and _leans_on(topic, question, result)
     ):
@@ -474,10 +479,10 @@ def _understood(
             and top is not None
             and (not own_subject or top.id in candidates)
         ):
-            result = with_topic
+            result, leaned = with_topic, True
     parts = understanding.clauses(question)
     if len(parts) < 2:
-        return result, []
+        return result, [], leaned
     looked_up = [(part, kb.query(part)) for part in parts[:MAX_CLAUSES] if len(part) >= 4]
     # When some clauses ask, they carry the question and the rest tell the story: in
     # 「…他是我以前的同事 好多年没联系了 这钱还能拿回来吗」 no clause but the last is a question
@@ -524,7 +529,19 @@ def _understood(
             continue
         if found.top is not None and found.top.id != main:
             others.setdefault(found.top.id, found.top.faq)
-    return result, list(others.values())[:MAX_OTHER_QUESTIONS]
+    return result, list(others.values())[:MAX_OTHER_QUESTIONS], leaned
+
+
+def _beside_the_point(topic: FAQ, question: str, result: QueryResult) -> bool:
+    """An answer to another entry for a message that names nothing of its own, while
+    the KB finds the topic close too: 「开了以后能关掉吗」 after the two-step answer is
+    about turning that off, not about closing the account."""
+    return (
+        result.top is not None
+        and result.top.id != topic.id
+        and topic.id in {candidate.id for candidate in result.candidates}
+        and not understanding.names_a_subject(question)
+    )
 
 
 def _on_guard(result: QueryResult) -> QueryResult:
@@ -577,10 +594,7 @@ def relevant_part(answer: str, question: str) -> str | None:
         if pattern.search(question):
             cues.update(words)
     cues |= {term for term in understanding.domain_terms() if len(term) >= 2 and term in question}
-    # A lead-in (「可以这样处理：」) says nothing on its own: quoted alone it dangles.
-    sentences = [
-        s.strip() for s in _SENTENCES.split(answer) if s and s.strip() and not _is_lead_in(s)
-    ]
+    sentences = _sentences(answer)
     scored = [
         (sum(cue in sentence for cue in cues), index) for index, sentence in enumerate(sentences)
     ]
@@ -601,6 +615,27 @@ def relevant_part(answer: str, question: str) -> str | None:
             return None
     chosen = [sentences[index] for score, index in scored if score == best][:2]
     return "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in chosen)
+
+
+# Sentences quoted when only their meaning ties them to the follow-up: the encoder picks
+# the right one among its best two far more often than as its best alone.
+CLOSEST_SENTENCES = 2
+
+
+def closest_part(kb: KnowledgeBase, answer: str, question: str) -> str | None:
+    """The answer's sentences closest to ``question`` in meaning, in the answer's order."""
+    sentences = _sentences(answer)
+    if len(sentences) <= CLOSEST_SENTENCES:
+        return None  # all of it was just said
+    vectors = kb.encoder.encode([canonicalize(question), *map(canonicalize, sentences)])
+    closeness = vectors[1:] @ vectors[0]
+    chosen = sorted(int(index) for index in closeness.argsort()[::-1][:CLOSEST_SENTENCES])
+    return "".join(re.sub(r"^\d+[.、]\s*", "", sentences[index]) for index in chosen)
+
+
+def _sentences(answer: str) -> list[str]:
+    # A lead-in (「可以这样处理：」) says nothing on its own: quoted alone it dangles.
+    return [s.strip() for s in _SENTENCES.split(answer) if s and s.strip() and not _is_lead_in(s)]
 
 
 # Two characters in a row that a follow-up and a sentence of the answer share: at least
@@ -670,9 +705,19 @@ def _is_lead_in(sentence: str) -> bool:
     return sentence.rstrip().endswith(("：", ":"))
 
 
-def _next_step(faq: FAQ, question: str, result: QueryResult) -> Answer:
-    """A follow-up on the FAQ just answered: its relevant part, or a ticket or a person."""
+def _next_step(
+    kb: KnowledgeBase, faq: FAQ, question: str, result: QueryResult, *, covered: bool
+) -> Answer:
+    """A follow-up on the FAQ just answered: its relevant part, or a ticket or a person.
+
+    ``covered``: the KB answers the follow-up with this FAQ on its own (「朋友发来一个apk
+    能装吗」 after the official-app answer is one of its paraphrases), so some part of
+    the answer speaks to it even when no word gives it away: the sentences closest in
+    meaning are quoted rather than 「nothing more」.
+    """
     part = relevant_part(faq.answer, question)
+    if part is None and covered:
+        part = closest_part(kb, faq.answer, question)
     asked = _bare(question)
     if part:
         text = RELEVANT_PART.format(part=part)

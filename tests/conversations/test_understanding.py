@@ -700,6 +700,32 @@ def test_asking_after_the_money_follows_the_topic(knowledge_base: KnowledgeBase)
     assert "not_solved" in respond(knowledge_base, "钱还是没到", first.context).signals
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up", "topic", "quoted"),
+    [
+        # Where to find it: the sentence with the App's menus.
+        ("怎么开启两步验证", "这个在哪设置", "two_factor", "安全中心"),
+        # Naming nothing of its own, it is about the topic, not about closing the account.
+        ("二次验证在哪开", "开了以后能关掉吗", "two_factor", "不建议关闭"),
+        # One of the entry's own questions, in no word of its answer: closest in meaning.
+        ("官方app在哪下载", "朋友发来一个apk说是新版，能装吗", "official_app", "安装包"),
+    ],
+)
+def test_a_follow_up_quotes_the_part_that_answers_it(
+    knowledge_base: KnowledgeBase, first: str, follow_up: str, topic: str, quoted: str
+) -> None:
+    before = respond(knowledge_base, first, Context())
+    assert before.context.topic == topic
+    turn = respond(knowledge_base, follow_up, before.context)
+    assert "follow_up" in turn.signals and turn.context.topic == topic
+    assert quoted in turn.answer.replies[0].text
+
+
+def test_an_amount_left_is_no_second_question() -> None:
+    assert signals.clauses("里面还有两百多块钱咋办") == ["里面还有两百多块钱咋办"]
+    assert signals.clauses("限额是多少 还有一个问题 怎么改密码")[-1] == "怎么改密码"
+
+
 def test_words_pointing_back_lean_on_the_topic(knowledge_base: KnowledgeBase) -> None:
     # 「里面」 is the account just closed; money left there is what its answer says of 余额.
     first = respond(knowledge_base, "怎么注销账户", Context())
