@@ -568,7 +568,7 @@ def _leans_on(topic: FAQ, question: str, result: QueryResult) -> bool:
     「今天北京天气怎么样」 after a password answer does none of these."""
     return (
         _says_it_goes_on(question)
-        or any(pattern.search(question) for pattern, _ in _ASPECTS)
+        or _asks_an_aspect(question)
         or topic.id in {candidate.id for candidate in result.candidates}
     )
 
@@ -620,6 +620,10 @@ def relevant_part(answer: str, question: str) -> str | None:
 # Sentences quoted when only their meaning ties them to the follow-up: the encoder picks
 # the right one among its best two far more often than as its best alone.
 CLOSEST_SENTENCES = 2
+
+
+def _asks_an_aspect(question: str) -> bool:
+    return any(pattern.search(question) for pattern, _ in _ASPECTS)
 
 
 def closest_part(kb: KnowledgeBase, answer: str, question: str) -> str | None:
@@ -716,7 +720,9 @@ def _next_step(
     meaning are quoted rather than 「nothing more」.
     """
     part = relevant_part(faq.answer, question)
-    if part is None and covered:
+    # An aspect the answer has no word of (「那最多可以绑几张」: no limit in the card
+    # answer) is not in it: meaning alone would quote something else.
+    if part is None and covered and not _asks_an_aspect(question):
         part = closest_part(kb, faq.answer, question)
     asked = _bare(question)
     if part:

@@ -721,6 +721,16 @@ def test_a_follow_up_quotes_the_part_that_answers_it(
     assert quoted in turn.answer.replies[0].text
 
 
+def test_an_aspect_the_answer_says_nothing_of_is_not_quoted_by_meaning(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    # The card answer has no word on how many cards: the honest reply says so.
+    before = respond(knowledge_base, "請問怎麼綁定信用卡", Context())
+    assert before.context.topic == "bind_card"
+    turn = respond(knowledge_base, "那最多可以綁幾張", before.context)
+    assert "follow_up" in turn.signals and "最多可以绑几张" in turn.answer.replies[0].text
+
+
 def test_an_amount_left_is_no_second_question() -> None:
     assert signals.clauses("里面还有两百多块钱咋办") == ["里面还有两百多块钱咋办"]
     assert signals.clauses("限额是多少 还有一个问题 怎么改密码")[-1] == "怎么改密码"
