@@ -707,6 +707,8 @@ def test_asking_after_the_money_follows_the_topic(knowledge_base: KnowledgeBase)
         ("怎么开启两步验证", "这个在哪设置", "two_factor", "安全中心"),
         # Naming nothing of its own, it is about the topic, not about closing the account.
         ("二次验证在哪开", "开了以后能关掉吗", "two_factor", "不建议关闭"),
+        # Where to keep it: the sentence on where not to store it.
+        ("助记词怎么备份", "它能存在微信收藏里吗", "mnemonic_safety", "不要存进"),
         # One of the entry's own questions, in no word of its answer: closest in meaning.
         ("官方app在哪下载", "朋友发来一个apk说是新版，能装吗", "official_app", "安装包"),
     ],
