@@ -804,12 +804,15 @@ def clauses(text: str) -> list[str]:
 
 # 「不是看余额，是余额少了一笔钱」: what the user does not mean, then what they do.
 _NOT_THIS_BUT = re.compile(
-    r"^不是[^，,。.!！?？\s]{1,12}[，,\s]*(?:是|而是|我是说|我说的是)(?=\S{2,})"
+    # 「不是我操作的」 denies having done it; it corrects nothing.
+    r"^(?:我)?(?:不是|并不是)(?!我|本人)[^，,。.!！?？\s]{1,12}[，,\s]*"
+    r"(?:是|而是|我是说|我说的是|我是想|我是要|我想|我要)(?=\S{2,})"
 )
 
 
 def corrects(text: str) -> bool:
-    """「不是看余额，是余额少了一笔钱」: the user sets the topic aside for another matter."""
+    """「不是看余额，是余额少了一笔钱」「我不是要看余额，我想看每一笔的明细」: the user
+    sets the topic aside for another matter."""
     return bool(_NOT_THIS_BUT.search(normalize(text)))
 
 

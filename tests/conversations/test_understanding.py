@@ -1050,6 +1050,10 @@ def test_a_correction_sets_the_topic_aside(knowledge_base: KnowledgeBase) -> Non
     assert said.question == "余额少了一笔钱" and signals.corrects(said.text)
     turn = respond(knowledge_base, "不是看余额，是余额少了一笔钱", first.context)
     assert "follow_up" not in turn.signals and turn.context.topic != "check_balance"
+    wanted = respond(knowledge_base, "我不是要看余额，我想看每一笔的明细", first.context)
+    assert wanted.context.topic == "transaction_history"
+    # Denying having done it corrects nothing.
+    assert not signals.corrects("不是我操作的，我要冻结账户")
 
 
 def test_a_message_pushing_a_link_then_a_password_typed_is_urgent(
