@@ -886,6 +886,11 @@ def asks_about_the_wallet(text: str) -> bool:
     return bool(_ASKS.search(normal)) and has_domain_term(normal)
 
 
+def asks(text: str) -> bool:
+    """Whether ``text`` asks anything at all (a question mark or word)."""
+    return bool(_ASKS.search(normalize(text)))
+
+
 def names_a_subject(normal: str) -> bool:
     """Whether ``normal`` names something of the wallet, not only how it went
     (「还是失败」「重置了还是不行」 name nothing new after an answer)."""

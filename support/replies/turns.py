@@ -489,7 +489,13 @@ def _understood(
     # When some clauses ask, they carry the question and the rest tell the story: in
     # 「…他是我以前的同事 好多年没联系了 这钱还能拿回来吗」 no clause but the last is a question
     # (「好多年没联系了」 alone would be answered with how to contact support).
-    asks = [understanding.asks_about_the_wallet(part) for part, _ in looked_up]
+    # A question the KB answers on its own is one about the wallet, in words the
+    # wallet's vocabulary lacks (「另外支持美元吗」).
+    asks = [
+        understanding.asks_about_the_wallet(part)
+        or (understanding.asks(part) and found.decision is Decision.ANSWER)
+        for part, found in looked_up
+    ]
     asking = [found for (_, found), question in zip(looked_up, asks, strict=True) if question]
     about_wallet = [
         found
