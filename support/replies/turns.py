@@ -51,6 +51,7 @@ from support.replies.vocabulary import (
     OTHER_QUESTION,
     OTHER_QUESTIONS,
     PERSON_BUTTON,
+    PICK_FIRST,
     RELEVANT_PART,
     SAFETY_STEPS,
     SCAM_WARNING,
@@ -134,6 +135,8 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"限额|上限|最多|额度|提额|调高|limit", ("限额", "额度", "上限", "最多", "提高")),
         # Where to find it: the sentence with the App's menus 「设置」→「安全中心」.
         (r"在哪|哪里|哪儿|入口|找不到", ("→", "「", "入口")),
+        # What to bring: the sentence naming documents.
+        (r"材料|资料|证件|证明|要准备|准备什么|带什么", ("材料", "资料", "证件", "身份证", "证明")),
         (r"汇率", ("汇率",)),
         (r"关掉|关闭|关了|停用|取消掉", ("关闭", "停用", "取消")),
         # Where to keep something: 「它能存在微信收藏里吗」 after the mnemonic answer.
@@ -253,6 +256,19 @@ def _keep_it(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: 
     # No KB decision to record: the topic stays, and 「好的」 next is no reply to a miss.
     answer = Answer(Decision.FALLBACK, (keep,), [], context.fallback_streak)
     return Turn(answer, replace(context, offered=(), answered=False), signals=("keep_secret",))
+
+
+# Asking what to do next: 「那怎么办」「然后呢」.
+_NEXT = re.compile(r"怎么办|咋办|怎么弄|咋弄|怎么处理|然后呢|下一步|接下来")
+
+
+def _pick_first(kb: KnowledgeBase, context: Context) -> Turn:
+    """「那怎么办」「要准备什么材料」 right after a clarify list: a follow-up to one of the
+    options, not yet chosen. The list again, rather than a fallback on three words."""
+    offered = [faq for faq in (kb.get(faq_id) for faq_id in context.offered) if faq is not None]
+    buttons = tuple(Button(faq.question, clarify_payload(faq.id)) for faq in offered)
+    answer = Answer(Decision.CLARIFY, (Reply(PICK_FIRST, buttons),), [], context.fallback_streak)
+    return Turn(answer, replace(context, answered=False), signals=("pick_first",))
 
 
 def _none_of_these(context: Context) -> Turn:
@@ -409,6 +425,14 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     # 「不是看余额，是余额少了一笔钱」 sets the topic aside: read without it.
     reading = replace(context, topic=None) if understanding.corrects(said.text) else context
     result, others, leaned = _understood(kb, question, reading)
+    if (
+        context.offered
+        and result.decision is not Decision.ANSWER
+        and _elliptical(question)
+        and not understanding.names_a_subject(question)
+        and (_says_it_goes_on(question) or _asks_an_aspect(question) or _NEXT.search(question))
+    ):
+        return _pick_first(kb, context)
     if said.approached:
         result = _on_guard(result)
     marks: list[str] = []

@@ -34,6 +34,8 @@ CLARIFY_PROMPT = "我不太确定您问的是哪一个，请选择最接近的�
 CLARIFY_ONE_PROMPT = (
     "您想问的是不是下面这个问题？点击即可查看；如果不是，可以换个说法再问，也可以转人工客服。"
 )
+# A follow-up to a clarify list (「那怎么办」) before anything was picked from it.
+PICK_FIRST = "您说的是下面哪一种情况？请先选一个，我再接着回答。"
 TICKET_OR_HUMAN = (Button("提交工单", OPEN_TICKET), Button("转人工客服", REQUEST_HUMAN))
 # After a second miss in a row a person is the better offer.
 HUMAN_FIRST = (TICKET_OR_HUMAN[1], TICKET_OR_HUMAN[0])

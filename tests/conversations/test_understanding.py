@@ -733,6 +733,25 @@ def test_an_aspect_the_answer_says_nothing_of_is_not_quoted_by_meaning(
     assert "follow_up" in turn.signals and "最多可以绑几张" in turn.answer.replies[0].text
 
 
+def test_a_follow_up_to_a_clarify_list_asks_to_pick_first(knowledge_base: KnowledgeBase) -> None:
+    listed = respond(knowledge_base, "钱没到账", Context())
+    assert listed.answer.decision is Decision.CLARIFY and listed.context.offered
+    turn = respond(knowledge_base, "那怎么办", listed.context)
+    assert "pick_first" in turn.signals and turn.context.offered == listed.context.offered
+    shown = [button.payload for button in turn.answer.replies[0].buttons]
+    assert shown == [clarify_payload(faq_id) for faq_id in listed.context.offered]
+    # The list still picks; another matter is no follow-up to it.
+    assert "choice" in respond(knowledge_base, "1", turn.context).signals
+    assert "pick_first" not in respond(knowledge_base, "今天天气怎么样", listed.context).signals
+
+
+def test_what_to_bring_quotes_the_documents(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "换手机号", Context())
+    assert first.context.topic == "change_phone"
+    turn = respond(knowledge_base, "要准备什么材料", first.context)
+    assert "follow_up" in turn.signals and "材料" in turn.answer.replies[0].text
+
+
 def test_an_amount_left_is_no_second_question() -> None:
     assert signals.clauses("里面还有两百多块钱咋办") == ["里面还有两百多块钱咋办"]
     assert signals.clauses("限额是多少 还有一个问题 怎么改密码")[-1] == "怎么改密码"
