@@ -228,6 +228,9 @@ _SCAM = re.compile(
     r"|放款[^。]{0,12}(?:先交|先付|先转|会员费|保证金|解冻)|会员费[^。]{0,8}放款"
     r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
     r"|钓鱼|可疑链接|陌生链接"
+    # Cheap crypto sold in chats, someone telling the user to move the money out.
+    r"|(?:卖|出|收)[^。]{0,6}(?:usdt|泰达币|虚拟币|数字货币|比特币)|(?:usdt|泰达币|虚拟币|数字货币)[^。]{0,8}(?:便宜|低价|折扣|高价回收)"
+    r"|(?:有人|有个人|对方|陌生人|客服|短信|消息)[^。]{0,16}(?:把钱|把余额|把资金)[^。]{0,2}(?:转出去|转走|转移|转到)"
     # A loan "to be cancelled or the credit record suffers", a mistaken transfer to be
     # returned to another card, a fee that "unlocks" help, a link that wants a secret.
     r"|(?:注销|关闭|取消)[^。]{0,12}(?:不然|否则|要不然|会)[^。]{0,4}影响(?:个人)?征信"
@@ -621,7 +624,8 @@ _ASKS = re.compile(
 # Words around a question that carry nothing of it: greetings, thanks, yes/no, goodbyes.
 _FILLER = re.compile(
     # Openers that may run straight into the question: 「请问怎么…」.
-    r"^(?:你好|您好|请问|麻烦(?:问一下|问下|问)|打扰(?:一下)?|在吗|在不在|有人吗)[\s,，.。!！~～、:：?？]*"
+    r"^(?:你好|您好|请问|麻烦(?:问一下|问下|问)|打扰(?:一下)?|在吗|在不在|有人吗"
+    r"|(?:我)?(?:想)?(?:问一下|问下|咨询一下|咨询下)|(?:我)?(?:想)?问个问题|我有个问题)[\s,，.。!！~～、:：?？]*"
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
     r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|好的|好吧|好|行"
     r"|嗯+|哦+|噢|ok|okay|yes|no|thanks"
@@ -666,7 +670,7 @@ _AROUND_PICK = re.compile(
 # None of the options offered: 「都不是」「没有我要的」「不是这个」.
 _NONE_OF_THEM = re.compile(
     r"^(?:都|全都|全|一个都|以上都|这些都|这几个都)?(?:不是|不对)"
-    r"(?:这个|这些|这几个|我要(?:的|问的|找的)|我想问的)?(?:啊|呀|哦|吧|的)?$"
+    r"(?:这个|这些|这几个|我要(?:的|问的|找的)|我想问的)?(?:问题|意思)?(?:啊|呀|哦|吧|的)?$"
     r"|^没有(?:我要|我想)(?:的|问的|找的)|^(?:none of (?:them|these|the above)|neither)$"
 )
 _LAST = re.compile(r"^(?:选|要)?(?:最后一个|最后那个|最后这个|最后一项|the last one|last)(?:吧)?$")

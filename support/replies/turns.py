@@ -45,6 +45,7 @@ from support.replies.vocabulary import (
     NO_SUCH_OPTION,
     NONE_OF_THESE,
     NOT_SOLVED,
+    NOT_THIS_ANSWER,
     NOTHING_MORE,
     NOTHING_MORE_ON,
     NOTHING_TO_PICK,
@@ -143,7 +144,7 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"(?:存|保存|放|记|藏)(?:在|到|进)|收藏|备份到", ("存进", "存在", "保存", "保管", "截图")),
         # Money left somewhere: 「里面还有几十块钱怎么办」「剩下的钱呢」.
         (r"还有[^，,。]{0,6}钱|剩[下的余]?[^，,。]{0,2}钱|余额", ("余额", "剩余")),
-        (r"解绑|删除|移除|删掉|取消绑定", ("解绑", "删除", "移除")),
+        (r"解绑|删|移除|取消绑定", ("解绑", "删除", "移除")),
         (r"导出|下载|保存|打印", ("导出", "下载", "保存")),
         (r"邮件|邮箱|短信|收不到", ("邮件", "邮箱", "短信", "收不到")),
         (r"停机|停用|不用了|丢了|换号", ("停用", "不可用", "停机", "无法接收")),
@@ -201,7 +202,8 @@ def respond(
 ) -> Turn:
     """What to do with the user's typed ``text`` (already redacted)."""
     said = understanding.read(text)
-    if context.offered and understanding.rejects_options(text):
+    # 「都不是」 to a list, or 「不是这个问题」 to an answer.
+    if (context.offered or context.answered) and understanding.rejects_options(text):
         return _none_of_these(context)
     # Fraud came up before, and now the user says the money or the code is gone.
     in_danger = said.urgent or (context.urgent and said.complied)
@@ -272,13 +274,13 @@ def _pick_first(kb: KnowledgeBase, context: Context) -> Turn:
 
 
 def _none_of_these(context: Context) -> Turn:
-    """「都不是」 to a clarify list: ask again in other words, or a person.
+    """「都不是」 to a clarify list, 「不是这个问题」 to an answer: ask again in other words,
+    or a person.
 
     No KB decision is recorded (「都不是」 is no question for the analytics), so the
     misses in a row stay as they were, here and in the degraded mode alike."""
-    answer = Answer(
-        Decision.FALLBACK, (Reply(NONE_OF_THESE, TICKET_OR_HUMAN),), [], context.fallback_streak
-    )
+    text = NONE_OF_THESE if context.offered else NOT_THIS_ANSWER
+    answer = Answer(Decision.FALLBACK, (Reply(text, TICKET_OR_HUMAN),), [], context.fallback_streak)
     kept = replace(context, offered=(), answered=False)
     return Turn(answer, kept, signals=("none_of_these",))
 

@@ -101,6 +101,11 @@ NONE_OF_THESE = (
     "好的，看来列出的都不是您要问的。请换个说法描述一下您的问题，我再帮您找找；"
     "也可以直接转人工客服，或者提交工单。"
 )
+# 「不是这个问题」 to an answer.
+NOT_THIS_ANSWER = (
+    "抱歉，刚才的回答不是您要问的。请换个说法描述一下您的问题，我再帮您找找；"
+    "也可以直接转人工客服，或者提交工单。"
+)
 # A typed number that picks nothing: more than the options listed, or no list at all.
 NO_SUCH_OPTION = "刚才列出的问题只有 {count} 个，请回复 {numbers}，或者直接说说您遇到的问题。"
 NOTHING_TO_PICK = (

@@ -15,6 +15,7 @@ from support.replies.turns import Context, context_from_history, relevant_part, 
 from support.replies.vocabulary import (
     HELPED_QUESTION,
     KEEP_SECRETS,
+    NOT_THIS_ANSWER,
     REQUEST_HUMAN,
     SCAM_WARNING,
     HandoffReason,
@@ -84,7 +85,7 @@ def test_no_person_is_requested_by_other_words(text: str) -> None:
 
 def test_the_question_is_what_is_left_of_a_request() -> None:
     assert signals.read("帮我转人工，充值不到账").question == "充值不到账"
-    assert signals.read("先不用人工了，我想问下怎么换绑手机号").question == "我想问下怎么换绑手机号"
+    assert signals.read("先不用人工了，我想问下怎么换绑手机号").question == "怎么换绑手机号"
     assert signals.read("你好，请问怎么扫码付款").question == "怎么扫码付款"
     assert signals.read("好的谢谢 拜拜").question == ""
 
@@ -363,6 +364,8 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("有人说转错钱给我了 让我退给他 我退了500", True),
         ("有人说交500块手续费就能帮我马上解冻 靠谱吗", False),
         ("群里有人发了个红包链接 点开让输支付密码", None),
+        ("微信上有人说卖usdt便宜 让我用钱包付款 安全吗", None),
+        ("有个人发消息说维护期间要把钱转出去", None),
     ],
 )
 def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | None) -> None:
@@ -378,6 +381,8 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "提现要交手续费才能到账吗",
         "重置密码的链接打开后让我输入新密码",
         "朋友转错钱给我了 怎么退给他",
+        "我想把余额转到新账户",
+        "怎么把钱转出去",
     ],
 )
 def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None:
@@ -750,6 +755,19 @@ def test_what_to_bring_quotes_the_documents(knowledge_base: KnowledgeBase) -> No
     assert first.context.topic == "change_phone"
     turn = respond(knowledge_base, "要准备什么材料", first.context)
     assert "follow_up" in turn.signals and "材料" in turn.answer.replies[0].text
+
+
+def test_not_this_question_to_an_answer_asks_again(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "付款失败", Context())
+    assert first.context.answered
+    turn = respond(knowledge_base, "不是这个问题", first.context)
+    assert "none_of_these" in turn.signals and turn.answer.replies[0].text == NOT_THIS_ANSWER
+
+
+@pytest.mark.parametrize("text", ["我想问一下", "问个问题", "我有个问题"])
+def test_announcing_a_question_is_no_question(text: str) -> None:
+    assert signals.read(text).question == ""
+    assert signals.read(f"{text}，提现多久到账").question == "提现多久到账"
 
 
 def test_an_amount_left_is_no_second_question() -> None:
