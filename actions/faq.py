@@ -75,6 +75,7 @@ def context_of(tracker: Tracker) -> Context:
     offered = tracker.get_slot("offered_faqs") or []
     return Context(
         topic=tracker.get_slot("topic"),
+        earlier=tracker.get_slot("earlier_topic"),
         offered=tuple(str(faq_id) for faq_id in offered),
         fallback_streak=int(tracker.get_slot("fallback_streak") or 0),
         urgent=bool(tracker.get_slot("urgent")),
@@ -98,6 +99,7 @@ def remembered(answer: Answer, context: Context) -> list[EventType]:
 def _context_slots(context: Context) -> list[EventType]:
     return [
         SlotSet("topic", context.topic),
+        SlotSet("earlier_topic", context.earlier),
         SlotSet("offered_faqs", list(context.offered)),
         SlotSet("urgent", context.urgent),
         SlotSet("frustrated", context.frustrated),

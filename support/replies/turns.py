@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from kb.content import FAQ
-from kb.knowledge_base import Decision, KnowledgeBase, QueryResult
+from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
 from kb.text import canonicalize
 from support.replies import signals as understanding
 from support.replies.answering import (
@@ -170,6 +170,9 @@ class Context:
     frustrated: bool = False
     # The bot's last reply was an answer: what 「还是不行」 is about.
     answered: bool = False
+    # The topic before this one: after 「怎么提现」「要手续费吗」, 「大概几天能到」 is still
+    # about the withdrawal, which the fees answer says nothing of.
+    earlier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -443,8 +446,20 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     )
     top = result.top
     if result.decision is Decision.ANSWER and top is not None and top.id == context.topic:
-        # The same FAQ again: what comes next, not the same text.
-        answer = _next_step(kb, top.faq, question, result, covered=not leaned)
+        # The same FAQ again: what comes next, not the same text; or, when it has nothing
+        # on that, what the topic before it has (「大概几天能到」 after withdrawal, fees).
+        answer, top = _next_step(kb, top, question, result, context, covered=not leaned)
+        marks.append("follow_up")
+    elif (
+        result.decision is Decision.ANSWER
+        and top is not None
+        and top.id == context.earlier
+        and (_says_it_goes_on(question) or (_asks_an_aspect(question) and _elliptical(question)))
+    ):
+        # Back to the topic before (「汇率呢」 after cross-border, fees): not all of it again.
+        answer, top = _next_step(
+            kb, top, question, result, replace(context, earlier=None), covered=not leaned
+        )
         marks.append("follow_up")
     elif others and result.decision is Decision.ANSWER:
         buttons = tuple(Button(faq.question, clarify_payload(faq.id)) for faq in others)
@@ -465,6 +480,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     )
     after = Context(
         topic=topic,
+        earlier=context.topic if topic != context.topic else context.earlier,
         offered=offered,
         fallback_streak=answer.fallback_streak,
         urgent=context.urgent or said.approached,
@@ -744,16 +760,31 @@ def _is_lead_in(sentence: str) -> bool:
 
 
 def _next_step(
-    kb: KnowledgeBase, faq: FAQ, question: str, result: QueryResult, *, covered: bool
-) -> Answer:
-    """A follow-up on the FAQ just answered: its relevant part, or a ticket or a person.
+    kb: KnowledgeBase,
+    top: Candidate,
+    question: str,
+    result: QueryResult,
+    context: Context,
+    *,
+    covered: bool,
+) -> tuple[Answer, Candidate]:
+    """A follow-up on the FAQ just answered: its relevant part, or a ticket or a person;
+    returns the answer and the candidate it quotes (the topic before, when that one has
+    the part and this one has not).
 
     ``covered``: the KB answers the follow-up with this FAQ on its own (「朋友发来一个apk
     能装吗」 after the official-app answer is one of its paraphrases), so some part of
     the answer speaks to it even when no word gives it away: the sentences closest in
     meaning are quoted rather than 「nothing more」.
     """
+    faq = top.faq
+    earlier = kb.get(context.earlier) if context.earlier else None
     part = relevant_part(faq.answer, question)
+    if part is None and earlier is not None and _asks_an_aspect(question):
+        before = relevant_part(earlier.answer, question)
+        if before is not None:
+            faq, part = earlier, before
+            top = replace(top, faq=earlier, score=top.score)
     # An aspect the answer has no word of (「那最多可以绑几张」: no limit in the card
     # answer) is not in it: meaning alone would quote something else.
     if part is None and covered and not _asks_an_aspect(question):
@@ -766,15 +797,16 @@ def _next_step(
     else:
         text = NOTHING_MORE
     buttons = HUMAN_FIRST if faq.escalate == "human" or not part else TICKET_OR_HUMAN
-    meta = kb_metadata(Decision.ANSWER, question, result.top)
+    meta = kb_metadata(Decision.ANSWER, question, top)
     category = faq.category.value if faq.escalate == "ticket" else None
-    return Answer(
+    answer = Answer(
         Decision.ANSWER,
         (Reply(text, buttons, meta),),
         handoff_candidates(result.candidates),
         0,
         category,
     )
+    return answer, top
 
 
 def _soothed(answer: Answer) -> Answer:
@@ -819,7 +851,12 @@ def _marked(answer: Answer, marks: Iterable[str]) -> Answer:
 
 def _after(context: Context, answer: Answer, faq_id: str) -> Context:
     return replace(
-        context, topic=faq_id, offered=(), fallback_streak=answer.fallback_streak, answered=True
+        context,
+        topic=faq_id,
+        earlier=context.topic if faq_id != context.topic else context.earlier,
+        offered=(),
+        fallback_streak=answer.fallback_streak,
+        answered=True,
     )
 
 
@@ -831,6 +868,7 @@ def context_from_history(messages: Iterable[Any]) -> Context:
     topic, the options offered and the misses in a row.
     """
     topic: str | None = None
+    earlier: str | None = None
     offered: tuple[str, ...] = ()
     streak = 0
     urgent = frustrated = answered = False
@@ -849,11 +887,14 @@ def context_from_history(messages: Iterable[Any]) -> Context:
         offered = ()
         answered = decision == Decision.ANSWER.value
         if decision == Decision.ANSWER.value and kb.get("faq_id"):
-            topic, streak = str(kb["faq_id"]), 0
+            answered_id = str(kb["faq_id"])
+            if answered_id != topic:
+                earlier = topic
+            topic, streak = answered_id, 0
         elif decision == Decision.FALLBACK.value:
             streak += 1
         else:
             streak = 0
             picks = (chosen_faq_id(button.payload) for button in message.buttons)
             offered = tuple(faq_id for faq_id in picks if faq_id)
-    return Context(topic, offered, streak, urgent, frustrated, answered)
+    return Context(topic, offered, streak, urgent, frustrated, answered, earlier)

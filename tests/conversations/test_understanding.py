@@ -829,6 +829,33 @@ def test_the_context_is_rebuilt_from_a_transcript() -> None:
     person = SimpleNamespace(payload=REQUEST_HUMAN, title="转人工客服")
     rejected = [*transcript, message("user", "都不是"), message("bot", "好的", None, [person])]
     assert context_from_history(rejected).offered == ()
+    # Two answers: the first is the topic before the second.
+    later = [*transcript, message("bot", "……", {"decision": "answer", "faq_id": "fees"})]
+    assert context_from_history(later).earlier == "topup_delay"
+
+
+@pytest.mark.parametrize(
+    ("turns", "topic", "quoted"),
+    [
+        # The fees answer says nothing of when a withdrawal arrives; the withdrawal does.
+        (("怎么提现到银行卡", "要手续费吗", "大概几天能到"), "withdraw_how", "预计到账时间"),
+        # Back to cross-border transfers: its part on rates, not all of it again.
+        (("跨境汇款怎么操作", "手续费多少", "汇率呢"), "cross_border_transfer", "汇率"),
+    ],
+)
+def test_a_follow_up_may_be_about_the_topic_before(
+    knowledge_base: KnowledgeBase, turns: tuple[str, ...], topic: str, quoted: str
+) -> None:
+    context = Context()
+    for text in turns[:-1]:
+        context = respond(knowledge_base, text, context).context
+    assert context.topic == "fees" and context.earlier == topic
+    turn = respond(knowledge_base, turns[-1], context)
+    assert "follow_up" in turn.signals and turn.context.topic == topic
+    assert (
+        turn.answer.replies[0].text.startswith("关于这一点")
+        and quoted in turn.answer.replies[0].text
+    )
 
 
 def test_a_new_subject_is_not_read_as_a_follow_up(knowledge_base: KnowledgeBase) -> None:
