@@ -439,7 +439,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     ):
         return _pick_first(kb, context)
     if said.approached:
-        result = _on_guard(result)
+        result = _on_guard(kb, question, result)
     marks: list[str] = []
     answer = answer_query(
         result, query=question, fallback_streak=context.fallback_streak, ask_if_helped=ask_if_helped
@@ -594,15 +594,31 @@ def _beside_the_point(topic: FAQ, question: str, result: QueryResult) -> bool:
     )
 
 
-def _on_guard(result: QueryResult) -> QueryResult:
+def _on_guard(kb: KnowledgeBase, question: str, result: QueryResult) -> QueryResult:
     """Someone is working on the user (「有人说能帮我提额 先交手续费 靠谱吗」): the entry
     on scams among the KB's candidates is the answer, not the fees or limits that the
     story around the scam names."""
     on_scams = [c for c in result.candidates if _is_about_scams(c.faq.question)]
+    if not on_scams:
+        # The story (fees, limits) may push it out of the candidates: the best of the
+        # entries on scams, wherever the KB ranks it.
+        on_scams = _entries_on_scams(kb, question)
     if not on_scams or (result.decision is Decision.ANSWER and result.top is on_scams[0]):
         return result
     rest = [c for c in result.candidates if c is not on_scams[0]]
     return replace(result, decision=Decision.ANSWER, candidates=[on_scams[0], *rest])
+
+
+def _entries_on_scams(kb: KnowledgeBase, question: str) -> list[Candidate]:
+    positions = [i for i, faq in enumerate(kb.faqs) if _is_about_scams(faq.question)]
+    if not positions:
+        return []
+    scores = kb.component_scores(question)
+    fused = scores.fused(kb.manifest.fusion)
+    best = max(positions, key=lambda position: float(fused[position]))
+    faq = kb.faqs[best]
+    dense, lexical = float(scores.dense[best]), float(scores.lexical[best])
+    return [Candidate(faq, float(fused[best]), dense, lexical)]
 
 
 @lru_cache(maxsize=1024)

@@ -872,6 +872,7 @@ class ScriptedKB:
     def __init__(self, kb: KnowledgeBase, script: dict[str, tuple[Decision, list[str]]]) -> None:
         self._kb = kb
         self._script = script
+        self.faqs = kb.faqs
 
     def get(self, faq_id: str) -> FAQ | None:
         return self._kb.get(faq_id)
@@ -1097,10 +1098,15 @@ def test_someone_working_on_the_user_gets_the_entry_on_scams(
     # Hearsay is no one working on the user: the question asked is answered.
     turn = respond(cast(KnowledgeBase, kb), general, Context())
     assert turn.context.topic == "fees"
-    # No entry on scams among the candidates: the KB's answer stands, warned.
+    # None among the candidates: the KB's best entry on scams, wherever it ranks.
+    relayed = respond(knowledge_base, "我爸说有人加他微信说可以帮他提额 要先交500手续费", Context())
+    assert relayed.context.topic == "fraud_scam"
+    assert relayed.answer.replies[0].text == SCAM_WARNING
+    # A KB with no entry on scams at all: its answer stands, warned.
     kb = ScriptedKB(
         knowledge_base, {pitch.replace(" ", "，"): (Decision.ANSWER, ["fees", "limits"])}
     )
+    kb.faqs = [faq for faq in knowledge_base.faqs if faq.id in {"fees", "limits"}]
     turn = respond(cast(KnowledgeBase, kb), pitch, Context())
     assert turn.context.topic == "fees" and turn.answer.replies[0].text == SCAM_WARNING
 
