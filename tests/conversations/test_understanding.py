@@ -712,6 +712,8 @@ def test_asking_after_the_money_follows_the_topic(knowledge_base: KnowledgeBase)
         ("怎么开启两步验证", "这个在哪设置", "two_factor", "安全中心"),
         # Naming nothing of its own, it is about the topic, not about closing the account.
         ("二次验证在哪开", "开了以后能关掉吗", "two_factor", "不建议关闭"),
+        # What to bring: the sentence naming documents.
+        ("换手机号", "要准备什么材料", "change_phone", "材料"),
         # Where to keep it: the sentence on where not to store it.
         ("助记词怎么备份", "它能存在微信收藏里吗", "mnemonic_safety", "不要存进"),
         # One of the entry's own questions, in no word of its answer: closest in meaning.
@@ -748,13 +750,6 @@ def test_a_follow_up_to_a_clarify_list_asks_to_pick_first(knowledge_base: Knowle
     # The list still picks; another matter is no follow-up to it.
     assert "choice" in respond(knowledge_base, "1", turn.context).signals
     assert "pick_first" not in respond(knowledge_base, "今天天气怎么样", listed.context).signals
-
-
-def test_what_to_bring_quotes_the_documents(knowledge_base: KnowledgeBase) -> None:
-    first = respond(knowledge_base, "换手机号", Context())
-    assert first.context.topic == "change_phone"
-    turn = respond(knowledge_base, "要准备什么材料", first.context)
-    assert "follow_up" in turn.signals and "材料" in turn.answer.replies[0].text
 
 
 def test_not_this_question_to_an_answer_asks_again(knowledge_base: KnowledgeBase) -> None:
