@@ -153,7 +153,12 @@ class ActionAnswerFAQ(Action):
             for reply in for_channel(answer, tracker).replies:
                 utter(dispatcher, reply)
             context = context_of(tracker)
-            kept = Context(faq.id, (), 0, context.urgent, context.frustrated)
+            kept = Context(
+                topic=faq.id,
+                earlier=context.topic if faq.id != context.topic else context.earlier,
+                urgent=context.urgent,
+                frustrated=context.frustrated,
+            )
             return remembered(answer, kept)
         turn = understood(tracker)
         if turn.small_talk:  # 「好的」 read as a question: nothing to look up

@@ -23,8 +23,8 @@ What counts as a secret:
 - a 6-digit number next to 密码 / PIN, a 4-8 digit number next to 验证码 / code / OTP,
   a 3-4 digit number next to CVV / 安全码 ("next to": at most 6 characters apart);
 - a password typed out after its label (密码是 / 密码: / password is …): letters with a
-  digit or symbol (6-40 characters), or 4-20 digits that are no amount or date; a card's
-  expiry after its label (有效期 09/27, exp 11/2028);
+  digit or symbol (6-40 characters), or 4-20 digits that are no amount or year; a card's
+  expiry after its label (有效期 09/27, exp 11/2028) in a message about a card;
 - a bank card number of 13-19 digits that passes the Luhn check, written in one piece or
   in groups of 3+ digits joined by one kind of separator (1-3 spaces, - . _ or a dash,
   each optionally spaced); also when glued to letters (VISA4111…), then only with the
@@ -302,7 +302,7 @@ def _mnemonics(text: str) -> Iterator[Finding]:
 # Latin keywords must stand alone: "pin" not inside "ping", "code" not inside "barcode".
 _KEYWORDS: dict[SecretKind, re.Pattern[str]] = {
     SecretKind.PAYMENT_PASSWORD: re.compile(
-        r"密[码碼马]|(?<![A-Za-z])(?:pin|password|passcode)(?![A-Za-z])", re.IGNORECASE
+        r"密[码碼马]|(?<![A-Za-z])(?:pin|password|passcode|pwd)(?![A-Za-z])", re.IGNORECASE
     ),
     SecretKind.SMS_CODE: re.compile(
         r"[验驗][证證][码碼]|[校][验驗][码碼]|[动動][态態][码碼]|短信[码碼]|[简簡][讯訊][码碼]"
@@ -415,7 +415,7 @@ def _keyword_numbers(text: str) -> Iterator[Finding]:
 
 # 「密码是」「登录密码：」「password is」: what follows up to a space or a Chinese character.
 _PASSWORD_LABEL = re.compile(
-    r"密[码碼马]\s*(?:是|为|為|:|=)\s*"
+    r"密[码碼马]\s*(?:(?:是|为|為)\s*[:=]?|[:=])\s*"
     r"|(?<![A-Za-z])(?:password|passcode|pwd|pin)\s*(?:is\s+|:\s*|=\s*)",
     re.IGNORECASE,
 )
@@ -435,7 +435,7 @@ _DIGITS_ONLY_PASSWORD = (4, 20)
 
 def _labelled_passwords(text: str) -> Iterator[Finding]:
     """A password written after its label: letters with digits or symbols (「Abc@12345」;
-    「password is wrong」 is no password), or digits that are no amount or date."""
+    「password is wrong」 is no password), or digits that are no amount or year."""
     for label in _PASSWORD_LABEL.finditer(text):
         token = _PASSWORD_TOKEN.match(text, label.end())
         if token is None:
@@ -463,7 +463,16 @@ _EXPIRY = re.compile(
 )
 
 
+# An expiry is a card's only in a message about a card (「优惠券有效期到12/31吗」 is not).
+_CARD_CONTEXT = re.compile(
+    r"卡|背[面后後]|安全[码碼]|(?<![A-Za-z])(?:card|cvv|cvc|visa|master(?:card)?)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+
+
 def _card_expiries(text: str) -> Iterator[Finding]:
+    if not _CARD_CONTEXT.search(text):
+        return
     for found in _EXPIRY.finditer(text):
         yield Finding(SecretKind.CARD_EXPIRY, *found.span(1))
 

@@ -228,18 +228,20 @@ _SCAM = re.compile(
     r"|放款[^。]{0,12}(?:先交|先付|先转|会员费|保证金|解冻)|会员费[^。]{0,8}放款"
     r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
     r"|钓鱼|可疑链接|陌生链接"
-    # Cheap crypto sold in chats, someone telling the user to move the money out.
-    r"|(?:卖|出|收)[^。]{0,6}(?:usdt|泰达币|虚拟币|数字货币|比特币)|(?:usdt|泰达币|虚拟币|数字货币)[^。]{0,8}(?:便宜|低价|折扣|高价回收)"
-    r"|(?:有人|有个人|对方|陌生人|客服|短信|消息)[^。]{0,16}(?:把钱|把余额|把资金)[^。]{0,2}(?:转出去|转走|转移|转到)"
+    # Crypto sold by someone in a chat, someone telling the user to move the money out
+    # (「我想卖usdt怎么操作」「客服告诉我可以把余额转到银行卡」 are no scam).
+    r"|(?:有人|群里|群主|网友|陌生人|朋友圈|微信上|对方)[^。]{0,12}(?:卖|出)[^。]{0,6}(?:usdt|泰达币|虚拟币|数字货币)"
+    r"|(?:有人|有个人|对方|陌生人|短信|消息)[^。]{0,16}(?:把钱|把余额|把资金)[^。]{0,2}(?:转出去|转走|转移)"
     # A loan "to be cancelled or the credit record suffers", a mistaken transfer to be
     # returned to another card, a fee that "unlocks" help, a link that wants a secret.
-    r"|(?:注销|关闭|取消)[^。]{0,12}(?:不然|否则|要不然|会)[^。]{0,4}影响(?:个人)?征信"
+    r"|(?:注销|关闭|取消)[^。]{0,12}(?:不然|否则|要不然)[^。]{0,4}影响(?:个人)?征信"
     r"|(?:电话|来电|有人|对方)[^。]{0,12}(?:名下|账户下)[^。]{0,8}(?:贷款|借款|网贷)"
     r"|(?:有人|对方|陌生人|(?<!其)他|她)[^。]{0,8}(?:误转|转错|多转|打错)[^。]{0,16}(?:让|叫|要)我[^。]{0,6}(?:还|退|转)"
+    r"[^。]{0,8}(?:另一张|另一个|另外的?|别的|其他|他给的|她给的|对方给的|指定的?)(?:银行卡|卡|账户|账号)"
     r"|(?:有人|的人|对方|(?<!其)他|她|网友|陌生人|客服|那个人)(?:说)?[^。]{0,6}(?:先)?(?:交|付|转)[^。]{0,8}"
     r"(?:费|保证金|押金|税|解冻金)[^。]{0,4}(?:就能|才能|就可以|才可以|就给|就帮)[^。]{0,8}"
     r"(?:提额|提高|额度|解冻|解封|贷款|放款|借款|恢复|激活|开通)"
-    r"|(?:红包|中奖|领取|领奖|理赔|陌生|可疑|群里|别人|对方|(?<!其)他|她)[^。]{0,12}(?:链接|网页|网址)[^。]{0,12}"
+    r"|(?:红包|中奖|领奖|理赔|陌生|可疑|群里|别人|对方|(?<!其)他|她)[^。]{0,12}(?:链接|网页|网址)[^。]{0,12}"
     r"(?:让|要|要求|提示|需要)我?(?:输|填|输入|填写)[^。]{0,4}(?:支付密码|密码|验证码|卡号|cvv|安全码)"
     # Officials who "need" the money moved, links that ask for codes, promised returns.
     r"|(?:公安|警察|检察院|法院|派出所).{0,20}(?:转|账户|洗钱|资金|冻结)|涉嫌(?:洗钱|犯罪|违法|案件|刑事)|涉案"
@@ -262,13 +264,16 @@ _SCAM = re.compile(
     r"|帮(?:他|她|别人|朋友|人)?收(?:钱|款).{0,8}(?:转|提)|好处费|跑分|(?:出借|出租|借用?)(?:我的)?(?:账户|账号|银行卡)"
     # Someone else asking for a secret (「修改密码要验证码吗」 is a plain question).
     r"|(?:索要|问我要|找我要|跟我要|向我要|骗"
-    # (「客服不会要我提供密码吧」 asks to be reassured.)
+    # (「客服不会要我提供密码吧」 asks to be reassured; 「客服会不会要我…」 asks about the
+    # scam, so the 不会 of 会不会 does not count.)
     r"|(?:对方|他|她|陌生人|骗子|有人|客服|警察|工作人员)[^，,。\s]{0,4}(?<!(?<!会)不会)(?:让|叫|要)我"
     r"(?!.{0,4}(?:设置|修改|重置|改|找回|输入新)))"
     r".{0,8}(?:验证码|密码|助记词|私钥)"
     r"|(?:验证码|密码|助记词|私钥).{0,6}(?:发给|告诉|给)了?.{0,10}(?:人|他|她|对方|客服|官方|你们|陌生人)"
-    # Asked for one without a subject in reach: 「有人说帮我找回资产，要我提供私钥」.
-    r"|(?<![需不会])(?:要|让|叫)我(?:提供|发给?|告诉|报|给)[^，,。\s]{0,6}(?:验证码|密码|助记词|私钥)"
+    # Asked for one by someone further back: 「有人说帮我找回资产，要我提供私钥」 (a bank
+    # that 「要我提供验证码」 while binding a card is no one).
+    r"|(?:有人|对方|陌生人|骗子|自称|说是|那个人|网友)[^。]{0,16}(?<![需不会])(?:要|让|叫)我(?:提供|发给?|告诉|报|给)"
+    r"[^，,。\s]{0,6}(?:验证码|密码|助记词|私钥)"
     # Someone (the user, or a relative they ask for) told to pass a secret on.
     r"|(?:让|叫|要求)[^，,。.]{0,6}(?:验证码|密码|助记词|私钥)[^，,。.]{0,4}"
     r"(?:发过去|发出去|发给|报给|念给|读给|告诉|截图)"
@@ -418,10 +423,9 @@ _GIVE = r"(?:发|告诉|给|报|念|提供|传|截图)(?:一下)?(?:给)?"
 # The secret is what is given: 「把密码给客服」「验证码发给你们」「需要我提供验证码吗」「你们要
 # 我的cvv吗」; not 「我告诉你们 验证码一直收不到」 or 「给你们打电话要验证码吗」.
 _OFFERS_A_SECRET = re.compile(
-    rf"{_SECRET_WORDS}[^，,。\s]{{0,4}}{_GIVE}{_US}"
-    rf"|(?:需要|用不用|需不需要|要不要)我(?:把)?[^，,。\s]{{0,2}}(?:提供|发|告诉|给|报)"
-    rf"[^，,。\s]{{0,4}}{_SECRET_WORDS}"
-    rf"|{_US}(?:要|需要|需不需要)我的?[^，,。\s]{{0,4}}{_SECRET_WORDS}"
+    rf"{_SECRET_WORDS}(?:直接|也|都|先)?{_GIVE}{_US}"
+    rf"|(?:需要|用不用|需不需要|要不要)我(?:把)?(?:提供|发|告诉|报)(?:给{_US})?(?:我的)?{_SECRET_WORDS}"
+    rf"|{_US}(?:要|需要|需不需要)我的{_SECRET_WORDS}"
 )
 # Something unnamed sent our way, asked or proposed: 「能不能直接发给你们帮我保存」.
 _OFFERS_SOMETHING = re.compile(
@@ -434,15 +438,17 @@ _NOT_AN_OFFER = re.compile(
     r"已经|(?:发|告诉|给|报|念|提供|传)(?:给)?(?:你们|你|您|客服)?了(?!吗)"
     r"|(?:对方|他|她|有人|陌生人|骗子|那个人|自称|说是|说|电话|短信)[^。]{0,20}(?:让|叫|要|要求|需要)我"
 )
-# The clause that makes the offer, set aside when reading the rest for risks.
-_OFFERED_CLAUSE = re.compile(
-    rf"[^，,。.!！?？;；\n\s]*(?:{_OFFERS_A_SECRET.pattern})[^，,。.!！?？;；\n\s]*"
-)
 
 
 def offers_a_secret(normal: str) -> bool:
     """Whether the user offers this service a secret, rather than saying it is gone."""
     return bool(_OFFERS_A_SECRET.search(normal)) and not _NOT_AN_OFFER.search(normal)
+
+
+# Something named: 「我把手机号发给你们可以吗」 offers no secret.
+_NAMED = re.compile(r"把[^，,。\s]{1,8}(?:发|给|报|传)")
+# What a user may offer to send that is no secret: 「截图发给你们可以吗」.
+_NO_SECRET = re.compile(r"截图|截屏|照片|图片|视频|录屏|订单|单号|流水|记录|凭证|回执")
 
 
 def offers_us(normal: str) -> bool:
@@ -451,6 +457,8 @@ def offers_us(normal: str) -> bool:
         _OFFERS_SOMETHING.search(normal)
         and _OFFER_MOOD.search(normal)
         and not _NOT_AN_OFFER.search(normal)
+        and not _NAMED.search(normal)
+        and not _NO_SECRET.search(normal)
     )
 
 
@@ -547,7 +555,7 @@ _FRUSTRATION = re.compile(
     # question left over, see question_part, is not 「服务」 or 「app」 alone).
     rf"(?:你们|这)?(?:这个?)?(?:什么)?(?:垃圾|破|烂)的?{_SERVICE_NOUN}"
     r"|垃圾(?!箱|邮件|短信|桶|文件夹|信息|币|分类|电话)|废物|智障|弱智|脑残|有毛病|有病(?:吧|啊|呀)|是不是有病|什么玩意儿?"
-    r"|什么东西啊|什么鬼|搞什么|搞啥|怎么搞的|什么破|(?:到底|还)管不管"
+    r"|什么东西啊|什么鬼|搞什么|搞啥|怎么搞的|什么破|(?:到底|还)管不管(?!用)"
     r"|烂透|很烂|真烂|太烂|难用|太差|真差|好差|差劲|(?<!给商家)(?<!给卖家)(?<!给店家)差评"
     r"|坑人|坑钱|坑爹|被坑|太坑|黑心|流氓|恶心|离谱|过分|不靠谱|靠不住|忽悠|扯淡|胡扯"
     r"|(?:你们|平台|app|软件)(?:是|就是|这是|在)?骗钱|骗钱的|吞(?:了)?我的?钱|黑(?:了)?我的?钱"
@@ -595,7 +603,6 @@ _NOT_SOLVED = re.compile(
     r"(?:[\s,，。!！]|$)"
     r"|还是(?:不|没|失败|一样|老样子)|还是(?:收|登|打|提|转|付|用|进)(?:不|没)"
     r"|试了(?:也|还是|都)?(?:不行|没用)|没用(?!过)"
-    r"|(?:按|照)(?:你|您)?(?:说的|讲的|的方法|的步骤)(?:都)?(?:弄|做|试|操作|设置)(?:了|过)"
     r"|照(?:着)?做了.{0,6}(?:还是|也|都)|(?:没|不)(?:管用|好使)"
     # The step the answer sent them to went nowhere: 「联系了商家，商家根本不理我」.
     r"|(?:商家|卖家|对方|银行|他们)[^，,。]{0,4}(?:根本)?(?:不理|不回|不管|不给退|不退|不处理)"
@@ -625,7 +632,7 @@ _ASKS = re.compile(
 _FILLER = re.compile(
     # Openers that may run straight into the question: 「请问怎么…」.
     r"^(?:你好|您好|请问|麻烦(?:问一下|问下|问)|打扰(?:一下)?|在吗|在不在|有人吗"
-    r"|(?:我)?(?:想)?(?:问一下|问下|咨询一下|咨询下)|(?:我)?(?:想)?问个问题|我有个问题)[\s,，.。!！~～、:：?？]*"
+    r"|(?:我)?(?:想)?(?:问一下|问下|咨询一下|咨询下)(?![单载线架面])|(?:我)?(?:想)?问个问题|我有个问题)[\s,，.。!！~～、:：?？]*"
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
     r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|好的|好吧|好|行"
     r"|嗯+|哦+|噢|ok|okay|yes|no|thanks"
@@ -716,7 +723,15 @@ def read(text: str) -> Signals:
     # Offered to us, a secret is no scam of anyone's nor lost yet: the reply says keep it.
     offers_secret = offers_a_secret(normal)
     if offers_secret:
-        return replace(_read(_OFFERED_CLAUSE.sub(" ", normal)), text=normal, offers_secret=True)
+        # Only the offer itself is set aside when reading for risks (「我刚被骗了五千块需要我
+        # 提供验证码吗」 is urgent); the question is what the other clauses ask.
+        rest = "，".join(
+            clause for clause in _CLAUSE_BREAK.split(normal) if not _OFFERS_A_SECRET.search(clause)
+        )
+        read_for_risks = _read(_OFFERS_A_SECRET.sub(" ", normal))
+        return replace(
+            read_for_risks, text=normal, question=question_part(rest), offers_secret=True
+        )
     return _read(normal)
 
 

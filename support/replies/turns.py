@@ -234,10 +234,6 @@ def respond(
     return _answer(kb, said, context, ask_if_helped)
 
 
-# What a user may offer to send that is no secret: 「截图发给你们可以吗」.
-_NO_SECRET = re.compile(r"截图|截屏|照片|图片|视频|录屏|订单|单号|流水|记录|凭证|回执")
-
-
 def _offers_the_topic(kb: KnowledgeBase, said: Signals, context: Context) -> bool:
     """「能不能直接发给你们帮我保存」 right after the answer on mnemonics: the secret the
     topic is about, offered to us without being named."""
@@ -246,7 +242,6 @@ def _offers_the_topic(kb: KnowledgeBase, said: Signals, context: Context) -> boo
         topic is not None
         and understanding.names_a_secret(understanding.normalize(topic.question))
         and understanding.offers_us(said.text)
-        and not _NO_SECRET.search(said.text)
     )
 
 
@@ -267,12 +262,16 @@ def _keep_it(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: 
 _NEXT = re.compile(r"怎么办|咋办|怎么弄|咋弄|怎么处理|然后呢|下一步|接下来")
 
 
-def _pick_first(kb: KnowledgeBase, context: Context) -> Turn:
+def _pick_first(kb: KnowledgeBase, question: str, context: Context) -> Turn:
     """「那怎么办」「要准备什么材料」 right after a clarify list: a follow-up to one of the
     options, not yet chosen. The list again, rather than a fallback on three words."""
     offered = [faq for faq in (kb.get(faq_id) for faq_id in context.offered) if faq is not None]
     buttons = tuple(Button(faq.question, clarify_payload(faq.id)) for faq in offered)
-    answer = Answer(Decision.CLARIFY, (Reply(PICK_FIRST, buttons),), [], context.fallback_streak)
+    # Recorded as a clarify, so that the transcript (degraded mode) keeps the list too.
+    meta = kb_metadata(Decision.CLARIFY, question)
+    answer = Answer(
+        Decision.CLARIFY, (Reply(PICK_FIRST, buttons, meta),), [], context.fallback_streak
+    )
     return Turn(answer, replace(context, answered=False), signals=("pick_first",))
 
 
@@ -284,7 +283,9 @@ def _none_of_these(context: Context) -> Turn:
     misses in a row stay as they were, here and in the degraded mode alike."""
     text = NONE_OF_THESE if context.offered else NOT_THIS_ANSWER
     answer = Answer(Decision.FALLBACK, (Reply(text, TICKET_OR_HUMAN),), [], context.fallback_streak)
-    kept = replace(context, offered=(), answered=False)
+    # An answer the user says missed was about no topic of theirs.
+    topic = context.topic if context.offered else None
+    kept = replace(context, topic=topic, offered=(), answered=False)
     return Turn(answer, kept, signals=("none_of_these",))
 
 
@@ -437,7 +438,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         and not understanding.names_a_subject(question)
         and (_says_it_goes_on(question) or _asks_an_aspect(question) or _NEXT.search(question))
     ):
-        return _pick_first(kb, context)
+        return _pick_first(kb, question, context)
     if said.approached:
         result = _on_guard(kb, question, result)
     marks: list[str] = []
@@ -448,18 +449,19 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     if result.decision is Decision.ANSWER and top is not None and top.id == context.topic:
         # The same FAQ again: what comes next, not the same text; or, when it has nothing
         # on that, what the topic before it has (「大概几天能到」 after withdrawal, fees).
-        answer, top = _next_step(kb, top, question, result, context, covered=not leaned)
+        earlier = kb.get(context.earlier) if context.earlier else None
+        answer, top = _next_step(kb, top, question, result, earlier, covered=not leaned)
         marks.append("follow_up")
     elif (
         result.decision is Decision.ANSWER
         and top is not None
         and top.id == context.earlier
-        and (_says_it_goes_on(question) or (_asks_an_aspect(question) and _elliptical(question)))
+        # Short, and marked as a follow-up: a whole question gets the whole answer.
+        and len(_bare(question)) <= ELLIPTICAL_LENGTH
+        and (_says_it_goes_on(question) or _asks_an_aspect(question))
     ):
         # Back to the topic before (「汇率呢」 after cross-border, fees): not all of it again.
-        answer, top = _next_step(
-            kb, top, question, result, replace(context, earlier=None), covered=not leaned
-        )
+        answer, top = _next_step(kb, top, question, result, None, covered=not leaned)
         marks.append("follow_up")
     elif others and result.decision is Decision.ANSWER:
         buttons = tuple(Button(faq.question, clarify_payload(faq.id)) for faq in others)
@@ -780,7 +782,7 @@ def _next_step(
     top: Candidate,
     question: str,
     result: QueryResult,
-    context: Context,
+    earlier: FAQ | None,
     *,
     covered: bool,
 ) -> tuple[Answer, Candidate]:
@@ -794,13 +796,12 @@ def _next_step(
     meaning are quoted rather than 「nothing more」.
     """
     faq = top.faq
-    earlier = kb.get(context.earlier) if context.earlier else None
     part = relevant_part(faq.answer, question)
     if part is None and earlier is not None and _asks_an_aspect(question):
         before = relevant_part(earlier.answer, question)
         if before is not None:
             faq, part = earlier, before
-            top = replace(top, faq=earlier, score=top.score)
+            top = replace(top, faq=earlier)
     # An aspect the answer has no word of (「那最多可以绑几张」: no limit in the card
     # answer) is not in it: meaning alone would quote something else.
     if part is None and covered and not _asks_an_aspect(question):
@@ -913,4 +914,12 @@ def context_from_history(messages: Iterable[Any]) -> Context:
             streak = 0
             picks = (chosen_faq_id(button.payload) for button in message.buttons)
             offered = tuple(faq_id for faq_id in picks if faq_id)
-    return Context(topic, offered, streak, urgent, frustrated, answered, earlier)
+    return Context(
+        topic=topic,
+        offered=offered,
+        fallback_streak=streak,
+        urgent=urgent,
+        frustrated=frustrated,
+        answered=answered,
+        earlier=earlier,
+    )

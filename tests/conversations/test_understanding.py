@@ -328,6 +328,26 @@ def test_a_secret_offered_to_us_is_kept_not_an_emergency(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text", ["我刚被骗了五千块需要我提供验证码吗", "我的卡被盗刷了两万要不要我把验证码发给你们"]
+)
+def test_an_offer_beside_a_loss_stays_urgent(text: str) -> None:
+    assert signals.read(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text", ["你们要我输入验证码吗", "你们需要我重新设置密码吗", "需要我给手机发验证码吗"]
+)
+def test_a_step_of_the_service_is_no_secret_offered(text: str) -> None:
+    assert not signals.read(text).offers_secret
+
+
+def test_something_named_is_no_unnamed_offer() -> None:
+    assert signals.offers_us(signals.normalize("能不能直接发给你们帮我保存"))
+    for text in ("我把手机号发给你们可以吗", "截图发给你们可以吗"):
+        assert not signals.offers_us(signals.normalize(text))
+
+
+@pytest.mark.parametrize(
     "text",
     ["我已经把验证码发给客服了", "他让我把验证码发给你们客服", "我把验证码告诉他了"],
 )
@@ -361,7 +381,7 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
     [
         # Money already sent by a relative after a "cancel your loan" call.
         ("我妈接到电话说她名下有一笔贷款要注销，不然影响征信，她已经转了3万过去了", True),
-        ("有人说转错钱给我了 让我退给他 我退了500", True),
+        ("有人说转错钱给我了 让我退到他另一张卡上 我退了500", True),
         ("有人说交500块手续费就能帮我马上解冻 靠谱吗", False),
         ("群里有人发了个红包链接 点开让输支付密码", None),
         ("微信上有人说卖usdt便宜 让我用钱包付款 安全吗", None),
@@ -383,6 +403,12 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "朋友转错钱给我了 怎么退给他",
         "我想把余额转到新账户",
         "怎么把钱转出去",
+        "绑卡的时候银行要我提供验证码",
+        "他转错了钱，让我还给他，怎么操作",
+        "注销账户会影响征信吗",
+        "我想卖usdt怎么操作",
+        "客服告诉我可以把余额转到银行卡",
+        "领取优惠券的链接需要输入验证码吗",
     ],
 )
 def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None:
@@ -763,6 +789,8 @@ def test_not_this_question_to_an_answer_asks_again(knowledge_base: KnowledgeBase
 def test_announcing_a_question_is_no_question(text: str) -> None:
     assert signals.read(text).question == ""
     assert signals.read(f"{text}，提现多久到账").question == "提现多久到账"
+    # 「问下单后多久发货」 asks about an order: 下单 is no 问下.
+    assert signals.read("问下单后多久发货").question == "问下单后多久发货"
 
 
 def test_an_amount_left_is_no_second_question() -> None:

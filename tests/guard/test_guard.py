@@ -207,8 +207,10 @@ def test_numbers_of_the_wrong_length_or_out_of_reach_are_kept(text: str) -> None
         ("密码是 qwer1234 对吗", "密码是 〔已隐藏〕 对吗", "password"),
         ("pin is 4321", "pin is 〔已隐藏〕", "password"),
         ("卡背后三位是123", "卡背后三位是〔已隐藏〕", "cvv"),
-        ("有效期09/27", "有效期〔已隐藏〕", "card_expiry"),
-        ("expiry 11/2028", "expiry 〔已隐藏〕", "card_expiry"),
+        ("信用卡有效期09/27", "信用卡有效期〔已隐藏〕", "card_expiry"),
+        ("card expiry 11/2028", "card expiry 〔已隐藏〕", "card_expiry"),
+        ("我的密码是：hunter22", "我的密码是：〔已隐藏〕", "password"),
+        ("pwd: 123456", "pwd: 〔已隐藏〕", "payment_password"),
     ],
 )
 def test_passwords_typed_after_their_label_and_card_data(
@@ -230,6 +232,9 @@ def test_passwords_typed_after_their_label_and_card_data(
         "密码为空怎么办",
         "记住密码是什么意思",
         "支付密码是500元以下免密吗",
+        "优惠券有效期到12/31吗",  # no card in the message
+        "身份证有效期 12/2030",
+        "我的密码是hunter",  # letters alone may be a word
     ],
 )
 def test_what_is_said_about_a_password_is_kept(text: str) -> None:
