@@ -381,6 +381,22 @@ class KnowledgeBase:
             return None
         return loaded.dense.vectors(), loaded.faq_of_row.astype(np.int32)
 
+    def best_among(self, text: str, wanted: Callable[[FAQ], bool]) -> Candidate | None:
+        """The best-scoring entry for ``text`` among those ``wanted`` picks, wherever the
+        KB ranks it (a caller that knows which kind of entry a situation needs)."""
+        positions = [position for position, faq in enumerate(self.faqs) if wanted(faq)]
+        if not positions:
+            return None
+        scores = self.component_scores(text)
+        fused = scores.fused(self._loaded.manifest.fusion)
+        best = max(positions, key=lambda position: float(fused[position]))
+        return Candidate(
+            self.faqs[best],
+            float(fused[best]),
+            float(scores.dense[best]),
+            float(scores.lexical[best]),
+        )
+
     def query(self, text: str, top_k: int = CLARIFY_OPTIONS) -> QueryResult:
         started = time.perf_counter()
         loaded = self._loaded

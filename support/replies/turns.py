@@ -604,23 +604,12 @@ def _on_guard(kb: KnowledgeBase, question: str, result: QueryResult) -> QueryRes
     if not on_scams:
         # The story (fees, limits) may push it out of the candidates: the best of the
         # entries on scams, wherever the KB ranks it.
-        on_scams = _entries_on_scams(kb, question)
+        best = kb.best_among(question, lambda faq: _is_about_scams(faq.question))
+        on_scams = [best] if best is not None else []
     if not on_scams or (result.decision is Decision.ANSWER and result.top is on_scams[0]):
         return result
     rest = [c for c in result.candidates if c is not on_scams[0]]
     return replace(result, decision=Decision.ANSWER, candidates=[on_scams[0], *rest])
-
-
-def _entries_on_scams(kb: KnowledgeBase, question: str) -> list[Candidate]:
-    positions = [i for i, faq in enumerate(kb.faqs) if _is_about_scams(faq.question)]
-    if not positions:
-        return []
-    scores = kb.component_scores(question)
-    fused = scores.fused(kb.manifest.fusion)
-    best = max(positions, key=lambda position: float(fused[position]))
-    faq = kb.faqs[best]
-    dense, lexical = float(scores.dense[best]), float(scores.lexical[best])
-    return [Candidate(faq, float(fused[best]), dense, lexical)]
 
 
 @lru_cache(maxsize=1024)

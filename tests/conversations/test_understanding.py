@@ -895,7 +895,6 @@ class ScriptedKB:
     def __init__(self, kb: KnowledgeBase, script: dict[str, tuple[Decision, list[str]]]) -> None:
         self._kb = kb
         self._script = script
-        self.faqs = kb.faqs
 
     def get(self, faq_id: str) -> FAQ | None:
         return self._kb.get(faq_id)
@@ -903,6 +902,9 @@ class ScriptedKB:
     @property
     def manifest(self) -> object:
         return self._kb.manifest
+
+    def best_among(self, text: str, wanted: object) -> Candidate | None:
+        return None
 
     def query(self, text: str, top_k: int = 3) -> QueryResult:
         decision, ids = self._script.get(text, (Decision.FALLBACK, []))
@@ -1125,11 +1127,11 @@ def test_someone_working_on_the_user_gets_the_entry_on_scams(
     relayed = respond(knowledge_base, "我爸说有人加他微信说可以帮他提额 要先交500手续费", Context())
     assert relayed.context.topic == "fraud_scam"
     assert relayed.answer.replies[0].text == SCAM_WARNING
-    # A KB with no entry on scams at all: its answer stands, warned.
+    # No entry on scams anywhere (the scripted KB has nothing beyond its script): the
+    # KB's answer stands, warned.
     kb = ScriptedKB(
         knowledge_base, {pitch.replace(" ", "，"): (Decision.ANSWER, ["fees", "limits"])}
     )
-    kb.faqs = [faq for faq in knowledge_base.faqs if faq.id in {"fees", "limits"}]
     turn = respond(cast(KnowledgeBase, kb), pitch, Context())
     assert turn.context.topic == "fees" and turn.answer.replies[0].text == SCAM_WARNING
 

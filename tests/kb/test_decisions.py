@@ -98,3 +98,13 @@ def test_an_entrys_own_wording_is_never_doubted(knowledge_base: KnowledgeBase) -
             assert position in scores.written, text
             assert not scores.doubts(position), text
     assert not knowledge_base.component_scores("QQ号被盗了怎么办").written
+
+
+def test_the_best_among_the_wanted_entries_wherever_it_ranks(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    question = "我爸说有人加他微信说可以帮他提额，要先交500手续费"
+    shown = {candidate.id for candidate in knowledge_base.query(question).candidates}
+    found = knowledge_base.best_among(question, lambda faq: faq.id == "fraud_scam")
+    assert found is not None and found.id == "fraud_scam" and "fraud_scam" not in shown
+    assert knowledge_base.best_among(question, lambda faq: False) is None
