@@ -155,7 +155,7 @@ class ActionAnswerFAQ(Action):
             context = context_of(tracker)
             kept = Context(
                 topic=faq.id,
-                earlier=context.topic if faq.id != context.topic else context.earlier,
+                earlier=context.earlier_after(faq.id),
                 urgent=context.urgent,
                 frustrated=context.frustrated,
             )

@@ -553,7 +553,7 @@ _CONTEMPT = re.compile(rf"(?:你们|这)?(?:这个?)?(?:什么)?(?:垃圾|破|�
 _FRUSTRATION = re.compile(
     # Contempt for the service or the bot, with what it is aimed at (so that the
     # question left over, see question_part, is not 「服务」 or 「app」 alone).
-    rf"(?:你们|这)?(?:这个?)?(?:什么)?(?:垃圾|破|烂)的?{_SERVICE_NOUN}"
+    rf"{_CONTEMPT.pattern}"
     r"|垃圾(?!箱|邮件|短信|桶|文件夹|信息|币|分类|电话)|废物|智障|弱智|脑残|有毛病|有病(?:吧|啊|呀)|是不是有病|什么玩意儿?"
     r"|什么东西啊|什么鬼|搞什么|搞啥|怎么搞的|什么破|(?:到底|还)管不管(?!用)"
     r"|烂透|很烂|真烂|太烂|难用|太差|真差|好差|差劲|(?<!给商家)(?<!给卖家)(?<!给店家)差评"
@@ -710,7 +710,7 @@ class Signals:
     approached: bool
     # The message without what is said around the question (requests, greetings, anger).
     question: str
-    # Offers this service a secret: 「我把验证码发给你们吧」 (see offers_us).
+    # Offers this service a secret: 「我把验证码发给你们吧」 (see offers_a_secret).
     offers_secret: bool = False
 
 

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from kb.content import FAQ
 from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
 from kb.text import canonicalize
@@ -173,6 +176,10 @@ class Context:
     # The topic before this one: after 「怎么提现」「要手续费吗」, 「大概几天能到」 is still
     # about the withdrawal, which the fees answer says nothing of.
     earlier: str | None = None
+
+    def earlier_after(self, topic: str | None) -> str | None:
+        """The topic before ``topic`` once the conversation moves to it."""
+        return self.topic if topic != self.topic else self.earlier
 
 
 @dataclass(frozen=True)
@@ -482,7 +489,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     )
     after = Context(
         topic=topic,
-        earlier=context.topic if topic != context.topic else context.earlier,
+        earlier=context.earlier_after(topic),
         offered=offered,
         fallback_streak=answer.fallback_streak,
         urgent=context.urgent or said.approached,
@@ -670,8 +677,7 @@ def relevant_part(answer: str, question: str) -> str | None:
         best = max((score for score, _ in scored), default=0)
         if best < MIN_SHARED_BIGRAMS:
             return None
-    chosen = [sentences[index] for score, index in scored if score == best][:2]
-    return "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in chosen)
+    return _quoted([sentences[index] for score, index in scored if score == best][:2])
 
 
 # Sentences quoted when only their meaning ties them to the follow-up: the encoder picks
@@ -688,15 +694,37 @@ def closest_part(kb: KnowledgeBase, answer: str, question: str) -> str | None:
     sentences = _sentences(answer)
     if len(sentences) <= CLOSEST_SENTENCES:
         return None  # all of it was just said
-    vectors = kb.encoder.encode([canonicalize(question), *map(canonicalize, sentences)])
-    closeness = vectors[1:] @ vectors[0]
+    query = kb.encoder.encode([canonicalize(question)])[0]
+    closeness = _sentence_vectors(kb, answer, sentences) @ query
     chosen = sorted(int(index) for index in closeness.argsort()[::-1][:CLOSEST_SENTENCES])
-    return "".join(re.sub(r"^\d+[.、]\s*", "", sentences[index]) for index in chosen)
+    return _quoted([sentences[index] for index in chosen])
+
+
+# An answer's sentences encoded once per encoder weights, not on every follow-up; a
+# KB's answers are few, and the cache starts over rather than grow past this.
+MAX_CACHED_ANSWERS = 512
+_SENTENCE_VECTORS: dict[tuple[str, str], NDArray[np.float32]] = {}
+
+
+def _sentence_vectors(kb: KnowledgeBase, answer: str, sentences: list[str]) -> NDArray[np.float32]:
+    key = (kb.encoder.revision, answer)
+    vectors = _SENTENCE_VECTORS.get(key)
+    if vectors is None:
+        if len(_SENTENCE_VECTORS) >= MAX_CACHED_ANSWERS:
+            _SENTENCE_VECTORS.clear()
+        vectors = kb.encoder.encode([canonicalize(sentence) for sentence in sentences])
+        _SENTENCE_VECTORS[key] = vectors
+    return vectors
 
 
 def _sentences(answer: str) -> list[str]:
     # A lead-in (「可以这样处理：」) says nothing on its own: quoted alone it dangles.
     return [s.strip() for s in _SENTENCES.split(answer) if s and s.strip() and not _is_lead_in(s)]
+
+
+def _quoted(sentences: list[str]) -> str:
+    """Sentences of an answer run together, without their list numbers."""
+    return "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in sentences)
 
 
 # Two characters in a row that a follow-up and a sentence of the answer share: at least
@@ -859,7 +887,7 @@ def _after(context: Context, answer: Answer, faq_id: str) -> Context:
     return replace(
         context,
         topic=faq_id,
-        earlier=context.topic if faq_id != context.topic else context.earlier,
+        earlier=context.earlier_after(faq_id),
         offered=(),
         fallback_streak=answer.fallback_streak,
         answered=True,
