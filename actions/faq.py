@@ -186,6 +186,33 @@ class ActionSmallTalk(Action):
         return _pleasantry(dispatcher, tracker, response)
 
 
+class ActionSensitiveWarning(Action):
+    """A message with a secret in it, hidden by now: the warning, then what the rest of
+    the message asks (「我卡号〔已隐藏〕 绑不上」 is a question about binding the card), or
+    the handoff it calls for (「骗子让我发的验证码〔已隐藏〕 我已经发了」). With nothing
+    answered besides, the warning alone asks the user to describe the problem."""
+
+    def name(self) -> str:
+        return "action_sensitive_warning"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        turn = understood(tracker)
+        text = redact(tracker.latest_message.get("text") or "")
+        answered = (
+            turn.answer.decision is Decision.ANSWER
+            and not turn.small_talk
+            and "keep_secret" not in turn.signals
+            and signals.asks_besides_secrets(text)
+        )
+        if turn.handoff is None and not answered:
+            dispatcher.utter_message(response="utter_sensitive_warning")
+            return []
+        dispatcher.utter_message(response="utter_sensitive_hidden")
+        return await carry_out(dispatcher, tracker, turn)
+
+
 class ActionAnswerFeedback(Action):
     """是 / 否 after an answer; a bare yes or no at other times gets a neutral reply.
 

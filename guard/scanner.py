@@ -421,6 +421,7 @@ _PASSWORD_LABEL = re.compile(
 )
 _PASSWORD_TOKEN = re.compile(r"[!-~]+")
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+_CLAUSE_CLOSERS = ",;:)]}'\""
 _LETTER = re.compile(r"[A-Za-z]")
 _DIGIT_OR_SYMBOL = re.compile(r"[\d!-/:-@\[-`{-~]")
 # A quantity with its unit, not a password: 123456kg, 500mb.
@@ -441,11 +442,16 @@ def _labelled_passwords(text: str) -> Iterator[Finding]:
         if token is None:
             continue
         value = token.group().rstrip(_TRAILING_PUNCTUATION)
-        start, end = token.start(), token.start() + len(value)
+        # The value decides whether it is a password. The redaction keeps a comma or a
+        # bracket that closes the clause (「Abc@12345，帮我登一下」) but hides an ending
+        # 「!」「?」「.」 with it: 「pwd: qwerty2024! 登不进去」 may end in its 「!」.
+        start = token.start()
+        end = start + len(token.group().rstrip(_CLAUSE_CLOSERS))
         if value.isdigit():
             # Six digits are the payment password's (_keyword_numbers); 2026年 is a year.
             low, high = _DIGITS_ONLY_PASSWORD
-            if low <= len(value) <= high and len(value) != 6 and not _UNIT_AFTER.match(text, end):
+            after = start + len(value)
+            if low <= len(value) <= high and len(value) != 6 and not _UNIT_AFTER.match(text, after):
                 yield Finding(SecretKind.PASSWORD, start, end)
         elif (
             MIN_PASSWORD <= len(value) <= MAX_PASSWORD
@@ -582,8 +588,20 @@ def _glued_to_letters(text: str, start: int, end: int) -> bool:
     )
 
 
+_CARD_LABEL_REACH = 16  # 「card number is 」
+# 「卡号 6222 0212 3456 7890 123」: a number the user calls a card is one even when a
+# digit is mistyped (Luhn fails); it must not be stored in clear either.
+_CARD_LABEL = re.compile(
+    r"(?:卡[号號]|银行卡|銀行卡|信用卡|储蓄卡|儲蓄卡|借记卡|借記卡"
+    r"|(?<![A-Za-z])card(?: ?(?:number|no\.?|#))?)"
+    r"[号號]?[码碼]?\s*(?:是|为|為|:|is)?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _is_card(text: str, start: int, end: int, digits: str, grouped: bool) -> bool:
-    if not luhn_valid(digits):
+    labelled = _CARD_LABEL.search(text, max(0, start - _CARD_LABEL_REACH), start) is not None
+    if not luhn_valid(digits) and not labelled:
         return False
     if not grouped and _is_id_number(digits):
         return False  # an ID number that happens to pass Luhn is reported as an ID only
@@ -614,9 +632,17 @@ def _card_numbers(text: str) -> Iterator[Finding]:
                 taken_until = last
 
 
+# 「身份证号110101199003074512」: an ID number the user names as one, even with a
+# mistyped check character.
+_ID_LABEL = re.compile(
+    r"(?:身份证|身份證|证件|證件|(?<![A-Za-z])ID)[号號]?[码碼]?\s*(?:是|为|為|:)?\s*$", re.I
+)
+
+
 def _id_numbers(text: str) -> Iterator[Finding]:
     for match in _ID_NUMBER.finditer(text):
-        if id_checksum_valid(match.group()):
+        labelled = _ID_LABEL.search(text, max(0, match.start() - _CARD_LABEL_REACH), match.start())
+        if labelled is not None or id_checksum_valid(match.group()):
             yield Finding(SecretKind.ID_NUMBER, match.start(), match.end())
 
 

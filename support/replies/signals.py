@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache
 
+from guard import REDACTED
 from kb.text import SYNONYMS_FILE, USER_DICTIONARY, canonicalize
 
 # A request for a person: a verb of asking or moving, then a human; or the bare noun.
@@ -49,6 +50,8 @@ _PERSON = re.compile(
     # 「我要找人」「叫个人来」「让一个真的客服来回答我」.
     r"|(?:我要|我想)找(?:个)?真人|(?:我要|我想)找(?:个)?人(?=$|[\s,，。!！]|吧)"
     r"|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)(?=$|[\s,，。!！]|吧|处理|看看|说话|跟我)"
+    # 「帮我找个人处理一下」: someone to take the case, not 「找个人帮我代提」.
+    r"|(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?(?:处理|解决|跟进|看看|看)(?:一下)?"
     r"|(?:让|叫)(?:一个|个)(?:真的?|真人)?客服(?:来)?(?:回答|跟|和|给|帮)我"
     r"|(?:不要|别让?|不想)(?:再)?(?:跟|和)?机器(?:人|说话|聊)"
     # 「人工客服几点上班」 asks about the service; the FAQ answers it. 「人工在哪」 in a
@@ -187,6 +190,7 @@ _ACCUSATION = re.compile(
     r"(?:你们|你|平台|公司|这个?(?:app|平台|钱包|软件))(?:就|都)?(?:是|是不是)(?:一群|个)?(?:骗子|骗钱的|诈骗)"
     r"|(?:骗子|黑心)(?:公司|平台|app|软件)"
 )
+_ACCUSED = re.compile(rf"(?:{_ACCUSATION.pattern})(?:吧|吗|么|啊|呀|呢)*")
 # The user taken for a fraudster: 「我不是骗子」「被误认为诈骗 账户被冻结了」「你们说我涉嫌洗钱」.
 _TAKEN_FOR_FRAUD = re.compile(
     r"(?:你们|平台|系统|银行)(?:说|认为|判定|怀疑)我[^，,。]{0,4}(?:涉嫌|涉及|是)[^，,。\s]*"
@@ -212,6 +216,9 @@ _SCAM = re.compile(
     r"(?:提额|提高|额度|解冻|解封|贷款|借款|借钱|办理|开通|激活|恢复|消除|注销)"
     r"[^。]{0,16}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}(?:费|保证金|押金|税|解冻金)"
     r"|(?:转|存|打)(?:到|进|入)[^。]{0,4}安全的账户"
+    # Money moved on a stranger's say-so: 「我已经按他说的转了3000过去了」.
+    r"|按(?:照)?(?:他|她|对方|那人|那个人|他们|陌生人|网友|骗子)(?:说的|的要求|要求的|的指示|教的|的话|的步骤)"
+    r"[^。]{0,6}(?:转|汇|付|打|充|交|投)(?:了|过去|出去|完)"
     # Remote-control apps, the "百万保障" and student-loan scripts: only when someone else
     # asks for them (「我刚开通了百万保障」「用向日葵帮我爸付电费」 are the user's own doing).
     r"|(?:让|叫|要|要求)我?[^。]{0,8}(?:下载|下了|安装|装|打开|开)[^。]{0,6}"
@@ -425,7 +432,9 @@ _GIVE = r"(?:发|告诉|给|报|念|提供|传|截图)(?:一下)?(?:给)?"
 _OFFERS_A_SECRET = re.compile(
     rf"{_SECRET_WORDS}(?:直接|也|都|先)?{_GIVE}{_US}"
     rf"|(?:需要|用不用|需不需要|要不要)我(?:把)?(?:提供|发|告诉|报)(?:给{_US})?(?:我的)?{_SECRET_WORDS}"
-    rf"|{_US}(?:要|需要|需不需要)我的{_SECRET_WORDS}"
+    # Asked, not told: 「客服要我的助记词帮我恢复钱包」 reports someone posing as us.
+    rf"|{_US}(?:要|需要)我的{_SECRET_WORDS}[^，。,;；]{{0,8}}(?:吗|么|嘛|[?？])"
+    rf"|{_US}(?:需不需要|要不要)我的{_SECRET_WORDS}"
 )
 # Something unnamed sent our way, asked or proposed: 「能不能直接发给你们帮我保存」.
 _OFFERS_SOMETHING = re.compile(
@@ -556,6 +565,8 @@ _FRUSTRATION = re.compile(
     rf"{_CONTEMPT.pattern}"
     r"|垃圾(?!箱|邮件|短信|桶|文件夹|信息|币|分类|电话)|废物|智障|弱智|脑残|有毛病|有病(?:吧|啊|呀)|是不是有病|什么玩意儿?"
     r"|什么东西啊|什么鬼|搞什么|搞啥|怎么搞的|什么破|(?:到底|还)管不管(?!用)"
+    # A threat: 「再不给我解决我就报警了」「再不退钱就去投诉你们」.
+    r"|再不[^，,。]{0,10}就(?:要|去|会)?(?:报警|投诉|曝光|起诉|告|举报)"
     r"|烂透|很烂|真烂|太烂|难用|太差|真差|好差|差劲|(?<!给商家)(?<!给卖家)(?<!给店家)差评"
     r"|坑人|坑钱|坑爹|被坑|太坑|黑心|流氓|恶心|离谱|过分|不靠谱|靠不住|忽悠|扯淡|胡扯"
     r"|(?:你们|平台|app|软件)(?:是|就是|这是|在)?骗钱|骗钱的|吞(?:了)?我的?钱|黑(?:了)?我的?钱"
@@ -634,10 +645,13 @@ _FILLER = re.compile(
     r"^(?:你好|您好|请问|麻烦(?:问一下|问下|问)|打扰(?:一下)?|在吗|在不在|有人吗"
     r"|(?:我)?(?:想)?(?:问一下|问下|咨询一下|咨询下)(?![单载线架面])|(?:我)?(?:想)?问个问题|我有个问题)[\s,，.。!！~～、:：?？]*"
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
-    r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|好的|好吧|好|行"
-    r"|嗯+|哦+|噢|ok|okay|yes|no|thanks"
+    r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|谢啦|谢了"
+    r"|好的|好吧|好嘞|好滴|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks|thx"
     r"|thank you|hi|hello|hey|是的|是|对|对的|对了|不是|不对|没有|不用了|算了|那个|还有|另外|顺便"
-    r"|拜拜|再见|bye)(?:[\s,，.。!！~～、:：]+|$|(?=谢谢|多谢|拜拜|再见|bye))"
+    # Greetings and acknowledgements: 「早上好」「明白了 谢啦」「算了 没事了」.
+    r"|(?:早上|上午|中午|下午|晚上)好|早安|晚安|明白了?|知道了|懂了|了解了?|清楚了|收到了?"
+    r"|没事了?|没问题了?|那就这样|就这样吧?"
+    r"|拜拜|再见|bye)(?:[\s,，.。!！~～、:：]+|$|(?=谢谢|多谢|谢啦|拜拜|再见|bye))"
 )
 
 _CLAUSE_BREAK = re.compile(
@@ -657,7 +671,11 @@ _SOLVED = re.compile(
 )
 _NEGATED = re.compile(r"[没不未无]|失败")
 MAX_SOLVED_LENGTH = 10
-_THANKS = re.compile(r"谢谢|多谢|感谢|谢啦|(?<![a-z])thank")
+_THANKS = re.compile(r"谢谢|多谢|感谢|谢啦|谢了|(?<![a-z])(?:thank|thx)")
+_TRAILING_THANKS = re.compile(
+    r"(?<=\S)[\s,，.。!！~～]*(?:谢谢(?:你|您)?们?|多谢|谢啦|谢了|thanks|thank you|thx)"
+    r"[啊呀啦哈了!！~～。.]*$"
+)
 
 # A pick from a numbered list: 「1」「第一个」「①」「选2」「the first one」.
 _ORDINALS = "一二三四五六七八九"
@@ -714,8 +732,13 @@ class Signals:
     offers_secret: bool = False
 
 
+# Where the guard hid a secret (〔已隐藏〕): the value is gone, and the words around it are
+# read as one (「我把验证码〔已隐藏〕发给你们」 offers the code, as 「我把验证码发给你们」 does).
+_HIDDEN = re.compile(rf"\s*{re.escape(REDACTED)}\s*")
+
+
 def normalize(text: str) -> str:
-    return _SPACES.sub(" ", canonicalize(text)).strip()
+    return _SPACES.sub(" ", canonicalize(_HIDDEN.sub("", text))).strip()
 
 
 def read(text: str) -> Signals:
@@ -849,13 +872,20 @@ def question_part(normal: str) -> str:
         # out too: 「太气人了」「我要投诉你们」「你们这个 app 怎么这么难用」.
         if calm != rest and not _still_asks(calm):
             continue
-        # 「垃圾app 钱呢」: the contempt says nothing of the question (「钱呢」).
+        # 「垃圾app 钱呢」: the contempt says nothing of the question (「钱呢」); nor does
+        # 「你们是骗子吧」 beside 「钱提不出来」 (no scam to look up: the withdrawal is asked).
         rest = _CONTEMPT.sub("", rest).strip() or rest
+        accusation = _ACCUSED.sub("", rest).strip()
+        if accusation != rest and not accusation:
+            continue
+        rest = accusation or rest
         while True:  # 「好的谢谢」: one filler word after another
             stripped = _FILLER.sub("", rest, count=1).strip()
             if stripped == rest:
                 break
             rest = stripped
+        # Thanks at the end: 「绑好了 谢谢」 (too short a piece to split off as a clause).
+        rest = _TRAILING_THANKS.sub("", rest)
         rest = rest.strip(" ，,。.!！~～、:：")
         if rest:
             kept.append(rest)
@@ -916,6 +946,19 @@ def names_a_subject(normal: str) -> bool:
     return any(term in normal for term in domain_terms() if term not in _NO_SUBJECT)
 
 
+# 「你是机器人吗」: asked of the bot, not of the wallet (Rasa's bot_challenge; this reads it
+# where no intent comes with the text, in degraded mode).
+_ASKS_WHO_ANSWERS = re.compile(
+    r"^(?:请问)?(?:你|您|这|这边|对面)?(?:是|是不是)(?:个|一个)?(?:机器人|真人|人工|ai|智能客服|自动回复|程序|人)"
+    r"(?:吗|么|嘛|啊|吧|呀)?[?？]*$|^(?:are you|r u) (?:a )?(?:bot|robot|human|real person)\??$"
+)
+
+
+def asks_who_answers(question: str) -> bool:
+    normal = normalize(question)
+    return any(_ASKS_WHO_ANSWERS.match(text) for text in (normal, normal.replace(" ", "")))
+
+
 def has_domain_term(normal: str) -> bool:
     return any(term in normal for term in domain_terms())
 
@@ -936,6 +979,33 @@ def is_real_question(signals: Signals) -> bool:
     if len(rest) < 2:
         return False
     return has_domain_term(rest) or bool(_ASKS.search(rest) or _CORRECTS.search(rest))
+
+
+# A hidden secret with its label: 「我的支付密码是〔已隐藏〕」「卡号〔已隐藏〕」.
+_LABELLED_SECRET = re.compile(
+    r"(?:我的|我)?(?:支付|登录|交易)?(?:密码|验证码|校验码|动态码|cvv|cvc|安全码|银行卡号|卡号"
+    r"|身份证号码?|证件号码?|助记词|私钥|pwd|password|pin)(?:是|为|:|：)?\s*" + re.escape(REDACTED),
+    re.IGNORECASE,
+)
+# What goes wrong, said without a question: 「绑不上」「付不了款」.
+_TROUBLE = re.compile(r"不上|不了|失败|不到|不行|不成功|没到|错误|报错|异常|被拒|冻结|锁")
+_TROUBLE_MORE = re.compile(
+    r"忘|丢|被盗|盗刷|转错|扣了|多扣|没收到|收不到|没反应|卡住|不对|不见|少了"
+)
+
+
+def reports_trouble(text: str) -> bool:
+    """Whether a clause tells of something gone wrong: 「另外我的支付密码忘了」 does,
+    「他也用这个app」 does not."""
+    return bool(_TROUBLE.search(text) or _TROUBLE_MORE.search(text))
+
+
+def asks_besides_secrets(text: str) -> bool:
+    """Whether a message with secrets in it (hidden by now) asks or tells something
+    besides them: 「我卡号〔已隐藏〕 绑不上」 does, 「验证码〔已隐藏〕 你帮我看看」 only hands
+    the code over."""
+    said = read(_LABELLED_SECRET.sub(" ", text))
+    return is_real_question(said) or bool(_TROUBLE.search(said.question))
 
 
 def choice(text: str, options: list[str]) -> int | None:

@@ -60,6 +60,8 @@ from support.replies.vocabulary import (
     SAFETY_STEPS,
     SCAM_WARNING,
     TICKET_OR_HUMAN,
+    WHAT_NOW,
+    WHAT_NOW_STEPS,
     Button,
     HandoffReason,
     chosen_faq_id,
@@ -93,12 +95,28 @@ MIN_DESCRIBED_SHARE = 0.5
 # When the KB falls back on the words, the option must still score this share of the
 # clarify threshold.
 WEAKEST_DESCRIBED_SHARE = 0.9
+# A category with at most this many entries tells which of a list a follow-up means.
+MAX_SIBLINGS = 4
+# 「转账的」「信用卡的」: a message this short ending in 的 narrows the topic down.
+MAX_NARROWING = 6
 # A follow-up this short (or starting with 那…, ending in 呢) may lean on the topic.
 ELLIPTICAL_LENGTH = 12
+# 「那怎么办」「然后呢」 right after an answer: the user asks what to do, and the answer
+# just given is the help center's way; it is said so, not 「nothing more on 那怎么办」.
+_WHAT_NOW = re.compile(
+    r"^(?:那|那我|那我们|我|那现在|现在|所以|然后)?(?:应该|该|要|得)?"
+    r"(?:怎么办|咋办|咋整|怎么整|怎么弄|咋弄|怎么搞|怎么处理|如何处理|怎么做|咋做|怎么解决|如何解决"
+    r"|然后呢|接下来呢|接下来怎么做|下一步呢|下一步怎么做|之后呢)(?:呀|啊|呢|啦|了)?$"
+)
+# An answer that lists steps: 「1. …」 or 「第一步」.
+_HAS_STEPS = re.compile(r"(?m)^\s*(?:\d+[.、)）]|第[一二三1-3]步)")
 # Words that point back to what was just answered: 「里面还有钱怎么办」 after closing the
 # account, 「这个要手续费吗」.
 _ELLIPTICAL_START = (
     "那",
+    "然后",
+    "接下来",
+    "下一步",
     "还有",
     "另外",
     "这个",
@@ -136,7 +154,18 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ),
         (r"为什么|为啥|什么原因|原因|怎么回事|why", ("原因", "因为", "常见于", "常见")),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
-        (r"限额|上限|最多|额度|提额|调高|limit", ("限额", "额度", "上限", "最多", "提高")),
+        (
+            r"限额|上限|最多|额度|提额|调高|提高|提升|上调|limit",
+            ("限额", "额度", "上限", "最多", "提高"),
+        ),
+        # Whether it is worth it: 「有必要开吗」 after the two-step answer (「建议开启」).
+        (r"有必要|必要吗|值得|要不要开|需不需要开|建议|推荐", ("建议", "推荐", "必要")),
+        # The other side will not help: 「对方不还」 after the wrong-recipient answer.
+        (
+            r"不还|不退|不肯|不给退|拒绝|不配合|联系不上|不理我|拉黑",
+            ("不肯", "不还", "不退", "联系不上", "不配合", "拒绝"),
+        ),
+        (r"兑换|换成|互换|互相换|换汇|换钱", ("兑换", "汇率")),
         # Where to find it: the sentence with the App's menus 「设置」→「安全中心」.
         (r"在哪|哪里|哪儿|入口|找不到", ("→", "「", "入口")),
         # What to bring: the sentence naming documents.
@@ -390,6 +419,8 @@ def _is_small_talk(said: Signals, intent: str | None) -> bool:
         return False
     if not said.question:  # nothing left once the greetings and thanks are gone
         return True
+    if intent is None and understanding.asks_who_answers(said.question):
+        return True
     if intent not in SMALL_TALK_INTENTS:
         return False
     if intent == "bot_challenge":  # 「你是机器人吗」 asks, but not about the wallet
@@ -512,27 +543,7 @@ def _understood(
     Returns the result to answer with, the other FAQs that further clauses ask about
     (at most MAX_OTHER_QUESTIONS), and whether the result leaned on the topic.
     """
-    result = kb.query(question)
-    leaned = False
-    topic = kb.get(context.topic) if context.topic else None
-    if (
-        topic is not None
-        and (result.decision is not Decision.ANSWER or _beside_the_point(topic, question, result))
-        and _elliptical(question)
-        and _leans_on(topic, question, result)
-    ):
-        with_topic = kb.query(f"{topic.question} {question}")
-        # A message with a subject of its own (「密码」 after a top-up answer) is a new
-        # question: the topic may only settle it among the candidates it already has.
-        own_subject = understanding.names_a_subject(question)
-        candidates = {candidate.id for candidate in result.candidates}
-        top = with_topic.top
-        if (
-            with_topic.decision is Decision.ANSWER
-            and top is not None
-            and (not own_subject or top.id in candidates)
-        ):
-            result, leaned = with_topic, True
+    result, leaned = _with_the_conversation(kb, question, context, kb.query(question))
     parts = understanding.clauses(question)
     if len(parts) < 2:
         return result, [], leaned
@@ -567,8 +578,8 @@ def _understood(
         # Nor may it settle it away from the topic of the conversation when the topic is
         # one of the choices (「旧号已经停机了 收不到验证码」 while changing the phone number).
         offered = {candidate.id for candidate in result.candidates}
-        if topic is not None and topic.id in offered:
-            offered = {topic.id}
+        if context.topic is not None and context.topic in offered:
+            offered = {context.topic}
         settling = [found for found in answered if found.top and found.top.id in offered]
     else:
         settling = answered
@@ -582,8 +593,14 @@ def _understood(
     main = result.top.id if result.decision is Decision.ANSWER and result.top else None
     others: dict[str, FAQ] = {}
     # Other questions: clauses that ask, or tell of a problem in the wallet's words
-    # (「另外我的支付密码忘了」), not the story around them (「好多年没联系了」).
-    for found in about_wallet:
+    # (「另外我的支付密码忘了」), not the story around them (「好多年没联系了」, 「他也用
+    # 这个app」).
+    troubled = [
+        found
+        for (part, found), question in zip(looked_up, asks, strict=True)
+        if question or understanding.reports_trouble(part)
+    ]
+    for found in troubled:
         if found.decision is not Decision.ANSWER:
             continue
         if found.top is not None and found.top.id != main:
@@ -600,6 +617,132 @@ def _beside_the_point(topic: FAQ, question: str, result: QueryResult) -> bool:
         and result.top.id != topic.id
         and topic.id in {candidate.id for candidate in result.candidates}
         and not understanding.names_a_subject(question)
+    )
+
+
+def _with_the_conversation(
+    kb: KnowledgeBase, question: str, context: Context, result: QueryResult
+) -> tuple[QueryResult, bool]:
+    """The KB's ``result`` for a message, read with the topic and the topic before it:
+    a way back to the earlier topic, a follow-up on the topic, or the topic's own kind
+    among the choices. Returns the result and whether it leaned on the conversation."""
+    back = _back_to_earlier(kb, question, context, result)
+    if back is not None:
+        return back, True
+    topic = kb.get(context.topic) if context.topic else None
+    if topic is None:
+        return result, False
+    leaned_on = _leaned_on(kb, topic, question, result)
+    if leaned_on is not None:
+        return leaned_on, True
+    sibling = _sibling_among(kb, topic, question, result)
+    if sibling is not None:
+        rest = [candidate for candidate in result.candidates if candidate is not sibling]
+        result = replace(result, decision=Decision.ANSWER, candidates=[sibling, *rest])
+    return result, False
+
+
+def _leaned_on(
+    kb: KnowledgeBase, topic: FAQ, question: str, result: QueryResult
+) -> QueryResult | None:
+    """The KB's result for a short follow-up read together with the topic's question,
+    when the message continues the topic and that reading answers it; else None."""
+    if not (
+        (
+            result.decision is not Decision.ANSWER
+            or _beside_the_point(topic, question, result)
+            or _narrows(question)
+            or _speaks_to(topic, question)
+        )
+        and _elliptical(question)
+        and _leans_on(topic, question, result)
+    ):
+        return None
+    with_topic = kb.query(f"{topic.question} {question}")
+    # A message with a subject of its own (「密码」 after a top-up answer) is a new
+    # question: the topic may only settle it among the candidates it already has.
+    own_subject = understanding.names_a_subject(question)
+    candidates = {candidate.id for candidate in result.candidates}
+    top = with_topic.top
+    if (
+        with_topic.decision is Decision.ANSWER
+        and top is not None
+        and (
+            not own_subject
+            or top.id in candidates
+            # 「转账的」 names a kind of the topic, and the topic is what it narrows.
+            or (_narrows(question) and top.id == topic.id)
+        )
+    ):
+        return with_topic
+    return None
+
+
+def _back_to_earlier(
+    kb: KnowledgeBase, question: str, context: Context, result: QueryResult
+) -> QueryResult | None:
+    """「那充值那个到底怎么办」 after a side question on fees: a short message pointing back
+    (「那…」「…呢」) that names what the topic before was about and the current one is not,
+    returns to it, when the KB finds it near."""
+    earlier = kb.get(context.earlier) if context.earlier else None
+    topic = kb.get(context.topic) if context.topic else None
+    if (
+        earlier is None
+        or topic is None
+        or not _says_it_goes_on(question)
+        or len(_bare(question)) > ELLIPTICAL_LENGTH
+        # The KB answering something else outright: a new question, not a way back.
+        or (result.decision is Decision.ANSWER and result.top and result.top.id != earlier.id)
+    ):
+        return None
+    named = {
+        term
+        for term in understanding.domain_terms()
+        if len(term) >= 2 and term in understanding.normalize(question)
+    }
+    points_back = any(
+        term in understanding.normalize(earlier.question)
+        and term not in understanding.normalize(topic.question)
+        for term in named
+    )
+    found = next((c for c in result.candidates if c.id == earlier.id), None)
+    if not points_back or found is None:
+        return None
+    rest = [candidate for candidate in result.candidates if candidate is not found]
+    return replace(result, decision=Decision.ANSWER, candidates=[found, *rest])
+
+
+def _sibling_among(
+    kb: KnowledgeBase, topic: FAQ, question: str, result: QueryResult
+) -> Candidate | None:
+    """The one entry among the choices from the topic's own small category, for a short
+    message with no subject of its own: 「超过时间了还没到」 after how to withdraw is about
+    the withdrawal being late, not the top-up or the transfer listed beside it."""
+    if (
+        result.decision is not Decision.CLARIFY
+        or not _elliptical(question)
+        or understanding.names_a_subject(question)
+    ):
+        return None
+    category = [faq for faq in kb.faqs if faq.category == topic.category]
+    if len(category) > MAX_SIBLINGS:
+        return None  # a broad category (「其他」) says nothing of what the user means
+    siblings = [
+        candidate
+        for candidate in result.candidates
+        if candidate.faq.category == topic.category and candidate.id != topic.id
+    ]
+    return siblings[0] if len(siblings) == 1 else None
+
+
+def _speaks_to(topic: FAQ, question: str) -> bool:
+    """A message with no subject of its own that asks after an aspect the topic's answer
+    has a sentence on: 「能互相换吗」 after the currencies answer is about exchanging them,
+    whatever else the KB matches the words with (changing the phone number)."""
+    return (
+        _asks_an_aspect(question)
+        and not understanding.names_a_subject(question)
+        and relevant_part(topic.answer, question) is not None
     )
 
 
@@ -644,7 +787,23 @@ def _elliptical(question: str) -> bool:
 def _says_it_goes_on(question: str) -> bool:
     """「那…」「…呢」: the user marks the message as a follow-up."""
     stripped = _bare(question)
-    return stripped.startswith(_ELLIPTICAL_START) or stripped.endswith("呢")
+    return (
+        stripped.startswith(_ELLIPTICAL_START)
+        or stripped.endswith("呢")
+        or _asks_what_now(question)
+        # 「转账的」 after the limits: which kind of the topic, not a new question.
+        or _narrows(question)
+    )
+
+
+def _narrows(question: str) -> bool:
+    """「转账的」 after the limits: which kind of the topic, not a new question."""
+    stripped = _bare(question).removesuffix("呢").removesuffix("吗")
+    return 2 <= len(stripped) <= MAX_NARROWING and stripped.endswith("的")
+
+
+def _asks_what_now(question: str) -> bool:
+    return _WHAT_NOW.match(_bare(question).replace(" ", "")) is not None
 
 
 def _bare(question: str) -> str:
@@ -722,9 +881,28 @@ def _sentences(answer: str) -> list[str]:
     return [s.strip() for s in _SENTENCES.split(answer) if s and s.strip() and not _is_lead_in(s)]
 
 
+def narrowed_part(answer: str, question: str) -> str | None:
+    """For 「转账的」 after the limits: the first sentence naming that kind; a lead-in that
+    names it (「付款、转账、提现…都设有单笔限额…：」) with the sentence after it."""
+    kind = canonicalize(_bare(question).removesuffix("呢").removesuffix("吗").removesuffix("的"))
+    lines = [line.strip() for line in _SENTENCES.split(answer) if line and line.strip()]
+    for index, line in enumerate(lines):
+        if kind not in canonicalize(line):
+            continue
+        if not _is_lead_in(line):
+            return _quoted([line])
+        if index + 1 < len(lines) and not _is_lead_in(lines[index + 1]):
+            return _quoted([line.rstrip().rstrip("：:") + "；", lines[index + 1]])
+    return None
+
+
 def _quoted(sentences: list[str]) -> str:
-    """Sentences of an answer run together, without their list numbers."""
-    return "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in sentences)
+    """Sentences of an answer run together, without their list numbers, ending as a
+    sentence does (a list item quoted last ends in 「；」)."""
+    quoted = "".join(re.sub(r"^\d+[.、]\s*", "", sentence) for sentence in sentences)
+    if quoted.endswith(("；", ";", "，", ",")):
+        quoted = quoted[:-1] + "。"
+    return quoted
 
 
 # Two characters in a row that a follow-up and a sentence of the answer share: at least
@@ -813,7 +991,9 @@ def _next_step(
     meaning are quoted rather than 「nothing more」.
     """
     faq = top.faq
-    part = relevant_part(faq.answer, question)
+    part = (narrowed_part(faq.answer, question) if _narrows(question) else None) or (
+        relevant_part(faq.answer, question)
+    )
     if part is None and earlier is not None and _asks_an_aspect(question):
         before = relevant_part(earlier.answer, question)
         if before is not None:
@@ -824,7 +1004,10 @@ def _next_step(
     if part is None and covered and not _asks_an_aspect(question):
         part = closest_part(kb, faq.answer, question)
     asked = _bare(question)
-    if part:
+    if _asks_what_now(question):
+        text = what_now(faq.answer)
+        part = None
+    elif part:
         text = RELEVANT_PART.format(part=part)
     elif 2 <= len(asked) <= MAX_QUOTED:
         text = NOTHING_MORE_ON.format(question=asked)
@@ -841,6 +1024,11 @@ def _next_step(
         category,
     )
     return answer, top
+
+
+def what_now(answer: str) -> str:
+    """The reply to 「那怎么办」 right after ``answer``: its steps, or it, are the way."""
+    return WHAT_NOW_STEPS if _HAS_STEPS.search(answer) else WHAT_NOW
 
 
 def _soothed(answer: Answer) -> Answer:

@@ -94,6 +94,15 @@ NOTHING_MORE_ON = (
     "关于「{question}」，帮助中心里没有比上面更具体的说明了。"
     "建议转人工客服，或者提交工单，由专人帮您查看。"
 )
+# 「那怎么办」 right after an answer: the answer is what to do.
+WHAT_NOW_STEPS = (
+    "可以先按上面的步骤逐条试一下。如果已经照做了还是不行，建议转人工客服，"
+    "或者提交工单，由专人帮您查看。"
+)
+WHAT_NOW = (
+    "上面就是目前的处理办法。如果照做以后还是没有解决，建议转人工客服，"
+    "或者提交工单，由专人帮您查看。"
+)
 OTHER_QUESTION = "您还问到了另一个问题，点这里查看："
 OTHER_QUESTIONS = "您还问到了其他问题，点这里查看："
 # None of the options offered was the one.

@@ -13,7 +13,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from actions.faq import ActionAnswerFAQ, ActionAnswerFeedback, ActionCoreFallback, ActionSmallTalk
+from actions.faq import (
+    ActionAnswerFAQ,
+    ActionAnswerFeedback,
+    ActionCoreFallback,
+    ActionSensitiveWarning,
+    ActionSmallTalk,
+)
 from actions.handoff import ActionHandoff
 from actions.tickets import (
     ActionAskCategory,
@@ -524,6 +530,46 @@ async def test_small_talk_with_a_question_answers_it(make_tracker: MakeTracker) 
     dispatcher, events = await run(ActionSmallTalk(), tracker)
     assert slots_set(events)["kb_decision"] == "answer"
     assert "手机号" in dispatcher.messages[0]["text"]
+
+
+# A secret in the message (the channel hid it before NLU): the warning, then the rest
+
+
+async def test_a_secret_beside_a_question_is_hidden_and_the_question_answered(
+    make_tracker: MakeTracker,
+) -> None:
+    tracker = make_tracker("我卡号 〔已隐藏〕 绑不上", intent="share_sensitive")
+    dispatcher, events = await run(ActionSensitiveWarning(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_sensitive_hidden"
+    assert "卡" in dispatcher.messages[1]["text"]
+    assert slots_set(events)["kb_decision"] == "answer"
+
+
+@pytest.mark.parametrize(
+    "text", ["验证码 〔已隐藏〕 你帮我看看", "〔已隐藏〕", "我把验证码〔已隐藏〕发给你们"]
+)
+async def test_a_secret_with_nothing_answered_besides_gets_the_warning_alone(
+    make_tracker: MakeTracker, text: str
+) -> None:
+    dispatcher, events = await run(
+        ActionSensitiveWarning(), make_tracker(text, intent="share_sensitive")
+    )
+    assert [message.get("response") for message in dispatcher.messages] == [
+        "utter_sensitive_warning"
+    ]
+    assert events == []
+
+
+async def test_a_secret_given_to_a_scammer_is_hidden_and_handed_off(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    _, escalations = services
+    tracker = make_tracker("骗子让我发验证码 我已经发给他了 〔已隐藏〕", intent="share_sensitive")
+    dispatcher, events = await run(ActionSensitiveWarning(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_sensitive_hidden"
+    assert ConversationPaused() in events
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None and case.urgent
 
 
 async def test_a_number_after_a_clarify_list_picks_that_option(make_tracker: MakeTracker) -> None:

@@ -11,7 +11,13 @@ import pytest
 from kb.content import FAQ
 from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
 from support.replies import signals
-from support.replies.turns import Context, context_from_history, relevant_part, respond
+from support.replies.turns import (
+    Context,
+    context_from_history,
+    relevant_part,
+    respond,
+    what_now,
+)
 from support.replies.vocabulary import (
     HELPED_QUESTION,
     KEEP_SECRETS,
@@ -77,7 +83,7 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
      "人工 审核要多久",
      "怎么连接你们客服的电话",
      "I'll talk to the manager at the store",
-     "我要个人工资流水证明"],
+     "我要个人工资流水证明", "找个人帮我代提"],
 )  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
@@ -356,6 +362,23 @@ def test_a_secret_already_given_or_at_someones_bidding_is_no_offer(text: str) ->
     assert not said.offers_secret and said.urgent
 
 
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [("我卡号 〔已隐藏〕 绑不上", True), ("支付密码是 〔已隐藏〕 帮我重置", True),
+     ("身份证号〔已隐藏〕 实名认证失败", True),
+     ("我的cvv是 〔已隐藏〕 卡号〔已隐藏〕 付不了款", True),
+     ("验证码 〔已隐藏〕 你帮我看看", False), ("我的密码是〔已隐藏〕 你帮我登一下", False),
+     ("〔已隐藏〕", False)],
+)  # fmt: skip
+def test_what_a_message_asks_besides_its_secrets(text: str, asks: bool) -> None:
+    assert signals.asks_besides_secrets(text) is asks
+
+
+def test_a_hidden_secret_joins_the_words_around_it() -> None:
+    # 「我把验证码〔已隐藏〕发给你们」 offers the code as 「我把验证码发给你们」 does.
+    assert signals.read("我把验证码 〔已隐藏〕 发给你们").offers_secret
+
+
 def test_a_secret_offered_is_kept_and_the_rest_answered(knowledge_base: KnowledgeBase) -> None:
     alone = respond(knowledge_base, "我把验证码发给你们吧", Context())
     assert alone.handoff is None and "keep_secret" in alone.signals
@@ -386,6 +409,9 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("群里有人发了个红包链接 点开让输支付密码", None),
         ("微信上有人说卖usdt便宜 让我用钱包付款 安全吗", None),
         ("有个人发消息说维护期间要把钱转出去", None),
+        ("我已经按他说的转了3000过去了 怎么办", True),
+        # Someone "from support" asking for it is no offer of ours (「客服要我的…吗」 is).
+        ("客服要我的助记词帮我恢复钱包", True),
     ],
 )
 def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | None) -> None:
@@ -409,6 +435,9 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "我想卖usdt怎么操作",
         "客服告诉我可以把余额转到银行卡",
         "领取优惠券的链接需要输入验证码吗",
+        "按客服说的重置了密码",
+        # The user calling the wallet a fraud is anger, not a scam to warn of.
+        "你们是骗子吧 钱提不出来",
     ],
 )
 def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None:
@@ -423,6 +452,8 @@ def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None
         ("按你说的都弄了 还是收不到", "not_solved"),
         ("还是登不上", "not_solved"),
         ("你们到底管不管", "frustrated"),
+        ("账户被冻结了 里面有两万块 急死了 帮我找个人处理一下", "wants_person"),
+        ("再不给我解决我就报警了 钱被冻了一个礼拜", "frustrated"),
     ],
 )
 def test_more_ways_to_ask_for_a_person_say_it_failed_or_be_angry(text: str, flag: str) -> None:
@@ -493,7 +524,8 @@ def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
      ("垃圾app，提现一直失败", "提现一直失败"),
      ("你们这个app怎么这么难用，绑个卡都绑不上", "绑个卡都绑不上"),
      ("客服电话打不通，气死了", "客服电话打不通"),
-     ("气死我了", ""), ("垃圾app 钱呢", "钱呢")],
+     ("气死我了", ""), ("垃圾app 钱呢", "钱呢"), ("你们是骗子吧 钱提不出来", "钱提不出来"),
+     ("再不给我解决我就报警了 钱被冻了一个礼拜", "钱被冻了一个礼拜")],
 )  # fmt: skip
 def test_anger_is_not_part_of_the_question(text: str, question: str) -> None:
     # 「什么破服务」 would otherwise be looked up as a question about the service.
@@ -519,7 +551,9 @@ def test_a_question_is_never_small_talk(text: str, question: bool) -> None:
      ("谢谢 转账成功了 对方没收到", "转账成功了，对方没收到"),
      ("到账了吗？谢谢", "到账了吗"), ("提现到账了", "提现到账了"),
      ("谢谢 充值一直没到账", "充值一直没到账"), ("谢谢，但是验证码没收到", "但是验证码没收到"),
-     ("谢谢！页面显示不正常", "页面显示不正常"), ("谢谢，绑卡没成功", "绑卡没成功")],
+     ("谢谢！页面显示不正常", "页面显示不正常"), ("谢谢，绑卡没成功", "绑卡没成功"),
+     ("绑好了 谢谢", ""), ("怎么提现 谢谢", "怎么提现"), ("早上好", ""), ("嗯嗯 明白了 谢啦", ""),
+     ("算了 没事了", ""), ("早上好 我想问下提现", "提现"), ("明白怎么绑卡吗", "明白怎么绑卡吗")],
 )  # fmt: skip
 def test_news_that_it_worked_said_with_thanks_is_no_question(text: str, question: str) -> None:
     assert signals.read(text).question == question
@@ -632,6 +666,94 @@ def test_follow_ups_the_answer_says_nothing_on_are_told_apart(
         texts.append(turn.answer.replies[0].text)
         context = turn.context
     assert texts[0] != texts[1] and "能设置提醒吗" in texts[1]
+
+
+@pytest.mark.parametrize("follow_up", ["那怎么办", "然后呢", "那我该怎么办？", "接下来怎么做"])
+def test_what_now_after_an_answer_points_to_its_steps(
+    knowledge_base: KnowledgeBase, follow_up: str
+) -> None:
+    """「那怎么办」 right after the steps: the steps are what to do, then a person."""
+    first = respond(knowledge_base, "充值两个小时了还没到账", Context())
+    assert first.context.topic == "topup_delay"
+    turn = respond(knowledge_base, follow_up, first.context)
+    text = turn.answer.replies[0].text
+    assert "上面的步骤" in text and follow_up not in text
+    assert any(b.payload == REQUEST_HUMAN for b in turn.answer.replies[0].buttons)
+    assert turn.context.topic == "topup_delay"
+
+
+def test_what_now_names_steps_only_where_the_answer_has_them() -> None:
+    assert "上面的步骤" in what_now("请按以下步骤操作：\n1. 打开 App；\n2. 点「我的」。")
+    assert "上面的步骤" in what_now("第一步，打开 App。")
+    assert "上面的步骤" not in what_now("手续费以确认页显示为准，2026 年起按 0.1% 收取。")
+
+
+@pytest.mark.parametrize(
+    ("question", "follow_up", "quoted"),
+    [
+        ("app里那个两步验证是啥", "有必要开吗", "建议开启"),
+        ("转错人了", "对方不还", "不肯退"),
+        ("支持港币吗", "能互相换吗", "兑换"),
+        ("限额多少", "能提高吗", "提高额度"),
+    ],
+)
+def test_a_follow_up_on_an_aspect_quotes_the_sentence_on_it(
+    knowledge_base: KnowledgeBase, question: str, follow_up: str, quoted: str
+) -> None:
+    first = respond(knowledge_base, question, Context())
+    assert first.context.topic is not None
+    turn = respond(knowledge_base, follow_up, first.context)
+    assert turn.context.topic == first.context.topic
+    text = turn.answer.replies[0].text
+    assert quoted in text and not text.rstrip().endswith("；")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "topic"),
+    [("限额", "转账的", "limits"), ("手续费怎么收", "跨境汇款的", "fees")],
+)
+def test_a_kind_named_after_an_answer_narrows_its_topic(
+    knowledge_base: KnowledgeBase, question: str, kind: str, topic: str
+) -> None:
+    """「转账的」 after the limits asks for the transfer limits, not how to transfer."""
+    first = respond(knowledge_base, question, Context())
+    assert first.context.topic == topic
+    turn = respond(knowledge_base, kind, first.context)
+    assert turn.context.topic == topic and "follow_up" in turn.signals
+    assert kind.removesuffix("的") in turn.answer.replies[0].text
+
+
+@pytest.mark.parametrize("text", ["你是机器人吗", "你是真人吗？", "are you a bot?"])
+def test_asking_who_answers_is_small_talk_without_an_intent(
+    knowledge_base: KnowledgeBase, text: str
+) -> None:
+    # Degraded mode has no NLU intent: the reply is the caller's own, not 「回答不了」.
+    assert respond(knowledge_base, text, Context()).small_talk
+    assert not respond(knowledge_base, "你是人吗 怎么提现", Context()).small_talk
+
+
+def test_a_late_follow_up_means_the_topics_own_kind_among_the_choices(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「超过时间了还没到」 after how to withdraw: the late withdrawal, not a list of every
+    kind of late money."""
+    first = respond(knowledge_base, "提现到银行卡", Context())
+    assert first.context.topic == "withdraw_how"
+    turn = respond(knowledge_base, "超过时间了还没到", first.context)
+    assert turn.answer.decision is Decision.ANSWER
+    assert turn.context.topic == "withdraw_failed"
+
+
+def test_pointing_back_past_a_side_question_returns_to_the_topic_before(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    context = Context()
+    for text in ("充值没到账", "顺便问下 提现手续费多少"):
+        context = respond(knowledge_base, text, context).context
+    assert (context.topic, context.earlier) == ("fees", "topup_delay")
+    turn = respond(knowledge_base, "那充值那个到底怎么办", context)
+    assert turn.context.topic == "topup_delay"
+    assert "充值" in turn.answer.replies[0].text
 
 
 def test_urgent_risk_is_a_handoff_with_safety_steps(knowledge_base: KnowledgeBase) -> None:

@@ -185,6 +185,8 @@ card_texts = st.builds(
     st.one_of(st.just(""), st.sampled_from(CARD_SEPARATORS)),
 )
 LABELS = ["", " ", "卡号", "我的卡号 ", "，卡是：", "银行卡", "\n"]
+# Where nothing calls the number a card, a Luhn-invalid one is something else.
+UNLABELLED = ["", " ", "，卡是：", "\n", "查一下 "]
 
 
 @PROPERTY
@@ -220,7 +222,7 @@ def test_generated_card_numbers_are_always_redacted(
     number=card_numbers(valid=False).filter(lambda number: len(number) <= 16),
     separator=st.one_of(st.just(""), st.sampled_from(CARD_SEPARATORS)),
     wide=st.booleans(),
-    label=st.sampled_from(LABELS),
+    label=st.sampled_from(UNLABELLED),
 )
 def test_generated_luhn_invalid_numbers_are_kept(
     number: str, separator: str, wide: bool, label: str

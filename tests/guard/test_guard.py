@@ -203,6 +203,7 @@ def test_numbers_of_the_wrong_length_or_out_of_reach_are_kept(text: str) -> None
         ("我的登录密码是Abc@12345，帮我登一下", "我的登录密码是〔已隐藏〕，帮我登一下", "password"),
         ("密码是abc12345", "密码是〔已隐藏〕", "password"),
         ("password: hunter22", "password: 〔已隐藏〕", "password"),
+        ("pwd: qwerty2024! 登不进去", "pwd: 〔已隐藏〕 登不进去", "password"),
         ("登录密码：12345678", "登录密码：〔已隐藏〕", "password"),
         ("密码是 qwer1234 对吗", "密码是 〔已隐藏〕 对吗", "password"),
         ("pin is 4321", "pin is 〔已隐藏〕", "password"),
@@ -275,10 +276,15 @@ def test_card_findings_cover_the_whole_grouped_number() -> None:
     "number",
     [luhn_break(CARD_16), luhn_break(VISA_TEST), "1234567812345678", luhn_break(CARD_19)],
 )
-def test_luhn_invalid_numbers_are_not_cards(number: str) -> None:
-    assert scan(f"卡号 {number}").findings == ()
+def test_luhn_invalid_numbers_are_not_cards_unless_called_one(number: str) -> None:
     grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
-    assert scan(f"卡号 {grouped}").findings == ()
+    for typed in (number, grouped):
+        assert scan(f"查一下 {typed} 这个").findings == ()
+        # The user calls it a card: a mistyped digit must not leave the rest in clear.
+        for label in ("卡号 ", "我的银行卡号是", "card number "):
+            result = scan(f"{label}{typed} 绑不上")
+            assert result.kinds == ("card_number",)
+            assert result.text == f"{label}{REDACTED} 绑不上"
 
 
 def test_card_number_inside_a_longer_digit_run_is_not_matched() -> None:
@@ -311,9 +317,13 @@ def test_id_number_ending_in_x(check: str) -> None:
     assert scan(f"我的身份证 {number}").text == "我的身份证 〔已隐藏〕"
 
 
-def test_id_number_with_a_wrong_check_character_is_kept() -> None:
-    assert scan(f"身份证号{id_break(ID_NUMBER)}").findings == ()
-    assert scan(f"身份证号{ID_NUMBER_X[:-1]}3").findings == ()
+def test_id_number_with_a_wrong_check_character_is_kept_unless_called_one() -> None:
+    assert scan(f"单号 {id_break(ID_NUMBER)}").findings == ()
+    assert scan(f"查一下{ID_NUMBER_X[:-1]}3").findings == ()
+    # 「身份证号…」: the user says what it is, a mistyped check character or not.
+    assert scan(f"身份证号{id_break(ID_NUMBER)} 实名认证失败").kinds == ("id_number",)
+    assert scan(f"ID: {ID_NUMBER_X[:-1]}3").kinds == ("id_number",)
+    assert scan(f"paid {id_break(ID_NUMBER)}").findings == ()
 
 
 def test_id_number_inside_a_longer_digit_run_is_kept() -> None:
