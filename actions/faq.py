@@ -73,10 +73,12 @@ def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
 
 def context_of(tracker: Tracker) -> Context:
     offered = tracker.get_slot("offered_faqs") or []
+    listed_before = tracker.get_slot("listed_before") or []
     return Context(
         topic=tracker.get_slot("topic"),
         earlier=tracker.get_slot("earlier_topic"),
         offered=tuple(str(faq_id) for faq_id in offered),
+        listed_before=tuple(str(faq_id) for faq_id in listed_before),
         fallback_streak=int(tracker.get_slot("fallback_streak") or 0),
         urgent=bool(tracker.get_slot("urgent")),
         frustrated=bool(tracker.get_slot("frustrated")),
@@ -101,6 +103,7 @@ def _context_slots(context: Context) -> list[EventType]:
         SlotSet("topic", context.topic),
         SlotSet("earlier_topic", context.earlier),
         SlotSet("offered_faqs", list(context.offered)),
+        SlotSet("listed_before", list(context.listed_before)),
         SlotSet("urgent", context.urgent),
         SlotSet("frustrated", context.frustrated),
     ]

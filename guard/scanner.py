@@ -22,15 +22,20 @@ What counts as a secret:
   Chinese is mostly made of list characters;
 - a 6-digit number next to 密码 / PIN, a 4-8 digit number next to 验证码 / code / OTP,
   a 3-4 digit number next to CVV / 安全码 ("next to": at most 6 characters apart);
-- a password typed out after its label (密码是 / 密码: / password is …): letters with a
-  digit or symbol (6-40 characters), or 4-20 digits that are no amount or year; a card's
-  expiry after its label (有效期 09/27, exp 11/2028) in a message about a card;
-- a bank card number of 13-19 digits that passes the Luhn check, written in one piece or
+- a password typed out after its label (密码是 / 密码: / password is …, or letters right
+  after 密码): letters with a digit or symbol (6-40 characters), or 4-20 digits that are
+  no amount or year; a card's expiry after its label (有效期 09/27, exp 11/2028) in a
+  message about a card;
+- written out after its label: a code or payment password one digit at a time (验证码是
+  7 3 9 2 1 5, 7-3-9-2-1-5), 12-24 words of any kind after 助记词 / seed phrase, 64 hex
+  digits after 私钥 / private key; a WIF private key anywhere;
+- a bank card number of 13-19 digits that passes the Luhn check (or that the user calls
+  one: 卡号 / 银行卡 / card number, a mistyped digit and all), written in one piece or
   in groups of 3+ digits joined by one kind of separator (1-3 spaces, - . _ or a dash,
   each optionally spaced); also when glued to letters (VISA4111…), then only with the
   prefix of a card network;
 - a mainland resident ID number: province code, birth year and month in place, and a
-  valid ISO 7064 MOD 11-2 check character.
+  valid ISO 7064 MOD 11-2 check character (any check character after 身份证号 / ID).
 
 Precision matters both ways: a miss can cost the user their money, a false alarm hides an
 ordinary question from the bot. So digits are never taken out of a longer digit run, and a
@@ -76,6 +81,8 @@ class SecretKind(str, Enum):  # noqa: UP042
     PASSWORD = "password"
     # A card's expiry after its label (有效期09/27): with the number, it is card data.
     CARD_EXPIRY = "card_expiry"
+    # A wallet's private key: WIF (5… / K… / L…) or 64 hex digits after 私钥 / private key.
+    PRIVATE_KEY = "private_key"
 
 
 @dataclass(frozen=True)
@@ -416,6 +423,8 @@ def _keyword_numbers(text: str) -> Iterator[Finding]:
 # 「密码是」「登录密码：」「password is」: what follows up to a space or a Chinese character.
 _PASSWORD_LABEL = re.compile(
     r"密[码碼马]\s*(?:(?:是|为|為)\s*[:=]?|[:=])\s*"
+    # 「密码Qq@2024abc」: the value right after the word, nothing between.
+    r"|密[码碼马](?=[A-Za-z])"
     r"|(?<![A-Za-z])(?:password|passcode|pwd|pin)\s*(?:is\s+|:\s*|=\s*)",
     re.IGNORECASE,
 )
@@ -481,6 +490,59 @@ def _card_expiries(text: str) -> Iterator[Finding]:
         return
     for found in _EXPIRY.finditer(text):
         yield Finding(SecretKind.CARD_EXPIRY, *found.span(1))
+
+
+# --- Written out after their label: spaced codes, phrases, private keys ---------------
+
+# 「验证码是7 3 9 2 1 5」「code: 7-3-9-2-1-5」: one digit at a time, each after a space or a
+# dash (a code read out, or typed to dodge a filter).
+_SPACED_CODE = re.compile(
+    r"(?:(?P<code>[验驗][证證][码碼]|[校][验驗][码碼]|[动動][态態][码碼]|短信[码碼]"
+    r"|(?<![A-Za-z])(?:code|otp)(?![A-Za-z]))|(?P<password>密[码碼马]|(?<![A-Za-z])pin(?![A-Za-z])))"
+    r"\s*(?:是|为|為|:)?\s*(?P<digits>(?:\d[ \-.]){3,7}\d)(?![\d\-.]?\d)",
+    re.IGNORECASE,
+)
+# 「我的助记词是 apple banana … lemon」: after its label, 12 or more words in a row are the
+# phrase, on the list or not (a misspelt or made-up word would leave the rest in clear).
+_LABELLED_PHRASE = re.compile(
+    rf"(?:{_MNEMONIC_CONTEXT.pattern})(?:\s*(?:phrase|words?))?\s*(?:是|为|為|:|如下)?\s*"
+    r"(?P<phrase>[A-Za-z]{2,12}(?:[\s,，、]+[A-Za-z]{2,12}){11,23})(?![A-Za-z])",
+    re.IGNORECASE,
+)
+# Wallet import format: 51 characters from 5, or 52 from K or L, in base58.
+_WIF = re.compile(r"(?<![A-Za-z0-9])(?:5[HJK]|[KL])[1-9A-HJ-NP-Za-km-z]{49,50}(?![A-Za-z0-9])")
+_LABELLED_KEY = re.compile(
+    r"(?:私[钥鑰]|(?<![A-Za-z])private\s*key(?![A-Za-z]))\s*(?:是|为|為|:)?\s*"
+    r"(?P<key>(?:0x)?[0-9a-fA-F]{64})(?![0-9a-fA-F])",
+    re.IGNORECASE,
+)
+
+
+# 「客服你要我的验证码吗 我收到的是 7 3 9 2 1 5」: in a message about a code, four to eight
+# single digits spaced out are one, wherever they stand.
+_SPACED_DIGITS = re.compile(r"(?<![\d\-.])(?:\d[ \-.]){3,7}\d(?![\d]|[\-.]\d)")
+_CODE_WORD = re.compile(
+    r"[验驗][证證][码碼]|[校][验驗][码碼]|[动動][态態][码碼]|短信[码碼]|(?<![A-Za-z])(?:code|otp)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+
+
+def _written_out(text: str) -> Iterator[Finding]:
+    if _CODE_WORD.search(text):
+        for found in _SPACED_DIGITS.finditer(text):
+            yield Finding(SecretKind.SMS_CODE, *found.span())
+    for found in _SPACED_CODE.finditer(text):
+        digits = sum(char.isdigit() for char in found.group("digits"))
+        if found.group("code"):
+            yield Finding(SecretKind.SMS_CODE, *found.span("digits"))
+        elif digits == 6:
+            yield Finding(SecretKind.PAYMENT_PASSWORD, *found.span("digits"))
+    for found in _LABELLED_PHRASE.finditer(text):
+        yield Finding(SecretKind.MNEMONIC, *found.span("phrase"))
+    for found in _WIF.finditer(text):
+        yield Finding(SecretKind.PRIVATE_KEY, *found.span())
+    for found in _LABELLED_KEY.finditer(text):
+        yield Finding(SecretKind.PRIVATE_KEY, *found.span("key"))
 
 
 # --- Card and ID numbers ----------------------------------------------------------------
@@ -690,6 +752,7 @@ def _findings(folded: _Folded) -> list[Finding]:
         *_mnemonics(folded.text),
         *_keyword_numbers(folded.text),
         *_labelled_passwords(folded.text),
+        *_written_out(folded.text),
         *_card_expiries(folded.text),
         *_card_numbers(folded.text),
         *_id_numbers(folded.text),

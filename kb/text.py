@@ -24,6 +24,7 @@ RESOURCES = Path(__file__).parent / "resources"
 JIEBA_DICTIONARY_DIR = RESOURCES / "jieba"
 USER_DICTIONARY = JIEBA_DICTIONARY_DIR / "userdict.txt"
 SYNONYMS_FILE = RESOURCES / "synonyms.yml"
+DIALECT_FILE = RESOURCES / "dialect.yml"
 
 # jieba announces every dictionary load on stderr at INFO.
 jieba.setLogLevel(logging.WARNING)
@@ -64,10 +65,22 @@ def _synonyms() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(rules)
 
 
+@cache
+def _dialect() -> tuple[tuple[str, str], ...]:
+    """Cantonese words and their Mandarin, longest first (唔可以 before 唔)."""
+    table: dict[str, list[str]] = yaml.safe_load(DIALECT_FILE.read_text("utf-8"))
+    rules = [(variant, mandarin) for mandarin, variants in table.items() for variant in variants]
+    return tuple(sorted(rules, key=lambda rule: len(rule[0]), reverse=True))
+
+
 def normalize(text: str) -> str:
-    """Fold width and case, convert to Simplified Chinese and collapse whitespace."""
+    """Fold width and case, convert to Simplified Chinese and Cantonese words to
+    Mandarin, and collapse whitespace."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = to_simplified(text)
+    for variant, mandarin in _dialect():
+        if variant in text:
+            text = text.replace(variant, mandarin)
     return _SPACES.sub(" ", text).strip()
 
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from guard import WARNING, scan, scan_recent
+from guard import REDACTED, WARNING, scan, scan_recent
 from support import metrics
 from support.channels import BRIEF_CHANNELS
 from support.conversations.errors import InvalidChoiceError, RateLimitedError
@@ -48,6 +48,7 @@ from support.replies.turns import context_from_history, respond
 from support.replies.vocabulary import (
     AFFIRM,
     DENY,
+    DESCRIBE_IT,
     OPEN_TICKET,
     REQUEST_HUMAN,
     SAFETY_STEPS,
@@ -400,6 +401,10 @@ class ConversationService(ConversationStore):
                     conversation, said, plan.reason, urgent=plan.urgent, question=plan.question
                 )
                 return [*_outgoing(turn.answer), OutgoingMessage(DEGRADED_QUEUED)]
+            if REDACTED in text and not signals.asks_besides_secrets(text):
+                # Only the secret (「验证码〔已隐藏〕 你帮我看看」): the warning says it all,
+                # as Rasa's action_sensitive_warning does.
+                return [OutgoingMessage(DESCRIBE_IT)]
             if signals.read(text).wants_ticket:
                 # No form without the dialogue model: the request goes to the queue as it is.
                 self._queue(conversation, said, HandoffReason.TICKET_REQUEST, urgent=False)

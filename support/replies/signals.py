@@ -32,7 +32,9 @@ _PERSON = re.compile(
     # 「需要人工审核吗」「人工费」 are about a process or a fee, not a request for a person.
     r"(?!审核|核实|复核|处理|费|智能|资|作)"
     # 「我要找客服」「客服 客服」: in a chat with the bot, the wallet's staff.
-    r"|(?<![不没别])(?:找|要|叫|转|接)(?:你们)?的?(?:真的?)?客服(?=$|吧|啊|呀|[!！])"
+    r"|(?<![不没别])(?:找|要|叫|转|接)(?:个|一个|一位)?(?:你们)?的?(?:真的?)?客服(?=$|吧|啊|呀|[!！])"
+    # 「人呢」: in a chat with the bot, the person who should be there.
+    r"|^人(?:呢|在哪|去哪了|在吗)[?？!！。]*$"
     r"|^(?:客服[\s,，!！]*){2,}$"
     # 「我想跟你们的工作人员直接通话」「找你们经理来处理」「有没有活人啊」「人工人工」.
     rf"|(?:跟|和|与|同)(?:你们)?的?{_STAFF}(?:直接)?(?:说话|聊|通话|沟通|对话|谈)(?!过|了)"
@@ -49,6 +51,8 @@ _PERSON = re.compile(
     r"|^(?:agent|representative|real human)$"
     # 「我要找人」「叫个人来」「让一个真的客服来回答我」.
     r"|(?:我要|我想)找(?:个)?真人|(?:我要|我想)找(?:个)?人(?=$|[\s,，。!！]|吧)"
+    # 「搵真人同我傾啦」 (Cantonese, 揾 → 找 by now), 「找个真人来」.
+    r"|找(?:个|一个)?真人(?=$|[\s,，。!！]|同|跟|和|来|吧|啦|呀)"
     r"|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)(?=$|[\s,，。!！]|吧|处理|看看|说话|跟我)"
     # 「帮我找个人处理一下」: someone to take the case, not 「找个人帮我代提」.
     r"|(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?(?:处理|解决|跟进|看看|看)(?:一下)?"
@@ -216,6 +220,14 @@ _SCAM = re.compile(
     r"(?:提额|提高|额度|解冻|解封|贷款|借款|借钱|办理|开通|激活|恢复|消除|注销)"
     r"[^。]{0,16}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}(?:费|保证金|押金|税|解冻金)"
     r"|(?:转|存|打)(?:到|进|入)[^。]{0,4}安全的账户"
+    # Money put into an "investment" that will not come out: 「我已经投了三万了 现在提不出来」.
+    r"|(?:投|投资|入金)了[^。]{0,12}(?:提不出|取不出|出不了金|出不来|无法提现|提现不了|不能提现)"
+    # Lending the account to move someone's money (跑分): 「他说就是帮忙过一下账」.
+    r"|帮(?:忙|他|她|人|别人|朋友)?过(?:一下|个|一笔)?账|跑分|(?:出借|出租|借用|借)(?:我的|你的)?(?:账户|账号|钱包|收款码)"
+    r"|(?:收|接)(?:一笔|笔)?钱(?:再|然后)转(?:给|出)"
+    # The friend who asked for money says it was not them: 「打电话他说没发过」.
+    r"|(?:打电话|打过去|问了|联系|视频)[^。]{0,8}(?:他|她|对方|本人|朋友)(?:说)?(?:根本)?"
+    r"(?:没发过|没有发|没找过我|不知道这事|号被盗|微信被盗|qq被盗)"
     # Money moved on a stranger's say-so: 「我已经按他说的转了3000过去了」.
     r"|按(?:照)?(?:他|她|对方|那人|那个人|他们|陌生人|网友|骗子)(?:说的|的要求|要求的|的指示|教的|的话|的步骤)"
     r"[^。]{0,6}(?:转|汇|付|打|充|交|投)(?:了|过去|出去|完)"
@@ -614,6 +626,10 @@ _NOT_SOLVED = re.compile(
     r"(?:[\s,，。!！]|$)"
     r"|还是(?:不|没|失败|一样|老样子)|还是(?:收|登|打|提|转|付|用|进)(?:不|没)"
     r"|试了(?:也|还是|都)?(?:不行|没用)|没用(?!过)"
+    # 「试过了」 after the steps: they did not help.
+    r"|^(?:都|也|早就|已经|我)?(?:试过了|试过|弄过了|做过了|照做了)(?:啊|呀|的|了)*$"
+    # What the user did besides, to no end: 「重装了也不行」「重启过也一样」.
+    r"|(?:了|过)(?:也|都)(?:不行|一样|打不开|进不去|登不上|不管用)"
     r"|照(?:着)?做了.{0,6}(?:还是|也|都)|(?:没|不)(?:管用|好使)"
     # The step the answer sent them to went nowhere: 「联系了商家，商家根本不理我」.
     r"|(?:商家|卖家|对方|银行|他们)[^，,。]{0,4}(?:根本)?(?:不理|不回|不管|不给退|不退|不处理)"
@@ -643,7 +659,8 @@ _ASKS = re.compile(
 _FILLER = re.compile(
     # Openers that may run straight into the question: 「请问怎么…」.
     r"^(?:你好|您好|请问|麻烦(?:问一下|问下|问)|打扰(?:一下)?|在吗|在不在|有人吗"
-    r"|(?:我)?(?:想)?(?:问一下|问下|咨询一下|咨询下)(?![单载线架面])|(?:我)?(?:想)?问个问题|我有个问题)[\s,，.。!！~～、:：?？]*"
+    r"|(?:我)?(?:想)?(?:问一下|问下|咨询一下|咨询下)(?![单载线架面])|(?:我)?(?:想)?问个问题|我有个问题"
+    r"|(?:我)?(?:想)?问(?:个|件|点)事(?:情|儿)?|(?:我)?有(?:个|件)事(?:情|儿)?(?:想问)?)[\s,，.。!！~～、:：?？]*"
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
     r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|谢啦|谢了"
     r"|好的|好吧|好嘞|好滴|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks|thx"
@@ -651,7 +668,7 @@ _FILLER = re.compile(
     # Greetings and acknowledgements: 「早上好」「明白了 谢啦」「算了 没事了」.
     r"|(?:早上|上午|中午|下午|晚上)好|早安|晚安|明白了?|知道了|懂了|了解了?|清楚了|收到了?"
     r"|没事了?|没问题了?|那就这样|就这样吧?"
-    r"|拜拜|再见|bye)(?:[\s,，.。!！~～、:：]+|$|(?=谢谢|多谢|谢啦|拜拜|再见|bye))"
+    r"|拜拜|再见|bye)(?:[\s,，.。!！~～、:：]+|$|(?=谢谢|多谢|谢啦|拜拜|再见|bye|明白|知道|了解|收到))"
 )
 
 _CLAUSE_BREAK = re.compile(
@@ -666,7 +683,7 @@ _CLAUSE_BREAK = re.compile(
 _SPACES = re.compile(r"\s+")
 # 「提现到账了，谢谢」: the problem is solved, and the user says so with thanks.
 _SOLVED = re.compile(
-    r"(?:到账|到了|好了|可以了|成功|解决|搞定|收到|弄好|恢复|正常|登上|进去|找到|能用)了?"
+    r"(?:到账|到了|好了|可以了|成功|解决|搞定|收到|弄好|恢复|正常|登上|进去|找到|能用|打开|开了)了?"
     r"[啊呀哈啦哦嘞]*$"
 )
 _NEGATED = re.compile(r"[没不未无]|失败")
@@ -845,23 +862,32 @@ def clauses(text: str) -> list[str]:
 
 
 # 「不是看余额，是余额少了一笔钱」: what the user does not mean, then what they do.
+# 「我说错了」「哦」 before a correction.
+_OWN_SLIP = r"^(?:(?:我)?(?:说错了|打错了|写错了|搞错了|弄错了)|哦|噢|啊|呃)?[\s,，。]*"
 _NOT_THIS_BUT = re.compile(
-    # 「不是我操作的」 denies having done it; it corrects nothing.
-    r"^(?:我)?(?:不是|并不是)(?!我|本人)[^，,。.!！?？\s]{1,12}[，,\s]*"
+    # 「不是我操作的」 denies having done it; it corrects nothing. 「哦不是 是换绑银行卡」:
+    # what is not meant may go unsaid.
+    _OWN_SLIP + r"(?:我)?(?:不是|并不是)(?!我|本人)[^，,。.!！?？\s]{0,12}[，,\s]*"
     r"(?:是|而是|我是说|我说的是|我是想|我是要|我想|我要)(?=\S{2,})"
+)
+# 「我说错了 是提现不是充值」: what is meant first, then what is not.
+_THIS_NOT_THAT = re.compile(
+    _OWN_SLIP
+    + r"是(?!我|本人)(?P<meant>[^，,。\s]{2,10}?)[\s,，]*(?:不是|而不是)[^，,。!！?？]{1,10}$"
 )
 
 
 def corrects(text: str) -> bool:
     """「不是看余额，是余额少了一笔钱」「我不是要看余额，我想看每一笔的明细」: the user
     sets the topic aside for another matter."""
-    return bool(_NOT_THIS_BUT.search(normalize(text)))
+    normal = normalize(text)
+    return bool(_NOT_THIS_BUT.search(normal) or _THIS_NOT_THAT.search(normal))
 
 
 def question_part(normal: str) -> str:
     """The clauses that carry the question: person requests and filler words dropped;
     after 「不是X，是…」 only what the user does mean."""
-    normal = _NOT_THIS_BUT.sub("", normal)
+    normal = _THIS_NOT_THAT.sub(r"\g<meant>", _NOT_THIS_BUT.sub("", normal))
     kept = []
     solved = []
     thanked = bool(_THANKS.search(normal))
@@ -911,7 +937,8 @@ def _still_asks(calm: str) -> bool:
 # Terms that name no subject after an answer: synonym targets that tell how something
 # went (「还是失败」), and money itself, which every answer of a wallet is about (「钱呢」
 # after a top-up answer asks after that top-up).
-_NO_SUBJECT = frozenset({"失败", "重置", "忘记", "锁定", "钱"})
+# 「到账要多久」 after cross-border: every movement of money arrives, so 到账 names none.
+_NO_SUBJECT = frozenset({"失败", "重置", "忘记", "锁定", "钱", "到账", "没到账", "处理中"})
 
 
 @cache
@@ -949,7 +976,8 @@ def names_a_subject(normal: str) -> bool:
 # 「你是机器人吗」: asked of the bot, not of the wallet (Rasa's bot_challenge; this reads it
 # where no intent comes with the text, in degraded mode).
 _ASKS_WHO_ANSWERS = re.compile(
-    r"^(?:请问)?(?:你|您|这|这边|对面)?(?:是|是不是)(?:个|一个)?(?:机器人|真人|人工|ai|智能客服|自动回复|程序|人)"
+    r"^(?:你|您)(?:叫|是)什么(?:名字)?[?？]*$|^(?:你|您)是谁[?？]*$"
+    r"|^(?:请问)?(?:你|您|这|这边|对面)?(?:是|是不是)(?:个|一个)?(?:机器人|真人|人工|ai|智能客服|自动回复|程序|人)"
     r"(?:吗|么|嘛|啊|吧|呀)?[?？]*$|^(?:are you|r u) (?:a )?(?:bot|robot|human|real person)\??$"
 )
 
@@ -978,7 +1006,11 @@ def is_real_question(signals: Signals) -> bool:
     rest = signals.question
     if len(rest) < 2:
         return False
-    return has_domain_term(rest) or bool(_ASKS.search(rest) or _CORRECTS.search(rest))
+    return (
+        has_domain_term(rest)
+        or bool(_ASKS.search(rest) or _CORRECTS.search(rest))
+        or corrects(signals.text)
+    )
 
 
 # A hidden secret with its label: 「我的支付密码是〔已隐藏〕」「卡号〔已隐藏〕」.

@@ -79,7 +79,12 @@ MAX_OTHER_QUESTIONS = 2
 # A typed number beyond this is no pick from a list (WeChat numbers at most nine).
 MAX_OPTION_NUMBER = 9
 # A follow-up this short is quoted back when the FAQ says nothing more on it.
-MAX_QUOTED = 16
+MAX_QUOTED = 10
+# What a follow-up is about, without the words that mark it as one: 「那能看到利息吗」
+# is quoted back as 「能看到利息」.
+_FOLLOW_UP_MARKS = re.compile(
+    r"^(?:那么|那个|那|所以|还有|然后|另外|请问)+|(?:是不是|是吗|吗|呢|啊|呀|吧|么|嘛|哦)+$"
+)
 # A message this long (after greetings and requests) may describe an option just offered
 # (「登不进app那个」); a longer one is a question of its own.
 MIN_DESCRIPTION = 3
@@ -95,6 +100,9 @@ MIN_DESCRIBED_SHARE = 0.5
 # When the KB falls back on the words, the option must still score this share of the
 # clarify threshold.
 WEAKEST_DESCRIBED_SHARE = 0.9
+# Aspects that are subjects of their own entries (limits, fees, rates): asked after a
+# topic that says nothing of them, the entry on them may.
+_OWN_SUBJECT_ASPECT = re.compile(r"限额|上限|额度|手续费|费用|收费|扣费|汇率")
 # A category with at most this many entries tells which of a list a follow-up means.
 MAX_SIBLINGS = 4
 # 「转账的」「信用卡的」: a message this short ending in 的 narrows the topic down.
@@ -154,10 +162,8 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ),
         (r"为什么|为啥|什么原因|原因|怎么回事|why", ("原因", "因为", "常见于", "常见")),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
-        (
-            r"限额|上限|最多|额度|提额|调高|提高|提升|上调|limit",
-            ("限额", "额度", "上限", "最多", "提高"),
-        ),
+        (r"限额|上限|最多|额度|limit", ("限额", "额度", "上限", "最多")),
+        (r"提额|调高|提高|提升|上调", ("提高", "提额", "调高")),
         # Whether it is worth it: 「有必要开吗」 after the two-step answer (「建议开启」).
         (r"有必要|必要吗|值得|要不要开|需不需要开|建议|推荐", ("建议", "推荐", "必要")),
         # The other side will not help: 「对方不还」 after the wrong-recipient answer.
@@ -205,6 +211,9 @@ class Context:
     # The topic before this one: after 「怎么提现」「要手续费吗」, 「大概几天能到」 is still
     # about the withdrawal, which the fees answer says nothing of.
     earlier: str | None = None
+    # The list before the reply just given, when that reply listed nothing: 「1」 after a
+    # side question (「卡的问题」, then 「绑卡要手续费吗」) still picks from it.
+    listed_before: tuple[str, ...] = ()
 
     def earlier_after(self, topic: str | None) -> str | None:
         """The topic before ``topic`` once the conversation moves to it."""
@@ -240,13 +249,33 @@ def respond(
     ask_if_helped: bool = True,
 ) -> Turn:
     """What to do with the user's typed ``text`` (already redacted)."""
+    turn = _respond(kb, text, context, intent=intent, ask_if_helped=ask_if_helped)
+    return replace(turn, context=_with_list_before(context, turn))
+
+
+def _with_list_before(before: Context, turn: Turn) -> Context:
+    """The list a number may still pick from after this turn: the one just shown if the
+    turn listed nothing, and none once the user turned the list down."""
+    after = turn.context
+    if after.offered or "none_of_these" in turn.signals:
+        return replace(after, listed_before=())
+    return replace(after, listed_before=before.offered)
+
+
+def _respond(
+    kb: KnowledgeBase, text: str, context: Context, *, intent: str | None, ask_if_helped: bool
+) -> Turn:
     said = understanding.read(text)
     # 「都不是」 to a list, or 「不是这个问题」 to an answer.
     if (context.offered or context.answered) and understanding.rejects_options(text):
         return _none_of_these(context)
     # Fraud came up before, and now the user says the money or the code is gone.
     in_danger = said.urgent or (context.urgent and said.complied)
-    picked = None if in_danger else _picked(kb, text, context, said)
+    picked = (
+        None
+        if in_danger
+        else _picked(kb, text, context, said) or _picked_before(kb, text, context, said)
+    )
     if picked is not None:
         answer = answer_faq(picked, ask_if_helped=ask_if_helped)
         return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
@@ -261,8 +290,12 @@ def respond(
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
         return _handoff(context, said, reason, urgent=urgent)
-    if said.not_solved and context.answered and not understanding.names_a_subject(said.question):
-        return _not_solved(kb, said, context)
+    if said.not_solved and not understanding.names_a_subject(said.question):
+        if context.answered:
+            return _not_solved(kb, said, context)
+        if context.topic and context.fallback_streak:
+            # 「还是不行」 again, after 「上面的办法没能解决……建议转人工」: a person now.
+            return _handoff(context, said, HandoffReason.BOT_FALLBACK, urgent=False)
     if said.offers_secret or _offers_the_topic(kb, said, context):
         return _keep_it(kb, said, context, ask_if_helped)
     if _is_small_talk(said, intent):
@@ -368,6 +401,15 @@ def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FA
     if index is not None:
         return offered[index]
     return _described(kb, said, offered)
+
+
+def _picked_before(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FAQ | None:
+    """A number or ordinal alone (「1」「那就选第一个」) for the list shown before a side
+    question; a description is a new question by then."""
+    if context.offered or not context.listed_before or said.wants_person or said.urgent:
+        return None
+    index = understanding.numbered_choice(text, len(context.listed_before))
+    return kb.get(context.listed_before[index]) if index is not None else None
 
 
 def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ | None:
@@ -635,7 +677,12 @@ def _with_the_conversation(
     leaned_on = _leaned_on(kb, topic, question, result)
     if leaned_on is not None:
         return leaned_on, True
-    sibling = _sibling_among(kb, topic, question, result)
+    # The topic's own kind among the choices, or the earlier topic's (「失败了咋办」 after
+    # withdrawing, then its fees, is about the withdrawal failing).
+    earlier = kb.get(context.earlier) if context.earlier else None
+    sibling = _sibling_among(kb, topic, question, result) or (
+        _sibling_among(kb, earlier, question, result) if earlier is not None else None
+    )
     if sibling is not None:
         rest = [candidate for candidate in result.candidates if candidate is not sibling]
         result = replace(result, decision=Decision.ANSWER, candidates=[sibling, *rest])
@@ -1003,7 +1050,14 @@ def _next_step(
     # answer) is not in it: meaning alone would quote something else.
     if part is None and covered and not _asks_an_aspect(question):
         part = closest_part(kb, faq.answer, question)
-    asked = _bare(question)
+    if part is None and _OWN_SUBJECT_ASPECT.search(question):
+        # An aspect of the topic that another entry speaks to: 「那有没有上限」 after the
+        # top-up methods is answered by the limits, not with 「nothing more」.
+        own = kb.query(question).top
+        found = relevant_part(own.faq.answer, question) if own and own.id != faq.id else None
+        if own is not None and found is not None:
+            faq, part, top = own.faq, found, own
+    asked = echoed(question)
     if _asks_what_now(question):
         text = what_now(faq.answer)
         part = None
@@ -1024,6 +1078,11 @@ def _next_step(
         category,
     )
     return answer, top
+
+
+def echoed(question: str) -> str:
+    """The follow-up as the reply names it: 「那能看到利息吗」 → 「能看到利息」."""
+    return _FOLLOW_UP_MARKS.sub("", _bare(question)).strip(" ，,")
 
 
 def what_now(answer: str) -> str:
@@ -1092,6 +1151,7 @@ def context_from_history(messages: Iterable[Any]) -> Context:
     topic: str | None = None
     earlier: str | None = None
     offered: tuple[str, ...] = ()
+    listed_before: tuple[str, ...] = ()
     streak = 0
     urgent = frustrated = answered = False
     for message in messages:
@@ -1103,10 +1163,11 @@ def context_from_history(messages: Iterable[Any]) -> Context:
         kb = message.kb or {}
         decision = kb.get("decision")
         if decision is None:
-            if message.buttons:  # newer buttons (「都不是」's): 「1」 no longer picks from the list
-                offered = ()
+            if message.buttons and offered:
+                # Newer buttons (「都不是」's): 「1」 no longer picks from the list.
+                offered = listed_before = ()
             continue
-        offered = ()
+        listed_before, offered = offered, ()
         answered = decision == Decision.ANSWER.value
         if decision == Decision.ANSWER.value and kb.get("faq_id"):
             answered_id = str(kb["faq_id"])
@@ -1119,9 +1180,11 @@ def context_from_history(messages: Iterable[Any]) -> Context:
             streak = 0
             picks = (chosen_faq_id(button.payload) for button in message.buttons)
             offered = tuple(faq_id for faq_id in picks if faq_id)
+            listed_before = ()
     return Context(
         topic=topic,
         offered=offered,
+        listed_before=listed_before,
         fallback_streak=streak,
         urgent=urgent,
         frustrated=frustrated,

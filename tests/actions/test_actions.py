@@ -572,6 +572,18 @@ async def test_a_secret_given_to_a_scammer_is_hidden_and_handed_off(
     assert case is not None and case.urgent
 
 
+async def test_a_number_after_a_side_question_picks_from_the_list_before(
+    make_tracker: MakeTracker,
+) -> None:
+    listed = ["payment_password_reset", "password_reset"]
+    tracker = make_tracker("1", intent="goodbye", slots={"listed_before": listed})
+    dispatcher, events = await run(ActionAnswerFeedback(), tracker)
+    assert "支付密码" in dispatcher.messages[0]["text"]
+    assert slots_set(events)["topic"] == "payment_password_reset"
+    # Picked: the list is the one before now, for a second pick.
+    assert slots_set(events)["listed_before"] == []
+
+
 async def test_a_number_after_a_clarify_list_picks_that_option(make_tracker: MakeTracker) -> None:
     offered = ["payment_password_reset", "password_reset"]
     tracker = make_tracker("1", intent="goodbye", slots={"offered_faqs": offered})

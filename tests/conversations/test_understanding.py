@@ -14,6 +14,7 @@ from support.replies import signals
 from support.replies.turns import (
     Context,
     context_from_history,
+    echoed,
     relevant_part,
     respond,
     what_now,
@@ -412,6 +413,9 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("我已经按他说的转了3000过去了 怎么办", True),
         # Someone "from support" asking for it is no offer of ours (「客服要我的…吗」 is).
         ("客服要我的助记词帮我恢复钱包", True),
+        ("我已经投了三万了 现在提不出来", True),
+        ("我已经转过去了 后来打电话他说没发过", True),
+        ("他说就是帮忙过一下账", None),
     ],
 )
 def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | None) -> None:
@@ -436,6 +440,8 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "客服告诉我可以把余额转到银行卡",
         "领取优惠券的链接需要输入验证码吗",
         "按客服说的重置了密码",
+        "投资了理财产品 什么时候能提现",
+        "充了500 现在提不出来",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
         "你们是骗子吧 钱提不出来",
     ],
@@ -451,8 +457,14 @@ def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None
         ("问一下，我能跟活人说话吗", "wants_person"),
         ("按你说的都弄了 还是收不到", "not_solved"),
         ("还是登不上", "not_solved"),
+        ("重装了也不行", "not_solved"),
+        ("重启过也一样", "not_solved"),
         ("你们到底管不管", "frustrated"),
         ("账户被冻结了 里面有两万块 急死了 帮我找个人处理一下", "wants_person"),
+        ("人呢", "wants_person"),
+        ("查不到吗 那找个客服", "wants_person"),
+        ("搵真人同我傾啦", "wants_person"),
+        ("试过了", "not_solved"),
         ("再不给我解决我就报警了 钱被冻了一个礼拜", "frustrated"),
     ],
 )
@@ -553,7 +565,9 @@ def test_a_question_is_never_small_talk(text: str, question: bool) -> None:
      ("谢谢 充值一直没到账", "充值一直没到账"), ("谢谢，但是验证码没收到", "但是验证码没收到"),
      ("谢谢！页面显示不正常", "页面显示不正常"), ("谢谢，绑卡没成功", "绑卡没成功"),
      ("绑好了 谢谢", ""), ("怎么提现 谢谢", "怎么提现"), ("早上好", ""), ("嗯嗯 明白了 谢啦", ""),
-     ("算了 没事了", ""), ("早上好 我想问下提现", "提现"), ("明白怎么绑卡吗", "明白怎么绑卡吗")],
+     ("算了 没事了", ""), ("早上好 我想问下提现", "提现"), ("明白怎么绑卡吗", "明白怎么绑卡吗"),
+     ("好的明白了 谢谢", ""), ("打开了 谢谢", ""), ("我想问个事", ""),
+     ("我说错了 是提现不是充值", "提现"), ("哦不是 是换绑银行卡", "换绑银行卡")],
 )  # fmt: skip
 def test_news_that_it_worked_said_with_thanks_is_no_question(text: str, question: str) -> None:
     assert signals.read(text).question == question
@@ -665,7 +679,16 @@ def test_follow_ups_the_answer_says_nothing_on_are_told_apart(
         assert "follow_up" in turn.signals
         texts.append(turn.answer.replies[0].text)
         context = turn.context
-    assert texts[0] != texts[1] and "能设置提醒吗" in texts[1]
+    assert texts[0] != texts[1] and "「能设置提醒」" in texts[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [("那能看到利息吗", "能看到利息"), ("那日元呢", "日元"), ("那个红色的按钮是不是", "红色的按钮"),
+     ("周末呢？", "周末")],
+)  # fmt: skip
+def test_a_follow_up_is_named_without_its_follow_up_words(question: str, named: str) -> None:
+    assert echoed(question) == named
 
 
 @pytest.mark.parametrize("follow_up", ["那怎么办", "然后呢", "那我该怎么办？", "接下来怎么做"])
@@ -723,7 +746,7 @@ def test_a_kind_named_after_an_answer_narrows_its_topic(
     assert kind.removesuffix("的") in turn.answer.replies[0].text
 
 
-@pytest.mark.parametrize("text", ["你是机器人吗", "你是真人吗？", "are you a bot?"])
+@pytest.mark.parametrize("text", ["你是机器人吗", "你是真人吗？", "are you a bot?", "你叫什么名字"])
 def test_asking_who_answers_is_small_talk_without_an_intent(
     knowledge_base: KnowledgeBase, text: str
 ) -> None:
@@ -754,6 +777,40 @@ def test_pointing_back_past_a_side_question_returns_to_the_topic_before(
     turn = respond(knowledge_base, "那充值那个到底怎么办", context)
     assert turn.context.topic == "topup_delay"
     assert "充值" in turn.answer.replies[0].text
+
+
+def test_a_limit_asked_after_a_topic_without_one_is_quoted_from_the_limits(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「那有没有上限」 after the top-up methods: the limits entry speaks to it."""
+    first = respond(knowledge_base, "怎么充值", Context())
+    assert first.context.topic == "topup_methods"
+    turn = respond(knowledge_base, "那有没有上限", first.context)
+    assert turn.context.topic == "limits"
+    assert "额度" in turn.answer.replies[0].text or "限额" in turn.answer.replies[0].text
+    # A dimension of any entry (time) is no such subject: no jump to another entry.
+    first = respond(knowledge_base, "忘了登录密码", Context())
+    assert respond(knowledge_base, "要多久", first.context).context.topic == first.context.topic
+
+
+@pytest.mark.parametrize(
+    ("text", "corrects"),
+    [("我说错了 是提现不是充值", True), ("哦不是 是换绑银行卡", True),
+     ("是换号码 不是换手机", True), ("是我操作的 不是别人", False), ("不是我操作的", False)],
+)  # fmt: skip
+def test_corrections_with_a_slip_or_the_meant_thing_first(text: str, corrects: bool) -> None:
+    assert signals.corrects(text) is corrects
+
+
+def test_still_not_solved_after_a_person_was_suggested_hands_off(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    first = respond(knowledge_base, "登录密码忘了", Context())
+    second = respond(knowledge_base, "没用", first.context)
+    assert "not_solved" in second.signals and second.handoff is None
+    third = respond(knowledge_base, "还是不行", second.context)
+    assert third.handoff is not None
+    assert third.handoff.reason is HandoffReason.BOT_FALLBACK and not third.handoff.urgent
 
 
 def test_urgent_risk_is_a_handoff_with_safety_steps(knowledge_base: KnowledgeBase) -> None:
@@ -974,9 +1031,31 @@ def test_the_context_is_rebuilt_from_a_transcript() -> None:
     person = SimpleNamespace(payload=REQUEST_HUMAN, title="转人工客服")
     rejected = [*transcript, message("user", "都不是"), message("bot", "好的", None, [person])]
     assert context_from_history(rejected).offered == ()
+    assert context_from_history(rejected).listed_before == ()
     # Two answers: the first is the topic before the second.
     later = [*transcript, message("bot", "……", {"decision": "answer", "faq_id": "fees"})]
     assert context_from_history(later).earlier == "topup_delay"
+    # The answer to a side question after the list: 「1」 may still pick from it.
+    assert context_from_history(later).listed_before == ("bind_card",)
+    helped = SimpleNamespace(payload="/affirm", title="是")
+    asked = [*later, message("bot", "解决了吗", None, [helped])]
+    assert context_from_history(asked).listed_before == ("bind_card",)
+
+
+def test_a_number_after_a_side_question_picks_from_the_list_before(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    listed = respond(knowledge_base, "密码忘了", Context())
+    assert len(listed.context.offered) >= 2
+    side = respond(knowledge_base, "怎么查看余额", listed.context)
+    assert side.context.offered == () and side.context.listed_before == listed.context.offered
+    for pick in ("1", "那就选第一个"):
+        turn = respond(knowledge_base, pick, side.context)
+        assert turn.context.topic == listed.context.offered[0]
+    # Turned down, the list picks nothing more.
+    rejected = respond(knowledge_base, "都不是", listed.context)
+    assert rejected.context.listed_before == ()
+    assert respond(knowledge_base, "1", rejected.context).context.topic is None
 
 
 @pytest.mark.parametrize(

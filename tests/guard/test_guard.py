@@ -97,6 +97,59 @@ def test_chinese_list_is_single_characters() -> None:
 # --- API shape --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "kind"),
+    [
+        ("验证码是7 3 9 2 1 5", "验证码是〔已隐藏〕", "sms_code"),
+        ("code: 7-3-9-2-1-5 收到了", "code: 〔已隐藏〕 收到了", "sms_code"),
+        ("支付密码是 1 3 5 7 9 0", "支付密码是 〔已隐藏〕", "payment_password"),
+        (
+            "客服你要我的验证码吗 我收到的是 7 3 9 2 1 5",
+            "客服你要我的验证码吗 我收到的是 〔已隐藏〕",
+            "sms_code",
+        ),
+        ("密码Qq@2024abc", "密码〔已隐藏〕", "password"),
+        (
+            "我的助记词是 apple banana cherry dog elephant fish grape house igloo jacket"
+            " kite lemon",
+            "我的助记词是 〔已隐藏〕",
+            "mnemonic",
+        ),
+        (
+            "私钥是 5KQwrPbwdL6PhXujxW37FSSQZ1JiwsST4cqQzDeyXtP79zkvFD3",
+            "私钥是 〔已隐藏〕",
+            "private_key",
+        ),
+        (
+            "private key: 0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+            "private key: 〔已隐藏〕",
+            "private_key",
+        ),
+    ],
+)
+def test_secrets_written_out_after_their_label(text: str, expected: str, kind: str) -> None:
+    """Spaced digits, a phrase of words off the list, a private key: hidden all the same."""
+    result = scan(text)
+    assert result.text == expected
+    assert result.kinds == (kind,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "交易哈希 4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+        "密码错误三次",
+        "密码8位吗",
+        "验证码 1 分钟后重发",
+        "验证码收不到 版本 2.3.1 的 app",
+        "help me with these twelve words that are in my english homework today ok",
+        "my seed words are apple banana",
+    ],
+)
+def test_look_alikes_of_written_out_secrets_are_kept(text: str) -> None:
+    assert scan(text).findings == ()
+
+
 def test_constants() -> None:
     assert REDACTED == "〔已隐藏〕"
     assert WARNING == "请勿向任何人（包括客服）提供密码、验证码或助记词。"
@@ -110,6 +163,7 @@ def test_constants() -> None:
         "id_number",
         "password",
         "card_expiry",
+        "private_key",
     ]
 
 

@@ -13,6 +13,11 @@ from kb.text import Tokenizer, canonicalize, is_traditional, normalize
         ("忘記密碼怎麼辦", "忘记密码怎么办"),
         ("ＡＰＰ　登不上", "app 登不上"),
         ("  充值   没到账 ", "充值 没到账"),
+        # Cantonese words become the Mandarin the FAQ uses (唔該 is thanks, not 不该).
+        ("我嘅帳戶俾人鎖咗 點算", "我的帐户俾人锁了 怎么办"),
+        ("要幾耐先到", "要多久先到"),
+        ("咁澳門可唔可以用", "那澳门可不可以用"),
+        ("唔該", "谢谢"),
     ],
 )
 def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from guard import REDACTED, WARNING
 from support.conversations.models import Message
 from support.dialogue import BotMessage
+from support.replies.vocabulary import DESCRIBE_IT
 from support.storage import session_factory
 from tests.web.conftest import Gateway
 
@@ -92,6 +93,16 @@ def test_degraded_mode_warns_about_a_redacted_message(gateway: Gateway) -> None:
     second = gateway.say(session_id, headers, text=SECOND_HALF).json()
     assert second["replies"][0]["text"] == WARNING
     _nothing_left(gateway, session_id)
+
+
+def test_degraded_mode_answers_what_a_message_asks_besides_its_secret(gateway: Gateway) -> None:
+    gateway.rasa.down = True
+    session_id, headers = gateway.session()
+    asks = gateway.say(session_id, headers, text="我卡号 6222 0212 3456 7890 123 绑不上").json()
+    assert asks["replies"][0]["text"] == WARNING
+    assert "卡" in asks["replies"][-1]["text"] and DESCRIBE_IT not in str(asks["replies"])
+    only = gateway.say(session_id, headers, text="验证码 482913 你帮我看看").json()
+    assert [reply["text"] for reply in only["replies"]] == [WARNING, DESCRIBE_IT]
 
 
 def test_an_ordinary_degraded_turn_has_no_warning(gateway: Gateway) -> None:
