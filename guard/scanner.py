@@ -424,7 +424,7 @@ def _keyword_numbers(text: str) -> Iterator[Finding]:
 _PASSWORD_LABEL = re.compile(
     r"密[码碼马]\s*(?:(?:是|为|為)\s*[:=]?|[:=])\s*"
     # 「密码Qq@2024abc」: the value right after the word, nothing between.
-    r"|密[码碼马](?=[A-Za-z])"
+    r"|密[码碼马]\s?(?=[A-Za-z])"
     r"|(?<![A-Za-z])(?:password|passcode|pwd|pin)\s*(?:is\s+|:\s*|=\s*)",
     re.IGNORECASE,
 )
@@ -505,7 +505,9 @@ _SPACED_CODE = re.compile(
 # 「我的助记词是 apple banana … lemon」: after its label, 12 or more words in a row are the
 # phrase, on the list or not (a misspelt or made-up word would leave the rest in clear).
 _LABELLED_PHRASE = re.compile(
-    rf"(?:{_MNEMONIC_CONTEXT.pattern})(?:\s*(?:phrase|words?))?\s*(?:是|为|為|:|如下)?\s*"
+    rf"(?:{_MNEMONIC_CONTEXT.pattern})(?:\s*(?:phrase|words?))?"
+    # 「助记词我发你 apple …」: a few words of Chinese may come between.
+    r"[^A-Za-z。！？!?]{0,8}?\s*(?:是|为|為|:|如下)?\s*"
     r"(?P<phrase>[A-Za-z]{2,12}(?:[\s,，、]+[A-Za-z]{2,12}){11,23})(?![A-Za-z])",
     re.IGNORECASE,
 )
@@ -527,9 +529,19 @@ _CODE_WORD = re.compile(
 )
 
 
+# 「我收到的码是七三五一九零」: a code read out in Chinese numerals.
+_CHINESE_DIGITS = re.compile(
+    r"(?<![零〇一二三四五六七八九两])[零〇一二三四五六七八九]{4,8}(?![零〇一二三四五六七八九两])"
+)
+_CODE_MENTION = re.compile(rf"{_CODE_WORD.pattern}|[码碼]", re.IGNORECASE)
+
+
 def _written_out(text: str) -> Iterator[Finding]:
     if _CODE_WORD.search(text):
         for found in _SPACED_DIGITS.finditer(text):
+            yield Finding(SecretKind.SMS_CODE, *found.span())
+    if _CODE_MENTION.search(text):
+        for found in _CHINESE_DIGITS.finditer(text):
             yield Finding(SecretKind.SMS_CODE, *found.span())
     for found in _SPACED_CODE.finditer(text):
         digits = sum(char.isdigit() for char in found.group("digits"))

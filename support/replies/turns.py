@@ -57,6 +57,7 @@ from support.replies.vocabulary import (
     PERSON_BUTTON,
     PICK_FIRST,
     RELEVANT_PART,
+    RULED_OUT,
     SAFETY_STEPS,
     SCAM_WARNING,
     TICKET_OR_HUMAN,
@@ -140,6 +141,9 @@ _ELLIPTICAL_START = (
     "how about",
 )
 
+_OVERDUE = re.compile(
+    r"都[^，。]{0,4}(?:小时|天|分钟|礼拜|星期)了|过了[^，。]{0,6}(?:小时|天)|超过|超时|还没到"
+)
 # What a follow-up asks about, and the words of the answer that speak to it.
 _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
     (re.compile(pattern), cues)
@@ -160,6 +164,8 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
                 "何时",
             ),
         ),
+        # Past the time it should take: 「都半小时了」「现在都过了24小时了」.
+        (_OVERDUE.pattern, ("超过", "超时", "仍未", "迟迟", "未到账")),
         (r"为什么|为啥|什么原因|原因|怎么回事|why", ("原因", "因为", "常见于", "常见")),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
         (r"限额|上限|最多|额度|limit", ("限额", "额度", "上限", "最多")),
@@ -762,17 +768,17 @@ def _back_to_earlier(
 def _sibling_among(
     kb: KnowledgeBase, topic: FAQ, question: str, result: QueryResult
 ) -> Candidate | None:
-    """The one entry among the choices from the topic's own small category, for a short
-    message with no subject of its own: 「超过时间了还没到」 after how to withdraw is about
-    the withdrawal being late, not the top-up or the transfer listed beside it."""
+    """The one entry among the choices (or the near misses) from the topic's own small
+    category, for a short message with no subject of its own: 「超过时间了还没到」 after
+    how to withdraw is about the withdrawal being late, not the top-up or the transfer
+    listed beside it."""
     if (
-        result.decision is not Decision.CLARIFY
+        result.decision is Decision.ANSWER
         or not _elliptical(question)
         or understanding.names_a_subject(question)
     ):
         return None
-    category = [faq for faq in kb.faqs if faq.category == topic.category]
-    if len(category) > MAX_SIBLINGS:
+    if not _small_category(kb, topic):
         return None  # a broad category (「其他」) says nothing of what the user means
     siblings = [
         candidate
@@ -780,6 +786,15 @@ def _sibling_among(
         if candidate.faq.category == topic.category and candidate.id != topic.id
     ]
     return siblings[0] if len(siblings) == 1 else None
+
+
+def _small_category(kb: KnowledgeBase, topic: FAQ) -> list[FAQ]:
+    """The other entries of the topic's category, when it is small enough to tell which
+    one a follow-up means (「提现」: how, and failed or late); none for a broad one."""
+    category = [faq for faq in kb.faqs if faq.category == topic.category]
+    if len(category) > MAX_SIBLINGS:
+        return []
+    return [faq for faq in category if faq.id != topic.id]
 
 
 def _speaks_to(topic: FAQ, question: str) -> bool:
@@ -1019,6 +1034,41 @@ def _is_lead_in(sentence: str) -> bool:
     return sentence.rstrip().endswith(("：", ":"))
 
 
+def _part_for(
+    kb: KnowledgeBase, top: Candidate, question: str, earlier: FAQ | None, *, covered: bool
+) -> tuple[Candidate, str | None]:
+    """The sentences that answer a follow-up on ``top``, and the entry they come from: the
+    topic's own, else the topic before's, a late one's sibling, or the entry of a subject
+    the topic says nothing of."""
+    faq = top.faq
+    part = (narrowed_part(faq.answer, question) if _narrows(question) else None) or (
+        relevant_part(faq.answer, question)
+    )
+    if part is None and earlier is not None and _asks_an_aspect(question):
+        before = relevant_part(earlier.answer, question)
+        if before is not None:
+            return replace(top, faq=earlier), before
+    # An aspect the answer has no word of (「那最多可以绑几张」: no limit in the card
+    # answer) is not in it: meaning alone would quote something else.
+    if part is None and covered and not _asks_an_aspect(question):
+        part = closest_part(kb, faq.answer, question)
+    if part is None and _OVERDUE.search(question):
+        # Late after the how-to (「现在都过了24小时了」 after how to withdraw): the entry of
+        # the same small category on it being late says what to do.
+        for sibling in _small_category(kb, faq):
+            found = relevant_part(sibling.answer, question)
+            if found is not None:
+                return replace(top, faq=sibling), found
+    if part is None and _OWN_SUBJECT_ASPECT.search(question):
+        # An aspect of the topic that another entry speaks to: 「那有没有上限」 after the
+        # top-up methods is answered by the limits, not with 「nothing more」.
+        own = kb.query(question).top
+        found = relevant_part(own.faq.answer, question) if own and own.id != faq.id else None
+        if own is not None and found is not None:
+            return own, found
+    return top, part
+
+
 def _next_step(
     kb: KnowledgeBase,
     top: Candidate,
@@ -1037,30 +1087,15 @@ def _next_step(
     the answer speaks to it even when no word gives it away: the sentences closest in
     meaning are quoted rather than 「nothing more」.
     """
+    top, part = _part_for(kb, top, question, earlier, covered=covered)
     faq = top.faq
-    part = (narrowed_part(faq.answer, question) if _narrows(question) else None) or (
-        relevant_part(faq.answer, question)
-    )
-    if part is None and earlier is not None and _asks_an_aspect(question):
-        before = relevant_part(earlier.answer, question)
-        if before is not None:
-            faq, part = earlier, before
-            top = replace(top, faq=earlier)
-    # An aspect the answer has no word of (「那最多可以绑几张」: no limit in the card
-    # answer) is not in it: meaning alone would quote something else.
-    if part is None and covered and not _asks_an_aspect(question):
-        part = closest_part(kb, faq.answer, question)
-    if part is None and _OWN_SUBJECT_ASPECT.search(question):
-        # An aspect of the topic that another entry speaks to: 「那有没有上限」 after the
-        # top-up methods is answered by the limits, not with 「nothing more」.
-        own = kb.query(question).top
-        found = relevant_part(own.faq.answer, question) if own and own.id != faq.id else None
-        if own is not None and found is not None:
-            faq, part, top = own.faq, found, own
     asked = echoed(question)
+    other_causes = _other_causes(faq.answer, question)
     if _asks_what_now(question):
         text = what_now(faq.answer)
         part = None
+    elif other_causes:
+        text, part = RULED_OUT.format(part=other_causes), other_causes
     elif part:
         text = RELEVANT_PART.format(part=part)
     elif 2 <= len(asked) <= MAX_QUOTED:
@@ -1078,6 +1113,42 @@ def _next_step(
         category,
     )
     return answer, top
+
+
+# 「余额是够的」「卡也没问题」 after a list of causes: the user rules one out.
+_RULES_OUT = re.compile(
+    r"(?:是|也|都)?(?:够的?|足够|充足|没问题|没毛病|正常|没错|对的|没过期|有钱)(?:的|啊|呀|了)*$"
+)
+_CAUSES = (
+    "余额",
+    "额度",
+    "卡",
+    "网络",
+    "wi-fi",
+    "wifi",
+    "信号",
+    "版本",
+    "信息",
+    "有效期",
+    "手机号",
+    "实名",
+)
+OTHER_CAUSES = 2
+
+
+def _other_causes(answer: str, question: str) -> str | None:
+    """The answer's list items that speak of none of the causes the user ruled out
+    (「余额是够的」 after the payment failures: the wrong card data, the network), or None."""
+    said = canonicalize(_bare(question))
+    ruled_out = [cause for cause in _CAUSES if cause in said]
+    if not ruled_out or not _RULES_OUT.search(said):
+        return None
+    items = [
+        line.strip()
+        for line in _SENTENCES.split(answer)
+        if re.match(r"\s*\d+[.、]", line or "") and not any(c in line.lower() for c in ruled_out)
+    ]
+    return _quoted(items[:OTHER_CAUSES]) if items else None
 
 
 def echoed(question: str) -> str:

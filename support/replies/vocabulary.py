@@ -83,6 +83,11 @@ APOLOGY = "非常抱歉给您带来不好的体验，我们很重视您的问题
 APOLOGY_PERSON = (
     "非常抱歉给您带来不好的体验。这个问题我建议直接转人工客服，由客服同事帮您处理；也可以提交工单。"
 )
+# 「余额是够的」 after a list of causes: the ones left.
+RULED_OUT = (
+    "那可以再看看其他几种可能：{part}\n"
+    "如果都排除了还是不行，可以提交工单或转人工客服，由专人帮您查看。"
+)
 # A follow-up on the answer just given: the part that speaks to it, or what comes next.
 RELEVANT_PART = "关于这一点：{part}\n如果还是没有解决，可以提交工单或转人工客服，由专人帮您查看。"
 NOTHING_MORE = (

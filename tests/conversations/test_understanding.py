@@ -416,6 +416,11 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("我已经投了三万了 现在提不出来", True),
         ("我已经转过去了 后来打电话他说没发过", True),
         ("他说就是帮忙过一下账", None),
+        ("刚刚有个客服打电话说要给我退款 让我下载一个叫zoom的软件开会", True),
+        ("我微信好友找我借钱 说急用 让我转到他给的卡号", None),
+        ("刚收到一笔陌生人转账800 然后有人打电话说转错了 让我退到另外一个账户", None),
+        ("卖闲鱼 买家说他付款了 钱被你们冻结了要我交保证金解冻", None),
+        ("老板在群里让我转账给供应商 急", None),
     ],
 )
 def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | None) -> None:
@@ -442,6 +447,9 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "按客服说的重置了密码",
         "投资了理财产品 什么时候能提现",
         "充了500 现在提不出来",
+        "我想下载你们的app",
+        "老板让我转账给供应商怎么转",
+        "借钱给朋友 怎么转账",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
         "你们是骗子吧 钱提不出来",
     ],
@@ -465,6 +473,7 @@ def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None
         ("查不到吗 那找个客服", "wants_person"),
         ("搵真人同我傾啦", "wants_person"),
         ("试过了", "not_solved"),
+        ("回话啊", "frustrated"),
         ("再不给我解决我就报警了 钱被冻了一个礼拜", "frustrated"),
     ],
 )
@@ -811,6 +820,32 @@ def test_still_not_solved_after_a_person_was_suggested_hands_off(
     third = respond(knowledge_base, "还是不行", second.context)
     assert third.handoff is not None
     assert third.handoff.reason is HandoffReason.BOT_FALLBACK and not third.handoff.urgent
+
+
+def test_a_cause_ruled_out_moves_on_to_the_others(knowledge_base: KnowledgeBase) -> None:
+    """「余额是够的」 after the payment failures: not the balance sentence again."""
+    first = respond(knowledge_base, "付款失败", Context())
+    assert first.context.topic == "payment_failed"
+    enough = respond(knowledge_base, "余额是够的", first.context)
+    text = enough.answer.replies[0].text
+    assert "其他几种可能" in text and "余额" not in text
+    card = respond(knowledge_base, "卡也没问题", enough.context)
+    assert "网络" in card.answer.replies[0].text and "卡号" not in card.answer.replies[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "late", "topic"),
+    [("充值两个小时了还没到账", "都半小时了", "topup_delay"),
+     ("怎么提现", "现在都过了24小时了", "withdraw_failed")],
+)  # fmt: skip
+def test_late_after_an_answer_quotes_what_to_do_when_it_is_late(
+    knowledge_base: KnowledgeBase, question: str, late: str, topic: str
+) -> None:
+    first = respond(knowledge_base, question, Context())
+    turn = respond(knowledge_base, late, first.context)
+    assert turn.context.topic == topic
+    text = turn.answer.replies[0].text
+    assert "未到账" in text and "没有比上面更具体" not in text
 
 
 def test_urgent_risk_is_a_handoff_with_safety_steps(knowledge_base: KnowledgeBase) -> None:

@@ -110,6 +110,17 @@ def test_chinese_list_is_single_characters() -> None:
         ),
         ("密码Qq@2024abc", "密码〔已隐藏〕", "password"),
         (
+            "我用户名 zhangsan 密码 Zs@2024! 你帮我登一下",
+            "我用户名 zhangsan 密码 〔已隐藏〕 你帮我登一下",
+            "password",
+        ),
+        ("我收到的码是七三五一九零 是这个吗", "我收到的码是〔已隐藏〕 是这个吗", "sms_code"),
+        (
+            "助记词我发你 apple banana orange grape lemon melon peach cherry kiwi mango lime plum",
+            "助记词我发你 〔已隐藏〕",
+            "mnemonic",
+        ),
+        (
             "我的助记词是 apple banana cherry dog elephant fish grape house igloo jacket"
             " kite lemon",
             "我的助记词是 〔已隐藏〕",
@@ -142,6 +153,9 @@ def test_secrets_written_out_after_their_label(text: str, expected: str, kind: s
         "密码8位吗",
         "验证码 1 分钟后重发",
         "验证码收不到 版本 2.3.1 的 app",
+        "密码 忘了",
+        "第一二三四季度的账单",
+        "号码是一三八一二三四五六七八",
         "help me with these twelve words that are in my english homework today ok",
         "my seed words are apple banana",
     ],

@@ -18,6 +18,7 @@ from kb.text import Tokenizer, canonicalize, is_traditional, normalize
         ("要幾耐先到", "要多久先到"),
         ("咁澳門可唔可以用", "那澳门可不可以用"),
         ("唔該", "谢谢"),
+        ("余额木有变 肿么办", "余额没有变 怎么办"),
     ],
 )
 def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) -> None:
@@ -29,6 +30,7 @@ def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) ->
     [
         ("冲值一直没到帐", "充值一直没到账"),
         ("Top up 失败", "充值 失败"),
+        ("cz了没到", "充值了没到"),
         ("体现到银行卡", "提现到银行卡"),
         ("怎么开 2FA", "怎么开 两步验证"),
         ("KYC 怎么弄", "实名认证 怎么弄"),
