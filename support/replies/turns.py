@@ -296,6 +296,10 @@ def _respond(
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
         return _handoff(context, said, reason, urgent=urgent)
+    if said.frustrated and context.frustrated and not understanding.is_real_question(said):
+        # Angry again with nothing new to look up (「回话啊」, then 「我要投诉你们」): the
+        # apology and the button were not enough; a person now.
+        return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
     if said.not_solved and not understanding.names_a_subject(said.question):
         if context.answered:
             return _not_solved(kb, said, context)

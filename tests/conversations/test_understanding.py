@@ -848,6 +848,18 @@ def test_late_after_an_answer_quotes_what_to_do_when_it_is_late(
     assert "未到账" in text and "没有比上面更具体" not in text
 
 
+def test_anger_again_with_nothing_to_look_up_hands_off(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "充了钱没到账", Context())
+    impatient = respond(knowledge_base, "回话啊", first.context)
+    assert impatient.handoff is None and impatient.context.frustrated
+    complaint = respond(knowledge_base, "我要投诉你们", impatient.context)
+    assert complaint.handoff is not None
+    assert complaint.handoff.reason is HandoffReason.FRUSTRATION
+    # Angry again but asking something new: answered (with the apology), not handed off.
+    asked = respond(knowledge_base, "垃圾app 提现要手续费吗", impatient.context)
+    assert asked.handoff is None and asked.context.topic is not None
+
+
 def test_urgent_risk_is_a_handoff_with_safety_steps(knowledge_base: KnowledgeBase) -> None:
     turn = respond(knowledge_base, "我的卡被盗刷了，不是我操作的", Context())
     assert turn.handoff is not None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from kb.text import Tokenizer, canonicalize, is_traditional, normalize
+import pytest
+import yaml
+
+from kb.text import DIALECT_FILE, Tokenizer, canonicalize, is_traditional, normalize, to_simplified
+from tests.conftest import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(
@@ -45,6 +49,28 @@ def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) ->
 )
 def test_canonicalize_rewrites_typos_and_english_terms(raw: str, expected: str) -> None:
     assert canonicalize(raw) == expected
+
+
+def test_the_dialect_table_leaves_mandarin_alone() -> None:
+    """No Cantonese variant occurs in the FAQs, answers and labelled questions we hold
+    (「点办」 once turned 网点办理 into 网怎么办理)."""
+    table = yaml.safe_load(DIALECT_FILE.read_text("utf-8"))
+    variants = [variant for words in table.values() for variant in words]
+    texts: list[str] = []
+    for name in ("data/faq_zh.yml", "tests/kb/data/bank_faq.yml"):
+        data = yaml.safe_load((PROJECT_ROOT / name).read_text("utf-8"))
+        for faq in data["faqs"] if isinstance(data, dict) else data:
+            texts += [faq["question"], faq.get("answer", ""), *faq.get("paraphrases", [])]
+    for path in [
+        *PROJECT_ROOT.glob("data/eval/*.jsonl"),
+        *PROJECT_ROOT.glob("tests/kb/data/*.jsonl"),
+    ]:
+        texts += [
+            json.loads(line)["query"] for line in path.read_text("utf-8").splitlines() if line
+        ]
+    assert len(texts) > 2000
+    simplified = [to_simplified(text.lower()) for text in texts]
+    assert [(v, t) for t in simplified for v in variants if v in t] == []
 
 
 def test_is_traditional() -> None:
