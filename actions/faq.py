@@ -161,6 +161,8 @@ class ActionAnswerFAQ(Action):
                 earlier=context.earlier_after(faq.id),
                 urgent=context.urgent,
                 frustrated=context.frustrated,
+                # As a typed 「1」 leaves it (turns.respond): a second pick may follow.
+                listed_before=context.offered,
             )
             return remembered(answer, kept)
         turn = understood(tracker)
@@ -203,13 +205,9 @@ class ActionSensitiveWarning(Action):
     ) -> list[EventType]:
         turn = understood(tracker)
         text = redact(tracker.latest_message.get("text") or "")
-        answered = (
-            turn.answer.decision is Decision.ANSWER
-            and not turn.small_talk
-            and "keep_secret" not in turn.signals
-            and signals.asks_besides_secrets(text)
-        )
-        if turn.handoff is None and not answered:
+        # As the gateway's degraded mode decides (support.conversations.flows).
+        asks = not turn.small_talk and signals.asks_besides_secrets(text)
+        if turn.handoff is None and not asks:
             dispatcher.utter_message(response="utter_sensitive_warning")
             return []
         dispatcher.utter_message(response="utter_sensitive_hidden")

@@ -424,7 +424,7 @@ def _keyword_numbers(text: str) -> Iterator[Finding]:
 _PASSWORD_LABEL = re.compile(
     r"密[码碼马]\s*(?:(?:是|为|為)\s*[:=]?|[:=])\s*"
     # 「密码Qq@2024abc」: the value right after the word, nothing between.
-    r"|密[码碼马]\s?(?=[A-Za-z])"
+    r"|密[码碼马](?=[A-Za-z])"
     r"|(?<![A-Za-z])(?:password|passcode|pwd|pin)\s*(?:is\s+|:\s*|=\s*)",
     re.IGNORECASE,
 )
@@ -494,46 +494,59 @@ def _card_expiries(text: str) -> Iterator[Finding]:
 
 # --- Written out after their label: spaced codes, phrases, private keys ---------------
 
+_CODE_WORD = _KEYWORDS[SecretKind.SMS_CODE]
+# A label and what joins it to its value: 「验证码是」「code:」「私钥 」. Each optional part
+# carries its own spaces, so no two quantifiers compete for the same spaces.
+_LABEL_TAIL = r"\s*(?:(?:是|为|為|:)\s*)?"
 # 「验证码是7 3 9 2 1 5」「code: 7-3-9-2-1-5」: one digit at a time, each after a space or a
-# dash (a code read out, or typed to dodge a filter).
+# dash (a code read out, or typed to dodge a filter); the whole run, however long.
+_SPACED_RUN = r"(?:\d[ \-]){3,}\d"
 _SPACED_CODE = re.compile(
-    r"(?:(?P<code>[验驗][证證][码碼]|[校][验驗][码碼]|[动動][态態][码碼]|短信[码碼]"
-    r"|(?<![A-Za-z])(?:code|otp)(?![A-Za-z]))|(?P<password>密[码碼马]|(?<![A-Za-z])pin(?![A-Za-z])))"
-    r"\s*(?:是|为|為|:)?\s*(?P<digits>(?:\d[ \-.]){3,7}\d)(?![\d\-.]?\d)",
+    rf"(?:(?P<code>{_CODE_WORD.pattern})|(?P<password>密[码碼马]|(?<![A-Za-z])pin(?![A-Za-z])))"
+    rf"{_LABEL_TAIL}(?P<digits>{_SPACED_RUN})(?![\d])",
     re.IGNORECASE,
 )
-# 「我的助记词是 apple banana … lemon」: after its label, 12 or more words in a row are the
-# phrase, on the list or not (a misspelt or made-up word would leave the rest in clear).
+# In a message about a code, such a run is one wherever it stands: 「客服你要我的验证码吗
+# 我收到的是 7 3 9 2 1 5」. Dots are left out: 1.2.3.4 is a version.
+_SPACED_DIGITS = re.compile(rf"(?<![\d\-]){_SPACED_RUN}(?![\d]|-\d)")
+# 「我收到的码是七三五一九零」: a code read out in Chinese numerals (两 and 幺 are 2 and 1).
+_CHINESE_NUMERALS = "零〇一二三四五六七八九两幺"
+_CHINESE_DIGITS = re.compile(
+    rf"(?<![{_CHINESE_NUMERALS}])[{_CHINESE_NUMERALS}]{{4,8}}(?![{_CHINESE_NUMERALS}])"
+)
+_CODE_MENTION = re.compile(rf"{_CODE_WORD.pattern}|[码碼]是|的[码碼]", re.IGNORECASE)
+# 「我的助记词是 apple banana … lemon」「助记词我发你 1.abandon 2.ability …」: after its label
+# (a few words of Chinese may come between), 12-24 words in a row, numbered or not, most of
+# them on the list: one misspelt word must not leave the rest in clear, and an English
+# sentence after 「seed phrase」 is no phrase.
+_NUMBERING = r"(?:\d{1,2}[.)、:\-]\s*)"
 _LABELLED_PHRASE = re.compile(
     rf"(?:{_MNEMONIC_CONTEXT.pattern})(?:\s*(?:phrase|words?))?"
-    # 「助记词我发你 apple …」: a few words of Chinese may come between.
-    r"[^A-Za-z。！？!?]{0,8}?\s*(?:是|为|為|:|如下)?\s*"
-    r"(?P<phrase>[A-Za-z]{2,12}(?:[\s,，、]+[A-Za-z]{2,12}){11,23})(?![A-Za-z])",
+    r"\s*(?:[^A-Za-z\s\d。！？!?]{1,8}\s*)?(?:(?:是|为|為|:|如下)\s*)?"
+    rf"{_NUMBERING}?(?P<phrase>[A-Za-z]{{2,12}}(?:(?:[\s,，、;|]+{_NUMBERING}?|{_NUMBERING})"
+    r"[A-Za-z]{2,12}){11,23})(?![A-Za-z])",
     re.IGNORECASE,
 )
+MIN_LISTED_SHARE = 0.5
+_LATIN = re.compile(r"[A-Za-z]+")
 # Wallet import format: 51 characters from 5, or 52 from K or L, in base58.
 _WIF = re.compile(r"(?<![A-Za-z0-9])(?:5[HJK]|[KL])[1-9A-HJ-NP-Za-km-z]{49,50}(?![A-Za-z0-9])")
 _LABELLED_KEY = re.compile(
-    r"(?:私[钥鑰]|(?<![A-Za-z])private\s*key(?![A-Za-z]))\s*(?:是|为|為|:)?\s*"
+    rf"(?:私[钥鑰]|(?<![A-Za-z])private\s*key(?![A-Za-z])){_LABEL_TAIL}"
     r"(?P<key>(?:0x)?[0-9a-fA-F]{64})(?![0-9a-fA-F])",
     re.IGNORECASE,
 )
-
-
-# 「客服你要我的验证码吗 我收到的是 7 3 9 2 1 5」: in a message about a code, four to eight
-# single digits spaced out are one, wherever they stand.
-_SPACED_DIGITS = re.compile(r"(?<![\d\-.])(?:\d[ \-.]){3,7}\d(?![\d]|[\-.]\d)")
-_CODE_WORD = re.compile(
-    r"[验驗][证證][码碼]|[校][验驗][码碼]|[动動][态態][码碼]|短信[码碼]|(?<![A-Za-z])(?:code|otp)(?![A-Za-z])",
-    re.IGNORECASE,
+# 「密码 Zs@2024!」: a space after 密码, then letters, digits and a symbol no version or
+# address has (「密码 iPhone15」「密码 gmail.com」 are no passwords).
+_SPACED_PASSWORD = re.compile(
+    r"密[码碼马] (?P<value>(?=[!-~]*[A-Za-z])(?=[!-~]*\d)(?=[!-~]*[!@#$%^&*_+=~?])[!-~]{6,40})"
 )
 
 
-# 「我收到的码是七三五一九零」: a code read out in Chinese numerals.
-_CHINESE_DIGITS = re.compile(
-    r"(?<![零〇一二三四五六七八九两])[零〇一二三四五六七八九]{4,8}(?![零〇一二三四五六七八九两])"
-)
-_CODE_MENTION = re.compile(rf"{_CODE_WORD.pattern}|[码碼]", re.IGNORECASE)
+def _is_phrase(phrase: str) -> bool:
+    words = _LATIN.findall(phrase.lower())
+    listed = _english_words()
+    return sum(word in listed for word in words) >= MIN_LISTED_SHARE * len(words)
 
 
 def _written_out(text: str) -> Iterator[Finding]:
@@ -550,11 +563,14 @@ def _written_out(text: str) -> Iterator[Finding]:
         elif digits == 6:
             yield Finding(SecretKind.PAYMENT_PASSWORD, *found.span("digits"))
     for found in _LABELLED_PHRASE.finditer(text):
-        yield Finding(SecretKind.MNEMONIC, *found.span("phrase"))
+        if _is_phrase(found.group("phrase")):
+            yield Finding(SecretKind.MNEMONIC, *found.span("phrase"))
     for found in _WIF.finditer(text):
         yield Finding(SecretKind.PRIVATE_KEY, *found.span())
     for found in _LABELLED_KEY.finditer(text):
         yield Finding(SecretKind.PRIVATE_KEY, *found.span("key"))
+    for found in _SPACED_PASSWORD.finditer(text):
+        yield Finding(SecretKind.PASSWORD, *found.span("value"))
 
 
 # --- Card and ID numbers ----------------------------------------------------------------
@@ -663,6 +679,7 @@ def _glued_to_letters(text: str, start: int, end: int) -> bool:
 
 
 _CARD_LABEL_REACH = 16  # 「card number is 」
+LABELLED_CARD_DIGITS = (12, 24)
 # 「卡号 6222 0212 3456 7890 123」: a number the user calls a card is one even when a
 # digit is mistyped (Luhn fails); it must not be stored in clear either.
 _CARD_LABEL = re.compile(
@@ -692,6 +709,13 @@ def _card_numbers(text: str) -> Iterator[Finding]:
         separators = [
             _separator_kind(text[left.end() : right.start()]) for left, right in pairwise(groups)
         ]
+        count = sum(len(group.group()) for group in groups)
+        labelled = _CARD_LABEL.search(text, max(0, run.start() - _CARD_LABEL_REACH), run.start())
+        if labelled is not None and LABELLED_CARD_DIGITS[0] <= count <= LABELLED_CARD_DIGITS[1]:
+            # 「卡号 6222 0212 3456 7890 1234 5」: what the user calls a card is hidden whole,
+            # a digit too many or not, so no tail of it is left in clear.
+            yield Finding(SecretKind.CARD_NUMBER, run.start(), run.end())
+            continue
         taken_until = -1
         # A run may hold more than a card ("2026-11-21 6222…"): take the longest valid
         # window of whole groups, leftmost first.

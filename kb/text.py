@@ -65,12 +65,21 @@ def _synonyms() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(rules)
 
 
+# Characters that end a Mandarin word a variant could start inside: 清点 / 盘点 / 一点 +
+# 算, 网点 + 办.
+_MANDARIN_BEFORE = "清盘一差多少快慢有网"
+
+
 @cache
-def _dialect() -> tuple[tuple[str, str], ...]:
+def _dialect() -> tuple[tuple[re.Pattern[str], str], ...]:
     """Cantonese words and their Mandarin, longest first (唔可以 before 唔)."""
     table: dict[str, list[str]] = yaml.safe_load(DIALECT_FILE.read_text("utf-8"))
     rules = [(variant, mandarin) for mandarin, variants in table.items() for variant in variants]
-    return tuple(sorted(rules, key=lambda rule: len(rule[0]), reverse=True))
+    rules.sort(key=lambda rule: len(rule[0]), reverse=True)
+    return tuple(
+        (re.compile(rf"(?<![{_MANDARIN_BEFORE}]){re.escape(variant)}"), mandarin)
+        for variant, mandarin in rules
+    )
 
 
 def normalize(text: str) -> str:
@@ -79,8 +88,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = to_simplified(text)
     for variant, mandarin in _dialect():
-        if variant in text:
-            text = text.replace(variant, mandarin)
+        text = variant.sub(mandarin, text)
     return _SPACES.sub(" ", text).strip()
 
 

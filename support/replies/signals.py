@@ -221,9 +221,9 @@ _SCAM = re.compile(
     r"[^。]{0,16}(?:先|提前)(?:交|付|转)[^，,。.]{0,8}(?:费|保证金|押金|税|解冻金)"
     r"|(?:转|存|打)(?:到|进|入)[^。]{0,4}安全的账户"
     # Told to install a meeting or remote app: 「让我下载一个叫zoom的软件开会」.
-    r"|(?:让|叫|要)我(?:下载|安装|装)[^。]{0,12}(?:软件|app|会议|zoom|腾讯会议|钉钉|向日葵|todesk|飞书)"
+    r"|(?:让|叫|要)我(?:下载|安装|装)[^。]{0,12}(?:会议|zoom|腾讯会议|钉钉|向日葵|todesk|飞书|远程)"
     # A "friend" online borrowing money to their card: 「微信好友找我借钱 让我转到他给的卡号」.
-    r"|(?:微信|qq|网上|网友)[^。]{0,4}(?:好友|朋友)?[^。]{0,6}借钱"
+    r"|(?:微信|qq|网上|网友)[^。]{0,4}(?:好友|朋友)?[^。]{0,6}(?:找我|向我|跟我|问我)借钱"
     r"|借钱[^。]{0,16}(?:转到|打到|汇到)(?:他|她|对方)给的"
     # A "mistaken" transfer to be returned elsewhere: 「说转错了 让我退到另外一个账户」.
     r"|(?:转错|打错|汇错)[^。]{0,12}(?:让|叫|要)我[^。]{0,4}(?:退|还|转)(?:到|给|回)[^。]{0,2}"
@@ -240,7 +240,7 @@ _SCAM = re.compile(
     r"|(?:收|接)(?:一笔|笔)?钱(?:再|然后)转(?:给|出)"
     # The friend who asked for money says it was not them: 「打电话他说没发过」.
     r"|(?:打电话|打过去|问了|联系|视频)[^。]{0,8}(?:他|她|对方|本人|朋友)(?:说)?(?:根本)?"
-    r"(?:没发过|没有发|没找过我|不知道这事|号被盗|微信被盗|qq被盗)"
+    r"(?:没发过|没有发过|没找过我|不知道这事|号被盗|微信被盗|qq被盗)"
     # Money moved on a stranger's say-so: 「我已经按他说的转了3000过去了」.
     r"|按(?:照)?(?:他|她|对方|那人|那个人|他们|陌生人|网友|骗子)(?:说的|的要求|要求的|的指示|教的|的话|的步骤)"
     r"[^。]{0,6}(?:转|汇|付|打|充|交|投)(?:了|过去|出去|完)"
@@ -591,7 +591,8 @@ _FRUSTRATION = re.compile(
     r"|垃圾(?!箱|邮件|短信|桶|文件夹|信息|币|分类|电话)|废物|智障|弱智|脑残|有毛病|有病(?:吧|啊|呀)|是不是有病|什么玩意儿?"
     r"|什么东西啊|什么鬼|搞什么|搞啥|怎么搞的|什么破|(?:到底|还)管不管(?!用)"
     # Impatience with the bot: 「回话啊」「说话啊」「怎么不回」.
-    r"|(?:说话|回话|回复|回我|理我)(?:啊|呀|呢)|怎么不(?:说话|回|回复|理)"
+    r"|^(?:你|你们|客服|机器人)?(?:快)?(?:说话|回话|回复|回我|理我)(?:啊|呀|呢)"
+    r"|(?:^|你|你们|客服|机器人)怎么不(?:说话|回|回复|理)"
     # A threat: 「再不给我解决我就报警了」「再不退钱就去投诉你们」.
     r"|再不[^，,。]{0,10}就(?:要|去|会)?(?:报警|投诉|曝光|起诉|告|举报)"
     r"|烂透|很烂|真烂|太烂|难用|太差|真差|好差|差劲|(?<!给商家)(?<!给卖家)(?<!给店家)差评"
@@ -889,7 +890,9 @@ _NOT_THIS_BUT = re.compile(
 # 「我说错了 是提现不是充值」: what is meant first, then what is not.
 _THIS_NOT_THAT = re.compile(
     _OWN_SLIP
-    + r"是(?!我|本人)(?P<meant>[^，,。\s]{2,10}?)[\s,，]*(?:不是|而不是)[^，,。!！?？]{1,10}$"
+    + r"是(?!我|本人)(?P<meant>[^，,。\s]{2,10}?)[\s,，]*(?:不是|而不是)"
+    # A question (「是手续费不是很高吗」) corrects nothing.
+    + r"[^，,。!！?？]{1,10}(?<![吗么呢嘛])$"
 )
 
 
@@ -907,7 +910,8 @@ def question_part(normal: str) -> str:
     kept = []
     solved = []
     thanked = bool(_THANKS.search(normal))
-    for clause in _CLAUSE_BREAK.split(normal):
+    clauses = _CLAUSE_BREAK.split(normal)
+    for clause in clauses:
         rest = _PERSON.sub("", _NOT_PERSON.sub("", clause)).strip()
         calm = _FRUSTRATION.sub("", rest)
         # Anger, and nothing about the wallet once the service it is aimed at is taken
@@ -918,8 +922,10 @@ def question_part(normal: str) -> str:
         # 「你们是骗子吧」 beside 「钱提不出来」 (no scam to look up: the withdrawal is asked).
         rest = _CONTEMPT.sub("", rest).strip() or rest
         accusation = _ACCUSED.sub("", rest).strip()
-        if accusation != rest and not accusation:
-            continue
+        if accusation != rest and len(accusation) <= len("你们"):
+            if len(clauses) > 1:
+                continue  # beside another clause; alone, 「你们是不是骗子」 asks if we are real
+            accusation = ""
         rest = accusation or rest
         while True:  # 「好的谢谢」: one filler word after another
             stripped = _FILLER.sub("", rest, count=1).strip()

@@ -84,7 +84,7 @@ MAX_QUOTED = 10
 # What a follow-up is about, without the words that mark it as one: 「那能看到利息吗」
 # is quoted back as 「能看到利息」.
 _FOLLOW_UP_MARKS = re.compile(
-    r"^(?:那么|那个|那|所以|还有|然后|另外|请问)+|(?:是不是|是吗|吗|呢|啊|呀|吧|么|嘛|哦)+$"
+    r"^(?:那么|那个|那|所以|还有|然后|另外|请问)+|(?:是不是|是吗|吗|呢|啊|呀|吧|(?<![什怎这那多])么|嘛|哦)+$"
 )
 # A message this long (after greetings and requests) may describe an option just offered
 # (「登不进app那个」); a longer one is a question of its own.
@@ -865,7 +865,12 @@ def _says_it_goes_on(question: str) -> bool:
 def _narrows(question: str) -> bool:
     """「转账的」 after the limits: which kind of the topic, not a new question."""
     stripped = _bare(question).removesuffix("呢").removesuffix("吗")
-    return 2 <= len(stripped) <= MAX_NARROWING and stripped.endswith("的")
+    return (
+        2 <= len(stripped) <= MAX_NARROWING
+        and stripped.endswith("的")
+        # 「转账的」 names a kind; 「不是我的」「陌生的」 name none.
+        and understanding.has_domain_term(understanding.normalize(stripped))
+    )
 
 
 def _asks_what_now(question: str) -> bool:
@@ -1144,7 +1149,8 @@ def _other_causes(answer: str, question: str) -> str | None:
     """The answer's list items that speak of none of the causes the user ruled out
     (「余额是够的」 after the payment failures: the wrong card data, the network), or None."""
     said = canonicalize(_bare(question))
-    ruled_out = [cause for cause in _CAUSES if cause in said]
+    named = {term for term in understanding.domain_terms() if len(term) >= 2 and term in said}
+    ruled_out = [cause for cause in {*_CAUSES, *named} if cause in said]
     if not ruled_out or not _RULES_OUT.search(said):
         return None
     items = [
@@ -1231,6 +1237,9 @@ def context_from_history(messages: Iterable[Any]) -> Context:
     urgent = frustrated = answered = False
     for message in messages:
         if getattr(message.role, "value", message.role) == "user":
+            # As respond() keeps it: the list before this turn, unless the turn lists
+            # another or turns this one down.
+            listed_before = offered
             said = understanding.read(message.text or "")
             urgent = urgent or said.approached
             frustrated = frustrated or said.frustrated
@@ -1242,7 +1251,7 @@ def context_from_history(messages: Iterable[Any]) -> Context:
                 # Newer buttons (「都不是」's): 「1」 no longer picks from the list.
                 offered = listed_before = ()
             continue
-        listed_before, offered = offered, ()
+        offered = ()
         answered = decision == Decision.ANSWER.value
         if decision == Decision.ANSWER.value and kb.get("faq_id"):
             answered_id = str(kb["faq_id"])

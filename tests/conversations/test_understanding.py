@@ -448,6 +448,9 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "投资了理财产品 什么时候能提现",
         "充了500 现在提不出来",
         "我想下载你们的app",
+        "朋友发了个链接让我下载你们的app，安全吗",
+        "我联系了卖家 对方说没有发货 怎么退款",
+        "微信好友借钱给我 怎么收款",
         "老板让我转账给供应商怎么转",
         "借钱给朋友 怎么转账",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
@@ -691,10 +694,16 @@ def test_follow_ups_the_answer_says_nothing_on_are_told_apart(
     assert texts[0] != texts[1] and "「能设置提醒」" in texts[1]
 
 
+@pytest.mark.parametrize("text", ["商家一直不回复啊", "卖家怎么不回消息"])
+def test_a_merchant_not_answering_is_no_anger_at_us(text: str) -> None:
+    said = signals.read(text)
+    assert not said.frustrated and said.question
+
+
 @pytest.mark.parametrize(
     ("question", "named"),
     [("那能看到利息吗", "能看到利息"), ("那日元呢", "日元"), ("那个红色的按钮是不是", "红色的按钮"),
-     ("周末呢？", "周末")],
+     ("周末呢？", "周末"), ("那是什么", "是什么"), ("那这是为什么", "这是为什么")],
 )  # fmt: skip
 def test_a_follow_up_is_named_without_its_follow_up_words(question: str, named: str) -> None:
     assert echoed(question) == named
@@ -805,7 +814,8 @@ def test_a_limit_asked_after_a_topic_without_one_is_quoted_from_the_limits(
 @pytest.mark.parametrize(
     ("text", "corrects"),
     [("我说错了 是提现不是充值", True), ("哦不是 是换绑银行卡", True),
-     ("是换号码 不是换手机", True), ("是我操作的 不是别人", False), ("不是我操作的", False)],
+     ("是换号码 不是换手机", True), ("是我操作的 不是别人", False), ("不是我操作的", False),
+     ("是手续费不是很高吗", False)],
 )  # fmt: skip
 def test_corrections_with_a_slip_or_the_meant_thing_first(text: str, corrects: bool) -> None:
     assert signals.corrects(text) is corrects
@@ -858,6 +868,14 @@ def test_anger_again_with_nothing_to_look_up_hands_off(knowledge_base: Knowledge
     # Angry again but asking something new: answered (with the apology), not handed off.
     asked = respond(knowledge_base, "垃圾app 提现要手续费吗", impatient.context)
     assert asked.handoff is None and asked.context.topic is not None
+
+
+def test_only_a_kind_of_the_topic_narrows_it(knowledge_base: KnowledgeBase) -> None:
+    """「不是我的」 after the transaction records names no kind of them: it is read as it
+    stands (the safety steps), not as 「which kind」."""
+    first = respond(knowledge_base, "怎么查交易记录", Context())
+    turn = respond(knowledge_base, "不是我的", first.context)
+    assert "没有比上面更具体" not in turn.answer.replies[0].text
 
 
 def test_urgent_risk_is_a_handoff_with_safety_steps(knowledge_base: KnowledgeBase) -> None:
@@ -1083,10 +1101,14 @@ def test_the_context_is_rebuilt_from_a_transcript() -> None:
     later = [*transcript, message("bot", "……", {"decision": "answer", "faq_id": "fees"})]
     assert context_from_history(later).earlier == "topup_delay"
     # The answer to a side question after the list: 「1」 may still pick from it.
-    assert context_from_history(later).listed_before == ("bind_card",)
+    side = [*transcript, message("user", "手续费呢"), later[-1]]
+    assert context_from_history(side).listed_before == ("bind_card",)
     helped = SimpleNamespace(payload="/affirm", title="是")
-    asked = [*later, message("bot", "解决了吗", None, [helped])]
+    asked = [*side, message("bot", "解决了吗", None, [helped])]
     assert context_from_history(asked).listed_before == ("bind_card",)
+    # A turn after that which lists nothing leaves no list before it (「7」, 「转人工」).
+    then = [*asked, message("user", "7"), message("bot", "只有 3 个", {"decision": "fallback"})]
+    assert context_from_history(then).listed_before == ()
 
 
 def test_a_number_after_a_side_question_picks_from_the_list_before(

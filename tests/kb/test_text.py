@@ -23,6 +23,10 @@ from tests.conftest import PROJECT_ROOT
         ("咁澳門可唔可以用", "那澳门可不可以用"),
         ("唔該", "谢谢"),
         ("余额木有变 肿么办", "余额没有变 怎么办"),
+        # Mandarin that holds a variant's characters is left alone.
+        ("你们这边处理一下", "你们这边处理一下"),
+        ("差一点算了", "差一点算了"),
+        ("有点样子", "有点样子"),
     ],
 )
 def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) -> None:
