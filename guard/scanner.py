@@ -516,9 +516,9 @@ _CHINESE_DIGITS = re.compile(
 )
 _CODE_MENTION = re.compile(rf"{_CODE_WORD.pattern}|[码碼]是|的[码碼]", re.IGNORECASE)
 # 「我的助记词是 apple banana … lemon」「助记词我发你 1.abandon 2.ability …」: after its label
-# (a few words of Chinese may come between), 12-24 words in a row, numbered or not, most of
-# them on the list: one misspelt word must not leave the rest in clear, and an English
-# sentence after 「seed phrase」 is no phrase.
+# (a few words of Chinese may come between), 12-24 words in a row, numbered or not, all but
+# one or two on the list: one misspelt word must not leave the rest in clear, and an
+# English sentence after 「seed phrase」 is no phrase.
 _NUMBERING = r"(?:\d{1,2}[.)、:\-]\s*)"
 _LABELLED_PHRASE = re.compile(
     rf"(?:{_MNEMONIC_CONTEXT.pattern})(?:\s*(?:phrase|words?))?"
@@ -527,7 +527,55 @@ _LABELLED_PHRASE = re.compile(
     r"[A-Za-z]{2,12}){11,23})(?![A-Za-z])",
     re.IGNORECASE,
 )
-MIN_LISTED_SHARE = 0.5
+# A misspelt word or two, never an English sentence: 「seed phrase the abandon …」 holds
+# words a phrase never has.
+MAX_OFF_LIST_WORDS = 2
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "my",
+        "your",
+        "our",
+        "his",
+        "her",
+        "its",
+        "their",
+        "me",
+        "you",
+        "we",
+        "he",
+        "she",
+        "they",
+        "it",
+        "i",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "and",
+        "or",
+        "not",
+        "this",
+        "that",
+        "how",
+        "what",
+        "where",
+        "why",
+        "can",
+        "do",
+        "does",
+    ]
+)
 _LATIN = re.compile(r"[A-Za-z]+")
 # Wallet import format: 51 characters from 5, or 52 from K or L, in base58.
 _WIF = re.compile(r"(?<![A-Za-z0-9])(?:5[HJK]|[KL])[1-9A-HJ-NP-Za-km-z]{49,50}(?![A-Za-z0-9])")
@@ -544,9 +592,11 @@ _SPACED_PASSWORD = re.compile(
 
 
 def _is_phrase(phrase: str) -> bool:
-    words = _LATIN.findall(phrase.lower())
     listed = _english_words()
-    return sum(word in listed for word in words) >= MIN_LISTED_SHARE * len(words)
+    off_list = [word for word in _LATIN.findall(phrase.lower()) if word not in listed]
+    return len(off_list) <= MAX_OFF_LIST_WORDS and not _ENGLISH_FUNCTION_WORDS.intersection(
+        off_list
+    )
 
 
 def _written_out(text: str) -> Iterator[Finding]:

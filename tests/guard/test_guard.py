@@ -127,7 +127,8 @@ def test_chinese_list_is_single_characters() -> None:
             "mnemonic",
         ),
         (
-            "助记词我发你 apple banana orange grape lemon melon peach cherry kiwi mango lime plum",
+            "助记词我发你 apple banana orange grape lemon mellon peach cherry kiwi uncle"
+            " lunar plug",
             "助记词我发你 〔已隐藏〕",
             "mnemonic",
         ),
@@ -172,6 +173,7 @@ def test_secrets_written_out_after_their_label(text: str, expected: str, kind: s
         "支付密码 ios17.2 无法设置",
         "忘记密码 gmail.com 邮箱收不到",
         "where is my seed phrase stored in the app settings menu and how can we back it up safely",
+        "seed the abandon the abandon the abandon abandon abandon abandon abandon abandon abandon",
         "验证码收不到 版本1.2.3.4",
         "付款码 二〇二四年三月",
         "help me with these twelve words that are in my english homework today ok",
