@@ -223,6 +223,10 @@ class _LoadedIndex:
         faq_records = json.loads((directory / "faqs.json").read_text("utf-8"))
         self.faqs = [FAQ.model_validate(record) for record in faq_records]
         self.by_id = {faq.id: faq for faq in self.faqs}
+        # Grouped once here, not on every chat turn that asks for an entry's neighbours.
+        self.by_category: dict[object, tuple[FAQ, ...]] = {}
+        for faq in self.faqs:
+            self.by_category[faq.category] = (*self.by_category.get(faq.category, ()), faq)
         self.faq_of_row = np.load(directory / "faq_of_row.npy")
         self.dense = DenseIndex.load(directory / "dense.faiss", manifest.index_type)
         self.lexical = LexicalIndex.load(directory / "lexical")
@@ -369,6 +373,10 @@ class KnowledgeBase:
 
     def get(self, faq_id: str) -> FAQ | None:
         return self._loaded.by_id.get(faq_id)
+
+    def same_category(self, faq: FAQ) -> tuple[FAQ, ...]:
+        """The entries of ``faq``'s category, itself included, in FAQ order."""
+        return self._loaded.by_category.get(faq.category, ())
 
     def component_scores(self, text: str) -> ComponentScores:
         return self._loaded.component_scores(text, self._tokenizer)

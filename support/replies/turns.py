@@ -752,15 +752,11 @@ def _back_to_earlier(
         or (result.decision is Decision.ANSWER and result.top and result.top.id != earlier.id)
     ):
         return None
-    named = {
-        term
-        for term in understanding.domain_terms()
-        if len(term) >= 2 and term in understanding.normalize(question)
-    }
+    said = understanding.normalize(question)
+    before, now = understanding.normalize(earlier.question), understanding.normalize(topic.question)
     points_back = any(
-        term in understanding.normalize(earlier.question)
-        and term not in understanding.normalize(topic.question)
-        for term in named
+        len(term) >= 2 and term in said and term in before and term not in now
+        for term in understanding.domain_terms()
     )
     found = next((c for c in result.candidates if c.id == earlier.id), None)
     if not points_back or found is None:
@@ -795,7 +791,7 @@ def _sibling_among(
 def _small_category(kb: KnowledgeBase, topic: FAQ) -> list[FAQ]:
     """The other entries of the topic's category, when it is small enough to tell which
     one a follow-up means (「提现」: how, and failed or late); none for a broad one."""
-    category = [faq for faq in kb.faqs if faq.category == topic.category]
+    category = kb.same_category(topic)
     if len(category) > MAX_SIBLINGS:
         return []
     return [faq for faq in category if faq.id != topic.id]

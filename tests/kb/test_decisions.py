@@ -108,3 +108,11 @@ def test_the_best_among_the_wanted_entries_wherever_it_ranks(
     found = knowledge_base.best_among(question, lambda faq: faq.id == "fraud_scam")
     assert found is not None and found.id == "fraud_scam" and "fraud_scam" not in shown
     assert knowledge_base.best_among(question, lambda faq: False) is None
+
+
+def test_an_entrys_category_is_grouped_at_load(knowledge_base: KnowledgeBase) -> None:
+    faq = knowledge_base.get("withdraw_how")
+    assert faq is not None
+    same = knowledge_base.same_category(faq)
+    assert faq in same and {f.category for f in same} == {faq.category}
+    assert [f.id for f in same] == [f.id for f in knowledge_base.faqs if f.category == faq.category]
