@@ -370,6 +370,7 @@ def _point(calibration: Calibration) -> str:
     return (
         f"稠密 {fusion.dense_weight:.1f} 分类头 {fusion.classifier_weight:.2f}；"
         f"答 ≥{thresholds.answer:.3f} 领先 ≥{thresholds.margin:.2f} 澄清 ≥{thresholds.clarify:.3f}"
+        + (f" 分类头 ≥{thresholds.backed:.2f}" if thresholds.backed is not None else "")
     )
 
 

@@ -31,6 +31,8 @@ DENSE_WEIGHT_GRID = tuple(round(float(w), 2) for w in np.arange(0.3, 1.001, 0.1)
 CLASSIFIER_WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 MARGIN_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2)
 SCORE_GRID = tuple(round(float(s), 3) for s in np.arange(0.1, 0.95, 0.005))
+# Head probabilities at which its own first choice may be answered (Thresholds.backed).
+BACKED_GRID = tuple(round(float(p), 2) for p in np.arange(0.2, 0.951, 0.05))
 # Below these a dev split says more about its own noise than about the KB: use the
 # defaults instead (and say so in the manifest). A threshold just above all n out-of-scope
 # dev questions still lets in about 1 in n + 1 new ones (a new question is as likely to
@@ -171,8 +173,9 @@ class CurvePoint:
 
 
 # Bumped when the decision rule that calibration must see changes, so that existing
-# builds are recalibrated: 1 = the head's "none of these" class holds back answers.
-DECISION_RULES = 1
+# builds are recalibrated: 1 = the head's "none of these" class holds back answers;
+# 2 = the head backing its own first choice answers too (Thresholds.backed).
+DECISION_RULES = 2
 
 
 def calibration_budgets() -> dict[str, float]:
@@ -234,6 +237,12 @@ class _DevScores:
     out_of_scope: np.ndarray
     paired: np.ndarray  # top two are a near-duplicate pair: always clarified
     doubted: np.ndarray  # the head doubts the top FAQ: never answered
+    # What the head alone would answer (ComponentScores.head_choice): its probability
+    # (0 where it would answer nothing), whether that is the expected FAQ, and whether
+    # it and the FAQ ranked after it once it goes first are a near-duplicate pair.
+    head_probability: np.ndarray
+    head_right: np.ndarray
+    head_paired: np.ndarray
     option_ruled_out: np.ndarray  # per query, whether the head rules out each of the top 3
     option_scores: np.ndarray  # scores of the top three, best first
     right_rank: np.ndarray  # rank of the expected FAQ among the top three, else 3
@@ -250,15 +259,25 @@ class _DevScores:
         components: Sequence[ComponentScores] = (),
     ) -> _DevScores:
         order = np.argsort(-fused, axis=1, kind="stable")[:, :3]
-        doubted = np.zeros(len(order), dtype=bool)
-        option_ruled_out = np.zeros(order.shape, dtype=bool)
-        for query, component in enumerate(components):
-            doubted[query] = order.shape[1] > 0 and component.doubts(int(order[query, 0]))
-            for place, position in enumerate(order[query]):
-                option_ruled_out[query, place] = component.rules_out(int(position))
-        top = np.take_along_axis(fused, order, axis=1)
         position = {faq_id: i for i, faq_id in enumerate(ids)}
         truth = np.array([position.get(e, -1) if e is not None else -1 for e in expected])
+        doubted = np.zeros(len(order), dtype=bool)
+        head_probability = np.zeros(len(order), dtype=np.float64)
+        head_right = np.zeros(len(order), dtype=bool)
+        head_paired = np.zeros(len(order), dtype=bool)
+        option_ruled_out = np.zeros(order.shape, dtype=bool)
+        for query, component in enumerate(components):
+            if order.shape[1] > 0:
+                doubted[query] = component.doubts(int(order[query, 0]))
+            choice = component.head_choice()
+            if choice is not None:
+                head_probability[query] = choice[1]
+                head_right[query] = choice[0] == truth[query]
+                after = next((int(p) for p in order[query] if int(p) != choice[0]), None)
+                head_paired[query] = after is not None and frozenset((choice[0], after)) in pairs
+            for place, faq in enumerate(order[query]):
+                option_ruled_out[query, place] = component.rules_out(int(faq))
+        top = np.take_along_axis(fused, order, axis=1)
         out_of_scope = truth < 0
         rank = np.full(len(expected), 3)
         for query, row in enumerate(order):
@@ -284,6 +303,9 @@ class _DevScores:
             out_of_scope=out_of_scope,
             paired=paired,
             doubted=doubted,
+            head_probability=head_probability,
+            head_right=head_right,
+            head_paired=head_paired,
             option_ruled_out=option_ruled_out,
             option_scores=top,
             right_rank=rank,
@@ -291,15 +313,35 @@ class _DevScores:
             gap=gap,
         )
 
-    def answered(self, threshold: np.ndarray | float, margin: float) -> np.ndarray:
+    def backed(self, backed: float | None) -> np.ndarray:
+        """Which queries the head's own choice answers (Thresholds.backed)."""
+        if backed is None:
+            return np.zeros(len(self.best), dtype=bool)
+        hit: np.ndarray = self.head_probability >= backed
+        return hit
+
+    def answered(
+        self, threshold: np.ndarray | float, margin: float, backed: float | None = None
+    ) -> np.ndarray:
+        """Per answer threshold on the grid (rows), which queries get a direct answer
+        (as kb.knowledge_base.choose decides)."""
         grid = np.atleast_1d(np.asarray(threshold, dtype=np.float64))
-        answered: np.ndarray = (
+        passes = (
             (self.best[None, :] >= grid[:, None])
             & (self.margin >= margin)[None, :]
             & ~self.paired[None, :]
             & ~self.doubted[None, :]
         )
+        answered: np.ndarray = np.where(
+            self.backed(backed)[None, :], ~self.head_paired[None, :], passes
+        )
         return answered
+
+    def right_answer(self, backed: float | None = None) -> np.ndarray:
+        """Whether the answer given, if any, is the expected FAQ: the head's choice where
+        it answers, else the fused top."""
+        right: np.ndarray = np.where(self.backed(backed), self.head_right, self.right)
+        return right
 
 
 def calibrate(
@@ -348,8 +390,8 @@ def calibrate(
         if learned is not None:
             head, components, taught = learned
 
-    if not has_head:  # a head the KB kept from elsewhere must not veto what it scores
-        components = [replace(c, outside=0.0) for c in components]
+    if not has_head:  # a head the KB kept from elsewhere must neither veto nor answer
+        components = [replace(c, classifier=None, outside=0.0) for c in components]
     if not enough:
         fusion, thresholds = default_settings(kb.manifest.encoder)
         fusion = fixed_fusion or fusion
@@ -380,6 +422,7 @@ def calibrate(
             best = (key, fusion, thresholds, dev)
     assert best is not None
     _, fusion, thresholds, dev = best
+    thresholds = replace(thresholds, backed=_best_backing(dev, thresholds))
     thresholds = replace(thresholds, clarify=_best_clarify(dev, thresholds))
     fused = np.stack([c.fused(fusion) for c in components])
     outcomes = _outcomes(fused, expected, ids, thresholds, pairs, components=components)
@@ -493,6 +536,7 @@ def _outcomes(
             pairs,
             doubted=head.doubts if head else None,
             ruled_out=head.rules_out if head else None,
+            head_choice=head.head_choice() if head else None,
         )
         outcomes.append(Outcome(label, decision, tuple(ids[i] for i in order)))
     return outcomes
@@ -518,6 +562,33 @@ def _best_answer_rule(dev: _DevScores) -> tuple[float, float, int]:
             if (candidate[2], candidate[0], candidate[1]) > (chosen[2], chosen[0], chosen[1]):
                 chosen = candidate
     return chosen[0], chosen[1], max(chosen[2], 0)
+
+
+def _best_backing(dev: _DevScores, thresholds: Thresholds) -> float | None:
+    """The head probability at which the head's own first choice is answered too
+    (Thresholds.backed): the one that adds the most correct answers while the answers of
+    both rules together keep the budgets (between equals, the stricter); None when no
+    probability adds any.
+
+    The dev questions are scored by heads that were not taught them (cross-fitting), so
+    the head is as unsure of them as it will be of new questions."""
+    total = len(dev.best)
+    oos_total = max(int(dev.out_of_scope.sum()), 1)
+    before = int((dev.answered(thresholds.answer, thresholds.margin)[0] & dev.right).sum())
+    chosen, most = None, before
+    for backed in sorted(BACKED_GRID, reverse=True):  # ties keep the stricter rule
+        answered = dev.answered(thresholds.answer, thresholds.margin, backed)[0]
+        right = dev.right_answer(backed)
+        correct = int((answered & right).sum())
+        wrong = np.array([(answered & ~right).sum()])
+        oos_answered = np.array([(answered & dev.out_of_scope).sum()])
+        feasible = bool(
+            within_budget(wrong, total, WRONG_ANSWER_BUDGET)[0]
+            and within_budget(oos_answered, oos_total, OOS_ANSWERED_BUDGET)[0]
+        )
+        if feasible and correct > most:
+            chosen, most = backed, correct
+    return chosen
 
 
 def wilson_upper_bound(count: np.ndarray, total: int, z: float) -> np.ndarray:
@@ -558,7 +629,7 @@ def _best_clarify(dev: _DevScores, thresholds: Thresholds) -> float:
 
     As kb.knowledge_base.choose offers them: the top three that pass the threshold and
     that the head does not rule out, or exactly the top two of a near-duplicate pair."""
-    not_answered = ~dev.answered(thresholds.answer, thresholds.margin)[0]
+    not_answered = ~dev.answered(thresholds.answer, thresholds.margin, thresholds.backed)[0]
     best_threshold, best_gain = thresholds.answer, 0
     slot = np.minimum(dev.right_rank, 2)[:, None]
     right_score = np.take_along_axis(dev.option_scores, slot, 1)[:, 0]
@@ -580,14 +651,15 @@ def _best_clarify(dev: _DevScores, thresholds: Thresholds) -> float:
 
 def _curve(dev: _DevScores, thresholds: Thresholds) -> tuple[CurvePoint, ...]:
     grid = np.asarray(SCORE_GRID)
-    answered = dev.answered(grid, thresholds.margin)
+    answered = dev.answered(grid, thresholds.margin, thresholds.backed)
+    right = dev.right_answer(thresholds.backed)
     in_scope = max(int((~dev.out_of_scope).sum()), 1)
     oos = max(int(dev.out_of_scope.sum()), 1)
     points = [
         CurvePoint(
             answer=round(float(grid[i]), 3),
-            answered_correctly=round(float((answered[i] & dev.right).sum()) / in_scope, 4),
-            wrong=round(float((answered[i] & ~dev.right).sum()) / len(dev.best), 4),
+            answered_correctly=round(float((answered[i] & right).sum()) / in_scope, 4),
+            wrong=round(float((answered[i] & ~right).sum()) / len(dev.best), 4),
             oos_answered=round(float((answered[i] & dev.out_of_scope).sum()) / oos, 4),
         )
         for i in range(len(grid))

@@ -45,11 +45,17 @@ class Thresholds:
 
     answer when s1 >= answer and s1 - s2 >= margin; otherwise clarify when
     s1 >= clarify; otherwise fall back.
+
+    ``backed``: a second way to answer, when the classifier head's own first choice is
+    the best FAQ with at least this probability (kb.knowledge_base.choose). Only a
+    calibration sets it, having measured it on dev questions the head was not taught;
+    None (the defaults, older builds) leaves the rule above alone.
     """
 
     answer: float = 0.62
     margin: float = 0.04
     clarify: float = 0.45
+    backed: float | None = None
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,10 @@ class QueryResult:
     # The classifier head's doubt (ComponentScores.doubts) kept the best-scoring entry
     # from being answered directly, as it would have been otherwise; shown to maintainers.
     held_back: bool = False
+    # Answered because the head backed its own choice (Thresholds.backed), where the
+    # fused scores alone would not have answered, or answered another entry; shown to
+    # maintainers.
+    backed: bool = False
 
     @property
     def top(self) -> Candidate | None:
@@ -85,6 +89,7 @@ class QueryResult:
             "candidates": [candidate.as_dict() for candidate in self.candidates],
             "latency_ms": round(self.latency_ms, 3),
             "held_back": self.held_back,
+            "backed": self.backed,
         }
 
 
@@ -133,6 +138,15 @@ class ComponentScores:
             and self.outside > float(self.classifier.max())
         )
 
+    def head_choice(self) -> tuple[int, float] | None:
+        """The entry the head, on its own, would answer and its probability; None
+        without a head, or when "none of these" is the head's likeliest class."""
+        if self.classifier is None or not len(self.classifier):
+            return None
+        position = int(np.argmax(self.classifier))
+        probability = float(self.classifier[position])
+        return (position, probability) if probability > self.outside else None
+
     def fused(self, fusion: Fusion) -> NDArray[np.float32]:
         weight = np.float32(fusion.dense_weight)
         similarity = weight * self.dense + (np.float32(1) - weight) * self.lexical
@@ -169,6 +183,7 @@ def choose(
     *,
     doubted: Callable[[int], bool] | None = None,
     ruled_out: Callable[[int], bool] | None = None,
+    head_choice: tuple[int, float] | None = None,
 ) -> tuple[Decision, list[int]]:
     """The decision and the FAQ positions to show, best first.
 
@@ -182,13 +197,27 @@ def choose(
       ComponentScores.doubts): it is not answered. ``ruled_out(position)``: nor offered,
       since the head takes the question for one the FAQ does not cover; when no other
       candidate is plausible, the honest answer is the fallback.
+    - ``head_choice`` (ComponentScores.head_choice): when the head on its own names an
+      entry with at least ``thresholds.backed``, that entry goes first and is answered.
+      A long message full of context dilutes both similarity legs, so its fused score
+      stays low even when the head, taught real users' questions, is sure; and where
+      the fused ranking and a sure head disagree, the head was right more often on the
+      dev split. Calibration measured both within the budgets. The head's doubt and a
+      near-duplicate pair on top still hold such an answer back.
     """
     decision, order = decide(fused, thresholds)
     ranked = [int(position) for position in order]
+    if thresholds.backed is not None and head_choice is not None:
+        position, probability = head_choice
+        if probability >= thresholds.backed:
+            ranked = [position, *(p for p in ranked if p != position)]
+            decision = Decision.ANSWER
     if decision is Decision.ANSWER and doubted is not None and doubted(ranked[0]):
         decision = Decision.CLARIFY
     if len(ranked) < options and len(fused) > len(ranked):
-        ranked = [int(p) for p in np.argsort(-fused, kind="stable")[:options]]
+        # decide() ranks the top few exactly as a stable sort of all does: extend it.
+        more = np.argsort(-fused, kind="stable")[: options + 1]
+        ranked = [*ranked, *(int(p) for p in more if int(p) not in ranked)]
     if decision is Decision.FALLBACK:
         return decision, ranked[:options]
     if len(ranked) > 1 and frozenset(ranked[:2]) in duplicate_pairs:
@@ -418,6 +447,7 @@ class KnowledgeBase:
             max(top_k, 1),
             doubted=scores.doubts,
             ruled_out=scores.rules_out,
+            head_choice=scores.head_choice(),
         )
         # Whether the head's doubt is what kept the best from a direct answer.
         plain, ranked = decide(fused, thresholds)
@@ -428,7 +458,7 @@ class KnowledgeBase:
             and scores.doubts(best)
             and not (len(ranked) > 1 and frozenset(ranked[:2].tolist()) in loaded.duplicate_pairs)
         )
-        if decision is not Decision.CLARIFY:
+        if decision is Decision.FALLBACK:
             order = [int(p) for p in np.argsort(-fused, kind="stable")[: min(top_k, len(fused))]]
         candidates = [
             Candidate(
@@ -440,7 +470,8 @@ class KnowledgeBase:
             for position in order[:top_k]
         ]
         elapsed = (time.perf_counter() - started) * 1000
-        return QueryResult(decision, candidates, elapsed, held_back)
+        backed = decision is Decision.ANSWER and (plain is not Decision.ANSWER or order[0] != best)
+        return QueryResult(decision, candidates, elapsed, held_back, backed)
 
     def reload(self, directory: Path | None = None) -> Manifest:
         """Load ``directory`` (default: the CURRENT index next to the one in use) and swap."""

@@ -330,6 +330,10 @@ def kb_build(
         f"阈值：回答 ≥ {thresholds.answer:.3f} 且领先 ≥ {thresholds.margin:.3f}，"
         f"澄清 ≥ {thresholds.clarify:.3f}；稠密权重 {manifest.fusion.dense_weight:.2f}"
     )
+    if thresholds.backed is not None:
+        console.print(
+            f"分类头自己的第一名概率 ≥ {thresholds.backed:.2f} 时也直接回答（在开发集上校准）"
+        )
     for warning in build_warnings(manifest):
         console.print(f"[yellow]警告[/yellow]：{warning}")
     # Every serving process follows CURRENT (kb.follow); nothing else to call.

@@ -1202,9 +1202,11 @@ def hit_test_side(
             margin=thresholds.margin,
             clarify=thresholds.clarify,
             dense_weight=fusion.dense_weight,
+            backed=thresholds.backed,
         ),
         latency_ms=round(result.latency_ms, 2),
         held_back=result.held_back,
+        backed=result.backed,
     )
 
 

@@ -120,6 +120,8 @@ class Thresholds(BaseModel):
     margin: float
     clarify: float
     dense_weight: float
+    # The head's probability at which its own first choice is answered too (None: never).
+    backed: float | None = None
 
 
 class HitTestSide(BaseModel):
@@ -134,6 +136,8 @@ class HitTestSide(BaseModel):
     # The head taught by the dev split found "none of these" likelier than the best
     # entry, which would have been answered otherwise (kb QueryResult.held_back).
     held_back: bool = False
+    # Answered because the head backed the best entry (kb QueryResult.backed).
+    backed: bool = False
 
 
 class HitTestView(BaseModel):

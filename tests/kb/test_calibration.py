@@ -305,3 +305,102 @@ def test_tied_scores_go_to_the_lower_position_as_calibration_ranks_them() -> Non
         decision, shown = choose(scores, rule)
         assert decision is Decision.ANSWER and shown[0] == size - 3
         assert shown[0] == int(np.argsort(-scores, kind="stable")[0])
+
+
+def test_the_head_backing_its_own_first_choice_answers_it() -> None:
+    # A long message dilutes both similarity legs: its best score stays under the
+    # answer threshold even where the head, taught real users' questions, is sure.
+    dense = np.array([0.3, 0.2, 0.1, 0.05], dtype=np.float32)
+    rule = Thresholds(answer=0.6, margin=0.05, clarify=0.25, backed=0.7)
+    sure = _with_head(ComponentScores(dense, dense.copy()), 0, 0.8, 0.05)
+    unsure = _with_head(ComponentScores(dense, dense.copy()), 0, 0.6, 0.05)
+    elsewhere = _with_head(ComponentScores(dense, dense.copy()), 1, 0.8, 0.05)
+    nothing = _with_head(ComponentScores(dense, dense.copy()), 0, 0.4, 0.5)
+    assert sure.head_choice() == (0, pytest.approx(0.8))
+    assert elsewhere.head_choice() == (1, pytest.approx(0.8))
+    assert nothing.head_choice() is None  # "none of these" is the head's likeliest class
+    assert ComponentScores(dense, dense.copy()).head_choice() is None  # no head
+
+    def rule_of(
+        scores: ComponentScores, thresholds: Thresholds = rule, options: int = 3
+    ) -> tuple[Decision, list[int]]:
+        return choose(
+            dense,
+            thresholds,
+            options=options,
+            doubted=scores.doubts,
+            ruled_out=scores.rules_out,
+            head_choice=scores.head_choice(),
+        )
+
+    assert rule_of(sure) == (Decision.ANSWER, [0, 1, 2])
+    assert rule_of(unsure)[0] is Decision.CLARIFY  # under the backing probability
+    assert rule_of(nothing)[0] is not Decision.ANSWER
+    assert rule_of(sure, replace(rule, backed=None))[0] is Decision.CLARIFY  # not calibrated
+    # Where a sure head names another entry, that entry goes first and is answered,
+    # the rest of the ranking following in order, however many options are asked for.
+    assert rule_of(elsewhere) == (Decision.ANSWER, [1, 0, 2])
+    assert rule_of(elsewhere, options=4) == (Decision.ANSWER, [1, 0, 2, 3])
+    # A near-duplicate pair on top is still clarified between exactly those two.
+    paired = choose(
+        dense, rule, frozenset({frozenset({0, 1})}), head_choice=elsewhere.head_choice()
+    )
+    assert paired == (Decision.CLARIFY, [1, 0])
+
+
+def test_calibration_lets_a_sure_head_answer_what_the_scores_leave_unanswered() -> None:
+    """Some in-scope questions score low on similarity, or rank the wrong entry first,
+    but the (cross-fitted) head is sure of the right one; it is never sure of the
+    out-of-scope ones. Calibration then sets a backing probability, answers more, keeps
+    both budgets, and counts what the KB does."""
+    kb, queries = _dev_split(np.random.default_rng(21), in_scope=160, oos=40)
+    rng = np.random.default_rng(22)
+    for query in queries:
+        scores = kb.scores[query.query]
+        top = int(np.argmax(scores.dense))
+        right = query.expected is not None and IDS[top] == query.expected
+        if query.expected is not None and not right:  # ranked wrong, the head knows better
+            kb.scores[query.query] = _with_head(scores, IDS.index(query.expected), 0.85, 0.02)
+        elif right and rng.random() < 0.3:  # long messages: low similarity, a sure head
+            lowered = scores.dense * np.float32(rng.uniform(0.25, 0.4) / scores.dense[top])
+            scores = replace(scores, dense=lowered, lexical=lowered.copy())
+            kb.scores[query.query] = _with_head(scores, top, float(rng.uniform(0.8, 0.95)), 0.02)
+        else:
+            kb.scores[query.query] = _with_head(scores, top, float(rng.uniform(0.3, 0.5)), 0.1)
+    # As with every paraphrase on the real FAQ, the head takes no part in the fused score.
+    fusion = Fusion(0.5, 0.0)
+    backed = calibrate(kb, queries, "dev", fixed_fusion=fusion, teach_head=False)  # type: ignore[arg-type]
+    assert backed.thresholds.backed is not None
+    plain_kb = ScriptedKB({q: replace(s, classifier=None) for q, s in kb.scores.items()})
+    plain = calibrate(plain_kb, queries, "dev", fixed_fusion=fusion, teach_head=False)  # type: ignore[arg-type]
+    assert plain.thresholds.backed is None
+    assert backed.report.direct_answer_rate > plain.report.direct_answer_rate + 0.1
+    assert backed.report.top1 > plain.report.top1  # the sure head's choice goes first
+    assert backed.report.wrong_answer_rate <= WRONG_ANSWER_BUDGET
+    assert backed.report.oos_rejection >= 1 - OOS_ANSWERED_BUDGET
+    outcomes = []
+    for query in queries:  # what calibration counted is what the KB does
+        scores = kb.component_scores(query.query)
+        decision, shown = choose(
+            scores.fused(backed.fusion),
+            backed.thresholds,
+            doubted=scores.doubts,
+            ruled_out=scores.rules_out,
+            head_choice=scores.head_choice(),
+        )
+        outcomes.append(Outcome(query.expected, decision, tuple(IDS[p] for p in shown)))
+    assert summarize(outcomes) == backed.report
+
+
+def test_no_backing_when_it_would_answer_out_of_scope_questions() -> None:
+    # The head is as sure of the out-of-scope questions as of the in-scope ones: backing
+    # would break the out-of-scope budget, so calibration does not set it.
+    kb, queries = _dev_split(np.random.default_rng(31), in_scope=120, oos=40)
+    for query in queries:
+        scores = kb.scores[query.query]
+        lowered = scores.dense * np.float32(0.5)
+        scores = replace(scores, dense=lowered, lexical=lowered.copy())
+        kb.scores[query.query] = _with_head(scores, int(np.argmax(lowered)), 0.9, 0.0)
+    calibration = calibrate(kb, queries, "dev", fixed_fusion=Fusion(0.5, 0.0), teach_head=False)  # type: ignore[arg-type]
+    assert calibration.thresholds.backed is None
+    assert calibration.report.oos_rejection >= 1 - OOS_ANSWERED_BUDGET

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from kb.encoders import Encoder
 from kb.index import Thresholds
 from kb.knowledge_base import Decision, KnowledgeBase, decide
+from kb.pipeline import BuildOutcome
 
 RULE = Thresholds(answer=0.6, margin=0.05, clarify=0.4)
 
@@ -58,7 +62,7 @@ def test_candidates_carry_scores_and_content(knowledge_base: KnowledgeBase) -> N
     scores = [candidate.score for candidate in result.candidates]
     assert scores == sorted(scores, reverse=True)
     payload = result.as_dict()
-    assert set(payload) == {"decision", "candidates", "latency_ms", "held_back"}
+    assert set(payload) == {"decision", "candidates", "latency_ms", "held_back", "backed"}
     assert payload["held_back"] is False
     assert set(payload["candidates"][0]) == {"id", "score", "question", "answer"}  # type: ignore[index]
 
@@ -116,3 +120,21 @@ def test_an_entrys_category_is_grouped_at_load(knowledge_base: KnowledgeBase) ->
     same = knowledge_base.same_category(faq)
     assert faq in same and {f.category for f in same} == {faq.category}
     assert [f.id for f in same] == [f.id for f in knowledge_base.faqs if f.category == faq.category]
+
+
+def test_a_sure_head_answers_its_own_choice(built: BuildOutcome, use_encoder: Encoder) -> None:
+    # Its own KB: the session's shared one must keep its calibrated settings.
+    kb = KnowledgeBase.load(built.directory, encoder=use_encoder)
+    manifest = kb.manifest
+    question = "密码"  # vague: the scores alone clarify (test_kb_clarifies_a_vague_question)
+    choice = kb.component_scores(question).head_choice()
+    assert choice is not None
+    kb.with_settings(manifest.fusion, replace(manifest.thresholds, backed=None))
+    assert kb.query(question).decision is Decision.CLARIFY
+    kb.with_settings(manifest.fusion, replace(manifest.thresholds, backed=choice[1]))
+    result = kb.query(question, top_k=5)
+    assert result.decision is Decision.ANSWER and result.backed, result.as_dict()
+    assert result.candidates[0].faq == kb.faqs[choice[0]]
+    assert len(result.candidates) == 5 and not result.held_back
+    kb.with_settings(manifest.fusion, replace(manifest.thresholds, backed=choice[1] + 0.01))
+    assert kb.query(question).decision is Decision.CLARIFY

@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from kb.encoders import Encoder
 from kb.evaluation import read_eval_file
 from kb.index import (
     CURRENT_POINTER,
+    Manifest,
+    Thresholds,
     build_index,
     current_index_dir,
     head_path,
@@ -47,6 +50,17 @@ def test_manifest_records_the_build(built: BuildOutcome) -> None:
     assert manifest.calibration["head_examples"] == len(dev)
     head = ClassifierHead.load(head_path(built.directory, manifest))
     assert head is not None and head.outside and head.entries == manifest.faqs
+
+
+def test_the_backing_probability_survives_the_manifest_and_older_ones_have_none(
+    built: BuildOutcome,
+) -> None:
+    manifest = read_manifest(built.directory)
+    backed = replace(manifest, thresholds=Thresholds(0.4, 0.05, 0.2, backed=0.75))
+    assert Manifest.from_json(backed.to_json()).thresholds == backed.thresholds
+    older = json.loads(manifest.to_json())
+    older["thresholds"].pop("backed", None)  # written before Thresholds.backed existed
+    assert Manifest.from_json(json.dumps(older)).thresholds.backed is None
 
 
 def test_loaded_index_answers_like_the_built_one(

@@ -70,7 +70,14 @@ export function mount(container, ws) {
       box.appendChild(el('p', {
         className: 'muted small kbw-thresholds', 'data-testid': 'kbw-hit-thresholds',
         text: '阈值：融合分 ≥ ' + fixed(t.answer) + ' 且领先第二名 ≥ ' + fixed(t.margin) + ' 时回答；≥ ' + fixed(t.clarify) +
-          ' 时澄清；更低则兜底。稠密检索权重 ' + fixed(t.dense_weight, 2) + '。'
+          ' 时澄清；更低则兜底。稠密检索权重 ' + fixed(t.dense_weight, 2) + '。' +
+          (t.backed != null ? '分类头自己的第一名概率 ≥ ' + fixed(t.backed, 2) + ' 时也直接回答。' : '')
+      }));
+    }
+    if (side.backed) {
+      box.appendChild(el('p', {
+        className: 'small muted', 'data-testid': 'kbw-hit-backed',
+        text: '分类头（学过开发集里的问题）很确定是排在最前的这一条，所以直接回答它；只看融合分的话，这个问题不会直接回答，或者会回答另一条。'
       }));
     }
     if (side.held_back) {
