@@ -122,7 +122,11 @@ def quality_table(encoders: list[str]) -> None:
                 rows.append(("BM25 单独", Fusion(0.0)))
             rows.append((f"{spec} + BM25 混合", None))
             for label, fixed in rows:
-                result = calibrate(kb, dev, str(DEV), fixed_fusion=fixed)
+                # A single leg is measured alone: no head, so neither its veto nor
+                # its own answers (Thresholds.backed).
+                result = calibrate(
+                    kb, dev, str(DEV), fixed_fusion=fixed, use_classifier=fixed is None
+                )
                 kb.with_settings(result.fusion, result.thresholds, result.head)
                 report = evaluate(kb, test)
                 texts = [item.query for item in test]

@@ -571,7 +571,9 @@ def _best_backing(dev: _DevScores, thresholds: Thresholds) -> float | None:
     probability adds any.
 
     The dev questions are scored by heads that were not taught them (cross-fitting), so
-    the head is as unsure of them as it will be of new questions."""
+    the head is as unsure of them as it will be of new questions. A sure choice that has
+    a near-duplicate right after it is clarified between the two, not answered: it
+    counts as neither a right nor a wrong answer here."""
     total = len(dev.best)
     oos_total = max(int(dev.out_of_scope.sum()), 1)
     before = int((dev.answered(thresholds.answer, thresholds.margin)[0] & dev.right).sum())
@@ -630,6 +632,9 @@ def _best_clarify(dev: _DevScores, thresholds: Thresholds) -> float:
     As kb.knowledge_base.choose offers them: the top three that pass the threshold and
     that the head does not rule out, or exactly the top two of a near-duplicate pair."""
     not_answered = ~dev.answered(thresholds.answer, thresholds.margin, thresholds.backed)[0]
+    # The head's sure choice and a near-duplicate of it are offered as exactly those two,
+    # whatever this threshold: they take no part in choosing it.
+    not_answered &= ~(dev.backed(thresholds.backed) & dev.head_paired)
     best_threshold, best_gain = thresholds.answer, 0
     slot = np.minimum(dev.right_rank, 2)[:, None]
     right_score = np.take_along_axis(dev.option_scores, slot, 1)[:, 0]

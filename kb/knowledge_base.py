@@ -215,7 +215,7 @@ def choose(
     if decision is Decision.ANSWER and doubted is not None and doubted(ranked[0]):
         decision = Decision.CLARIFY
     if len(ranked) < options and len(fused) > len(ranked):
-        # decide() ranks the top few exactly as a stable sort of all does: extend it.
+        # Extend the top few (the head's choice may lead them) with the rest, in order.
         more = np.argsort(-fused, kind="stable")[: options + 1]
         ranked = [*ranked, *(int(p) for p in more if int(p) not in ranked)]
     if decision is Decision.FALLBACK:

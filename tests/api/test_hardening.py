@@ -103,7 +103,7 @@ def test_production_manifest_shows_strangers_no_internals(
     _log_in(production)
     logged_in = production.get("/api/kb/manifest").json()
     assert logged_in["build_id"] == built.manifest.build_id
-    assert set(logged_in["thresholds"]) == {"answer", "margin", "clarify"}
+    assert set(logged_in["thresholds"]) == {"answer", "margin", "clarify", "backed"}
 
 
 def test_a_forged_cookie_unlocks_nothing(production: TestClient) -> None:

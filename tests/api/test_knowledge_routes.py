@@ -59,7 +59,7 @@ def test_manifest_shows_the_index_in_use(client: TestClient, built: BuildOutcome
     body = client.get("/api/kb/manifest").json()
     assert body["build_id"] == built.manifest.build_id
     assert body["encoder"] == "use"
-    assert set(body["thresholds"]) == {"answer", "margin", "clarify"}
+    assert set(body["thresholds"]) == {"answer", "margin", "clarify", "backed"}
 
 
 def test_health_is_down_without_an_index(tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ def test_any_agent_sees_the_manifest_in_use(agent: Console, built: BuildOutcome)
     assert manifest["encoder"] == "use"
     assert (manifest["faqs"], manifest["rows"]) == (built.manifest.faqs, built.manifest.rows)
     assert manifest["content_hash"] == built.manifest.content_hash
-    assert set(manifest["thresholds"]) == {"answer", "margin", "clarify"}
+    assert set(manifest["thresholds"]) == {"answer", "margin", "clarify", "backed"}
     assert manifest["built_at"] == built.manifest.built_at
 
 
@@ -157,7 +157,7 @@ def test_an_editor_publishes_and_an_admin_rolls_back(
     sides = tested.json()
     assert sides["draft"]["candidates"][0]["id"] == NEW_FAQ_ID
     assert NEW_FAQ_ID not in [c["id"] for c in sides["published"]["candidates"]]
-    assert set(sides["published"]["thresholds"]) >= {"answer", "margin", "clarify"}
+    assert set(sides["published"]["thresholds"]) >= {"answer", "margin", "clarify", "backed"}
     assert [c["id"] for c in editor.get("/api/agent/kb/draft").json()["changes"]] == [NEW_FAQ_ID]
 
     published = editor.post("/api/agent/kb/publish", {"note": "新增数字人民币"})

@@ -13,6 +13,7 @@ from kb.evaluation import (
     MIN_CALIBRATION_OUT_OF_SCOPE,
     OOS_ANSWERED_BUDGET,
     WRONG_ANSWER_BUDGET,
+    Calibration,
     LabelledQuery,
     Outcome,
     calibrate,
@@ -348,13 +349,12 @@ def test_the_head_backing_its_own_first_choice_answers_it() -> None:
     assert paired == (Decision.CLARIFY, [1, 0])
 
 
-def test_calibration_lets_a_sure_head_answer_what_the_scores_leave_unanswered() -> None:
+def _sure_head_split(seed: int) -> tuple[ScriptedKB, list[LabelledQuery]]:
     """Some in-scope questions score low on similarity, or rank the wrong entry first,
     but the (cross-fitted) head is sure of the right one; it is never sure of the
-    out-of-scope ones. Calibration then sets a backing probability, answers more, keeps
-    both budgets, and counts what the KB does."""
-    kb, queries = _dev_split(np.random.default_rng(21), in_scope=160, oos=40)
-    rng = np.random.default_rng(22)
+    out-of-scope ones."""
+    kb, queries = _dev_split(np.random.default_rng(seed), in_scope=160, oos=40)
+    rng = np.random.default_rng(seed + 1)
     for query in queries:
         scores = kb.scores[query.query]
         top = int(np.argmax(scores.dense))
@@ -367,6 +367,37 @@ def test_calibration_lets_a_sure_head_answer_what_the_scores_leave_unanswered() 
             kb.scores[query.query] = _with_head(scores, top, float(rng.uniform(0.8, 0.95)), 0.02)
         else:
             kb.scores[query.query] = _with_head(scores, top, float(rng.uniform(0.3, 0.5)), 0.1)
+    return kb, queries
+
+
+def _counted_as_done(kb: ScriptedKB, queries: list[LabelledQuery], result: Calibration) -> None:
+    """What the threshold search counted (the curve at the chosen point) and what the KB
+    then does with every query (choose) agree."""
+    outcomes = []
+    for query in queries:
+        scores = kb.component_scores(query.query)
+        decision, shown = choose(
+            scores.fused(result.fusion),
+            result.thresholds,
+            kb.duplicate_pairs,
+            doubted=scores.doubts,
+            ruled_out=scores.rules_out,
+            head_choice=scores.head_choice(),
+        )
+        outcomes.append(Outcome(query.expected, decision, tuple(IDS[p] for p in shown)))
+    done = summarize(outcomes)
+    assert done == result.report
+    (counted,) = [p for p in result.curve if p.answer == pytest.approx(result.thresholds.answer)]
+    assert counted.answered_correctly == pytest.approx(done.direct_answer_rate, abs=1e-4)
+    assert counted.wrong == pytest.approx(done.wrong_answer_rate, abs=1e-4)
+    assert counted.oos_answered == pytest.approx(1 - done.oos_rejection, abs=1e-4)
+
+
+def test_calibration_lets_a_sure_head_answer_what_the_scores_leave_unanswered() -> None:
+    """Calibration sets a backing probability, answers more, puts the head's choice first
+    where the scores ranked another entry, keeps both budgets, and counts what the KB
+    does."""
+    kb, queries = _sure_head_split(21)
     # As with every paraphrase on the real FAQ, the head takes no part in the fused score.
     fusion = Fusion(0.5, 0.0)
     backed = calibrate(kb, queries, "dev", fixed_fusion=fusion, teach_head=False)  # type: ignore[arg-type]
@@ -378,18 +409,34 @@ def test_calibration_lets_a_sure_head_answer_what_the_scores_leave_unanswered() 
     assert backed.report.top1 > plain.report.top1  # the sure head's choice goes first
     assert backed.report.wrong_answer_rate <= WRONG_ANSWER_BUDGET
     assert backed.report.oos_rejection >= 1 - OOS_ANSWERED_BUDGET
-    outcomes = []
-    for query in queries:  # what calibration counted is what the KB does
+    _counted_as_done(kb, queries, backed)
+
+
+def test_a_sure_choice_with_a_near_duplicate_after_it_is_counted_as_clarified() -> None:
+    # alpha and beta compete: when the head's sure choice is one of them and the other
+    # comes right after it, the KB asks between the two; calibration must count that.
+    kb, queries = _sure_head_split(41)
+    kb.duplicate_pairs = frozenset({frozenset({0, 1})})
+    fusion = Fusion(0.5, 0.0)
+    result = calibrate(kb, queries, "dev", fixed_fusion=fusion, teach_head=False)  # type: ignore[arg-type]
+    assert result.thresholds.backed is not None
+    clarified = 0
+    for query in queries:
         scores = kb.component_scores(query.query)
+        choice = scores.head_choice()
+        if choice is None or choice[1] < result.thresholds.backed:
+            continue
         decision, shown = choose(
-            scores.fused(backed.fusion),
-            backed.thresholds,
-            doubted=scores.doubts,
-            ruled_out=scores.rules_out,
-            head_choice=scores.head_choice(),
+            scores.fused(fusion),
+            result.thresholds,
+            kb.duplicate_pairs,
+            head_choice=choice,
         )
-        outcomes.append(Outcome(query.expected, decision, tuple(IDS[p] for p in shown)))
-    assert summarize(outcomes) == backed.report
+        if set(shown) == {0, 1}:
+            assert decision is Decision.CLARIFY
+            clarified += 1
+    assert clarified > 0  # the split does exercise the pair
+    _counted_as_done(kb, queries, result)
 
 
 def test_no_backing_when_it_would_answer_out_of_scope_questions() -> None:

@@ -91,7 +91,8 @@ export function mount(container, ws) {
       box.appendChild(el('p', { className: 'muted', text: '没有候选。' }));
       return;
     }
-    var top = side.candidates[0].fused || 1;
+    // The head may put an entry with a lower fused score first (Thresholds.backed).
+    var top = Math.max.apply(null, side.candidates.map(function (c) { return c.fused; })) || 1;
     box.appendChild(el('table', { className: 'kbw-hit-table' }, [
       el('thead', {}, [el('tr', {}, [
         el('th', { text: '#' }), el('th', { text: '条目' }),

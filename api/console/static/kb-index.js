@@ -26,6 +26,7 @@ function rows(info) {
     ['内容哈希', String(manifest.content_hash || '').slice(0, 16)],
     ['回答阈值', '得分 ≥ ' + fixed(thresholds.answer, 3) + '，且领先第二名 ≥ ' + fixed(thresholds.margin, 3)],
     ['澄清阈值', '得分 ≥ ' + fixed(thresholds.clarify, 3)],
+    ['分类头直接回答', thresholds.backed != null ? '分类头自己的第一名概率 ≥ ' + fixed(thresholds.backed, 2) : '不设'],
     ['稠密检索权重', fixed((manifest.fusion || {}).dense_weight, 2)],
     ['校准', calibrated],
     ['构建时间', localTime(manifest.built_at, true) + '（用时 ' + fixed(manifest.build_seconds, 1) + ' 秒）']
