@@ -545,23 +545,29 @@ def _outcomes(
 def _best_answer_rule(dev: _DevScores) -> tuple[float, float, int]:
     """(answer threshold, margin, correct answers) with the most correct direct answers
     within the budgets; between equals, the stricter rule."""
-    total = len(dev.best)
-    oos_total = max(int(dev.out_of_scope.sum()), 1)
     grid = np.asarray(SCORE_GRID)
     chosen = (float(grid[-1]), float(MARGIN_GRID[-1]), -1)
     for margin in MARGIN_GRID:
         answered = dev.answered(grid, margin)
         correct = (answered & dev.right[None, :]).sum(axis=1)
-        wrong = (answered & ~dev.right[None, :]).sum(axis=1)
-        oos_answered = (answered & dev.out_of_scope[None, :]).sum(axis=1)
-        feasible = within_budget(wrong, total, WRONG_ANSWER_BUDGET) & within_budget(
-            oos_answered, oos_total, OOS_ANSWERED_BUDGET
-        )
+        feasible = _keeps_budgets(dev, answered, dev.right)
         for index in np.flatnonzero(feasible):
             candidate = (float(grid[index]), float(margin), int(correct[index]))
             if (candidate[2], candidate[0], candidate[1]) > (chosen[2], chosen[0], chosen[1]):
                 chosen = candidate
     return chosen[0], chosen[1], max(chosen[2], 0)
+
+
+def _keeps_budgets(dev: _DevScores, answered: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Per row of ``answered`` (rules × queries), whether its wrong answers and answered
+    out-of-scope questions keep their budgets; ``right``: whether each answer is right."""
+    wrong = (answered & ~right[None, :]).sum(axis=1)
+    oos_answered = (answered & dev.out_of_scope[None, :]).sum(axis=1)
+    oos_total = max(int(dev.out_of_scope.sum()), 1)
+    kept: np.ndarray = within_budget(wrong, len(dev.best), WRONG_ANSWER_BUDGET) & within_budget(
+        oos_answered, oos_total, OOS_ANSWERED_BUDGET
+    )
+    return kept
 
 
 def _best_backing(dev: _DevScores, thresholds: Thresholds) -> float | None:
@@ -574,21 +580,13 @@ def _best_backing(dev: _DevScores, thresholds: Thresholds) -> float | None:
     the head is as unsure of them as it will be of new questions. A sure choice that has
     a near-duplicate right after it is clarified between the two, not answered: it
     counts as neither a right nor a wrong answer here."""
-    total = len(dev.best)
-    oos_total = max(int(dev.out_of_scope.sum()), 1)
     before = int((dev.answered(thresholds.answer, thresholds.margin)[0] & dev.right).sum())
     chosen, most = None, before
     for backed in sorted(BACKED_GRID, reverse=True):  # ties keep the stricter rule
         answered = dev.answered(thresholds.answer, thresholds.margin, backed)[0]
         right = dev.right_answer(backed)
         correct = int((answered & right).sum())
-        wrong = np.array([(answered & ~right).sum()])
-        oos_answered = np.array([(answered & dev.out_of_scope).sum()])
-        feasible = bool(
-            within_budget(wrong, total, WRONG_ANSWER_BUDGET)[0]
-            and within_budget(oos_answered, oos_total, OOS_ANSWERED_BUDGET)[0]
-        )
-        if feasible and correct > most:
+        if correct > most and bool(_keeps_budgets(dev, answered[None, :], right)[0]):
             chosen, most = backed, correct
     return chosen
 

@@ -136,7 +136,7 @@ class HitTestSide(BaseModel):
     # The head taught by the dev split found "none of these" likelier than the best
     # entry, which would have been answered otherwise (kb QueryResult.held_back).
     held_back: bool = False
-    # Answered because the head backed the best entry (kb QueryResult.backed).
+    # Answered because the head was sure of its own choice (kb QueryResult.backed).
     backed: bool = False
 
 
