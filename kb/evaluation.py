@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.classifier import ClassifierHead
+from kb.classifier import ClassifierHead, LabelledTexts
 from kb.index import Fusion, Thresholds, default_settings
 from kb.knowledge_base import ComponentScores, Decision, KnowledgeBase, choose, outside_of
 from kb.text import canonicalize
@@ -174,8 +174,9 @@ class CurvePoint:
 
 # Bumped when the decision rule that calibration must see changes, so that existing
 # builds are recalibrated: 1 = the head's "none of these" class holds back answers;
-# 2 = the head backing its own first choice answers too (Thresholds.backed).
-DECISION_RULES = 2
+# 2 = the head backing its own first choice answers too (Thresholds.backed);
+# 3 = the head reads the question's wording as well as its embedding.
+DECISION_RULES = 3
 
 
 def calibration_budgets() -> dict[str, float]:
@@ -448,11 +449,13 @@ def _taught_head(
     "none of these" class), and the components with each question's held-out head
     probabilities; returns (head, components, questions taught)."""
     rows = kb.head_training_rows()
-    examples = _examples(ids, expected, [component.vector for component in components])
+    examples = _examples(
+        ids, expected, [(component.vector, component.text) for component in components]
+    )
     if rows is None or examples is None:
         return None
-    labelled, vectors, owners = examples
-    learned = ClassifierHead.cross_fitted(rows[0], rows[1], len(ids), vectors, owners)
+    labelled, taught = examples
+    learned = ClassifierHead.cross_fitted(rows, len(ids), taught)
     if learned is None:
         return None
     head, held_out = learned
@@ -471,11 +474,11 @@ def _paraphrase_head(
 ) -> tuple[ClassifierHead, list[ComponentScores], int] | None:
     """The head of the index rows alone, and the components scored by it."""
     rows = kb.head_training_rows()
-    head = ClassifierHead.train(rows[0], rows[1], len(ids)) if rows is not None else None
+    head = ClassifierHead.train(rows, len(ids)) if rows is not None else None
     if head is None:
         return None
     updated = [
-        replace(c, classifier=head.probabilities(c.vector), outside=0.0)
+        replace(c, classifier=head.probabilities(c.vector, c.text), outside=0.0)
         if c.vector is not None
         else c
         for c in components
@@ -486,36 +489,46 @@ def _paraphrase_head(
 def head_taught_by(
     kb: KnowledgeBase, queries: Sequence[LabelledQuery], vectors: Sequence[np.ndarray]
 ) -> ClassifierHead | None:
-    """The head a calibration on ``queries`` (embedded as ``vectors``) would store for
-    ``kb``, without calibrating: for a preview that borrows thresholds calibrated with a
-    taught head (the workspace's draft). None when the KB has no head to teach."""
+    """The head a calibration on ``queries`` (embedded as ``vectors``, from their
+    canonicalised text) would store for ``kb``, without calibrating: for a preview that
+    borrows thresholds calibrated with a taught head (the workspace's draft). None when
+    the KB has no head to teach."""
     rows = kb.head_training_rows()
     ids = [faq.id for faq in kb.faqs]
-    examples = _examples(ids, [q.expected for q in queries], list(vectors))
+    examples = _examples(
+        ids,
+        [q.expected for q in queries],
+        [(vector, canonicalize(q.query)) for q, vector in zip(queries, vectors, strict=True)],
+    )
     if rows is None or examples is None:
         return None
-    _, taught, owners = examples
-    return ClassifierHead.taught(rows[0], rows[1], len(ids), taught, owners)
+    return ClassifierHead.taught(rows, len(ids), examples[1])
 
 
 def _examples(
-    ids: Sequence[str], expected: Sequence[str | None], vectors: Sequence[np.ndarray | None]
-) -> tuple[list[int], np.ndarray, np.ndarray] | None:
-    """The labelled questions the head can learn from, as (their positions, vectors,
-    owners), where owner ``len(ids)`` is out of scope; None without any in-scope one."""
+    ids: Sequence[str],
+    expected: Sequence[str | None],
+    embedded: Sequence[tuple[np.ndarray | None, str]],
+) -> tuple[list[int], LabelledTexts] | None:
+    """The labelled questions the head can learn from, as (their positions, the
+    questions), where owner ``len(ids)`` is out of scope; None without any in-scope one.
+    ``embedded``: each question's embedding (None if it has none) and canonicalised text.
+    """
     position = {faq_id: index for index, faq_id in enumerate(ids)}
     labelled: list[int] = []
     stacked: list[np.ndarray] = []
-    for index, (label, vector) in enumerate(zip(expected, vectors, strict=True)):
+    texts: list[str] = []
+    for index, (label, (vector, text)) in enumerate(zip(expected, embedded, strict=True)):
         if (label is None or label in position) and vector is not None:
             labelled.append(index)
             stacked.append(vector)
+            texts.append(text)
     if not any(expected[index] is not None for index in labelled):
         return None
     owners = np.array(
         [position.get(str(expected[index]), len(ids)) for index in labelled], dtype=np.int32
     )
-    return labelled, np.stack(stacked).astype(np.float32), owners
+    return labelled, LabelledTexts(np.stack(stacked).astype(np.float32), texts, owners)
 
 
 def _outcomes(

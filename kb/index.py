@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.classifier import ClassifierHead
+from kb.classifier import ClassifierHead, LabelledTexts
 from kb.content import FAQ, FAQCollection
 from kb.dense import DenseIndex, IndexType, background_similarity
 from kb.duplicates import find_near_duplicates
@@ -302,7 +302,9 @@ def build_index(
     )
     dense = DenseIndex.build(vectors, index_type)
     tokenizer = tokenizer or Tokenizer()
-    head = ClassifierHead.train(vectors, rows.faq_of_row, len(collection))
+    head = ClassifierHead.train(
+        LabelledTexts(vectors, rows.texts, rows.faq_of_row), len(collection)
+    )
     duplicates = find_near_duplicates(
         [faq.id for faq in collection.faqs], rows.texts, rows.faq_of_row, vectors
     )

@@ -16,7 +16,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from kb.classifier import ClassifierHead
+from kb.classifier import ClassifierHead, LabelledTexts
 from kb.content import FAQ
 from kb.dense import DenseIndex, relative_to_background
 from kb.duplicates import NearDuplicate
@@ -27,6 +27,7 @@ from kb.index import (
     Thresholds,
     current_index_dir,
     head_path,
+    index_rows,
     read_manifest,
 )
 from kb.lexical import LexicalIndex
@@ -108,6 +109,8 @@ class ComponentScores:
     # The entries that have this very wording as their question or a paraphrase
     # (normalised): what a maintainer wrote down for an entry is never doubted.
     written: frozenset[int] = frozenset()
+    # The query as the KB read it (canonicalised): the head reads its wording too.
+    text: str = ""
 
     def doubts(self, position: int) -> bool:
         """Whether the head finds "none of these" likelier than the entry at ``position``.
@@ -291,11 +294,11 @@ class _LoadedIndex:
         )
         lexical = self.lexical.scores(tokenizer.tokens(normalized))
         if self.head is None:
-            return ComponentScores(dense, lexical, None, vector)
-        classifier = self.head.probabilities(vector)
+            return ComponentScores(dense, lexical, None, vector, text=normalized)
+        classifier = self.head.probabilities(vector, normalized)
         outside = outside_of(self.head, classifier)
         written = self.wordings().get(normalized, frozenset())
-        return ComponentScores(dense, lexical, classifier, vector, outside, written)
+        return ComponentScores(dense, lexical, classifier, vector, outside, written, normalized)
 
     def wordings(self) -> dict[str, frozenset[int]]:
         """Every question and paraphrase, normalised, → the positions of the entries
@@ -410,13 +413,14 @@ class KnowledgeBase:
     def component_scores(self, text: str) -> ComponentScores:
         return self._loaded.component_scores(text, self._tokenizer)
 
-    def head_training_rows(self) -> tuple[NDArray[np.float32], NDArray[np.int32]] | None:
-        """The index rows the classifier head learns from, as (vectors, owning FAQ), when
-        this KB has a head at all (it is skipped where training would cost too much)."""
+    def head_training_rows(self) -> LabelledTexts | None:
+        """The index rows the classifier head learns from, when this KB has a head at
+        all (it is skipped where training would cost too much)."""
         loaded = self._loaded
         if loaded.head is None:
             return None
-        return loaded.dense.vectors(), loaded.faq_of_row.astype(np.int32)
+        texts = index_rows(loaded.faqs).texts
+        return LabelledTexts(loaded.dense.vectors(), texts, loaded.faq_of_row.astype(np.int32))
 
     def best_among(self, text: str, wanted: Callable[[FAQ], bool]) -> Candidate | None:
         """The best-scoring entry for ``text`` among those ``wanted`` picks, wherever the
