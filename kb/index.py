@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.classifier import ClassifierHead, LabelledTexts
+from kb.classifier import WORDING_SCHEME, ClassifierHead, LabelledTexts
 from kb.content import FAQ, FAQCollection
 from kb.dense import DenseIndex, IndexType, background_similarity
 from kb.duplicates import find_near_duplicates
@@ -31,7 +31,8 @@ from kb.lexical import LexicalIndex
 from kb.text import SYNONYMS_FILE, USER_DICTIONARY, Tokenizer, canonicalize
 
 # 2: classifier head and near-duplicate pairs. 3: dense background similarity.
-FORMAT_VERSION = 3
+# 4: the classifier head reads the wording too (kb.classifier.WORDING_SCHEME).
+FORMAT_VERSION = 4
 CURRENT_POINTER = "CURRENT"
 CLASSIFIER_FILE = "classifier.npz"
 ENCODE_BATCH = 256
@@ -136,6 +137,8 @@ def build_id_for(content_hash: str, encoder_spec: str, encoder_revision: str) ->
     digest = hashlib.sha256()
     for part in (
         str(FORMAT_VERSION),
+        # A head hashed another way would be refused at load: the build is another one.
+        WORDING_SCHEME,
         content_hash,
         encoder_spec,
         encoder_revision,

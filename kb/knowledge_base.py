@@ -110,6 +110,7 @@ class ComponentScores:
     # (normalised): what a maintainer wrote down for an entry is never doubted.
     written: frozenset[int] = frozenset()
     # The query as the KB read it (canonicalised): the head reads its wording too.
+    # Empty only in scores made by hand (tests), where the head then sees no wording.
     text: str = ""
 
     def doubts(self, position: int) -> bool:

@@ -83,8 +83,8 @@ def test_a_saved_head_loads_with_its_out_of_scope_class(tmp_path: Path) -> None:
     loaded = ClassifierHead.load(path)
     assert loaded is not None and loaded.outside and loaded.entries == 3
     assert np.allclose(
-        loaded.probabilities(examples.vectors[0], "提现"),
-        head.probabilities(examples.vectors[0], "提现"),
+        loaded.probabilities(examples.vectors[0], ""),
+        head.probabilities(examples.vectors[0], ""),
     )
     assert [p.name for p in tmp_path.iterdir()] == ["classifier.npz"]  # no staging left
 
@@ -170,3 +170,33 @@ def test_a_head_hashed_another_way_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="kefu kb build"):
         ClassifierHead.load(tmp_path / "other.npz")
+
+
+def test_held_out_questions_are_scored_with_their_wording() -> None:
+    blurred, rows = _same_meaning_other_words()
+    asked = [
+        "提现怎么还没到",
+        "我的提现呢",
+        "提现好慢",
+        "充值怎么还没到",
+        "我的充值呢",
+        "充值好慢",
+    ] * 2
+    examples = LabelledTexts(
+        np.repeat(blurred[None, :], len(asked), axis=0),
+        asked,
+        np.array([0, 0, 0, 1, 1, 1] * 2, dtype=np.int32),
+    )
+    learned = ClassifierHead.cross_fitted(rows, 2, examples)
+    assert learned is not None
+    _, held_out = learned
+    # Every embedding is the same: only a head that read each question's words gets these.
+    assert (held_out.argmax(axis=1) == examples.owners).all()
+
+
+def test_every_vector_needs_its_text() -> None:
+    blurred, rows = _same_meaning_other_words()
+    head = ClassifierHead.train(rows, 2)
+    assert head is not None
+    with pytest.raises(ValueError):
+        head.probabilities_of(np.stack([blurred, blurred]), ["提现"])

@@ -50,6 +50,7 @@ def test_manifest_records_the_build(built: BuildOutcome) -> None:
     assert manifest.calibration["head_examples"] == len(dev)
     head = ClassifierHead.load(head_path(built.directory, manifest))
     assert head is not None and head.outside and head.entries == manifest.faqs
+    assert head.wording is not None  # it reads the questions' wording too
 
 
 def test_the_backing_probability_survives_the_manifest_and_older_ones_have_none(
