@@ -73,6 +73,21 @@ def built(tmp_path_factory: pytest.TempPathFactory, use_encoder: Encoder) -> Bui
 
 
 @pytest.fixture(scope="session")
+def default_build(
+    tmp_path_factory: pytest.TempPathFactory, default_encoder: Encoder, default_encoder_spec: str
+) -> BuildOutcome:
+    """The real FAQ with the encoder Kefu ships, calibrated on the dev split: what
+    `kefu kb build` and `make demo` build (the same build id, so they reuse a copy)."""
+    return build_knowledge_base(
+        FAQ_PATH,
+        tmp_path_factory.mktemp("default-index"),
+        encoder_spec=default_encoder_spec,
+        calibration_file=DEV_SPLIT,
+        encoder=default_encoder,
+    )
+
+
+@pytest.fixture(scope="session")
 def trained_model() -> str:
     """bot/models/kefu.tar.gz, trained now if the training data or config changed."""
     from ops.rasa import MODEL_PATH, train
@@ -163,7 +178,8 @@ CHROMIUM_FLAGS = [
 def live_stack(
     trained_model: str, built: BuildOutcome, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
-    """One whole stack for every browser test (starting one takes ~30 s)."""
+    """One whole stack (SQLite stores) for the browser tests, the conversation scenarios
+    and tests/bot's SQLite backend: starting one takes about a minute."""
     from ops.stack import dialogue_stack, free_port
     from support.settings import Settings
 
@@ -174,6 +190,9 @@ def live_stack(
         rasa_url=f"http://127.0.0.1:{free_port()}",
         action_server_port=free_port(),
         api_port=free_port(),
+        # Not the defaults: the flows prove that each process sends the other's secret.
+        rasa_token=f"gateway-secret-{uuid.uuid4().hex}",
+        action_server_token=f"action-secret-{uuid.uuid4().hex}",
     )
     with dialogue_stack(settings, data / "logs", gateway=True) as running:
         yield running

@@ -1042,7 +1042,7 @@ _LABELLED_SECRET = re.compile(
     re.IGNORECASE,
 )
 # What goes wrong, said without a question: 「绑不上」「付不了款」.
-_TROUBLE = re.compile(r"不上|不了|失败|不到|不行|不成功|没到|错误|报错|异常|被拒|冻结|锁")
+_TROUBLE = re.compile(r"不上|不了|失败|不到|不行|[不未没]成功|没到|错误|报错|异常|被拒|冻结|锁")
 _TROUBLE_MORE = re.compile(
     r"忘|丢|被盗|盗刷|转错|扣了|多扣|没收到|收不到|没反应|卡住|不对|不见|少了"
 )

@@ -623,27 +623,6 @@ def _understood(
     answered = [
         found for found in considered if found.decision is Decision.ANSWER and found.top is not None
     ]
-    if result.decision is Decision.CLARIFY:
-        # The whole message already narrowed it down: a clause may settle it among those
-        # choices, but one that answers something else is context, not the question
-        # (「原来那张卡注销了，怎么换一张新的上去」 is no question about closing accounts).
-        # Nor may it settle it away from the topic of the conversation when the topic is
-        # one of the choices (「旧号已经停机了 收不到验证码」 while changing the phone number).
-        offered = {candidate.id for candidate in result.candidates}
-        if context.topic is not None and context.topic in offered:
-            offered = {context.topic}
-        settling = [found for found in answered if found.top and found.top.id in offered]
-    else:
-        settling = answered
-    if result.decision is not Decision.ANSWER and settling:
-        result = max(settling, key=lambda found: found.top.score if found.top else 0.0)
-    elif result.decision is Decision.FALLBACK:
-        # Lost in the story as a whole, but its question narrows it down on its own.
-        narrowed = [found for found in asking if found.decision is Decision.CLARIFY and found.top]
-        if narrowed:
-            result = max(narrowed, key=lambda found: found.top.score if found.top else 0.0)
-    main = result.top.id if result.decision is Decision.ANSWER and result.top else None
-    others: dict[str, FAQ] = {}
     # Other questions: clauses that ask, or tell of a problem in the wallet's words
     # (「另外我的支付密码忘了」), not the story around them (「好多年没联系了」, 「他也用
     # 这个app」).
@@ -652,12 +631,43 @@ def _understood(
         for (part, found), question in zip(looked_up, asks, strict=True)
         if question or understanding.reports_trouble(part)
     ]
+    if result.decision is Decision.CLARIFY:
+        # The whole message already narrowed it down: a clause may settle it among those
+        # choices, but one that answers something else is context, not the question
+        # (「原来那张卡注销了，怎么换一张新的上去」 is no question about closing accounts).
+        # Nor may it settle it away from the topic of the conversation when the topic is
+        # one of the choices (「旧号已经停机了 收不到验证码」 while changing the phone number).
+        offered = [candidate.id for candidate in result.candidates]
+        if context.topic is not None and context.topic in offered:
+            offered = [context.topic]
+        settling = [found for found in answered if found.top and found.top.id in offered]
+        # When the message tells of trouble, the story around it settles nothing: in
+        # 「昨晚订酒店用钱包付款 一直转圈最后提示付款未成功」 the first clause alone is a
+        # question about paying online.
+        if troubled:
+            settling = [found for found in settling if any(found is t for t in troubled)]
+        if settling:
+            # Among clauses that settle it differently, the message as a whole decides.
+            result = min(settling, key=lambda found: offered.index(_top_id(found)))
+    elif result.decision is Decision.FALLBACK and answered:
+        result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
+    if result.decision is Decision.FALLBACK:
+        # Lost in the story as a whole, but its question narrows it down on its own.
+        narrowed = [found for found in asking if found.decision is Decision.CLARIFY and found.top]
+        if narrowed:
+            result = max(narrowed, key=lambda found: found.top.score if found.top else 0.0)
+    main = result.top.id if result.decision is Decision.ANSWER and result.top else None
+    others: dict[str, FAQ] = {}
     for found in troubled:
         if found.decision is not Decision.ANSWER:
             continue
         if found.top is not None and found.top.id != main:
             others.setdefault(found.top.id, found.top.faq)
     return result, list(others.values())[:MAX_OTHER_QUESTIONS], leaned
+
+
+def _top_id(result: QueryResult) -> str:
+    return result.top.id if result.top is not None else ""
 
 
 def _beside_the_point(topic: FAQ, question: str, result: QueryResult) -> bool:

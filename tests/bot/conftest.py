@@ -1,14 +1,21 @@
-"""Rasa commands run from bot/ with the project's environment."""
+"""Rasa commands run from bot/ with the project's environment, and the real dialogue
+stack (`rasa run` and the action server) on each store backend."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 
-from support.settings import get_settings
+from kb.pipeline import BuildOutcome
 from ops.rasa import BOT_DIR, RASA_BIN, rasa_environment
+from ops.stack import RunningStack, dialogue_stack, free_port
+from support.settings import Settings, get_settings
+from support.storage import migrate
+from tests.conftest import POSTGRES_URL, REDIS_URL, postgres_schema
 
 RunRasa = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -27,3 +34,55 @@ def run_rasa() -> RunRasa:
         )
 
     return run
+
+
+BACKENDS = [
+    # Tracker store and Kefu's database in SQLite, in-memory lock store.
+    "sqlite",
+    *(["postgresql+redis"] if POSTGRES_URL and REDIS_URL else []),
+    # The fastest production setup: trackers and locks in Redis, Kefu's data in SQL.
+    *(["sqlite+redis-tracker"] if REDIS_URL else []),
+]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(
+    request: pytest.FixtureRequest,
+    trained_model: str,
+    built: BuildOutcome,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningStack]:
+    """One stack per backend for every module here (starting one takes about a minute);
+    pytest groups the tests by backend, so one extra stack runs at a time."""
+    if request.param == "sqlite":
+        # The browser tests' stack has exactly these stores (and a gateway besides).
+        live: RunningStack = request.getfixturevalue("live_stack")
+        yield live
+        return
+    data = tmp_path_factory.mktemp("dialogue")
+    with ExitStack() as cleanup:
+        redis_url: str | None
+        if request.param == "sqlite+redis-tracker":
+            assert REDIS_URL is not None
+            database = f"sqlite:///{data / 'kefu.db'}"
+            tracker = redis_url = REDIS_URL
+        else:
+            assert POSTGRES_URL is not None
+            database = cleanup.enter_context(postgres_schema())
+            tracker = POSTGRES_URL
+            redis_url = REDIS_URL
+        migrate(database)
+        settings = Settings(
+            data_dir=data,
+            index_dir=built.directory.parent,
+            database_url=database,
+            rasa_tracker_url=tracker,
+            redis_url=redis_url,
+            rasa_url=f"http://127.0.0.1:{free_port()}",
+            action_server_port=free_port(),
+            # Not the defaults: every flow proves Rasa sends the action server's, and
+            # that Rasa answers only the gateway's.
+            rasa_token=f"gateway-secret-{uuid.uuid4().hex}",
+            action_server_token=f"action-secret-{uuid.uuid4().hex}",
+        )
+        yield cleanup.enter_context(dialogue_stack(settings, data / "logs"))

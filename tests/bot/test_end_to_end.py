@@ -1,20 +1,16 @@
 """The real thing: `rasa run`, the action server and the stores, driven through REST.
 
-Runs on SQLite (tracker store and Kefu's database, in-memory lock store), and again on
-PostgreSQL with a Redis lock store, and with Redis as the tracker store, when the test
-servers are configured (CI).
+Runs on every backend of tests/bot/conftest.py's stack: SQLite (tracker store and Kefu's
+database, in-memory lock store), and, when the test servers are configured (CI),
+PostgreSQL with a Redis lock store, and Redis as the tracker store.
 """
 
 from __future__ import annotations
 
-import json
 import asyncio
+import json
 import re
-import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,66 +18,20 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from support.escalations.service import EscalationService
-from support.settings import Settings
-from support.storage import migrate, session_factory
+from ops.stack import RunningStack
 from support.dialogue import RasaClient, rest_channel_headers
-from ops.stack import RunningStack, dialogue_stack, free_port
+from support.escalations.service import EscalationService
+from support.storage import session_factory
 from support.tickets.service import TicketService
-from kb.pipeline import BuildOutcome
-from tests.conftest import POSTGRES_URL, REDIS_URL, postgres_schema
+from tests.conftest import REDIS_URL
 
 HELPED = "这个回答解决您的问题了吗？"
-BACKENDS = [
-    "sqlite",
-    *(["postgresql+redis"] if POSTGRES_URL and REDIS_URL else []),
-    # The fastest production setup: trackers and locks in Redis, Kefu's data in SQL.
-    *(["sqlite+redis-tracker"] if REDIS_URL else []),
-]
 
 
 def _psycopg(url: str) -> str:
-    return str(make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-
-
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def stack(
-    request: pytest.FixtureRequest,
-    trained_model: str,
-    built: BuildOutcome,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[RunningStack]:
-    data = tmp_path_factory.mktemp("e2e")
-    with ExitStack() as cleanup:
-        if request.param == "sqlite":
-            database = f"sqlite:///{data / 'kefu.db'}"
-            tracker = f"sqlite:///{data / 'rasa_tracker.db'}"
-            redis = None
-        elif request.param == "sqlite+redis-tracker":
-            assert REDIS_URL is not None
-            database = f"sqlite:///{data / 'kefu.db'}"
-            tracker = redis = REDIS_URL
-        else:
-            assert POSTGRES_URL is not None
-            database = cleanup.enter_context(postgres_schema())
-            tracker = POSTGRES_URL
-            redis = REDIS_URL
-        migrate(database)
-        settings = Settings(
-            data_dir=data,
-            index_dir=built.directory.parent,
-            database_url=database,
-            rasa_tracker_url=tracker,
-            redis_url=redis,
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            action_server_port=free_port(),
-            # Not the defaults: every flow below proves Rasa sends the action server's.
-            rasa_token=f"rasa-{uuid.uuid4().hex}",
-            action_server_token=f"actions-{uuid.uuid4().hex}",
-        )
-        yield cleanup.enter_context(dialogue_stack(settings, data / "logs"))
+    return str(
+        make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    )
 
 
 def say(stack: RunningStack, sender: str, text: str) -> list[dict[str, object]]:
@@ -131,7 +81,9 @@ def test_turns_take_the_redis_lock(stack: RunningStack) -> None:
 
     def lock_writes() -> int:
         stats = client.info("commandstats")
-        return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("set", "setex"))
+        return sum(
+            int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("set", "setex")
+        )
 
     before = lock_writes()
     say(stack, f"e2e-{uuid.uuid4().hex[:8]}", "你好")
@@ -212,6 +164,5 @@ def test_a_pasted_mnemonic_is_warned_about_and_never_stored(stack: RunningStack)
     assert "abandon" not in str(stored)
 
 
-def test_logs_hold_no_secret(stack: RunningStack) -> None:
-    for log in Path(stack.logs).glob("*.log"):
-        assert "abandon ability able" not in log.read_text(errors="replace")
+# The logs of every backend's stack are read for secrets in test_gateway_only.py, after
+# the flows of both modules have run.

@@ -1,13 +1,13 @@
 """Rasa answers only the gateway, and keeps no secret whatever way a message came in
-(issue 15, finding 6). Runs the real `kefu rasa run` and action server, with the SQL
-tracker store (which only appends) and, when a test Redis is configured, the Redis one
-(which saves the whole tracker)."""
+(issue 15, finding 6). Runs the real `kefu rasa run` and action server on every backend
+of tests/bot/conftest.py's stack: the SQL tracker stores (which only append) and, when a
+test Redis is configured, the Redis one (which saves the whole tracker)."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,39 +16,13 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from kb.pipeline import BuildOutcome
-from ops.stack import RunningStack, dialogue_stack, free_port
+from ops.stack import RunningStack
 from support.dialogue import rest_channel_headers
-from support.settings import DEFAULT_RASA_TOKEN, Settings
-from tests.conftest import REDIS_URL
+from support.settings import DEFAULT_RASA_TOKEN
 
-RASA_TOKEN = "gateway-secret-" + uuid.uuid4().hex
-ACTION_TOKEN = "action-secret-" + uuid.uuid4().hex
 FIRST_HALF = "abandon ability able about above absent"
 SECOND_HALF = "absorb abstract absurd abuse access accident"
 CARD = "4111　1111　1111　1111"  # full-width spaces, as a Chinese input method types them
-
-
-@pytest.fixture(scope="module", params=["sql", *(["redis"] if REDIS_URL else [])])
-def stack(
-    request: pytest.FixtureRequest,
-    trained_model: str,
-    built: BuildOutcome,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[RunningStack]:
-    data = tmp_path_factory.mktemp("gateway-only")
-    tracker_url = REDIS_URL if request.param == "redis" else f"sqlite:///{data / 'tracker.db'}"
-    settings = Settings(
-        data_dir=data,
-        rasa_tracker_url=tracker_url,
-        index_dir=built.directory.parent,
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_server_port=free_port(),
-        rasa_token=RASA_TOKEN,
-        action_server_token=ACTION_TOKEN,
-    )
-    with dialogue_stack(settings, data / "logs") as running:
-        yield running
 
 
 def post_turn(stack: RunningStack, sender: str, message: str, **headers: str) -> httpx.Response:
@@ -61,7 +35,7 @@ def post_turn(stack: RunningStack, sender: str, message: str, **headers: str) ->
 
 
 def gateway_turn(stack: RunningStack, sender: str, message: str) -> list[dict[str, Any]]:
-    response = post_turn(stack, sender, message, **rest_channel_headers(RASA_TOKEN))
+    response = post_turn(stack, sender, message, **rest_channel_headers(stack.settings.rasa_token))
     response.raise_for_status()
     turn: list[dict[str, Any]] = response.json()
     return turn
@@ -70,7 +44,7 @@ def gateway_turn(stack: RunningStack, sender: str, message: str) -> list[dict[st
 def tracker(stack: RunningStack, sender: str) -> dict[str, Any]:
     response = httpx.get(
         f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-        params={"token": RASA_TOKEN},
+        params={"token": stack.settings.rasa_token},
         timeout=30,
     )
     response.raise_for_status()
@@ -97,18 +71,20 @@ def stored_user_events(stack: RunningStack, sender: str) -> list[dict[str, Any]]
 
 
 @pytest.mark.parametrize(
-    "headers",
+    "authorization",
     [
-        {},
-        {"Authorization": f"Bearer {DEFAULT_RASA_TOKEN}"},
-        {"Authorization": f"Bearer {RASA_TOKEN[:-1]}"},
-        {"Authorization": RASA_TOKEN},
+        lambda token: None,
+        lambda token: f"Bearer {DEFAULT_RASA_TOKEN}",
+        lambda token: f"Bearer {token[:-1]}",
+        lambda token: token,
     ],
     ids=["none", "default", "almost", "no-scheme"],
 )
 def test_the_rest_channel_refuses_anyone_but_the_gateway(
-    stack: RunningStack, headers: dict[str, str]
+    stack: RunningStack, authorization: Callable[[str], str | None]
 ) -> None:
+    value = authorization(stack.settings.rasa_token)
+    headers = {} if value is None else {"Authorization": value}
     sender = f"victim-{uuid.uuid4().hex[:8]}"
     response = post_turn(stack, sender, "转人工", **headers)
     assert response.status_code == 401
@@ -120,7 +96,7 @@ def test_the_http_api_refuses_the_default_token(stack: RunningStack) -> None:
     url = f"{stack.settings.rasa_url}/conversations/anyone/tracker"
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, params={"token": DEFAULT_RASA_TOKEN}).status_code == 401
-    assert httpx.get(url, params={"token": RASA_TOKEN}).status_code == 200
+    assert httpx.get(url, params={"token": stack.settings.rasa_token}).status_code == 200
 
 
 def test_the_gateways_turns_work_through_the_authenticated_action_server(
@@ -147,7 +123,7 @@ def test_a_message_that_skips_the_channel_is_redacted_too(stack: RunningStack) -
     sender = f"api-{uuid.uuid4().hex[:8]}"
     response = httpx.post(
         f"{stack.settings.rasa_url}/conversations/{sender}/messages",
-        params={"token": RASA_TOKEN},
+        params={"token": stack.settings.rasa_token},
         json={"text": f"我的卡号 {CARD} 绑不上", "sender": "user"},
         timeout=60,
     )
@@ -159,6 +135,7 @@ def test_a_message_that_skips_the_channel_is_redacted_too(stack: RunningStack) -
 
 
 def test_the_logs_and_the_command_lines_hold_no_secret(stack: RunningStack) -> None:
+    # Runs after test_end_to_end.py's flows on the same stack (its pasted mnemonic too).
     for log in Path(stack.logs).glob("*.log"):
         content = log.read_text(errors="replace")
         assert "abandon ability" not in content
@@ -170,5 +147,5 @@ def test_the_logs_and_the_command_lines_hold_no_secret(stack: RunningStack) -> N
             command = (process / "cmdline").read_bytes()
         except OSError:
             continue
-        assert RASA_TOKEN.encode() not in command
-        assert ACTION_TOKEN.encode() not in command
+        assert stack.settings.rasa_token.encode() not in command
+        assert stack.settings.action_server_token.encode() not in command

@@ -99,8 +99,8 @@ for bad in ({"events": "not a list"}, {"events": [{"event": "no_such_event"}]},
         raise AssertionError(bad)
 print("ok")
 """
-    from support.settings import get_settings
     from ops.rasa import BOT_DIR, RASA_BIN, rasa_environment
+    from support.settings import get_settings
 
     result = subprocess.run(
         [str(RASA_BIN.parent / "python"), "-c", script],

@@ -1162,9 +1162,15 @@ def test_a_new_subject_is_not_read_as_a_follow_up(knowledge_base: KnowledgeBase)
 class ScriptedKB:
     """The real entries, with the KB's decisions scripted per text (else: fall back)."""
 
-    def __init__(self, kb: KnowledgeBase, script: dict[str, tuple[Decision, list[str]]]) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        script: dict[str, tuple[Decision, list[str]]],
+        scores: dict[str, float] | None = None,
+    ) -> None:
         self._kb = kb
         self._script = script
+        self._scores = scores or {}
 
     def get(self, faq_id: str) -> FAQ | None:
         return self._kb.get(faq_id)
@@ -1183,6 +1189,7 @@ class ScriptedKB:
             faq = self._kb.get(faq_id)
             assert faq is not None
             top = 0.15 if decision is Decision.FALLBACK else 0.5  # a fallback's best is weak
+            top = self._scores.get(text, top)
             candidates.append(Candidate(faq, top - rank / 20, 0.5, 0.5))
         return QueryResult(decision, candidates, 1.0)
 
@@ -1232,6 +1239,51 @@ def test_a_clause_does_not_settle_it_away_from_the_topic(knowledge_base: Knowled
     # Without that topic, the clause settles it.
     turn = respond(cast(KnowledgeBase, kb), f"{scene} {problem}", Context())
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "two_factor")
+
+
+def test_the_story_around_a_problem_does_not_settle_it(knowledge_base: KnowledgeBase) -> None:
+    """「昨晚订酒店用钱包付款 一直转圈最后提示付款未成功」: the first clause alone is about
+    paying online, and the KB is surer of it than of the problem; the problem settles it."""
+    scene, problem = "昨晚订酒店用钱包付款", "一直转圈最后提示付款未成功"
+    whole = (Decision.CLARIFY, ["payment_failed", "transfer_pending", "online_checkout"])
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            f"{scene}，{problem}": whole,
+            scene: (Decision.ANSWER, ["online_checkout"]),
+            problem: (Decision.ANSWER, ["payment_failed"]),
+        },
+        scores={scene: 0.49, problem: 0.44},
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {problem}", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "payment_failed")
+    # Nor does the story settle it alone, while the problem names no single entry.
+    kb = ScriptedKB(
+        knowledge_base,
+        {f"{scene}，{problem}": whole, scene: (Decision.ANSWER, ["online_checkout"])},
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {problem}", Context())
+    assert turn.answer.decision is Decision.CLARIFY
+    assert turn.context.offered[0] == "payment_failed"
+
+
+def test_clauses_that_settle_it_differently_follow_the_whole_message(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """Two troubled clauses answered on their own: the one the whole message ranks first
+    wins, even when the KB is surer of the other one alone."""
+    first, second = "提现一直没到账", "银行卡也绑不上"
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            f"{first}，{second}": (Decision.CLARIFY, ["withdraw_failed", "bind_card"]),
+            first: (Decision.ANSWER, ["withdraw_failed"]),
+            second: (Decision.ANSWER, ["bind_card"]),
+        },
+        scores={second: 0.9, first: 0.5},
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{first} {second}", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "withdraw_failed")
 
 
 def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase) -> None:

@@ -16,22 +16,13 @@ from kb.encoders import Encoder
 from kb.evaluation import EvalReport, calibrate, evaluate, read_eval_file, unseen
 from kb.index import build_index
 from kb.knowledge_base import Decision, KnowledgeBase
-from kb.pipeline import build_knowledge_base
-from tests.conftest import DEV_SPLIT, FAQ_PATH, TEST_SPLIT
+from kb.pipeline import BuildOutcome
+from tests.conftest import DEV_SPLIT, TEST_SPLIT
 
 
 @pytest.fixture(scope="module")
-def knowledge_base(
-    tmp_path_factory: pytest.TempPathFactory, default_encoder: Encoder, default_encoder_spec: str
-) -> KnowledgeBase:
-    outcome = build_knowledge_base(
-        FAQ_PATH,
-        tmp_path_factory.mktemp("default-index"),
-        encoder_spec=default_encoder_spec,
-        calibration_file=DEV_SPLIT,
-        encoder=default_encoder,
-    )
-    return KnowledgeBase.load(outcome.directory, encoder=default_encoder)
+def knowledge_base(default_build: BuildOutcome, default_encoder: Encoder) -> KnowledgeBase:
+    return KnowledgeBase.load(default_build.directory, encoder=default_encoder)
 
 
 @pytest.fixture(scope="module")
