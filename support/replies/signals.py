@@ -666,8 +666,10 @@ _TICKET = re.compile(
 
 # A question, by its mark or its question words (not "好的" with a question in tow).
 _ASKS = re.compile(
-    r"[?？]|(?:吗|嘛|么|呢|没)[\s。.!！~～]*$|怎么|怎样|如何|为什么|为啥|咋|啥|什么|多少|多久|多长"
-    r"|(?<![好])几[天点个号次分小]|哪|能不能|能否|可不可以|可以.{0,12}吗|是否|有没有|会不会|要不要|行不行|是不是|在哪"
+    # 「什么都没做」「怎么都不行」: 什么 and 怎么 before 都 or 也 mean "any", and ask nothing.
+    r"[?？]|(?:吗|嘛|么|呢|没)[\s。.!！~～]*$|怎么(?![都也])|怎样|如何|为什么|为啥|咋|啥|什么(?![都也])"
+    r"|多少|多久|多长"
+    r"|(?<![好])几[天点个号次分小张笔种家位年月周岁件条遍]|哪|能不能|能否|可不可以|可以.{0,12}吗|是否|有没有|会不会|要不要|行不行|是不是|在哪"
     r"|^(?:how|what|why|when|where|can|could|is|are|do|does|will|which|who|should)(?![a-z])"
 )
 

@@ -51,6 +51,7 @@ from support.replies.vocabulary import (
     NOT_THIS_ANSWER,
     NOTHING_MORE,
     NOTHING_MORE_ON,
+    NOTHING_MORE_TOLD,
     NOTHING_TO_PICK,
     OTHER_QUESTION,
     OTHER_QUESTIONS,
@@ -166,7 +167,7 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ),
         # Past the time it should take: 「都半小时了」「现在都过了24小时了」.
         (_OVERDUE.pattern, ("超过", "超时", "仍未", "迟迟", "未到账")),
-        (r"为什么|为啥|什么原因|原因|怎么回事|why", ("原因", "因为", "常见于", "常见")),
+        (r"为什么|为啥|什么原因|原因|怎么回事|因为|why", ("原因", "因为", "常见于", "常见")),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
         (r"限额|上限|最多|额度|limit", ("限额", "额度", "上限", "最多")),
         (r"提额|调高|提高|提升|上调", ("提高", "提额", "调高")),
@@ -722,9 +723,15 @@ def _leaned_on(
             or _speaks_to(topic, question)
         )
         and _elliptical(question)
-        and _leans_on(topic, question, result)
+        and (_leans_on(topic, question, result) or _tells_more(question, result))
     ):
         return None
+    if (
+        _narrows(question)
+        and _narrowed_kind(question) in understanding.domain_terms()
+        and narrowed_part(topic.answer, question) is None
+    ):
+        return _same_trouble_with(kb, topic, question, result)
     with_topic = kb.query(f"{topic.question} {question}")
     # A message with a subject of its own (「密码」 after a top-up answer) is a new
     # question: the topic may only settle it among the candidates it already has.
@@ -739,10 +746,58 @@ def _leaned_on(
             or top.id in candidates
             # 「转账的」 names a kind of the topic, and the topic is what it narrows.
             or (_narrows(question) and top.id == topic.id)
+            # 「余额里还有钱怎么办」 after closing the account: the message alone is no
+            # question the KB is sure of, and the topic's answer speaks of what it names.
+            or (
+                top.id == topic.id
+                and result.decision is not Decision.ANSWER
+                and _names_only_what_the_answer_does(topic, question)
+            )
         )
     ):
         return with_topic
     return None
+
+
+def _same_trouble_with(
+    kb: KnowledgeBase, topic: FAQ, question: str, result: QueryResult
+) -> QueryResult | None:
+    """「提现的」 after the answer on late top-ups: a kind the topic's answer says nothing
+    of is the same trouble with another thing; the entry on that thing nearest to the
+    topic, among those whose question names it."""
+    kind = _narrowed_kind(question)
+    switched = kb.best_among(
+        f"{topic.question} {question}",
+        lambda faq: faq.id != topic.id and kind in canonicalize(faq.question),
+    )
+    if switched is None:
+        return None
+    rest = [candidate for candidate in result.candidates if candidate.id != switched.id]
+    return replace(result, decision=Decision.ANSWER, candidates=[switched, *rest])
+
+
+def _tells_more(question: str, result: QueryResult) -> bool:
+    """「我什么都没干啊」 after the answer on locked accounts: a statement that names
+    nothing of the wallet, which the KB alone can only match with a list of guesses."""
+    normal = understanding.normalize(question)
+    return (
+        result.decision is Decision.CLARIFY
+        and not understanding.has_domain_term(normal)
+        and not understanding.asks(question)
+    )
+
+
+def _names_only_what_the_answer_does(topic: FAQ, question: str) -> bool:
+    """Whether every word of the wallet's that ``question`` names is in the topic's
+    answer too, and a sentence of it speaks to the question."""
+    said = understanding.normalize(question)
+    answer = understanding.normalize(topic.answer)
+    named = [term for term in understanding.domain_terms() if len(term) >= 2 and term in said]
+    return (
+        bool(named)
+        and all(term in answer for term in named)
+        and relevant_part(topic.answer, question) is not None
+    )
 
 
 def _back_to_earlier(
@@ -883,20 +938,29 @@ def _asks_what_now(question: str) -> bool:
     return _WHAT_NOW.match(_bare(question).replace(" ", "")) is not None
 
 
+def _on_aspect(sentence: str, aspect: set[str]) -> bool:
+    return not aspect or any(cue in sentence for cue in aspect)
+
+
 def _bare(question: str) -> str:
     return question.strip(" ?？。.!！~～")
 
 
 def relevant_part(answer: str, question: str) -> str | None:
     """The sentences of ``answer`` that speak to what ``question`` asks, if any do."""
-    cues: set[str] = set()
+    aspect: set[str] = set()
     for pattern, words in _ASPECTS:
         if pattern.search(question):
-            cues.update(words)
-    cues |= {term for term in understanding.domain_terms() if len(term) >= 2 and term in question}
+            aspect.update(words)
+    cues = aspect | {
+        term for term in understanding.domain_terms() if len(term) >= 2 and term in question
+    }
     sentences = _sentences(answer)
+    # A question on an aspect is answered by a sentence on it: 「到账要多久」 is not
+    # answered by 「确认页会列出手续费和实际到账金额」, which only shares 到账.
     scored = [
-        (sum(cue in sentence for cue in cues), index) for index, sentence in enumerate(sentences)
+        (sum(cue in sentence for cue in cues) if _on_aspect(sentence, aspect) else 0, index)
+        for index, sentence in enumerate(sentences)
     ]
     best = max((score for score, _ in scored), default=0)
     if best == 0:
@@ -958,10 +1022,15 @@ def _sentences(answer: str) -> list[str]:
     return [s.strip() for s in _SENTENCES.split(answer) if s and s.strip() and not _is_lead_in(s)]
 
 
+def _narrowed_kind(question: str) -> str:
+    """「转账的呢」 → 「转账」."""
+    return canonicalize(_bare(question).removesuffix("呢").removesuffix("吗").removesuffix("的"))
+
+
 def narrowed_part(answer: str, question: str) -> str | None:
     """For 「转账的」 after the limits: the first sentence naming that kind; a lead-in that
     names it (「付款、转账、提现…都设有单笔限额…：」) with the sentence after it."""
-    kind = canonicalize(_bare(question).removesuffix("呢").removesuffix("吗").removesuffix("的"))
+    kind = _narrowed_kind(question)
     lines = [line.strip() for line in _SENTENCES.split(answer) if line and line.strip()]
     for index, line in enumerate(lines):
         if kind not in canonicalize(line):
@@ -1113,6 +1182,11 @@ def _next_step(
         text, part = RULED_OUT.format(part=other_causes), other_causes
     elif part:
         text = RELEVANT_PART.format(part=part)
+    elif not (
+        understanding.asks(question) or _says_it_goes_on(question) or _asks_an_aspect(question)
+    ):
+        # 「照片拍得很清楚啊」: told, not asked; no 「关于「…」」 around a statement.
+        text = NOTHING_MORE_TOLD
     elif 2 <= len(asked) <= MAX_QUOTED:
         text = NOTHING_MORE_ON.format(question=asked)
     else:

@@ -99,6 +99,10 @@ NOTHING_MORE_ON = (
     "关于「{question}」，帮助中心里没有比上面更具体的说明了。"
     "建议转人工客服，或者提交工单，由专人帮您查看。"
 )
+# The same, after a message that tells (「照片拍得很清楚啊」) rather than asks.
+NOTHING_MORE_TOLD = (
+    "帮助中心里对这种情况没有比上面更具体的说明了。建议转人工客服，或者提交工单，由专人帮您查看。"
+)
 # A message that was only a secret (hidden by now), after the guard's warning.
 DESCRIBE_IT = "您发送的敏感内容已被隐藏，不会被保存。如有疑问，请直接描述遇到的问题。"
 # 「那怎么办」 right after an answer: the answer is what to do.

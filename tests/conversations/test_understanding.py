@@ -23,6 +23,7 @@ from support.replies.vocabulary import (
     HELPED_QUESTION,
     KEEP_SECRETS,
     NOT_THIS_ANSWER,
+    NOTHING_MORE_TOLD,
     REQUEST_HUMAN,
     SCAM_WARNING,
     HandoffReason,
@@ -1182,6 +1183,9 @@ class ScriptedKB:
     def best_among(self, text: str, wanted: object) -> Candidate | None:
         return None
 
+    def same_category(self, faq: FAQ) -> tuple[FAQ, ...]:
+        return self._kb.same_category(faq)
+
     def query(self, text: str, top_k: int = 3) -> QueryResult:
         decision, ids = self._script.get(text, (Decision.FALLBACK, []))
         candidates = []
@@ -1284,6 +1288,106 @@ def test_clauses_that_settle_it_differently_follow_the_whole_message(
     )
     turn = respond(cast(KnowledgeBase, kb), f"{first} {second}", Context())
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "withdraw_failed")
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [("我什么都没干啊", False), ("怎么都不行", False), ("什么也没收到", False),
+     ("什么时候到账", True), ("怎么还没到", True), ("为什么要冻结什么都不说", True),
+     ("最多可以绑几张", True), ("一天能转几笔", True)],
+)  # fmt: skip
+def test_any_is_not_a_question(text: str, asks: bool) -> None:
+    """什么 and 怎么 before 都 or 也 mean "any": 「我什么都没干啊」 tells, it does not ask."""
+    assert signals.asks(text) is asks
+
+
+def test_a_statement_on_the_topic_gets_no_list_of_guesses(knowledge_base: KnowledgeBase) -> None:
+    """「我什么都没干啊」 after the answer on locked accounts names nothing of the wallet;
+    three unrelated choices would be guesses. Read with the topic, it is about the lock."""
+    locked = knowledge_base.get("account_locked")
+    assert locked is not None
+    told, asked = "我什么都没干啊", "你们几点下班啊"
+    guesses = (Decision.CLARIFY, ["about_wallet", "transfer_pending", "payment_failed"])
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            told: guesses,
+            f"{locked.question} {told}": (Decision.ANSWER, ["account_locked"]),
+            asked: (Decision.CLARIFY, ["contact_support", "about_wallet"]),
+            f"{locked.question} {asked}": (Decision.ANSWER, ["account_locked"]),
+        },
+    )
+    context = Context(topic="account_locked", answered=True)
+    turn = respond(cast(KnowledgeBase, kb), told, context)
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "account_locked")
+    assert turn.answer.replies[0].text == NOTHING_MORE_TOLD
+    # A question of its own is no statement on the topic: its choices stand.
+    turn = respond(cast(KnowledgeBase, kb), asked, context)
+    assert turn.answer.decision is Decision.CLARIFY
+    assert turn.context.offered[0] == "contact_support"
+
+
+def test_what_the_topic_speaks_of_is_a_follow_up(knowledge_base: KnowledgeBase) -> None:
+    """「余额里还有钱怎么办」 after the answer on closing the account: alone the KB can only
+    guess between balance entries, but the closing answer says what to do with the balance."""
+    closing = knowledge_base.get("close_account")
+    assert closing is not None and "余额" in closing.answer
+    question = "余额里还有钱怎么办"
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            question: (Decision.CLARIFY, ["check_balance", "topup_methods", "withdraw_how"]),
+            f"{closing.question} {question}": (Decision.ANSWER, ["close_account"]),
+        },
+    )
+    turn = respond(cast(KnowledgeBase, kb), question, Context(topic="close_account", answered=True))
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "close_account")
+    assert "余额" in turn.answer.replies[0].text
+    assert "follow_up" in turn.signals
+    # Naming what the answer never speaks of (汇率), it is a question of its own.
+    other = "汇率怎么算"
+    assert "汇率" not in closing.answer
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            other: (Decision.CLARIFY, ["cross_border_transfer", "fees"]),
+            f"{closing.question} {other}": (Decision.ANSWER, ["close_account"]),
+        },
+    )
+    turn = respond(cast(KnowledgeBase, kb), other, Context(topic="close_account", answered=True))
+    assert turn.answer.decision is Decision.CLARIFY
+
+
+def test_a_question_on_an_aspect_is_answered_by_a_sentence_on_it(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「到账要多久」 asks how long: the fees answer's 「实际到账金额」 shares a word and says
+    nothing of time; the withdrawal answer's 「预计到账时间」 does."""
+    fees, withdraw, locked = (
+        knowledge_base.get(faq_id) for faq_id in ("fees", "withdraw_how", "account_locked")
+    )
+    assert fees is not None and withdraw is not None and locked is not None
+    assert "到账" in fees.answer
+    assert relevant_part(fees.answer, "到账要多久") is None
+    assert "到账时间" in (relevant_part(withdraw.answer, "到账要多久") or "")
+    # 「是不是因为这个」 asks after the cause.
+    assert "常见原因" in (relevant_part(locked.answer, "是不是因为这个") or "")
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"), [("提现的", "withdraw_failed"), ("转账的呢", "transfer_pending")]
+)
+def test_another_kind_of_the_same_trouble_switches_the_topic(
+    knowledge_base: KnowledgeBase, kind: str, expected: str
+) -> None:
+    """「提现的」 after the answer on late top-ups: the top-up answer says nothing of
+    withdrawals, so it is the same trouble with a withdrawal, not 「nothing more」."""
+    context = Context(topic="topup_delay", answered=True)
+    turn = respond(knowledge_base, kind, context)
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, expected)
+    # A kind the topic's answer does speak of stays with it (the limits of transfers).
+    turn = respond(knowledge_base, kind, Context(topic="limits", answered=True))
+    assert (turn.context.topic, "follow_up" in turn.signals) == ("limits", True)
 
 
 def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase) -> None:
