@@ -56,7 +56,9 @@ from support.replies.vocabulary import (
      "能让我和客服人员通个电话吗",
      "人工在吗",
      "我只想找个人问问",
-     "我要跟真人聊"],
+     "我要跟真人聊",
+     "找个人跟我说",
+     "有没有人能跟我说一下"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -1372,6 +1374,24 @@ def test_a_question_on_an_aspect_is_answered_by_a_sentence_on_it(
     assert "到账时间" in (relevant_part(withdraw.answer, "到账要多久") or "")
     # 「是不是因为这个」 asks after the cause.
     assert "常见原因" in (relevant_part(locked.answer, "是不是因为这个") or "")
+
+
+@pytest.mark.parametrize(
+    ("topic", "follow_up", "quoted"),
+    [("mnemonic_safety", "截图存相册可以吗", "不要截图"),
+     ("mnemonic_safety", "我忘了抄 还能找回吗", "无法由平台找回"),
+     ("contact_support", "可信吗", "不要相信"),
+     ("topup_delay", "会退吗", "原路退回"),
+     ("close_account", "里面还有200块怎么办", "余额全部提现")],
+)  # fmt: skip
+def test_the_answer_s_own_sentence_is_quoted(
+    knowledge_base: KnowledgeBase, topic: str, follow_up: str, quoted: str
+) -> None:
+    """Follow-ups that the topic's answer does speak to: where to keep it, whether it can
+    be recovered, whether to trust it, whether the money comes back, money left in it."""
+    faq = knowledge_base.get(topic)
+    assert faq is not None
+    assert quoted in (relevant_part(faq.answer, follow_up) or "")
 
 
 @pytest.mark.parametrize(
