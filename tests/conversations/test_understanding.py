@@ -1597,10 +1597,15 @@ def test_a_correction_sets_the_topic_aside(knowledge_base: KnowledgeBase) -> Non
     assert not signals.corrects("不是我操作的，我要冻结账户")
 
 
+@pytest.mark.parametrize(
+    "pushed",
+    ["收到短信说我钱包账户异常，让点链接验证", "收到短信说我账户被限制了 要点链接补资料",
+     "收到短信说账户要升级 点链接登录"],
+)  # fmt: skip
 def test_a_message_pushing_a_link_then_a_password_typed_is_urgent(
-    knowledge_base: KnowledgeBase,
+    knowledge_base: KnowledgeBase, pushed: str
 ) -> None:
-    first = respond(knowledge_base, "收到短信说我钱包账户异常，让点链接验证", Context())
+    first = respond(knowledge_base, pushed, Context())
     assert "scam" in first.signals and first.handoff is None and first.context.urgent
     turn = respond(knowledge_base, "我点了，还输了登录密码", first.context)
     assert turn.handoff is not None and turn.handoff.urgent
