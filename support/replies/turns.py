@@ -537,7 +537,9 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         and (_says_it_goes_on(question) or _asks_an_aspect(question) or _NEXT.search(question))
     ):
         return _pick_first(kb, question, context)
-    if said.approached:
+    if said.approached or (context.urgent and understanding.speaks_of_someone(said.text)):
+        # Someone is working on the user, now or earlier in the conversation (「他发了个你们
+        # 的官方截图」 after 「有个人说我中奖了 要先交手续费」).
         result = _on_guard(kb, question, result)
     marks: list[str] = []
     answer = answer_query(

@@ -1597,6 +1597,30 @@ def test_a_correction_sets_the_topic_aside(knowledge_base: KnowledgeBase) -> Non
     assert not signals.corrects("不是我操作的，我要冻结账户")
 
 
+def test_a_wallet_app_that_is_not_the_official_one_is_a_scam(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「群里有人发了个内部版钱包的链接 说收益高」: someone works on the user (「有人发了」 is
+    their sending, nothing of the user's given yet); installed and logged in next, urgent."""
+    said = signals.read("群里有人发了个内部版钱包的链接 说收益高")
+    assert said.scam and said.approached and not said.complied and not said.urgent
+    first = respond(knowledge_base, "群里有人发了个内部版钱包的链接 说收益高", Context())
+    assert "scam" in first.signals and first.handoff is None
+    turn = respond(knowledge_base, "我已经装了 还登录了", first.context)
+    assert turn.handoff is not None and turn.handoff.urgent
+
+
+def test_what_the_other_party_does_later_is_read_on_guard(knowledge_base: KnowledgeBase) -> None:
+    """「他发了个你们的官方截图」 after someone promised a prize for a fee: the entry on
+    fakes and scams among the choices is the answer, not a list beside it."""
+    text = "他发了个你们的官方截图"
+    kb = ScriptedKB(knowledge_base, {text: (Decision.CLARIFY, ["keep_receipts", "official_app"])})
+    turn = respond(cast(KnowledgeBase, kb), text, Context(urgent=True))
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "official_app")
+    # With nobody working on the user before, the choices stand.
+    assert respond(cast(KnowledgeBase, kb), text, Context()).answer.decision is Decision.CLARIFY
+
+
 @pytest.mark.parametrize(
     "pushed",
     ["收到短信说我钱包账户异常，让点链接验证", "收到短信说我账户被限制了 要点链接补资料",
