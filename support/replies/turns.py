@@ -737,7 +737,7 @@ def _leaned_on(
         return None
     if (
         _narrows(question)
-        and _narrowed_kind(question) in understanding.domain_terms()
+        and _is_a_kind(_narrowed_kind(question))
         and narrowed_part(topic.answer, question) is None
     ):
         return _same_trouble_with(kb, topic, question, result)
@@ -933,14 +933,24 @@ def _says_it_goes_on(question: str) -> bool:
 
 
 def _narrows(question: str) -> bool:
-    """「转账的」 after the limits: which kind of the topic, not a new question."""
-    stripped = _bare(question).removesuffix("呢").removesuffix("吗")
-    return (
-        2 <= len(stripped) <= MAX_NARROWING
-        and stripped.endswith("的")
+    """「转账的」「那转账呢」 after the limits: which kind of the topic, not a new question."""
+    bare = _bare(question)
+    stripped = bare.removesuffix("呢").removesuffix("吗")
+    if 2 <= len(stripped) <= MAX_NARROWING and stripped.endswith("的"):
         # 「转账的」 names a kind; 「不是我的」「陌生的」 name none.
-        and understanding.has_domain_term(understanding.normalize(stripped))
+        return understanding.has_domain_term(understanding.normalize(stripped))
+    # 「那充值呢」: nothing but the wallet's word for the kind (「那手续费呢」 asks an
+    # aspect, which has entries of its own).
+    return (
+        bare.endswith("呢")
+        and _is_a_kind(_narrowed_kind(question))
+        and not _asks_an_aspect(question)
     )
+
+
+def _is_a_kind(word: str) -> bool:
+    """「充值」「转账」 are kinds of the wallet's business; 「钱」 is what every answer is about."""
+    return word in understanding.domain_terms() and understanding.names_a_subject(word)
 
 
 def _asks_what_now(question: str) -> bool:
@@ -1032,8 +1042,9 @@ def _sentences(answer: str) -> list[str]:
 
 
 def _narrowed_kind(question: str) -> str:
-    """「转账的呢」 → 「转账」."""
-    return canonicalize(_bare(question).removesuffix("呢").removesuffix("吗").removesuffix("的"))
+    """「转账的呢」「那转账呢」 → 「转账」."""
+    bare = _bare(question).removesuffix("呢").removesuffix("吗").removesuffix("的")
+    return canonicalize(bare.removeprefix("那么").removeprefix("那"))
 
 
 def narrowed_part(answer: str, question: str) -> str | None:

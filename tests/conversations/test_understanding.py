@@ -1410,6 +1410,16 @@ def test_another_kind_of_the_same_trouble_switches_the_topic(
     assert (turn.context.topic, "follow_up" in turn.signals) == ("limits", True)
 
 
+def test_and_what_about_another_kind(knowledge_base: KnowledgeBase) -> None:
+    """「那充值呢」 after how to withdraw asks how to top up; after the fees answer, which
+    names top-ups among its kinds, it asks after the fees of top-ups."""
+    turn = respond(knowledge_base, "那充值呢", Context(topic="withdraw_how", answered=True))
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "topup_methods")
+    turn = respond(knowledge_base, "那充值呢", Context(topic="fees", answered=True))
+    assert (turn.context.topic, "follow_up" in turn.signals) == ("fees", True)
+    assert "充值" in turn.answer.replies[0].text
+
+
 def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase) -> None:
     """「付钱时输的那个」 to the two password resets: the KB points to one of them and to
     no other option offered."""
