@@ -190,6 +190,10 @@ def live_stack(
         rasa_url=f"http://127.0.0.1:{free_port()}",
         action_server_port=free_port(),
         api_port=free_port(),
+        # Pinned: tests/bot reads this stack as its SQLite backend, whatever KEFU_* says.
+        database_url=f"sqlite:///{data / 'kefu.db'}",
+        rasa_tracker_url=f"sqlite:///{data / 'rasa_tracker.db'}",
+        redis_url=None,
         # Not the defaults: the flows prove that each process sends the other's secret.
         rasa_token=f"gateway-secret-{uuid.uuid4().hex}",
         action_server_token=f"action-secret-{uuid.uuid4().hex}",

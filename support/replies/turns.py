@@ -167,7 +167,10 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ),
         # Past the time it should take: 「都半小时了」「现在都过了24小时了」.
         (_OVERDUE.pattern, ("超过", "超时", "仍未", "迟迟", "未到账")),
-        (r"为什么|为啥|什么原因|原因|怎么回事|因为|why", ("原因", "因为", "常见于", "常见")),
+        (
+            r"为什么|为啥|什么原因|原因|怎么回事|(?:是不是|是)因为|因为什么|因为啥|why",
+            ("原因", "因为", "常见于", "常见"),
+        ),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
         (r"限额|上限|最多|额度|limit", ("限额", "额度", "上限", "最多")),
         (r"提额|调高|提高|提升|上调", ("提高", "提额", "调高")),
@@ -193,15 +196,15 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"导出|下载|保存|打印", ("导出", "下载", "保存")),
         (r"邮件|邮箱|短信|收不到", ("邮件", "邮箱", "短信", "收不到")),
         (r"停机|停用|不用了|丢了|换号", ("停用", "不可用", "停机", "无法接收")),
-        (r"退回|退到|原路|会退|能退|退吗|退不退", ("退回", "原路", "退还")),
+        (r"退回|退到|原路|会退(?!出)|能退|退吗|退不退", ("退回", "原路", "退还")),
         # Whether to trust someone or something: the sentence that warns (「都是骗局」).
         (
-            r"靠谱|可信|可靠|能信|信得过|是真的|真的假的|正规",
-            ("骗局", "诈骗", "不要相信", "冒充", "都是", "官方"),
+            r"靠谱|可信|可靠|能信|信得过|是真的(?:吗|么)|真的假的|正规",
+            ("骗局", "诈骗", "不要相信", "冒充"),
         ),
         (r"找回|找得回|恢复", ("找回", "恢复")),
         (r"截图|截屏|拍照|拍下来", ("截图", "截屏", "拍照")),
-        (r"失败|不成功|驳回|被拒", ("失败", "被拒", "驳回", "原因")),
+        (r"失败|[不未没]成功|驳回|被拒", ("失败", "被拒", "驳回", "原因")),
     )
 )
 _SENTENCES = re.compile(r"(?<=[。！？；])|\n")
@@ -537,9 +540,14 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         and (_says_it_goes_on(question) or _asks_an_aspect(question) or _NEXT.search(question))
     ):
         return _pick_first(kb, question, context)
-    if said.approached or (context.urgent and understanding.speaks_of_someone(said.text)):
+    if said.approached or (
+        context.urgent
+        and result.decision is not Decision.ANSWER
+        and understanding.speaks_of_someone(said.text)
+    ):
         # Someone is working on the user, now or earlier in the conversation (「他发了个你们
-        # 的官方截图」 after 「有个人说我中奖了 要先交手续费」).
+        # 的官方截图」 after 「有个人说我中奖了 要先交手续费」): unless the KB is sure of
+        # another entry, the one on fakes and scams.
         result = _on_guard(kb, question, result)
     marks: list[str] = []
     answer = answer_query(
@@ -704,7 +712,7 @@ def _with_the_conversation(
     topic = kb.get(context.topic) if context.topic else None
     if topic is None:
         return result, False
-    leaned_on = _leaned_on(kb, topic, question, result)
+    leaned_on = _leaned_on(kb, topic, question, result, answered=context.answered)
     if leaned_on is not None:
         return leaned_on, True
     # The topic's own kind among the choices, or the earlier topic's (「失败了咋办」 after
@@ -720,7 +728,7 @@ def _with_the_conversation(
 
 
 def _leaned_on(
-    kb: KnowledgeBase, topic: FAQ, question: str, result: QueryResult
+    kb: KnowledgeBase, topic: FAQ, question: str, result: QueryResult, *, answered: bool
 ) -> QueryResult | None:
     """The KB's result for a short follow-up read together with the topic's question,
     when the message continues the topic and that reading answers it; else None."""
@@ -732,15 +740,18 @@ def _leaned_on(
             or _speaks_to(topic, question)
         )
         and _elliptical(question)
-        and (_leans_on(topic, question, result) or _tells_more(question, result))
+        and (_leans_on(topic, question, result) or (answered and _tells_more(question, result)))
     ):
         return None
     if (
         _narrows(question)
         and _is_a_kind(_narrowed_kind(question))
+        and _narrowed_kind(question) not in canonicalize(topic.question)
         and narrowed_part(topic.answer, question) is None
     ):
-        return _same_trouble_with(kb, topic, question, result)
+        switched = _same_trouble_with(kb, topic, question, result)
+        if switched is not None:
+            return switched
     with_topic = kb.query(f"{topic.question} {question}")
     # A message with a subject of its own (「密码」 after a top-up answer) is a new
     # question: the topic may only settle it among the candidates it already has.
@@ -949,8 +960,13 @@ def _narrows(question: str) -> bool:
 
 
 def _is_a_kind(word: str) -> bool:
-    """「充值」「转账」 are kinds of the wallet's business; 「钱」 is what every answer is about."""
-    return word in understanding.domain_terms() and understanding.names_a_subject(word)
+    """「充值」「转账」 are kinds of the wallet's business; 「钱」 is what every answer is
+    about, and one character (「卡」) is in too many questions to tell a kind."""
+    return (
+        len(word) >= 2
+        and word in understanding.domain_terms()
+        and understanding.names_a_subject(word)
+    )
 
 
 def _asks_what_now(question: str) -> bool:

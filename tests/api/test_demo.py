@@ -35,8 +35,8 @@ def test_demo_starts_reports_urls_and_stops_cleanly(
     # build id): the demo finds it and reuses it, as a second `make demo` does.
     index = tmp_path / "index"
     index.mkdir()
-    copy = shutil.copytree(default_build.directory, index / default_build.directory.name)
-    set_current(index, Path(copy))
+    copy = Path(shutil.copytree(default_build.directory, index / default_build.directory.name))
+    set_current(index, copy)
     port, rasa_port, actions_port = free_port(), free_port(), free_port()
     env = os.environ | {
         "KEFU_DATA_DIR": str(tmp_path),
@@ -55,7 +55,7 @@ def test_demo_starts_reports_urls_and_stops_cleanly(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 420
         while "Kefu 已就绪" not in log.read_text() and time.monotonic() < deadline:
             assert process.poll() is None, log.read_text()
             time.sleep(0.5)
@@ -63,7 +63,8 @@ def test_demo_starts_reports_urls_and_stops_cleanly(
         assert "Kefu 已就绪" in text, text
         assert f"http://127.0.0.1:{port}/healthz" in text
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
-        assert (tmp_path / "index" / "CURRENT").exists()
+        # The copy was reused, not built again beside it.
+        assert [path.name for path in index.iterdir() if path.is_dir()] == [copy.name]
         turn = httpx.post(
             f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
             json={"sender": "demo-test", "message": "怎么注销账户"},

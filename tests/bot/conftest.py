@@ -10,6 +10,8 @@ from contextlib import ExitStack
 
 import pytest
 
+from sqlalchemy.engine import make_url
+
 from kb.pipeline import BuildOutcome
 from ops.rasa import BOT_DIR, RASA_BIN, rasa_environment
 from ops.stack import RunningStack, dialogue_stack, free_port
@@ -36,6 +38,13 @@ def run_rasa() -> RunRasa:
     return run
 
 
+def psycopg_url(url: str) -> str:
+    """A PostgreSQL URL with the driver this environment has (psycopg 3)."""
+    if not url.startswith("postgresql"):
+        return url
+    return str(make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+
+
 BACKENDS = [
     # Tracker store and Kefu's database in SQLite, in-memory lock store.
     "sqlite",
@@ -45,7 +54,7 @@ BACKENDS = [
 ]
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def stack(
     request: pytest.FixtureRequest,
     trained_model: str,
@@ -53,7 +62,8 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningStack]:
     """One stack per backend for every module here (starting one takes about a minute);
-    pytest groups the tests by backend, so one extra stack runs at a time."""
+    pytest groups the tests by backend, so one extra stack runs at a time, and the last
+    one stops when tests/bot is done."""
     if request.param == "sqlite":
         # The browser tests' stack has exactly these stores (and a gateway besides).
         live: RunningStack = request.getfixturevalue("live_stack")

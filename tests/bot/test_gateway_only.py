@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from ops.stack import RunningStack
 from support.dialogue import rest_channel_headers
 from support.settings import DEFAULT_RASA_TOKEN
+from tests.bot.conftest import psycopg_url
 
 FIRST_HALF = "abandon ability able about above absent"
 SECOND_HALF = "absorb abstract absurd abuse access accident"
@@ -58,7 +59,7 @@ def stored_user_events(stack: RunningStack, sender: str) -> list[dict[str, Any]]
     if url.startswith("redis"):
         stored = json.loads(redis.Redis.from_url(url).get(f"kefu:tracker:{sender}") or "{}")
         return [event for event in stored.get("events", []) if event["event"] == "user"]
-    engine = create_engine(url)
+    engine = create_engine(psycopg_url(url))
     try:
         with engine.connect() as connection:
             rows = connection.execute(

@@ -1296,11 +1296,28 @@ def test_clauses_that_settle_it_differently_follow_the_whole_message(
     ("text", "asks"),
     [("我什么都没干啊", False), ("怎么都不行", False), ("什么也没收到", False),
      ("什么时候到账", True), ("怎么还没到", True), ("为什么要冻结什么都不说", True),
-     ("最多可以绑几张", True), ("一天能转几笔", True)],
+     ("最多可以绑几张", True), ("一天能转几笔", True), ("我啥都没干啊", False),
+     ("这几笔钱都没到账", False), ("十几笔都失败了", False)],
 )  # fmt: skip
 def test_any_is_not_a_question(text: str, asks: bool) -> None:
     """什么 and 怎么 before 都 or 也 mean "any": 「我什么都没干啊」 tells, it does not ask."""
     assert signals.asks(text) is asks
+
+
+def test_emphasis_and_a_plain_cause_ask_no_aspect() -> None:
+    """「我是真的没收到」 stresses, 「因为我换了手机」 tells; neither asks after trust or a
+    cause, so neither gets the sentence on scams or on causes."""
+    trust = "自称能帮您提额并先收费的都是骗局。到账时间以页面显示为准。"
+    assert relevant_part(trust, "这是真的吗") == "自称能帮您提额并先收费的都是骗局。"
+    assert relevant_part(trust, "我是真的没收到") is None
+    causes = "常见原因有：密码多次输错、异常登录。\n1. 重新登录后再试。"
+    assert relevant_part(causes, "是不是因为这个") == "常见原因有：密码多次输错、异常登录。"
+    assert relevant_part(causes, "因为我换了手机") is None
+
+
+def test_being_told_before_is_no_request_for_a_person() -> None:
+    assert not signals.read("有没有人跟我说过这个").wants_person
+    assert not signals.read("他们找个人跟我说是客服").wants_person
 
 
 def test_a_statement_on_the_topic_gets_no_list_of_guesses(knowledge_base: KnowledgeBase) -> None:
@@ -1408,6 +1425,14 @@ def test_another_kind_of_the_same_trouble_switches_the_topic(
     # A kind the topic's answer does speak of stays with it (the limits of transfers).
     turn = respond(knowledge_base, kind, Context(topic="limits", answered=True))
     assert (turn.context.topic, "follow_up" in turn.signals) == ("limits", True)
+
+
+def test_a_kind_the_topic_s_question_names_stays_with_it(knowledge_base: KnowledgeBase) -> None:
+    """「冻结的呢」 after the answer on locked or frozen accounts: its own kind."""
+    locked = knowledge_base.get("account_locked")
+    assert locked is not None and "冻结" in locked.question
+    turn = respond(knowledge_base, "冻结的呢", Context(topic="account_locked", answered=True))
+    assert turn.context.topic == "account_locked"
 
 
 def test_and_what_about_another_kind(knowledge_base: KnowledgeBase) -> None:
@@ -1629,6 +1654,35 @@ def test_what_the_other_party_does_later_is_read_on_guard(knowledge_base: Knowle
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "official_app")
     # With nobody working on the user before, the choices stand.
     assert respond(cast(KnowledgeBase, kb), text, Context()).answer.decision is Decision.CLARIFY
+
+
+@pytest.mark.parametrize(
+    ("text", "gave"),
+    [("有个人发了个链接", False), ("网友给我发了个链接", False), ("他们发了个截图", False),
+     ("我给他发了验证码", True), ("刚给对方发了验证码", True), ("验证码我发了", True)],
+)  # fmt: skip
+def test_the_other_party_sending_is_not_the_user_giving(text: str, gave: bool) -> None:
+    assert signals.read(text).complied is gave
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["短信验证码收不到，账户锁定了，登录网站也登不上",
+     "收到短信说账户锁定了，我去官网登录网站也不行",
+     "高级版钱包有什么功能"],
+)  # fmt: skip
+def test_a_users_own_lock_is_no_phishing(text: str) -> None:
+    said = signals.read(text)
+    assert not said.scam and not said.approached
+
+
+def test_a_sure_answer_is_kept_after_a_scam_came_up(knowledge_base: KnowledgeBase) -> None:
+    """Once someone worked on the user, 「我老婆说她也想开户」 is still a question the KB
+    is sure of: no entry on scams instead."""
+    text = "我老婆说她也想开户"
+    kb = ScriptedKB(knowledge_base, {text: (Decision.ANSWER, ["register", "official_app"])})
+    turn = respond(cast(KnowledgeBase, kb), text, Context(urgent=True))
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "register")
 
 
 @pytest.mark.parametrize(
