@@ -743,10 +743,11 @@ def _leaned_on(
         and (_leans_on(topic, question, result) or (answered and _tells_more(question, result)))
     ):
         return None
+    kind = _narrowed_kind(question)
     if (
         _narrows(question)
-        and _is_a_kind(_narrowed_kind(question))
-        and _narrowed_kind(question) not in canonicalize(topic.question)
+        and _is_a_kind(kind)
+        and kind not in canonicalize(topic.question)
         and narrowed_part(topic.answer, question) is None
     ):
         switched = _same_trouble_with(kb, topic, question, result)
@@ -812,7 +813,7 @@ def _names_only_what_the_answer_does(topic: FAQ, question: str) -> bool:
     answer too, and a sentence of it speaks to the question."""
     said = understanding.normalize(question)
     answer = understanding.normalize(topic.answer)
-    named = [term for term in understanding.domain_terms() if len(term) >= 2 and term in said]
+    named = _wallet_words(said)
     return (
         bool(named)
         and all(term in answer for term in named)
@@ -839,10 +840,7 @@ def _back_to_earlier(
         return None
     said = understanding.normalize(question)
     before, now = understanding.normalize(earlier.question), understanding.normalize(topic.question)
-    points_back = any(
-        len(term) >= 2 and term in said and term in before and term not in now
-        for term in understanding.domain_terms()
-    )
+    points_back = any(term in before and term not in now for term in _wallet_words(said))
     found = next((c for c in result.candidates if c.id == earlier.id), None)
     if not points_back or found is None:
         return None
@@ -973,6 +971,11 @@ def _asks_what_now(question: str) -> bool:
     return _WHAT_NOW.match(_bare(question).replace(" ", "")) is not None
 
 
+def _wallet_words(text: str) -> set[str]:
+    """The wallet's words of two characters or more that ``text`` holds."""
+    return {term for term in understanding.domain_terms() if len(term) >= 2 and term in text}
+
+
 def _on_aspect(sentence: str, aspect: set[str]) -> bool:
     return not aspect or any(cue in sentence for cue in aspect)
 
@@ -987,9 +990,7 @@ def relevant_part(answer: str, question: str) -> str | None:
     for pattern, words in _ASPECTS:
         if pattern.search(question):
             aspect.update(words)
-    cues = aspect | {
-        term for term in understanding.domain_terms() if len(term) >= 2 and term in question
-    }
+    cues = aspect | _wallet_words(question)
     sentences = _sentences(answer)
     # A question on an aspect is answered by a sentence on it: 「到账要多久」 is not
     # answered by 「确认页会列出手续费和实际到账金额」, which only shares 到账.
@@ -1265,7 +1266,7 @@ def _other_causes(answer: str, question: str) -> str | None:
     """The answer's list items that speak of none of the causes the user ruled out
     (「余额是够的」 after the payment failures: the wrong card data, the network), or None."""
     said = canonicalize(_bare(question))
-    named = {term for term in understanding.domain_terms() if len(term) >= 2 and term in said}
+    named = _wallet_words(said)
     ruled_out = [cause for cause in {*_CAUSES, *named} if cause in said]
     if not ruled_out or not _RULES_OUT.search(said):
         return None
