@@ -14,8 +14,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet, UserUtteranceRev
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.handoff import hand_off
-from actions.tickets import channel_of
+from actions.handoff import channel_of, hand_off
 from guard import redact
 from kb.knowledge_base import Decision
 from support.channels import BRIEF_CHANNELS

@@ -9,13 +9,19 @@ from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.tickets import channel_of
 from guard import redact
 from kb.knowledge_base import Decision
+from support.channels import Channel
 from support.escalations.schemas import EscalationRequest
 from support.replies import signals
 from support.replies.answering import Reply
 from support.replies.vocabulary import SAFETY_STEPS, HandoffReason, handoff_notice
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The user's channel: the gateway says so in metadata; Rasa's own is the fallback."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return str(metadata.get("channel") or tracker.get_latest_input_channel() or Channel.REST)
 
 
 def handoff_reason(tracker: Tracker, *, urgent: bool) -> HandoffReason:

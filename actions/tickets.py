@@ -7,15 +7,15 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
+from actions.handoff import channel_of, hand_off
 from guard import WARNING, contains_secret, redact
-from support.channels import Channel
 from support.replies import signals
-from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
+from support.replies.vocabulary import APOLOGY, PERSON_BUTTON, HandoffReason
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
@@ -38,12 +38,6 @@ CANCEL_WORDS = {
     "停止",
 }
 NONE_WORDS = {"无", "没有", "没", "跳过", "不知道", "忘了", "没有单号", "无单号", "none", "no"}
-
-
-def channel_of(tracker: Tracker) -> str:
-    """The user's channel: the gateway says so in metadata; Rasa's own is the fallback."""
-    metadata = tracker.latest_message.get("metadata") or {}
-    return str(metadata.get("channel") or tracker.get_latest_input_channel() or Channel.REST)
 
 
 def _wants_to_leave(tracker: Tracker) -> bool:
@@ -157,6 +151,13 @@ class ActionAskCategory(_AskSlot):
         said = signals.read(redact(tracker.latest_message.get("text") or ""))
         if not said.frustrated:
             return await super().run(dispatcher, tracker, domain)
+        if tracker.get_slot("frustrated") and not signals.is_real_question(said):
+            # Angry again with nothing new to file (「回话啊」, then 「垃圾软件 我要投诉」):
+            # as in the chat itself, the apology and the button were not enough; a person now.
+            urgent = bool(tracker.get_slot("urgent"))
+            reason = HandoffReason.URGENT if urgent else HandoffReason.FRUSTRATION
+            leave_form: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
+            return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
         # 「我要投诉你们」: an apology, and a person as well as the form.
         dispatcher.utter_message(text=APOLOGY)
         dispatcher.utter_message(

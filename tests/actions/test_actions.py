@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from rasa_sdk.events import ConversationPaused
+from rasa_sdk.events import ActiveLoop, ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -596,6 +596,30 @@ async def test_the_ticket_form_offers_a_person_to_an_angry_user(make_tracker: Ma
     tracker = make_tracker("太差了，我要投诉你们", intent="open_ticket")
     dispatcher, _ = await run(ActionAskCategory(), tracker)
     assert "抱歉" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[-1]["buttons"][-1]["payload"] == "/request_human"
+
+
+async def test_a_user_angry_again_who_says_complain_gets_a_person(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """After one angry message, 「垃圾软件 我要投诉」 is no ticket to file: the form is left
+    and a person takes over, as the chat itself does when the anger comes back."""
+    tracker = make_tracker("垃圾软件 我要投诉", intent="open_ticket", slots={"frustrated": True})
+    dispatcher, events = await run(ActionAskCategory(), tracker)
+    assert ActiveLoop(None) in events
+    assert events[-1] == ConversationPaused()
+    assert "handoff" in dispatcher.messages[-1]["custom"]
+    _, escalations = services
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None and case.reason == "frustration"
+
+
+async def test_a_complaint_with_a_question_still_gets_the_form(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker(
+        "气死了，我要投诉，提现为什么三天还没到账", intent="open_ticket", slots={"frustrated": True}
+    )
+    dispatcher, events = await run(ActionAskCategory(), tracker)
+    assert ConversationPaused() not in events
     assert dispatcher.messages[-1]["buttons"][-1]["payload"] == "/request_human"
 
 

@@ -424,6 +424,10 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("刚收到一笔陌生人转账800 然后有人打电话说转错了 让我退到另外一个账户", None),
         ("卖闲鱼 买家说他付款了 钱被你们冻结了要我交保证金解冻", None),
         ("老板在群里让我转账给供应商 急", None),
+        # Top-ups "on your behalf" at a discount.
+        ("有人说可以代充话费打八折 靠谱吗", False),
+        ("低价代充游戏币 能用你们钱包付吗", False),
+        ("网友说能帮我充值话费 便宜两成", False),
     ],
 )
 def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | None) -> None:
@@ -456,6 +460,10 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "微信好友借钱给我 怎么收款",
         "老板让我转账给供应商怎么转",
         "借钱给朋友 怎么转账",
+        "话费充值有优惠吗",
+        "可以找朋友代付吗",
+        "代付安全吗",
+        "充值打折活动什么时候有",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
         "你们是骗子吧 钱提不出来",
     ],
