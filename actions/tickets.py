@@ -12,10 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.handoff import channel_of, hand_off
+from actions.faq import ActionAnswerFAQ
+from actions.handoff import channel_of, hand_off, handoff_reason
 from guard import WARNING, contains_secret, redact
 from support.replies import signals
-from support.replies.vocabulary import APOLOGY, PERSON_BUTTON, HandoffReason
+from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
@@ -25,6 +26,13 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 TRANSACTION = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 TICKET_NUMBER = re.compile(r"[Tt]\d{8}-\d{4}")
+# Words that make a status question one about a ticket rather than about a payment.
+SPEAKS_OF_A_TICKET = re.compile(
+    r"工单|单子|单号|ticket|提交的|提的|报的|登记"
+    # 「投诉有结果了吗」, not 「我要投诉!!!提现5天了没到账」.
+    r"|(?:投诉|反馈|举报|报障)[^，,。!！]{0,6}(?:结果|进度|进展|回复|回音|处理得|怎么样|到哪)",
+    re.I,
+)
 # Leaving the form must work even if NLU misreads these as something else.
 CANCEL_WORDS = {
     "取消",
@@ -149,15 +157,20 @@ class ActionAskCategory(_AskSlot):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         said = signals.read(redact(tracker.latest_message.get("text") or ""))
-        if not said.frustrated:
-            return await super().run(dispatcher, tracker, domain)
-        if tracker.get_slot("frustrated") and not signals.is_real_question(said):
-            # Angry again with nothing new to file (「回话啊」, then 「垃圾软件 我要投诉」):
-            # as in the chat itself, the apology and the button were not enough; a person now.
+        angry_again = (
+            said.frustrated
+            and bool(tracker.get_slot("frustrated"))
+            and not signals.is_real_question(said)
+        )
+        if said.wants_person or angry_again:
+            # 「算了你帮我找个人工吧」 heard as a ticket request, or angry again with nothing
+            # new to file (「回话啊」, then 「垃圾软件 我要投诉」): a person now, as in the chat.
             urgent = bool(tracker.get_slot("urgent"))
-            reason = HandoffReason.URGENT if urgent else HandoffReason.FRUSTRATION
+            reason = handoff_reason(tracker, urgent=urgent)
             leave_form: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
             return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
+        if not said.frustrated:
+            return await super().run(dispatcher, tracker, domain)
         # 「我要投诉你们」: an apology, and a person as well as the form.
         dispatcher.utter_message(text=APOLOGY)
         dispatcher.utter_message(
@@ -247,6 +260,12 @@ class ActionCheckTicketStatus(Action):
             )
             return [SlotSet("ticket_id", None)]
         if ticket is None:
+            if not SPEAKS_OF_A_TICKET.search(text):
+                # 「等了一晚上了还是处理中」: heard as a status question, but the user has
+                # no ticket and names none; the status is a payment's, for the KB. Answered
+                # here rather than by a follow-up action, after which the policies would
+                # add a fallback of their own.
+                return await ActionAnswerFAQ().run(dispatcher, tracker, domain)
             dispatcher.utter_message(text="您还没有提交过工单。请告诉我工单号，或者说“提交工单”。")
             return []
         dispatcher.utter_message(

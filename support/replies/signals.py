@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -49,6 +50,8 @@ _PERSON = re.compile(
     rf"|(?:可以|能)(?:转)?{_PERSON_NOUN}(?:服务)?吗|找个真人(?:问问|问一下|聊聊|说说)"
     r"|(?:只想|就想|我想)找个(?:真)?人(?:问问|问一下|聊聊|说说)"
     r"|^(?:agent|representative|real human)$"
+    # 「人工客服能不能帮我查一笔交易」: the person asked to do it.
+    rf"|^{_PERSON_NOUN}(?:客服)?(?:能不能|可不可以|可以|能否|能)(?:帮我|帮忙|替我|给我)"
     # 「我要找人」「叫个人来」「让一个真的客服来回答我」.
     r"|(?:我要|我想)找(?:个)?真人|(?:我要|我想)找(?:个)?人(?=$|[\s,，。!！]|吧)"
     # 「搵真人同我傾啦」 (Cantonese, 揾 → 找 by now), 「找个真人来」.
@@ -293,6 +296,11 @@ _SCAM = re.compile(
     r"|代付[^。]{0,12}(?:[打几一二三四五六七八九]折|便宜|低价|折扣|半价|返利|返现)"
     r"|(?:[打几一二三四五六七八九]折|低价|半价|便宜)[^。]{0,8}代(?:充|付|还|缴)"
     r"|(?:有人|对方|网友|陌生人|群里)[^。]{0,12}(?:帮|替)[^。]{0,4}充[^。]{0,10}(?:[打几一二三四五六七八九]折|便宜|低价|半价)"
+    # A "refund" or "claim" call that wants money sent first, or returns promised several
+    # times over: 「客服打电话说理赔 让我转了1980过去说会退双倍」.
+    r"|(?:客服|对方|有人|陌生人|自称|电话)[^。]{0,12}(?:理赔|退款|赔偿|退费|赔付)[^。]{0,16}"
+    r"(?:让|叫|要)我[^。]{0,8}(?:转|付款|付钱|交|扫码|扫二维码|打钱|打款|汇)"
+    r"|(?:退|赔|返)(?:你|我)?(?:双倍|两倍|三倍|十倍|翻倍)"
     # A wallet App that is not the official one: 「内部版钱包」「破解版」.
     r"|(?:内部版|内测版|破解版)[^。]{0,6}(?:钱包|app|软件|客户端)"
     r"|内幕消息|内部消息|(?:老师|导师)带(?:我们|大家|我)?[^。]{0,4}(?:炒|投资|买|赚)|(?<![附携])带单(?!号)"
@@ -621,7 +629,7 @@ _FRUSTRATION = re.compile(
     r"|(?:你们|平台|app|软件)(?:是|就是|这是|在)?骗钱|骗钱的|吞(?:了)?我的?钱|黑(?:了)?我的?钱"
     # Rhetorical questions and sarcasm about the service.
     r"|干什么吃的|干啥吃的|(?:是|属)(?:个|一个)?摆设|形同虚设|能不能有点用|能不能靠谱|到底能不能"
-    r"|还让不让人|到底(?:要|还要|得)(?:我)?等|就知道(?:让|叫|要)我|^呵呵|跟没回一样|等于没说|答非所问|复制粘贴|就会(?:说|复制|回复)|真行啊|真是谢谢你们"
+    r"|还让不让人|到底(?:要|还要|得)(?:我)?等|就知道(?:让|叫|要)我|^呵呵|跟没回一样|跟没说一样|等于没说|答非所问|答了个寂寞|复制粘贴|就会(?:说|复制|回复)|真行啊|真是谢谢你们"
     # How the user feels.
     r"|气死|气炸|气人|生气(?!的时候)|气愤|火大|恼火|愤怒|烦死|(?<!麻)烦人|好烦(?!恼)|真烦|太烦|急死|无语|失望|寒心"
     r"|受不了|忍不了|忍无可忍|心累|醉了|(?:我|真|真的|真是|简直|彻底)服了|服了你们|^服了|我(?:要|快)?崩溃|心态崩"
@@ -629,6 +637,8 @@ _FRUSTRATION = re.compile(
     r"|(?:是不是|就是)故意|故意的|抢钱|抢劫|(?:你们|平台|公司|这个?app)[^。]{0,4}(?:想|要|快)倒闭|到底行不行|(?:再|最后)问最后一次|真的?烂(?!了)|(?<!商家)就这态度|(?<!商家)(?<!卖家)(?<!对方)这(?:是)?什么态度|一点用(?:都|也)没有|(?<!我)(?:真|太)蠢"
     r"|是死人吗|心是黑的|黑猫投诉|(?:别|不要)再?(?:给我)?(?:发|回|说)(?:这些|这种)?(?:没用|废话|套话)|不想说了|你们就这样吧|(?:别|不要)再?让我重复"
     r"|好气|真气|太气|^靠(?=[\s,，!！了])"
+    # The answer scorned: 「回答的啥啊」「你这答的什么」 (not 「答的是什么意思」).
+    r"|(?<![我])(?:回|答|回答|回复)的(?:这)?(?:是)?(?:啥|什么)(?:玩意儿?|东西)?(?:啊|呀|嘛)?(?=$|[\s,，。!！?？])"
     r"|太慢了|慢死|(?:给|还)我(?:一)?个说法|给个说法|还我钱|把钱还(?:给)?我"
     # Complaining elsewhere.
     # 「我要投诉你们」, not 「投诉渠道在哪」 or 「我想投诉一个商家」.
@@ -795,8 +805,18 @@ class Signals:
 _HIDDEN = re.compile(rf"\s*{re.escape(REDACTED)}\s*")
 
 
+# Emoji and other pictographs (with their joiners, variation selectors and skin tones):
+# 「ok 明白了👌」 is small talk, and the KB has no use for them.
+_PICTOGRAPHS = re.compile("[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+
+
+def _without_pictographs(text: str) -> str:
+    text = _PICTOGRAPHS.sub("", text)
+    return "".join(" " if unicodedata.category(char) == "So" else char for char in text)
+
+
 def normalize(text: str) -> str:
-    return _SPACES.sub(" ", canonicalize(_HIDDEN.sub("", text))).strip()
+    return _SPACES.sub(" ", canonicalize(_without_pictographs(_HIDDEN.sub("", text)))).strip()
 
 
 def read(text: str) -> Signals:
@@ -933,6 +953,7 @@ def question_part(normal: str) -> str:
     normal = _THIS_NOT_THAT.sub(r"\g<meant>", _NOT_THIS_BUT.sub("", normal))
     kept = []
     solved = []
+    done = []
     thanked = bool(_THANKS.search(normal))
     clauses = _CLAUSE_BREAK.split(normal)
     for clause in clauses:
@@ -961,17 +982,24 @@ def question_part(normal: str) -> str:
         rest = rest.strip(" ，,。.!！~～、:：")
         if rest:
             kept.append(rest)
-            solved.append(
-                thanked
-                and len(rest) <= MAX_SOLVED_LENGTH
+            worked = (
+                len(rest) <= MAX_SOLVED_LENGTH
                 and bool(_SOLVED.search(rest))
                 and not _NEGATED.search(rest)
                 and not _ASKS.search(rest)
             )
+            solved.append(thanked and worked)
+            # 「绑好了」 naming nothing of the wallet: the step just answered went fine.
+            done.append(worked and not has_domain_term(rest))
     # News that it worked, said with thanks, is no question; but next to another problem
     # it is that problem's context (「谢谢 转账成功了 对方没收到」).
     if kept and all(solved):
         return ""
+    # 「绑好了 那怎么充值」: the step went fine and the question that follows is a new one;
+    # read with 「绑好了」 it leans back on binding the card.
+    asking = [rest for rest, finished in zip(kept, done, strict=True) if not finished]
+    if len(asking) < len(kept) and any(_ASKS.search(rest) for rest in asking):
+        kept = asking
     return "，".join(kept)
 
 
@@ -1070,6 +1098,13 @@ _TROUBLE = re.compile(r"不上|不了|失败|不到|不行|[不未没]成功|没
 _TROUBLE_MORE = re.compile(
     r"忘|丢|被盗|盗刷|转错|扣了|多扣|没收到|收不到|没反应|卡住|不对|不见|少了"
 )
+
+
+def only_accuses(signals: Signals) -> bool:
+    """「你们是不是骗子平台」: the message calls the wallet a fraud and says nothing else."""
+    question = signals.question.strip(" ，,。.!！?？")
+    rest = _ACCUSED.sub("", question).strip(" ，,。.!！?？")
+    return rest != question and len(rest) <= len("平台")
 
 
 def speaks_of_someone(text: str) -> bool:

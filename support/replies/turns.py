@@ -173,6 +173,8 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ),
         (r"手续费|费用|收费|多少钱|免费|扣费|扣钱", ("手续费", "费", "免费")),
         (r"限额|上限|最多|额度|limit", ("限额", "额度", "上限", "最多")),
+        # A small charge nobody asked for: 「绑完发现被扣了0.01」 (a card check's test debit).
+        (r"被扣|扣了|扣款|扣掉|扣我", ("扣款", "扣费", "扣除", "扣了")),
         (r"提额|调高|提高|提升|上调", ("提高", "提额", "调高")),
         # Whether it is worth it: 「有必要开吗」 after the two-step answer (「建议开启」).
         (r"有必要|必要吗|值得|要不要开|需不需要开|建议|推荐", ("建议", "推荐", "必要")),
@@ -307,7 +309,11 @@ def _respond(
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
         return _handoff(context, said, reason, urgent=urgent)
-    if said.frustrated and context.frustrated and not understanding.is_real_question(said):
+    if (
+        said.frustrated
+        and context.frustrated
+        and (not understanding.is_real_question(said) or understanding.only_accuses(said))
+    ):
         # Angry again with nothing new to look up (「回话啊」, then 「我要投诉你们」): the
         # apology and the button were not enough; a person now.
         return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
@@ -533,6 +539,23 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     reading = replace(context, topic=None) if understanding.corrects(said.text) else context
     result, others, leaned = _understood(kb, question, reading)
     if (
+        said.frustrated
+        and context.frustrated
+        and context.answered
+        and (result.decision is not Decision.ANSWER or _top_id(result) == context.topic)
+    ):
+        # Angry again about what was just answered (「你这答的什么 我说的是提现没到账」):
+        # the same entry once more, or a list of guesses, would not help; a person now.
+        return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
+    if (
+        result.decision is Decision.CLARIFY
+        and reading.answered
+        and {candidate.id for candidate in result.candidates} == {reading.topic}
+    ):
+        # The only choice is the entry just answered (「绑完发现被扣了0.01 这是啥」 after
+        # binding a card): a button for it again helps nobody; what it says on this does.
+        result = replace(result, decision=Decision.ANSWER)
+    if (
         context.offered
         and result.decision is not Decision.ANSWER
         and _elliptical(question)
@@ -565,7 +588,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         and top is not None
         and top.id == context.earlier
         # Short, and marked as a follow-up: a whole question gets the whole answer.
-        and len(_bare(question)) <= ELLIPTICAL_LENGTH
+        and _length(question) <= ELLIPTICAL_LENGTH
         and (_says_it_goes_on(question) or _asks_an_aspect(question))
     ):
         # Back to the topic before (「汇率呢」 after cross-border, fees): not all of it again.
@@ -833,7 +856,7 @@ def _back_to_earlier(
         earlier is None
         or topic is None
         or not _says_it_goes_on(question)
-        or len(_bare(question)) > ELLIPTICAL_LENGTH
+        or _length(question) > ELLIPTICAL_LENGTH
         # The KB answering something else outright: a new question, not a way back.
         or (result.decision is Decision.ANSWER and result.top and result.top.id != earlier.id)
     ):
@@ -926,7 +949,7 @@ def _leans_on(topic: FAQ, question: str, result: QueryResult) -> bool:
 
 
 def _elliptical(question: str) -> bool:
-    return len(_bare(question)) <= ELLIPTICAL_LENGTH or _says_it_goes_on(question)
+    return _length(question) <= ELLIPTICAL_LENGTH or _says_it_goes_on(question)
 
 
 def _says_it_goes_on(question: str) -> bool:
@@ -982,6 +1005,18 @@ def _on_aspect(sentence: str, aspect: set[str]) -> bool:
 
 def _bare(question: str) -> str:
     return question.strip(" ?？。.!！~～")
+
+
+_LATIN_WORD = re.compile(r"[a-z0-9']+(?:[-.][a-z0-9']+)*", re.IGNORECASE)
+
+
+def _length(question: str) -> int:
+    """How long a message is, a Latin word counting as one character does: 「要多久」 and
+    "how long does it take" are both short follow-ups."""
+    bare = _bare(question)
+    words = _LATIN_WORD.findall(bare)
+    rest = _LATIN_WORD.sub("", bare).replace(" ", "")
+    return len(rest) + len(words)
 
 
 def relevant_part(answer: str, question: str) -> str | None:
@@ -1260,15 +1295,19 @@ _CAUSES = (
     "实名",
 )
 OTHER_CAUSES = 2
+_CLAUSE_BREAK = re.compile(r"[，,。！!？?；;\s]+")
 
 
 def _other_causes(answer: str, question: str) -> str | None:
     """The answer's list items that speak of none of the causes the user ruled out
     (「余额是够的」 after the payment failures: the wrong card data, the network), or None."""
     said = canonicalize(_bare(question))
-    named = _wallet_words(said)
-    ruled_out = [cause for cause in {*_CAUSES, *named} if cause in said]
-    if not ruled_out or not _RULES_OUT.search(said):
+    # The clause that rules a cause out may be followed by another (「余额是够的啊 还是不行」).
+    ruling = [part for part in _CLAUSE_BREAK.split(said) if part and _RULES_OUT.search(part)]
+    ruled_out = [
+        cause for part in ruling for cause in {*_CAUSES, *_wallet_words(part)} if cause in part
+    ]
+    if not ruled_out:
         return None
     items = [
         line.strip()

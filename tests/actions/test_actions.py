@@ -419,6 +419,41 @@ async def test_a_request_to_report_it_read_as_a_status_question_opens_the_form(
     assert dispatcher.messages and not any(e["event"] == "followup" for e in events)
 
 
+async def test_a_payment_still_pending_is_no_ticket_status_question(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """「等了一晚上了还是处理中」 heard as a status question from a user with no ticket who
+    names none: the KB answers it; 「我的工单呢」 from the same user is told there is none."""
+    tracker = make_tracker(
+        "等了一晚上了还是处理中",
+        intent="check_ticket_status",
+        slots={"topic": "transfer_pending", "kb_decision": "answer"},
+    )
+    dispatcher, events = await run(ActionCheckTicketStatus(), tracker)
+    assert "没有提交过工单" not in dispatcher.messages[0]["text"]
+    assert slots_set(events)["topic"] == "transfer_pending"
+    complaint = make_tracker("我要投诉!!!提现5天了没到账", intent="check_ticket_status")
+    dispatcher, events = await run(ActionCheckTicketStatus(), complaint)
+    assert "抱歉" in dispatcher.messages[0]["text"]
+    assert slots_set(events)["frustrated"] is True
+    for asked in ("我提交的工单有人处理了吗", "投诉有结果了吗"):
+        tracker = make_tracker(asked, intent="check_ticket_status")
+        dispatcher, events = await run(ActionCheckTicketStatus(), tracker)
+        assert "还没有提交过工单" in dispatcher.messages[0]["text"]
+    # With a ticket on file, the same words ask after it.
+    tickets, _ = services
+    tickets.open(
+        sender_id="user-1",
+        channel="web",
+        category="转账",
+        description="转账一直处理中",
+        contact="13812345678",
+    )
+    tracker = make_tracker("等了一晚上了还是处理中", intent="check_ticket_status")
+    dispatcher, _ = await run(ActionCheckTicketStatus(), tracker)
+    assert "当前状态" in dispatcher.messages[0]["text"]
+
+
 async def test_status_is_hidden_from_strangers(
     make_tracker: MakeTracker, services: Services
 ) -> None:
@@ -612,6 +647,18 @@ async def test_a_user_angry_again_who_says_complain_gets_a_person(
     _, escalations = services
     case = escalations.open_for_conversation("user-1")
     assert case is not None and case.reason == "frustration"
+
+
+async def test_a_person_asked_for_in_what_was_heard_as_a_ticket_request_gets_one(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    tracker = make_tracker("算了算了你帮我找个人工吧 讲不清", intent="open_ticket")
+    dispatcher, events = await run(ActionAskCategory(), tracker)
+    assert ActiveLoop(None) in events and events[-1] == ConversationPaused()
+    assert "handoff" in dispatcher.messages[-1]["custom"]
+    _, escalations = services
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None and case.reason == "user_request"
 
 
 async def test_a_complaint_with_a_question_still_gets_the_form(make_tracker: MakeTracker) -> None:

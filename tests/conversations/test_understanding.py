@@ -424,6 +424,9 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("刚收到一笔陌生人转账800 然后有人打电话说转错了 让我退到另外一个账户", None),
         ("卖闲鱼 买家说他付款了 钱被你们冻结了要我交保证金解冻", None),
         ("老板在群里让我转账给供应商 急", None),
+        # A "claim" call that wants money first and promises it back doubled.
+        ("快递丢了 客服打电话说理赔 让我在钱包里转了1980过去说会退双倍 现在电话打不通了", True),
+        ("有人说帮我办理退款 让我先扫码付一笔验证", None),
         # Top-ups "on your behalf" at a discount.
         ("有人说可以代充话费打八折 靠谱吗", False),
         ("低价代充游戏币 能用你们钱包付吗", False),
@@ -463,6 +466,8 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "话费充值有优惠吗",
         "可以找朋友代付吗",
         "代付安全吗",
+        "客服说退款会退到原卡 让我等三天",
+        "客服说退款要我打开app看一下",
         "充值打折活动什么时候有",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
         "你们是骗子吧 钱提不出来",
@@ -477,6 +482,7 @@ def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None
     [
         ("我提现三天了还没到 你们能不能派个人工来处理一下", "wants_person"),
         ("问一下，我能跟活人说话吗", "wants_person"),
+        ("人工客服能不能帮我查一笔交易", "wants_person"),
         ("按你说的都弄了 还是收不到", "not_solved"),
         ("还是登不上", "not_solved"),
         ("重装了也不行", "not_solved"),
@@ -852,6 +858,84 @@ def test_a_cause_ruled_out_moves_on_to_the_others(knowledge_base: KnowledgeBase)
     assert "其他几种可能" in text and "余额" not in text
     card = respond(knowledge_base, "卡也没问题", enough.context)
     assert "网络" in card.answer.replies[0].text and "卡号" not in card.answer.replies[0].text
+
+
+def test_a_cause_ruled_out_before_another_clause_still_counts(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「余额是够的啊 还是不行」: the balance is ruled out though the message goes on."""
+    first = respond(knowledge_base, "付款失败", Context())
+    turn = respond(knowledge_base, "余额是够的啊 还是不行", first.context)
+    text = turn.answer.replies[0].text
+    assert "其他几种可能" in text and "余额" not in text
+
+
+def test_a_step_done_then_a_new_question_is_not_read_with_the_topic(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「绑好了 那怎么充值」 after binding a card asks about top-ups; 「转账成功了 对方
+    怎么没收到」 keeps its transfer, which is no step done but the trouble's context."""
+    first = respond(knowledge_base, "银行卡怎么绑定", Context())
+    assert first.context.topic == "bind_card"
+    turn = respond(knowledge_base, "綁好了 那怎麼儲值", first.context)
+    assert turn.context.topic == "topup_methods" and "follow_up" not in turn.signals
+    assert signals.read("绑好了 那怎么充值").question == "那怎么充值"
+    assert "转账" in signals.read("转账成功了 对方怎么没收到").question
+    assert signals.read("绑好了 但是充不进去").question == "绑好了，但是充不进去"
+
+
+def test_the_entry_just_answered_is_not_offered_again_as_the_only_choice(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「绑完发现被扣了0.01 这是啥」 after binding a card: the sentence on the test debit,
+    not a button for the answer just given."""
+    first = respond(knowledge_base, "怎么绑定银行卡", Context())
+    assert first.context.topic == "bind_card"
+    turn = respond(knowledge_base, "绑完发现被扣了0.01 这是啥", first.context)
+    assert turn.answer.decision is Decision.ANSWER and turn.context.topic == "bind_card"
+    assert "扣款" in turn.answer.replies[0].text
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [("你们这破app天天付款失败 什么玩意儿", "回答的啥啊 跟没说一样"),
+     ("充值到底什么时候到 我问第四遍了", "你们是不是骗子平台")],
+)  # fmt: skip
+def test_angry_again_at_the_answer_or_at_us_gets_a_person(
+    knowledge_base: KnowledgeBase, first: str, again: str
+) -> None:
+    before = respond(knowledge_base, first, Context())
+    assert before.context.frustrated and before.handoff is None
+    turn = respond(knowledge_base, again, before.context)
+    assert turn.handoff is not None and turn.handoff.reason is HandoffReason.FRUSTRATION
+    # The first time, 「你们是不是骗子」 asks whether we are real: the entries on fakes.
+    assert respond(knowledge_base, "你们是不是骗子平台", Context()).handoff is None
+
+
+def test_angry_again_about_the_entry_just_answered_gets_a_person(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「你这答的什么 我说的是提现没到账」 right after the answer on failed withdrawals:
+    that answer once more would not help. Before any answer, it is the question."""
+    text = "你这答的什么 我说的是提现没到账"
+    answered = Context(topic="withdraw_failed", answered=True, frustrated=True)
+    turn = respond(knowledge_base, text, answered)
+    assert turn.handoff is not None and turn.handoff.reason is HandoffReason.FRUSTRATION
+    listed = Context(frustrated=True, offered=("withdraw_failed", "topup_delay", "refund"))
+    turn = respond(knowledge_base, text, listed)
+    assert turn.handoff is None and turn.context.topic == "withdraw_failed"
+
+
+def test_scorn_for_the_answer_is_anger_but_a_question_about_it_is_not() -> None:
+    assert signals.read("回答的啥啊 跟没说一样").frustrated
+    assert signals.read("你这答的什么").frustrated
+    assert not signals.read("客服回答的是什么意思").frustrated
+
+
+def test_emoji_say_nothing() -> None:
+    assert signals.read("ok 明白了👌").question == ""
+    assert signals.read("充值没到账😭😭").question == "充值没到账"
+    assert signals.read("👍🏻").question == ""
 
 
 @pytest.mark.parametrize(
