@@ -766,7 +766,13 @@ _NONE_OF_THEM = re.compile(
     r"(?:这个|这些|这几个|我要(?:的|问的|找的)|我想问的)?(?:问题|意思)?(?:啊|呀|哦|吧|的)?$"
     r"|^没有(?:我要|我想)(?:的|问的|找的)|^(?:none of (?:them|these|the above)|neither)$"
 )
-_LAST = re.compile(r"^(?:选|要)?(?:最后一个|最后那个|最后这个|最后一项|the last one|last)(?:吧)?$")
+_LAST = re.compile(
+    r"^(?:选|要)?(?:最后一个|最后那个|最后这个|最后一项|最下面(?:那个|的|一个|那条)?|最后面(?:那个|的)?"
+    r"|the last one|last)(?:吧)?$"
+)
+# Where in the list, not which number: 「最上面那个」「中间那个」.
+_TOP = re.compile(r"^(?:选|要)?(?:最上面|最前面|最顶上)(?:那个|的|一个|那条|这个)?(?:吧)?$")
+_MIDDLE = re.compile(r"^(?:选|要)?(?:中间|当中)(?:那个|的|一个|那条|这个)(?:吧)?$")
 _DENIES = re.compile(r"不是|不要|不对|别")
 # What people add to an option's words: 「登录的那个」「选支付密码」.
 _CHOICE_WORDS = re.compile(r"^(?:我)?(?:选|选择|要|是)?|(?:的)?(?:那个|这个|那项|那条|吧|啊|呀)$")
@@ -1135,7 +1141,7 @@ def choice(text: str, options: list[str]) -> int | None:
     if not options:
         return None
     normal = _pick_words(text)
-    if _CHOICE.match(normal) or _LAST.match(normal):
+    if _CHOICE.match(normal) or _LAST.match(normal) or _TOP.match(normal) or _MIDDLE.match(normal):
         return numbered_choice(text, len(options))
     return _choice_by_words(normal, [normalize(option) for option in options])
 
@@ -1159,6 +1165,11 @@ def numbered_choice(text: str, count: int) -> int | None:
         return number - 1 if number <= count else None
     if _LAST.match(normal):
         return count - 1
+    if _TOP.match(normal):
+        return 0
+    # The middle one of an odd number of options; of two or four there is none.
+    if _MIDDLE.match(normal) and count % 2 == 1 and count > 1:
+        return count // 2
     return None
 
 

@@ -209,6 +209,10 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"失败|[不未没]成功|驳回|被拒", ("失败", "被拒", "驳回", "原因")),
     )
 )
+# A pick that names no option: 「上面那个」「就这个吧」 after a list.
+_POINTS_AT_THE_LIST = re.compile(
+    r"^(?:就是?|选|要)?(?:上面|上边|前面|刚才|列表里)?的?(?:那个|这个|那条|这条|那项|的)(?:吧|啊|呀|问题)?$"
+)
 _SENTENCES = re.compile(r"(?<=[。！？；])|\n")
 
 
@@ -303,6 +307,9 @@ def _respond(
         or understanding.is_bare_number(text)
     ):
         return _no_such_option(context)
+    if context.offered and _POINTS_AT_THE_LIST.match(said.text):
+        # 「上面那个」 to a list of three: which one is not said; the list again.
+        return _pick_first(kb, said.text, context)
     urgent = in_danger or ((context.urgent or said.approached) and said.wants_person)
     if in_danger:
         return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))

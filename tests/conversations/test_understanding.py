@@ -636,12 +636,15 @@ def test_a_choice_by_number_ordinal_or_words(text: str, index: int | None) -> No
 @pytest.mark.parametrize(
     ("text", "index"),
     [("1", 0), ("第二个", 1), ("②", 1), ("最后一个", 2), ("4", None), ("提交工单", None),
-     ("1000块没到账", None), ("就一个", None), ("好2", None), ("好的，第二个", 1)],
+     ("1000块没到账", None), ("就一个", None), ("好2", None), ("好的，第二个", 1),
+     ("最上面那个", 0), ("中间那个", 1), ("最下面的", 2), ("中间", None), ("上面那个", None)],
 )  # fmt: skip
 def test_a_choice_by_position_alone(text: str, index: int | None) -> None:
     # 「就一个」「好2」 are no picks: typed digits press whatever buttons were shown.
     # Words are not read: 「提交工单」 as typed text stays a message of its own.
     assert signals.numbered_choice(text, 3) == index
+    # Of two options there is no middle one.
+    assert signals.numbered_choice("中间那个", 2) is None
 
 
 @pytest.mark.parametrize(
@@ -1115,6 +1118,23 @@ def test_a_follow_up_to_a_clarify_list_asks_to_pick_first(knowledge_base: Knowle
     # The list still picks; another matter is no follow-up to it.
     assert "choice" in respond(knowledge_base, "1", turn.context).signals
     assert "pick_first" not in respond(knowledge_base, "今天天气怎么样", listed.context).signals
+
+
+@pytest.mark.parametrize("intent", [None, "affirm"])
+def test_a_pick_that_names_no_option_shows_the_list_again(
+    knowledge_base: KnowledgeBase, intent: str | None
+) -> None:
+    """「上面那个」 to a list of three (NLU may hear a yes): which one is not said."""
+    listed = respond(knowledge_base, "钱没到账", Context())
+    assert len(listed.context.offered) > 1
+    turn = respond(knowledge_base, "上面那个", listed.context, intent=intent)
+    assert "pick_first" in turn.signals and not turn.small_talk
+    assert (
+        respond(knowledge_base, "最上面那个", listed.context).context.topic
+        == (listed.context.offered[0])
+    )
+    # With no list shown, 「这个」 is nothing to pick from.
+    assert "pick_first" not in respond(knowledge_base, "上面那个", Context()).signals
 
 
 def test_not_this_question_to_an_answer_asks_again(knowledge_base: KnowledgeBase) -> None:
