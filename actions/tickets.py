@@ -15,6 +15,7 @@ from actions import runtime
 from actions.faq import ActionAnswerFAQ
 from actions.handoff import channel_of, hand_off, handoff_reason
 from guard import WARNING, contains_secret, redact
+from kb.text import normalize
 from support.replies import signals
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
 
@@ -74,9 +75,12 @@ class ValidateTicketForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "").strip()
-        # The list maintainers configure in the console (an entry's hint may name any).
-        if text in runtime.ticket_categories().current():
-            return {"category": text}
+        # The list maintainers configure in the console (an entry's hint may name any);
+        # typed in Traditional characters or full-width, 「帳戶安全」 is 「账户安全」.
+        typed = normalize(text)
+        for category in runtime.ticket_categories().current():
+            if normalize(category) == typed:
+                return {"category": category}
         dispatcher.utter_message(text="请从下面的分类中选择一个：")
         return {"category": None}
 

@@ -250,7 +250,9 @@ _SCAM = re.compile(
     r"(?:没发过|没有发过|没找过我|不知道这事|号被盗|微信被盗|qq被盗)"
     # Money moved on a stranger's say-so: 「我已经按他说的转了3000过去了」.
     r"|按(?:照)?(?:他|她|对方|那人|那个人|他们|陌生人|网友|骗子)(?:说的|的要求|要求的|的指示|教的|的话|的步骤)"
-    r"[^。]{0,6}(?:转|汇|付|打|充|交|投)(?:了|过去|出去|完)"
+    r"[^。]{0,6}(?:转|汇|付|打|充|交|投)(?:了|过去|出去|完|到|给|进)"
+    # Money moved to an account a stranger gave: 「把余额转到他给的账户了」.
+    r"|(?:转|汇|打|存)(?:到|进|入)了?(?:他|她|对方|那人|那个人)(?:给|发)的(?:账户|账号|卡|卡号|银行卡)"
     # Remote-control apps, the "百万保障" and student-loan scripts: only when someone else
     # asks for them (「我刚开通了百万保障」「用向日葵帮我爸付电费」 are the user's own doing).
     r"|(?:让|叫|要|要求)我?[^。]{0,8}(?:下载|下了|安装|装|打开|开)[^。]{0,6}"
@@ -307,7 +309,7 @@ _SCAM = re.compile(
     r"|(?:投资|理财|炒股|荐股|刷单|兼职|博彩)(?:群|app|平台|软件|网站)|(?:股票|炒币|数字货币|虚拟币)(?:群|平台|网站)"
     r"|(?:还款|还钱|转|打)到[^，,。]{0,4}个人(?:账户|账号|卡)"
     r"|网恋|婚恋网站|裸聊"
-    r"|(?:中奖|抽中)[^。]{0,16}(?:交|付|缴)[^。]{0,6}(?:费|税|钱)|(?:消除|修复)征信|(?:说|对方|客服|有人)[^。]{0,10}关闭[^。]{0,4}(?:金条|借呗|微粒贷|白条|贷款|校园贷)"
+    r"|(?:中奖|抽中|中了[^。]{0,4}奖|获奖|得奖)[^。]{0,16}(?:交|付|缴)[^。]{0,6}(?:费|税|钱)|(?:消除|修复)征信|(?:说|对方|客服|有人)[^。]{0,10}关闭[^。]{0,4}(?:金条|借呗|微粒贷|白条|贷款|校园贷)"
     r"|理赔群|航班(?:取消|延误)[^。]{0,30}(?:理赔|改签)[^。]{0,12}(?:转|付|交|链接|加)|(?:说|让我|要我|要求)[^。]{0,8}(?:诉讼费|验资费|海关|关税)"
     r"|付款码[^。]{0,6}(?:截图|发给)"
     r"|(?:客服|对方|有人|陌生人|网友)[^。]{0,12}(?:二维码|收款码)[^。]{0,6}(?:让|叫|要)我(?:扫|付)"
@@ -1104,6 +1106,32 @@ _TROUBLE = re.compile(r"不上|不了|失败|不到|不行|[不未没]成功|没
 _TROUBLE_MORE = re.compile(
     r"忘|丢|被盗|盗刷|转错|扣了|多扣|没收到|收不到|没反应|卡住|不对|不见|少了"
 )
+
+
+# A fact of the user's situation: an amount, a time, a count (「已经五个小时了」「金额是五千」).
+_AMOUNT_OR_TIME = re.compile(
+    r"\d|[一二三四五六七八九十两几半百千万]+(?:个)?(?:小时|分钟|天|周|星期|月|年|块|元|笔|次|万|千)"
+)
+_LATIN = re.compile(r"[a-z]{3,}")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# Past this many characters, what is left after the pleasantries says something.
+MIN_STATEMENT = 8
+
+
+def tells_a_fact(signals: Signals) -> bool:
+    """Whether the words left after the pleasantries tell something of the user's own
+    case: an amount or a time, a name in Latin letters among Chinese (「bank是HSBC香港」),
+    or a whole statement (「相册还开了云同步的」). NLU may hear such a message as a yes, a
+    goodbye or 「你是机器人吗」; it is no small talk."""
+    rest = signals.question
+    if not rest:
+        return False
+    chinese = bool(_HAN.search(rest))
+    return (
+        bool(_AMOUNT_OR_TIME.search(rest))
+        or (chinese and bool(_LATIN.search(rest)))
+        or len(_HAN.findall(rest)) >= MIN_STATEMENT
+    )
 
 
 def only_accuses(signals: Signals) -> bool:

@@ -209,6 +209,17 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (r"失败|[不未没]成功|驳回|被拒", ("失败", "被拒", "驳回", "原因")),
     )
 )
+# A detail of the user's case, told with 「是」: 「是建行的卡」「金额是五千」「用的是招行信用卡」.
+_DETAIL = re.compile(
+    r"^(?:就|都)?(?:是|用的是?|我用的是?|(?:金额|钱|卡|银行|账户|账号|订单|手机|地区|国家)(?:是|在))"
+    r"[^?？吗呢么嘛]{1,14}$"
+)
+
+
+def _gives_a_detail(question: str) -> bool:
+    return _DETAIL.match(_bare(question)) is not None and not understanding.asks(question)
+
+
 # A pick that names no option: 「上面那个」「就这个吧」 after a list.
 _POINTS_AT_THE_LIST = re.compile(
     r"^(?:就是?|选|要)?(?:上面|上边|前面|刚才|列表里)?的?(?:那个|这个|那条|这条|那项|的)(?:吧|啊|呀|问题)?$"
@@ -497,7 +508,7 @@ def _is_small_talk(said: Signals, intent: str | None) -> bool:
         return True
     if intent is None and understanding.asks_who_answers(said.question):
         return True
-    if intent not in SMALL_TALK_INTENTS:
+    if intent not in SMALL_TALK_INTENTS or understanding.tells_a_fact(said):
         return False
     if intent == "bot_challenge":  # 「你是机器人吗」 asks, but not about the wallet
         return not understanding.has_domain_term(said.question)
@@ -545,23 +556,9 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     # 「不是看余额，是余额少了一笔钱」 sets the topic aside: read without it.
     reading = replace(context, topic=None) if understanding.corrects(said.text) else context
     result, others, leaned = _understood(kb, question, reading)
-    if (
-        said.frustrated
-        and context.frustrated
-        and context.answered
-        and (result.decision is not Decision.ANSWER or _top_id(result) == context.topic)
-    ):
-        # Angry again about what was just answered (「你这答的什么 我说的是提现没到账」):
-        # the same entry once more, or a list of guesses, would not help; a person now.
+    if _angry_again_at_the_answer(said, context, result):
         return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
-    if (
-        result.decision is Decision.CLARIFY
-        and reading.answered
-        and {candidate.id for candidate in result.candidates} == {reading.topic}
-    ):
-        # The only choice is the entry just answered (「绑完发现被扣了0.01 这是啥」 after
-        # binding a card): a button for it again helps nobody; what it says on this does.
-        result = replace(result, decision=Decision.ANSWER)
+    result = _on_the_case(kb, question, reading, result)
     if (
         context.offered
         and result.decision is not Decision.ANSWER
@@ -633,6 +630,39 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
         answer = replace(answer, replies=shown)
         marks.append("ticket")
     return Turn(_marked(answer, marks), after, signals=tuple(marks), opens_ticket=said.opens_ticket)
+
+
+def _angry_again_at_the_answer(said: Signals, context: Context, result: QueryResult) -> bool:
+    """Angry again about what was just answered (「你这答的什么 我说的是提现没到账」): the
+    same entry once more, or a list of guesses, would not help; a person now."""
+    return (
+        said.frustrated
+        and context.frustrated
+        and context.answered
+        and (result.decision is not Decision.ANSWER or _top_id(result) == context.topic)
+    )
+
+
+def _on_the_case(
+    kb: KnowledgeBase, question: str, context: Context, result: QueryResult
+) -> QueryResult:
+    """The result for a message right after an answer that speaks of the case answered:
+    a detail of it (「是建行的卡」「金额是五千」「是用招行信用卡付的」), not a question of its
+    own; or a list whose only choice is the entry just answered (「绑完发现被扣了0.01
+    这是啥」 after binding a card), where a button for it again helps nobody. Either way,
+    what the answer says on it, or a person."""
+    if not context.answered or context.topic is None:
+        return result
+    if _gives_a_detail(question):
+        topic = context.topic
+        case = kb.best_among(question, lambda faq: faq.id == topic)
+        if case is not None:
+            rest = [candidate for candidate in result.candidates if candidate.id != case.id]
+            candidates = [case, *rest][: max(len(result.candidates), 1)]
+            return replace(result, decision=Decision.ANSWER, candidates=candidates)
+    if result.decision is Decision.CLARIFY and {c.id for c in result.candidates} == {context.topic}:
+        return replace(result, decision=Decision.ANSWER)
+    return result
 
 
 def _understood(

@@ -324,6 +324,9 @@ async def test_the_form_follows_the_categories_configured_in_the_console(
     added = configured[1]
     _, slots = await validate(form_tracker(make_tracker, "category", added))
     assert slots == {"category": added}
+    # Typed in Traditional characters, it is the same category.
+    _, slots = await validate(form_tracker(make_tracker, "category", "登錄與密碼"))
+    assert slots == {"category": "登录与密码"}
     _, slots = await validate(form_tracker(make_tracker, "category", "转账"))
     assert slots == {"category": None}
 

@@ -427,6 +427,8 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         # A "claim" call that wants money first and promises it back doubled.
         ("快递丢了 客服打电话说理赔 让我在钱包里转了1980过去说会退双倍 现在电话打不通了", True),
         ("有人说帮我办理退款 让我先扫码付一笔验证", None),
+        ("收到短信说我中了二等奖 要先付298邮费", None),
+        ("我已经按他说的把余额转到他给的账户了", True),
         # Top-ups "on your behalf" at a discount.
         ("有人说可以代充话费打八折 靠谱吗", False),
         ("低价代充游戏币 能用你们钱包付吗", False),
@@ -927,6 +929,33 @@ def test_angry_again_about_the_entry_just_answered_gets_a_person(
     listed = Context(frustrated=True, offered=("withdraw_failed", "topup_delay", "refund"))
     turn = respond(knowledge_base, text, listed)
     assert turn.handoff is None and turn.context.topic == "withdraw_failed"
+
+
+def test_a_detail_of_the_case_stays_with_the_answer(knowledge_base: KnowledgeBase) -> None:
+    """「是建行的卡」「金额是五千」 right after the answer on failed withdrawals tell more of
+    that case; 「是不是要手续费」 asks anew."""
+    first = respond(knowledge_base, "提现失败了怎么办", Context())
+    assert first.context.topic == "withdraw_failed"
+    for detail in ("是建行的卡 昨天取钱还好好的", "金额是五千"):
+        turn = respond(knowledge_base, detail, first.context)
+        assert turn.context.topic == "withdraw_failed" and "follow_up" in turn.signals
+    asked = respond(knowledge_base, "怎么充值", Context())
+    assert respond(knowledge_base, "是不是要手续费", asked.context).context.topic == "fees"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("已经五个小时了", "affirm"), ("bank是HSBC香港", "affirm"), ("是三井住友的visa", "affirm"),
+     ("在电脑上订机票 想用okpay付", "bot_challenge")],
+)  # fmt: skip
+def test_a_fact_heard_as_small_talk_is_read(
+    knowledge_base: KnowledgeBase, text: str, intent: str
+) -> None:
+    """NLU hears a yes or 「你是机器人吗」 in a fact of the user's case; it is read."""
+    first = respond(knowledge_base, "充值了但是没到账", Context())
+    assert not respond(knowledge_base, text, first.context, intent=intent).small_talk
+    for pleasantry in ("好的谢谢", "嗯嗯好的", "是的"):
+        assert respond(knowledge_base, pleasantry, first.context, intent="affirm").small_talk
 
 
 def test_scorn_for_the_answer_is_anger_but_a_question_about_it_is_not() -> None:
