@@ -29,7 +29,8 @@ TRANSACTION = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 TICKET_NUMBER = re.compile(r"[Tt]\d{8}-\d{4}")
 # Words that make a status question one about a ticket rather than about a payment.
 SPEAKS_OF_A_TICKET = re.compile(
-    r"工单|单子|单号|ticket|提交的|提的|报的|登记"
+    # (Not a transaction's or an order's number, nor 「我提交的提现申请」「昨天提的现」.)
+    r"工单|(?<!交易)(?<!订)单号|我的单子|ticket|(?:提交|提|报)的(?:工单|问题|反馈|投诉)"
     # 「投诉有结果了吗」, not 「我要投诉!!!提现5天了没到账」.
     r"|(?:投诉|反馈|举报|报障)[^，,。!！]{0,6}(?:结果|进度|进展|回复|回音|处理得|怎么样|到哪)",
     re.I,
@@ -118,6 +119,27 @@ class ValidateTicketForm(FormValidationAction):
         return {"transaction_id": None}
 
 
+def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """The message that started the form asks for a person (「算了你帮我找个人工吧」 heard as
+    a ticket request) or is anger again with nothing new to file (「回话啊」, then 「垃圾软件
+    我要投诉」): the form is left and a person takes over, as in the chat. None otherwise,
+    and for every later answer in the form (a description may well name a person)."""
+    if tracker.get_intent_of_latest_message() != "open_ticket":
+        return None
+    said = signals.read(redact(tracker.latest_message.get("text") or ""))
+    angry_again = (
+        said.frustrated
+        and bool(tracker.get_slot("frustrated"))
+        and not signals.is_real_question(said)
+    )
+    if not (said.wants_person or angry_again):
+        return None
+    urgent = bool(tracker.get_slot("urgent"))
+    reason = handoff_reason(tracker, urgent=urgent)
+    leave_form: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
+
+
 class _AskSlot(Action, ABC):
     """Asks for one slot of the ticket form (Rasa calls action_ask_<slot>).
 
@@ -143,6 +165,10 @@ class _AskSlot(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        # The category may be filled already (the answer's hint): the form then starts here.
+        handed_off = person_instead(dispatcher, tracker)
+        if handed_off is not None:
+            return handed_off
         dispatcher.utter_message(
             text=self.prompt,
             buttons=[{"title": title, "payload": title} for title in self.choices()],
@@ -160,19 +186,10 @@ class ActionAskCategory(_AskSlot):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        handed_off = person_instead(dispatcher, tracker)
+        if handed_off is not None:
+            return handed_off
         said = signals.read(redact(tracker.latest_message.get("text") or ""))
-        angry_again = (
-            said.frustrated
-            and bool(tracker.get_slot("frustrated"))
-            and not signals.is_real_question(said)
-        )
-        if said.wants_person or angry_again:
-            # 「算了你帮我找个人工吧」 heard as a ticket request, or angry again with nothing
-            # new to file (「回话啊」, then 「垃圾软件 我要投诉」): a person now, as in the chat.
-            urgent = bool(tracker.get_slot("urgent"))
-            reason = handoff_reason(tracker, urgent=urgent)
-            leave_form: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
-            return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
         if not said.frustrated:
             return await super().run(dispatcher, tracker, domain)
         # 「我要投诉你们」: an apology, and a person as well as the form.
@@ -264,7 +281,7 @@ class ActionCheckTicketStatus(Action):
             )
             return [SlotSet("ticket_id", None)]
         if ticket is None:
-            if not SPEAKS_OF_A_TICKET.search(text):
+            if not SPEAKS_OF_A_TICKET.search(normalize(text)):
                 # 「等了一晚上了还是处理中」: heard as a status question, but the user has
                 # no ticket and names none; the status is a payment's, for the KB. Answered
                 # here rather than by a follow-up action, after which the policies would

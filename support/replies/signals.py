@@ -250,9 +250,11 @@ _SCAM = re.compile(
     r"(?:没发过|没有发过|没找过我|不知道这事|号被盗|微信被盗|qq被盗)"
     # Money moved on a stranger's say-so: 「我已经按他说的转了3000过去了」.
     r"|按(?:照)?(?:他|她|对方|那人|那个人|他们|陌生人|网友|骗子)(?:说的|的要求|要求的|的指示|教的|的话|的步骤)"
-    r"[^。]{0,6}(?:转|汇|付|打|充|交|投)(?:了|过去|出去|完|到|给|进)"
+    r"[^。]{0,6}(?:转|汇|付|打|充|交|投)(?:了|过去|出去|完)"
     # Money moved to an account a stranger gave: 「把余额转到他给的账户了」.
-    r"|(?:转|汇|打|存)(?:到|进|入)了?(?:他|她|对方|那人|那个人)(?:给|发)的(?:账户|账号|卡|卡号|银行卡)"
+    # (Done, and to a person who is no customer or payee: 「转到对方给的账户了」 is how a
+    # transfer to a client goes, and 「转到他给的账户要多久」 a plan.)
+    r"|(?:转|汇|打|存)(?:到|进|入)了?(?:他|她|那人|那个人|陌生人)(?:给|发)的(?:账户|账号|卡|卡号|银行卡)了"
     # Remote-control apps, the "百万保障" and student-loan scripts: only when someone else
     # asks for them (「我刚开通了百万保障」「用向日葵帮我爸付电费」 are the user's own doing).
     r"|(?:让|叫|要|要求)我?[^。]{0,8}(?:下载|下了|安装|装|打开|开)[^。]{0,6}"
@@ -294,15 +296,15 @@ _SCAM = re.compile(
     r"|(?:有人|对方|(?<!其)他|她|网友|老师|群里)[^。]{0,12}(?:高收益|稳赚|收益很高|收益高|保本)|带(?:你|我)?赚钱|荐股|杀猪盘|(?:网友|陌生人)(?:让|叫|要|拉)我|刷流水|跑流水"
     # Top-ups or repayments "on your behalf" at a discount (代充 is a classic front for
     # stolen cards and laundering); a friend paying for the user (代付) is a feature.
-    r"|代(?:充|还|缴)[^。]{0,12}(?:[打几一二三四五六七八九]折|便宜|优惠|低价|折扣|半价|靠谱|可信|能信|安全吗|返利|返现)"
+    r"|代(?:充|还)[^。]{0,12}(?:[打几一二三四五六七八九]折|便宜|优惠|低价|折扣|半价|靠谱|可信|能信|返利|返现)"
     r"|代付[^。]{0,12}(?:[打几一二三四五六七八九]折|便宜|低价|折扣|半价|返利|返现)"
-    r"|(?:[打几一二三四五六七八九]折|低价|半价|便宜)[^。]{0,8}代(?:充|付|还|缴)"
+    r"|(?:[打几一二三四五六七八九]折|低价|半价|便宜)[^。]{0,8}代(?:充|付|还)"
     r"|(?:有人|对方|网友|陌生人|群里)[^。]{0,12}(?:帮|替)[^。]{0,4}充[^。]{0,10}(?:[打几一二三四五六七八九]折|便宜|低价|半价)"
     # A "refund" or "claim" call that wants money sent first, or returns promised several
     # times over: 「客服打电话说理赔 让我转了1980过去说会退双倍」.
     r"|(?:客服|对方|有人|陌生人|自称|电话)[^。]{0,12}(?:理赔|退款|赔偿|退费|赔付)[^。]{0,16}"
-    r"(?:让|叫|要)我[^。]{0,8}(?:转|付款|付钱|交|扫码|扫二维码|打钱|打款|汇)"
-    r"|(?:退|赔|返)(?:你|我)?(?:双倍|两倍|三倍|十倍|翻倍)"
+    r"(?:让|叫|(?<!需)要)我[^。]{0,8}(?:转账|转钱|转了|转过去|付款|付钱|先付|交钱|交费|交保证金|打钱|打款|汇款|扫码付)"
+    r"|(?:先|转|付|交)[^。]{0,12}(?:退|赔|返)(?:你|我)?(?:双倍|两倍|三倍|十倍|翻倍)"
     # A wallet App that is not the official one: 「内部版钱包」「破解版」.
     r"|(?:内部版|内测版|破解版)[^。]{0,6}(?:钱包|app|软件|客户端)"
     r"|内幕消息|内部消息|(?:老师|导师)带(?:我们|大家|我)?[^。]{0,4}(?:炒|投资|买|赚)|(?<![附携])带单(?!号)"
@@ -640,7 +642,9 @@ _FRUSTRATION = re.compile(
     r"|是死人吗|心是黑的|黑猫投诉|(?:别|不要)再?(?:给我)?(?:发|回|说)(?:这些|这种)?(?:没用|废话|套话)|不想说了|你们就这样吧|(?:别|不要)再?让我重复"
     r"|好气|真气|太气|^靠(?=[\s,，!！了])"
     # The answer scorned: 「回答的啥啊」「你这答的什么」 (not 「答的是什么意思」).
-    r"|(?<![我])(?:回|答|回答|回复)的(?:这)?(?:是)?(?:啥|什么)(?:玩意儿?|东西)?(?:啊|呀|嘛)?(?=$|[\s,，。!！?？])"
+    # (At the start or after 你 / 这: 「商家回的啥」「审核回复的是什么」 are others' replies.)
+    r"|(?:^|(?<=[\s,，。!！])|你们?|你这|这)(?:回|答|回答|回复)的(?:这)?(?:是)?(?:啥|什么)(?:玩意儿?|东西)?(?:啊|呀|嘛)?"
+    r"(?=$|[\s,，。!！?？])"
     r"|太慢了|慢死|(?:给|还)我(?:一)?个说法|给个说法|还我钱|把钱还(?:给)?我"
     # Complaining elsewhere.
     # 「我要投诉你们」, not 「投诉渠道在哪」 or 「我想投诉一个商家」.
@@ -1005,8 +1009,12 @@ def question_part(normal: str) -> str:
         return ""
     # 「绑好了 那怎么充值」: the step went fine and the question that follows is a new one;
     # read with 「绑好了」 it leans back on binding the card.
+    # Only when what follows names a subject of its own: beside 「对方怎么没收到」 the
+    # success (「转账成功了」) is that problem's context.
     asking = [rest for rest, finished in zip(kept, done, strict=True) if not finished]
-    if len(asking) < len(kept) and any(_ASKS.search(rest) for rest in asking):
+    if len(asking) < len(kept) and any(
+        _ASKS.search(rest) and names_a_subject(rest) for rest in asking
+    ):
         kept = asking
     return "，".join(kept)
 
@@ -1114,23 +1122,18 @@ _AMOUNT_OR_TIME = re.compile(
 )
 _LATIN = re.compile(r"[a-z]{3,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-# Past this many characters, what is left after the pleasantries says something.
-MIN_STATEMENT = 8
 
 
 def tells_a_fact(signals: Signals) -> bool:
     """Whether the words left after the pleasantries tell something of the user's own
-    case: an amount or a time, a name in Latin letters among Chinese (「bank是HSBC香港」),
-    or a whole statement (「相册还开了云同步的」). NLU may hear such a message as a yes, a
-    goodbye or 「你是机器人吗」; it is no small talk."""
+    case: an amount or a time, or a name in Latin letters among Chinese (「bank是HSBC香港」
+    「在电脑上订机票 想用okpay付」). NLU may hear such a message as a yes, a goodbye or
+    「你是机器人吗」; it is no small talk. (A long pleasantry, 「好的 我晚点再去试一下」, is.)"""
     rest = signals.question
     if not rest:
         return False
-    chinese = bool(_HAN.search(rest))
-    return (
-        bool(_AMOUNT_OR_TIME.search(rest))
-        or (chinese and bool(_LATIN.search(rest)))
-        or len(_HAN.findall(rest)) >= MIN_STATEMENT
+    return bool(_AMOUNT_OR_TIME.search(rest)) or (
+        bool(_HAN.search(rest)) and bool(_LATIN.search(rest))
     )
 
 

@@ -556,7 +556,7 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     # 「不是看余额，是余额少了一笔钱」 sets the topic aside: read without it.
     reading = replace(context, topic=None) if understanding.corrects(said.text) else context
     result, others, leaned = _understood(kb, question, reading)
-    if _angry_again_at_the_answer(said, context, result):
+    if _angry_again_at_the_answer(said, question, context, result):
         return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
     result = _on_the_case(kb, question, reading, result)
     if (
@@ -632,15 +632,34 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     return Turn(_marked(answer, marks), after, signals=tuple(marks), opens_ticket=said.opens_ticket)
 
 
-def _angry_again_at_the_answer(said: Signals, context: Context, result: QueryResult) -> bool:
+def _angry_again_at_the_answer(
+    said: Signals, question: str, context: Context, result: QueryResult
+) -> bool:
     """Angry again about what was just answered (「你这答的什么 我说的是提现没到账」): the
-    same entry once more, or a list of guesses, would not help; a person now."""
-    return (
-        said.frustrated
-        and context.frustrated
-        and context.answered
-        and (result.decision is not Decision.ANSWER or _top_id(result) == context.topic)
-    )
+    same entry once more, or a list of guesses around it, would not help; a person now.
+    An angry follow-up on one aspect (「急死了 到底要多久才能到」) still gets that part."""
+    if not (said.frustrated and context.frustrated and context.answered):
+        return False
+    if _asks_an_aspect(question) or _says_it_goes_on(question):
+        return False
+    if result.decision is Decision.ANSWER:
+        return _top_id(result) == context.topic
+    return context.topic in {candidate.id for candidate in result.candidates}
+
+
+def _corrects_the_kind(
+    kb: KnowledgeBase, question: str, context: Context, result: QueryResult
+) -> bool:
+    """「是充值没到账」 after the answer on withdrawals: the message names a kind of the
+    wallet's business that the entry the KB is sure of has in its question and the topic
+    has not; a correction, not a detail of the case (「是用招行信用卡付的」 is one)."""
+    topic = kb.get(context.topic) if context.topic else None
+    top = result.top if result.decision is Decision.ANSWER else None
+    if topic is None or top is None or top.id == topic.id:
+        return False
+    named = _wallet_words(canonicalize(question))
+    asked = canonicalize(top.faq.question)
+    return any(word in asked and word not in canonicalize(topic.question) for word in named)
 
 
 def _on_the_case(
@@ -653,7 +672,7 @@ def _on_the_case(
     what the answer says on it, or a person."""
     if not context.answered or context.topic is None:
         return result
-    if _gives_a_detail(question):
+    if _gives_a_detail(question) and not _corrects_the_kind(kb, question, context, result):
         topic = context.topic
         case = kb.best_among(question, lambda faq: faq.id == topic)
         if case is not None:
@@ -1044,7 +1063,7 @@ def _bare(question: str) -> str:
     return question.strip(" ?？。.!！~～")
 
 
-_LATIN_WORD = re.compile(r"[a-z0-9']+(?:[-.][a-z0-9']+)*", re.IGNORECASE)
+_LATIN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*", re.IGNORECASE)
 
 
 def _length(question: str) -> int:
@@ -1332,15 +1351,18 @@ _CAUSES = (
     "实名",
 )
 OTHER_CAUSES = 2
-_CLAUSE_BREAK = re.compile(r"[，,。！!？?；;\s]+")
+_RULING_BREAK = re.compile(r"[，,。！!？?；;\s]+")
 
 
 def _other_causes(answer: str, question: str) -> str | None:
     """The answer's list items that speak of none of the causes the user ruled out
     (「余额是够的」 after the payment failures: the wrong card data, the network), or None."""
     said = canonicalize(_bare(question))
-    # The clause that rules a cause out may be followed by another (「余额是够的啊 还是不行」).
-    ruling = [part for part in _CLAUSE_BREAK.split(said) if part and _RULES_OUT.search(part)]
+    # The clause that rules a cause out may be followed by another (「余额是够的啊 还是不行」);
+    # a space may also sit inside it (「余额 是够的」).
+    ruling = [part for part in _RULING_BREAK.split(said) if part and _RULES_OUT.search(part)]
+    if _RULES_OUT.search(said):
+        ruling.append(said)
     ruled_out = [
         cause for part in ruling for cause in {*_CAUSES, *_wallet_words(part)} if cause in part
     ]

@@ -23,6 +23,8 @@ from actions.faq import (
 from actions.handoff import ActionHandoff
 from actions.tickets import (
     ActionAskCategory,
+    ActionAskContact,
+    ActionAskDescription,
     ActionAskTransactionId,
     ActionCheckTicketStatus,
     ActionSubmitTicket,
@@ -439,7 +441,11 @@ async def test_a_payment_still_pending_is_no_ticket_status_question(
     dispatcher, events = await run(ActionCheckTicketStatus(), complaint)
     assert "抱歉" in dispatcher.messages[0]["text"]
     assert slots_set(events)["frustrated"] is True
-    for asked in ("我提交的工单有人处理了吗", "投诉有结果了吗"):
+    for other in ("昨天提的现怎么还没到账", "交易单号在哪里看"):
+        tracker = make_tracker(other, intent="check_ticket_status")
+        dispatcher, _ = await run(ActionCheckTicketStatus(), tracker)
+        assert "没有提交过工单" not in dispatcher.messages[0]["text"]
+    for asked in ("我提交的工单有人处理了吗", "投诉有结果了吗", "我的工單呢"):
         tracker = make_tracker(asked, intent="check_ticket_status")
         dispatcher, events = await run(ActionCheckTicketStatus(), tracker)
         assert "还没有提交过工单" in dispatcher.messages[0]["text"]
@@ -662,6 +668,22 @@ async def test_a_person_asked_for_in_what_was_heard_as_a_ticket_request_gets_one
     _, escalations = services
     case = escalations.open_for_conversation("user-1")
     assert case is not None and case.reason == "user_request"
+
+
+async def test_a_person_asked_for_when_the_form_starts_past_the_category_gets_one(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """The answer's hint filled the category, so the form starts at the description; the
+    message that started it still asks for a person. A description that names one later
+    in the form is only a description."""
+    started = make_tracker(
+        "算了 你帮我找个人工吧", intent="open_ticket", slots={"category": "提现"}
+    )
+    _, events = await run(ActionAskDescription(), started)
+    assert events[-1] == ConversationPaused()
+    later = make_tracker("转账失败三次了 麻烦人工尽快处理", intent="inform")
+    dispatcher, events = await run(ActionAskContact(), later)
+    assert ConversationPaused() not in events and "联系方式" in dispatcher.messages[0]["text"]
 
 
 async def test_a_complaint_with_a_question_still_gets_the_form(make_tracker: MakeTracker) -> None:

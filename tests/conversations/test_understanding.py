@@ -470,6 +470,14 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "代付安全吗",
         "客服说退款会退到原卡 让我等三天",
         "客服说退款要我打开app看一下",
+        "客服说退款 要我交一下订单截图",
+        "电话说理赔 让我汇报一下情况",
+        "客服说退款需要我扫码确认吗",
+        "转账给客户 转到对方给的账户了 显示成功但对方说没收到",
+        "朋友在国外 转到他给的账户要多久",
+        "代缴水电费安全吗",
+        "充值返双倍积分活动是真的吗",
+        "商家欺诈 可以要求赔三倍吗",
         "充值打折活动什么时候有",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
         "你们是骗子吧 钱提不出来",
@@ -645,8 +653,11 @@ def test_a_choice_by_position_alone(text: str, index: int | None) -> None:
     # 「就一个」「好2」 are no picks: typed digits press whatever buttons were shown.
     # Words are not read: 「提交工单」 as typed text stays a message of its own.
     assert signals.numbered_choice(text, 3) == index
-    # Of two options there is no middle one.
+
+
+def test_two_options_have_no_middle_one() -> None:
     assert signals.numbered_choice("中间那个", 2) is None
+    assert signals.numbered_choice("中间那个", 5) == 2
 
 
 @pytest.mark.parametrize(
@@ -941,6 +952,9 @@ def test_a_detail_of_the_case_stays_with_the_answer(knowledge_base: KnowledgeBas
         assert turn.context.topic == "withdraw_failed" and "follow_up" in turn.signals
     asked = respond(knowledge_base, "怎么充值", Context())
     assert respond(knowledge_base, "是不是要手续费", asked.context).context.topic == "fees"
+    # Another kind the KB is sure of corrects the topic: 「是充值没到账」.
+    corrected = respond(knowledge_base, "是充值没到账", first.context)
+    assert corrected.context.topic == "topup_delay" and "follow_up" not in corrected.signals
 
 
 @pytest.mark.parametrize(
@@ -954,14 +968,36 @@ def test_a_fact_heard_as_small_talk_is_read(
     """NLU hears a yes or 「你是机器人吗」 in a fact of the user's case; it is read."""
     first = respond(knowledge_base, "充值了但是没到账", Context())
     assert not respond(knowledge_base, text, first.context, intent=intent).small_talk
-    for pleasantry in ("好的谢谢", "嗯嗯好的", "是的"):
+    for pleasantry in ("好的谢谢", "嗯嗯好的", "是的", "好的 我晚点再去试一下"):
         assert respond(knowledge_base, pleasantry, first.context, intent="affirm").small_talk
+
+
+def test_an_angry_follow_up_on_one_aspect_still_gets_that_part(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    first = respond(knowledge_base, "急死了 充值一直没到账", Context())
+    assert first.context.frustrated and first.context.topic == "topup_delay"
+    turn = respond(knowledge_base, "急死了 到底要多久才能到", first.context)
+    assert turn.handoff is None and "follow_up" in turn.signals
+
+
+def test_a_space_inside_the_clause_that_rules_a_cause_out(knowledge_base: KnowledgeBase) -> None:
+    first = respond(knowledge_base, "付款失败", Context())
+    text = respond(knowledge_base, "余额 是够的", first.context).answer.replies[0].text
+    assert "其他几种可能" in text and "余额" not in text
+
+
+def test_a_success_beside_a_problem_stays_as_its_context() -> None:
+    assert signals.read("谢谢 显示成功了 对方怎么没收到").question == "显示成功了，对方怎么没收到"
 
 
 def test_scorn_for_the_answer_is_anger_but_a_question_about_it_is_not() -> None:
     assert signals.read("回答的啥啊 跟没说一样").frustrated
     assert signals.read("你这答的什么").frustrated
     assert not signals.read("客服回答的是什么意思").frustrated
+    # Someone else's reply asked about is no scorn for ours.
+    for text in ("商家回的啥", "审核回复的是什么"):
+        assert not signals.read(text).frustrated
 
 
 def test_emoji_say_nothing() -> None:
