@@ -1069,10 +1069,10 @@ _LATIN_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*", re.IGNORECASE)
 def _length(question: str) -> int:
     """How long a message is, a Latin word counting as one character does: 「要多久」 and
     "how long does it take" are both short follow-ups."""
-    bare = _bare(question)
-    words = _LATIN_WORD.findall(bare)
-    rest = _LATIN_WORD.sub("", bare).replace(" ", "")
-    return len(rest) + len(words)
+    # Each word becomes one mark, and the spaces between words go with them; everything
+    # else (Chinese, digits, the spaces between clauses) counts as before.
+    marked = _LATIN_WORD.sub("\0", _bare(question))
+    return len(marked.replace("\0 \0", "\0\0").replace("\0 \0", "\0\0"))
 
 
 def relevant_part(answer: str, question: str) -> str | None:
