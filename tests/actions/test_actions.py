@@ -643,31 +643,31 @@ async def test_the_ticket_form_offers_a_person_to_an_angry_user(make_tracker: Ma
     assert dispatcher.messages[-1]["buttons"][-1]["payload"] == "/request_human"
 
 
-async def test_a_user_angry_again_who_says_complain_gets_a_person(
-    make_tracker: MakeTracker, services: Services
+@pytest.mark.parametrize(
+    ("text", "slots", "reason"),
+    [
+        # After one angry message, 「垃圾软件 我要投诉」 is no ticket to file.
+        ("垃圾软件 我要投诉", {"frustrated": True}, "frustration"),
+        # A person asked for in what NLU heard as a ticket request.
+        ("算了算了你帮我找个人工吧 讲不清", {}, "user_request"),
+    ],
+)
+async def test_the_form_gives_way_to_a_person_when_its_first_message_wants_one(
+    make_tracker: MakeTracker,
+    services: Services,
+    text: str,
+    slots: dict[str, Any],
+    reason: str,
 ) -> None:
-    """After one angry message, 「垃圾软件 我要投诉」 is no ticket to file: the form is left
-    and a person takes over, as the chat itself does when the anger comes back."""
-    tracker = make_tracker("垃圾软件 我要投诉", intent="open_ticket", slots={"frustrated": True})
+    """The form is left and a person takes over, as the chat itself does."""
+    tracker = make_tracker(text, intent="open_ticket", slots=slots)
     dispatcher, events = await run(ActionAskCategory(), tracker)
     assert ActiveLoop(None) in events
     assert events[-1] == ConversationPaused()
     assert "handoff" in dispatcher.messages[-1]["custom"]
     _, escalations = services
     case = escalations.open_for_conversation("user-1")
-    assert case is not None and case.reason == "frustration"
-
-
-async def test_a_person_asked_for_in_what_was_heard_as_a_ticket_request_gets_one(
-    make_tracker: MakeTracker, services: Services
-) -> None:
-    tracker = make_tracker("算了算了你帮我找个人工吧 讲不清", intent="open_ticket")
-    dispatcher, events = await run(ActionAskCategory(), tracker)
-    assert ActiveLoop(None) in events and events[-1] == ConversationPaused()
-    assert "handoff" in dispatcher.messages[-1]["custom"]
-    _, escalations = services
-    case = escalations.open_for_conversation("user-1")
-    assert case is not None and case.reason == "user_request"
+    assert case is not None and case.reason == reason
 
 
 async def test_a_person_asked_for_when_the_form_starts_past_the_category_gets_one(
