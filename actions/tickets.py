@@ -12,12 +12,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.faq import ActionAnswerFAQ
+from actions.faq import ActionAnswerFAQ, for_channel, utter
 from actions.handoff import channel_of, hand_off, handoff_reason
 from guard import WARNING, contains_secret, redact
+from kb.knowledge_base import Decision
 from kb.text import normalize
 from support.replies import signals
+from support.replies.answering import answer_query
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
+from support.tickets.flows import category_of_problem
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
@@ -47,6 +50,15 @@ CANCEL_WORDS = {
     "先不提交了",
     "停止",
 }
+# 「不想留手机号」「为什么要电话」: the contact withheld or questioned, which no FAQ answers.
+WITHHOLDS_CONTACT = re.compile(
+    r"(?:不想|不愿意?|不方便|不能|没有|没|不给|不留|为什么要|为啥要|干[嘛吗]要|一定要|必须)"
+    r"[^，,。]{0,4}(?:手机|电话|号码|邮箱|联系方式)"
+)
+WHY_CONTACT = (
+    "联系方式只用来告诉您工单的处理结果，不会用于别的用途。没有手机号的话留邮箱也可以；"
+    "都不方便的话，可以回复“取消”，或者直接找人工客服。"
+)
 NONE_WORDS = {"无", "没有", "没", "跳过", "不知道", "忘了", "没有单号", "无单号", "none", "no"}
 
 
@@ -79,9 +91,25 @@ class ValidateTicketForm(FormValidationAction):
         # The list maintainers configure in the console (an entry's hint may name any);
         # typed in Traditional characters or full-width, 「帳戶安全」 is 「账户安全」.
         typed = normalize(text)
-        for category in runtime.ticket_categories().current():
+        categories = runtime.ticket_categories().current()
+        for category in categories:
             if normalize(category) == typed:
                 return {"category": category}
+        said = signals.read(redact(text))
+        problem = said.question or said.text
+        # 「充值三天了还没到账」: the problem itself, not a category. Its category is taken
+        # when the KB is sure of it, and the problem is the description already.
+        troubled = signals.reports_trouble(problem)
+        if troubled or signals.is_real_question(said):
+            filed = category_of_problem(runtime.knowledge_base(), problem, categories)
+            if filed is not None and troubled:
+                return _filed_under(dispatcher, filed, redact(text))
+            # 「提现多久能到账」: a question while the form waits; answered, then the
+            # category is asked again.
+            if _answered_aside(dispatcher, tracker, said):
+                return {"category": None}
+            if filed is not None:
+                return _filed_under(dispatcher, filed, None)
         dispatcher.utter_message(text="请从下面的分类中选择一个：")
         return {"category": None}
 
@@ -102,6 +130,12 @@ class ValidateTicketForm(FormValidationAction):
         text = re.sub(r"[\s-]", "", str(value or ""))
         if MOBILE.match(text) or EMAIL.match(text):
             return {"contact": text}
+        said = signals.read(redact(str(value or "")))
+        if WITHHOLDS_CONTACT.search(said.text):
+            dispatcher.utter_message(text=WHY_CONTACT, buttons=[PERSON_BUTTON.as_dict()])
+            return {"contact": None}
+        if _answered_aside(dispatcher, tracker, said):
+            return {"contact": None}
         dispatcher.utter_message(
             text="联系方式格式不正确，请输入 11 位中国大陆手机号（如 13812345678）或邮箱地址。"
         )
@@ -115,8 +149,40 @@ class ValidateTicketForm(FormValidationAction):
             return {"transaction_id": NO_TRANSACTION}
         if TRANSACTION.match(text):
             return {"transaction_id": text}
+        if _answered_aside(dispatcher, tracker, signals.read(redact(text))):
+            return {"transaction_id": None}
         dispatcher.utter_message(text="交易单号一般是 6–40 位字母或数字。没有的话请回复“无”。")
         return {"transaction_id": None}
+
+
+def _filed_under(
+    dispatcher: CollectingDispatcher, category: str, description: str | None
+) -> dict[str, Any]:
+    if description is None or len(description) < MIN_DESCRIPTION:
+        dispatcher.utter_message(text=f"好的，归到「{category}」这一类。")
+        return {"category": category}
+    dispatcher.utter_message(text=f"好的，归到「{category}」这一类，问题描述就记您刚才说的这句。")
+    return {"category": category, "description": description}
+
+
+def _answered_aside(
+    dispatcher: CollectingDispatcher, tracker: Tracker, said: signals.Signals
+) -> bool:
+    """A question asked while the form waits for something else (「提现多久能到账」 where a
+    phone number was asked for): answered when the KB is sure of the answer, and the form
+    goes on (its question is asked again). False, and nothing said, otherwise."""
+    # A bare topic (「转账」) is no question to answer here.
+    if len(said.question) < 4 or not signals.is_real_question(said):
+        return False
+    result = runtime.knowledge_base().query(said.question)
+    if result.decision is not Decision.ANSWER:
+        return False
+    # No 「有帮助吗」 after it: the form's own question comes next.
+    answer = answer_query(result, query=said.question, ask_if_helped=False)
+    for reply in for_channel(answer, tracker).replies:
+        utter(dispatcher, reply)
+    dispatcher.utter_message(text="工单还没提交，我们接着填；不需要了可以回复“取消”。")
+    return True
 
 
 def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:

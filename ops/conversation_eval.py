@@ -18,7 +18,12 @@ from typing import Any
 import httpx
 import yaml
 
-from actions.tickets import ActionAskCategory, ActionAskDescription
+from actions.tickets import (
+    ActionAskCategory,
+    ActionAskContact,
+    ActionAskDescription,
+    ActionAskTransactionId,
+)
 from support.dialogue import BotMessage, RasaClient
 from support.replies.vocabulary import (
     ANYTHING_ELSE,
@@ -34,6 +39,11 @@ DOMAIN = PROJECT_ROOT / "bot" / "domain.yml"
 # The ticket form's questions: it asks for the category first, unless the FAQ just
 # answered already says which (then for the description).
 TICKET_FORM_PROMPTS = (ActionAskCategory.prompt, ActionAskDescription.prompt)
+# What the form asks for each slot (``form_asks``).
+FORM_QUESTIONS = {
+    ask.slot: ask.prompt
+    for ask in (ActionAskCategory, ActionAskDescription, ActionAskContact, ActionAskTransactionId)
+}
 # Words of a safety warning: a secret named, and the advice not to give it away.
 SECRETS = ("验证码", "密码", "助记词")
 ADVICE = ("不要", "切勿", "勿", "不会", "任何人")
@@ -44,6 +54,7 @@ KNOWN_EXPECTATIONS = {
     "offers_person",
     "warns",
     "ticket_form",
+    "form_asks",
     "no_repeat",
     "not_filler",
     "small_talk",
@@ -95,7 +106,8 @@ def load_scenarios(path: Path = SCENARIOS) -> list[Scenario]:
                 raise ValueError(f"场景「{raw['name']}」有未知的期望：{sorted(unknown)}")
             turns.append(
                 Turn(
-                    say=step.get("say"),
+                    # 「13812345678」 is what the user types, not YAML's number.
+                    say=None if step.get("say") is None else str(step["say"]),
                     press=step.get("press"),
                     press_title=step.get("press_title"),
                     expect=expect,
@@ -126,6 +138,15 @@ def _answer_texts(messages: Sequence[BotMessage]) -> set[str]:
     return {m.text for m in messages if m.kb and m.kb.get("decision") == "answer"}
 
 
+def _form_problems(expect: dict[str, Any], texts: Sequence[str]) -> list[str]:
+    problems = []
+    if expect.get("ticket_form") and not set(TICKET_FORM_PROMPTS) & set(texts):
+        problems.append("应开始工单表单")
+    if "form_asks" in expect and FORM_QUESTIONS[expect["form_asks"]] not in texts:
+        problems.append(f"工单表单应接着问 {expect['form_asks']}")
+    return problems
+
+
 def check_turn(
     expect: dict[str, Any],
     messages: Sequence[BotMessage],
@@ -154,8 +175,7 @@ def check_turn(
         )
         if not warned:
             problems.append("应有安全提醒")
-    if expect.get("ticket_form") and not set(TICKET_FORM_PROMPTS) & set(texts):
-        problems.append("应开始工单表单")
+    problems += _form_problems(expect, texts)
     if expect.get("no_repeat") and _answer_texts(previous) & set(texts):
         problems.append("重复了上一轮的回答")
     if expect.get("not_filler") and (not messages or any(text in fillers for text in texts)):

@@ -31,11 +31,16 @@ from actions.tickets import (
     ValidateTicketForm,
 )
 from guard import WARNING
-from kb.knowledge_base import KnowledgeBase
+from kb.knowledge_base import Decision, KnowledgeBase
 from support.escalations.service import EscalationService
 from support.knowledge.categories import TicketCategories
 from support.knowledge.store import CATEGORIES_KEY, KbStore
-from support.replies.vocabulary import FALLBACK_AGAIN, FALLBACK_FIRST, HELPED_QUESTION
+from support.replies.vocabulary import (
+    FALLBACK_AGAIN,
+    FALLBACK_FIRST,
+    HELPED_QUESTION,
+    PERSON_BUTTON,
+)
 from support.storage import session_factory
 from support.tickets.service import TicketService
 from tests.actions.conftest import MakeTracker
@@ -345,6 +350,47 @@ async def test_the_form_follows_the_categories_configured_in_the_console(
     ticket = tickets.latest_for_sender("user-1")
     assert ticket is not None
     assert ticket.category == added
+
+
+@pytest.mark.parametrize(
+    ("problem", "category"),
+    [("充值三天了还没到账，钱已经扣了", "充值"), ("提现申请提交好几天了钱还没到银行卡", "提现")],
+)
+async def test_a_problem_told_at_the_category_question_files_it_there(
+    make_tracker: MakeTracker, problem: str, category: str
+) -> None:
+    """The problem itself, not a category: the KB's category, and it is the description."""
+    dispatcher, slots = await validate(form_tracker(make_tracker, "category", problem))
+    assert slots == {"category": category, "description": problem}
+    assert f"「{category}」" in dispatcher.messages[0]["text"]
+
+
+async def test_a_question_inside_the_form_is_answered_and_the_form_goes_on(
+    make_tracker: MakeTracker, knowledge_base: KnowledgeBase
+) -> None:
+    question = "提现一般多久能到账"
+    assert knowledge_base.query(question).decision is Decision.ANSWER
+    answer = knowledge_base.query(question).top
+    assert answer is not None
+    for slot in ("contact", "transaction_id"):
+        dispatcher, slots = await validate(
+            form_tracker(make_tracker, slot, question, slots={"category": "提现"})
+        )
+        assert slots == {slot: None}
+        texts = [message["text"] for message in dispatcher.messages]
+        assert texts[0] == answer.faq.answer
+        assert "有帮助" not in "".join(texts)  # the form's question comes next, not 是/否
+        assert "接着填" in texts[-1]
+
+
+async def test_a_withheld_contact_is_explained_and_a_person_offered(
+    make_tracker: MakeTracker,
+) -> None:
+    for text in ("我不想留手机号", "为什么要我的电话"):
+        dispatcher, slots = await validate(form_tracker(make_tracker, "contact", text))
+        assert slots == {"contact": None}
+        assert "只用来告诉您工单的处理结果" in dispatcher.messages[0]["text"]
+        assert dispatcher.messages[0]["buttons"] == [PERSON_BUTTON.as_dict()]
 
 
 async def test_submit_files_the_ticket(make_tracker: MakeTracker, services: Services) -> None:

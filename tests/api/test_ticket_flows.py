@@ -1,0 +1,41 @@
+"""support.tickets.flows: the category of a problem told in words, from the real KB."""
+
+from __future__ import annotations
+
+from kb.content import DEFAULT_CATEGORIES
+from kb.knowledge_base import Decision, KnowledgeBase
+from support.tickets.flows import category_of_problem
+
+
+def test_a_clear_problem_gets_its_entrys_category(knowledge_base: KnowledgeBase) -> None:
+    problem = "充值了三天还没到账 钱已经扣了"
+    result = knowledge_base.query(problem)
+    assert result.decision is not Decision.FALLBACK
+    expected = result.candidates[0].faq.category.value
+    assert category_of_problem(knowledge_base, problem, DEFAULT_CATEGORIES) == expected
+
+
+def test_no_category_that_the_list_lacks_or_the_kb_cannot_tell(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    problem = "充值了三天还没到账 钱已经扣了"
+    found = category_of_problem(knowledge_base, problem, DEFAULT_CATEGORIES)
+    assert found is not None
+    others = [name for name in DEFAULT_CATEGORIES if name != found]
+    assert category_of_problem(knowledge_base, problem, others) is None
+    # Nothing the FAQ speaks of: no category guessed.
+    assert category_of_problem(knowledge_base, "今天天气怎么样", DEFAULT_CATEGORIES) is None
+
+
+def test_options_in_different_categories_name_none(knowledge_base: KnowledgeBase) -> None:
+    """A clarify list spanning categories is no category; one sharing a category is."""
+    spanning = 0
+    for text in ("钱", "密码", "银行卡", "手续费", "到账", "账户", "限额"):
+        result = knowledge_base.query(text)
+        if result.decision is not Decision.CLARIFY:
+            continue
+        named = {candidate.faq.category.value for candidate in result.candidates}
+        spanning += len(named) > 1
+        found = category_of_problem(knowledge_base, text, DEFAULT_CATEGORIES)
+        assert found == (next(iter(named)) if len(named) == 1 else None), text
+    assert spanning, "no short question got options in different categories"
