@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.handoff import channel_of, hand_off
+from actions.ticket_status import asks_after_a_ticket, report_status, typed_ticket_number
 from guard import redact
 from kb.knowledge_base import Decision
 from support.channels import BRIEF_CHANNELS
@@ -164,6 +165,12 @@ class ActionAnswerFAQ(Action):
                 listed_before=context.offered,
             )
             return remembered(answer, kept)
+        text = tracker.latest_message.get("text") or ""
+        if asks_after_a_ticket(text):  # 「刚才那个工单多久有结果」, heard as a question
+            number = typed_ticket_number(text) or tracker.get_slot("ticket_id")
+            reported = report_status(dispatcher, tracker, number)
+            if reported is not None:
+                return reported
         turn = understood(tracker)
         if turn.small_talk:  # 「好的」 read as a question: nothing to look up
             return _pleasantry(dispatcher, tracker, "utter_nothing_to_cancel")

@@ -14,13 +14,15 @@ from rasa_sdk.types import DomainDict
 from actions import runtime
 from actions.faq import ActionAnswerFAQ, for_channel, utter
 from actions.handoff import channel_of, hand_off, handoff_reason
+from actions.ticket_status import SPEAKS_OF_A_TICKET, report_status, typed_ticket_number
 from guard import WARNING, contains_secret, redact
 from kb.knowledge_base import Decision
 from kb.text import normalize
+from support.knowledge.categories import CATCH_ALL
 from support.replies import signals
 from support.replies.answering import answer_query
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
-from support.tickets.flows import category_of_problem
+from support.tickets.flows import category_named_in, category_of_problem
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
@@ -28,16 +30,13 @@ MIN_DESCRIPTION = 5
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+# A contact inside words (「好吧 137 0000 2222」「手机号是13800001111」「+86 186 0000 1111」
+# 「不想留手机 留邮箱吧 abc@example.com」): an email as written, a mobile number once the
+# spaces and dashes between its digits and the country code are gone.
+EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86|0086)?(1[3-9]\d{9})(?!\d)")
+_DIGIT_GAPS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
 TRANSACTION = re.compile(r"^[A-Za-z0-9-]{6,40}$")
-TICKET_NUMBER = re.compile(r"[Tt]\d{8}-\d{4}")
-# Words that make a status question one about a ticket rather than about a payment.
-SPEAKS_OF_A_TICKET = re.compile(
-    # (Not a transaction's or an order's number, nor 「我提交的提现申请」「昨天提的现」.)
-    r"工单|(?<!交易)(?<!订)单号|我的单子|ticket|(?:提交|提|报)的(?:工单|问题|反馈|投诉)"
-    # 「投诉有结果了吗」, not 「我要投诉!!!提现5天了没到账」.
-    r"|(?:投诉|反馈|举报|报障)[^，,。!！]{0,6}(?:结果|进度|进展|回复|回音|处理得|怎么样|到哪)",
-    re.I,
-)
 # Leaving the form must work even if NLU misreads these as something else.
 CANCEL_WORDS = {
     "取消",
@@ -50,10 +49,13 @@ CANCEL_WORDS = {
     "先不提交了",
     "停止",
 }
-# 「不想留手机号」「为什么要电话」: the contact withheld or questioned, which no FAQ answers.
+# 「不想留手机号」「为什么要电话」「不用联系我」「你们自己查吧」: the contact withheld or
+# questioned, which no FAQ answers.
 WITHHOLDS_CONTACT = re.compile(
     r"(?:不想|不愿意?|不方便|不能|没有|没|不给|不留|为什么要|为啥要|干[嘛吗]要|一定要|必须)"
     r"[^，,。]{0,4}(?:手机|电话|号码|邮箱|联系方式)"
+    r"|不(?:用|要|必)(?:再)?(?:联系|联络|打电话|回电|回复)|(?:你们|你)自己(?:去)?(?:查|看|处理)"
+    r"|^(?:没有|没|无|不给|不留|不想留?|不方便)[。.!！~]*$"
 )
 WHY_CONTACT = (
     "联系方式只用来告诉您工单的处理结果，不会用于别的用途。没有手机号的话留邮箱也可以；"
@@ -97,20 +99,29 @@ class ValidateTicketForm(FormValidationAction):
                 return {"category": category}
         said = signals.read(redact(text))
         problem = said.question or said.text
-        # 「充值三天了还没到账」: the problem itself, not a category. Its category is taken
-        # when the KB is sure of it, and the problem is the description already.
+        # 「充值三天了还没到账」「提现被退回了好几次」: the problem itself, not a category.
+        # Its category is taken when the KB is sure of it, and the problem is the
+        # description already.
         troubled = signals.reports_trouble(problem)
-        if troubled or signals.is_real_question(said):
-            filed = category_of_problem(runtime.knowledge_base(), problem, categories)
-            if filed is not None and troubled:
-                return _filed_under(dispatcher, filed, redact(text))
-            # 「提现多久能到账」: a question while the form waits; answered, then the
-            # category is asked again.
-            if _answered_aside(dispatcher, tracker, said):
+        if signals.is_real_question(said) or troubled:
+            # 「提现多久能到账」 asks: answered, and then the category is asked again.
+            if signals.asks(problem) and _answered_aside(dispatcher, tracker, said):
                 return {"category": None}
+            filed = category_named_in(problem, categories) or category_of_problem(
+                runtime.knowledge_base(), problem, categories
+            )
             if filed is not None:
-                return _filed_under(dispatcher, filed, None)
-        dispatcher.utter_message(text="请从下面的分类中选择一个：")
+                return _filed_under(dispatcher, filed, redact(text))
+        if _last_bot_text(tracker) == ActionAskCategory.again and CATCH_ALL in categories:
+            # Asked twice already: no third time. 「其他」, and an agent sorts it out.
+            dispatcher.utter_message(text=f"好的，先归到「{CATCH_ALL}」，客服看过描述后会再分类。")
+            filled = {"category": CATCH_ALL}
+            if troubled and len(problem) >= MIN_DESCRIPTION:
+                filled["description"] = redact(text)
+            return filled
+        dispatcher.utter_message(
+            text="不确定属于哪一类的话，可以直接说说遇到了什么问题，或者选「其他」。"
+        )
         return {"category": None}
 
     def validate_description(
@@ -127,9 +138,9 @@ class ValidateTicketForm(FormValidationAction):
     def validate_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = re.sub(r"[\s-]", "", str(value or ""))
-        if MOBILE.match(text) or EMAIL.match(text):
-            return {"contact": text}
+        contact = contact_in(str(value or ""))
+        if contact is not None:
+            return {"contact": contact}
         said = signals.read(redact(str(value or "")))
         if WITHHOLDS_CONTACT.search(said.text):
             dispatcher.utter_message(text=WHY_CONTACT, buttons=[PERSON_BUTTON.as_dict()])
@@ -153,6 +164,19 @@ class ValidateTicketForm(FormValidationAction):
             return {"transaction_id": None}
         dispatcher.utter_message(text="交易单号一般是 6–40 位字母或数字。没有的话请回复“无”。")
         return {"transaction_id": None}
+
+
+def contact_in(text: str) -> str | None:
+    """The one mobile number or email address that ``text`` gives, however it is written
+    around it; None when it gives none, or more than one (which to keep is not ours to
+    guess)."""
+    emails = set(EMAIL_IN_TEXT.findall(text))
+    mobiles = set(MOBILE_IN_TEXT.findall(_DIGIT_GAPS.sub("", text)))
+    found = [*emails, *mobiles]
+    if len(found) != 1:
+        return None
+    contact = found[0]
+    return contact if MOBILE.match(contact) or EMAIL.match(contact) else None
 
 
 def _filed_under(
@@ -206,6 +230,17 @@ def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
     return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
 
 
+def _last_bot_text(tracker: Tracker) -> str | None:
+    """What the bot said last before the user's latest message."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+        elif event.get("event") == "bot" and users:
+            return str(event.get("text") or "")
+    return None
+
+
 class _AskSlot(Action, ABC):
     """Asks for one slot of the ticket form (Rasa calls action_ask_<slot>).
 
@@ -245,6 +280,8 @@ class _AskSlot(Action, ABC):
 class ActionAskCategory(_AskSlot):
     slot = "category"
     prompt = "好的，我来帮您提交工单。请先选择问题分类："
+    # Asked again after an answer that was no category: the form has begun already.
+    again = "请选择问题分类："
 
     def choices(self) -> tuple[str, ...]:
         return runtime.ticket_categories().current()
@@ -255,6 +292,12 @@ class ActionAskCategory(_AskSlot):
         handed_off = person_instead(dispatcher, tracker)
         if handed_off is not None:
             return handed_off
+        if _last_bot_text(tracker) in (self.prompt, self.again):
+            dispatcher.utter_message(
+                text=self.again,
+                buttons=[{"title": title, "payload": title} for title in self.choices()],
+            )
+            return []
         said = signals.read(redact(tracker.latest_message.get("text") or ""))
         if not said.frustrated:
             return await super().run(dispatcher, tracker, domain)
@@ -327,38 +370,20 @@ class ActionCheckTicketStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        typed = TICKET_NUMBER.search(text)
+        typed = typed_ticket_number(text)
         if typed is None and signals.read(redact(text)).opens_ticket:
             # 「帮我把这个问题报给后台处理」 asks for a new ticket, not after an old one.
             return [FollowupAction("ticket_form")]
-        number = next(tracker.get_latest_entity_values("ticket_id"), None) or (
-            typed.group(0) if typed else tracker.get_slot("ticket_id")
-        )
-        service = runtime.tickets()
-        ticket = (
-            service.find_for_sender(number, tracker.sender_id)
-            if number
-            else service.latest_for_sender(tracker.sender_id)
-        )
-        if ticket is None and number:
-            # Same reply whether the ticket does not exist or belongs to someone else.
-            dispatcher.utter_message(
-                text=f"没有找到您名下的工单 {number.upper()}，请核对工单号后再试。"
-            )
-            return [SlotSet("ticket_id", None)]
-        if ticket is None:
-            if not SPEAKS_OF_A_TICKET.search(normalize(text)):
-                # 「等了一晚上了还是处理中」: heard as a status question, but the user has
-                # no ticket and names none; the status is a payment's, for the KB. Answered
-                # here rather than by a follow-up action, after which the policies would
-                # add a fallback of their own.
-                return await ActionAnswerFAQ().run(dispatcher, tracker, domain)
-            dispatcher.utter_message(text="您还没有提交过工单。请告诉我工单号，或者说“提交工单”。")
-            return []
-        dispatcher.utter_message(
-            text=(
-                f"工单 {ticket.number}（{ticket.category}）当前状态：{ticket.status.label}。"
-                f"最近更新：{service.local_time(ticket.updated_at)}。"
-            )
-        )
-        return [SlotSet("ticket_id", ticket.number)]
+        entity = next(tracker.get_latest_entity_values("ticket_id"), None)
+        number = typed or (typed_ticket_number(entity) if entity else None)
+        reported = report_status(dispatcher, tracker, number or tracker.get_slot("ticket_id"))
+        if reported is not None:
+            return reported
+        if not SPEAKS_OF_A_TICKET.search(normalize(text)):
+            # 「等了一晚上了还是处理中」: heard as a status question, but the user has
+            # no ticket and names none; the status is a payment's, for the KB. Answered
+            # here rather than by a follow-up action, after which the policies would
+            # add a fallback of their own.
+            return await ActionAnswerFAQ().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(text="您还没有提交过工单。请告诉我工单号，或者说“提交工单”。")
+        return []

@@ -12,19 +12,25 @@ from collections.abc import Sequence
 
 from kb.knowledge_base import Decision, KnowledgeBase
 from kb.text import normalize
+from support.knowledge.categories import CATCH_ALL
+
+
+def category_named_in(text: str, categories: Sequence[str]) -> str | None:
+    """The one category that ``text`` names among its words (「是转账的时候不见的」
+    「提现被退回了好几次」); None when it names none or several. 「其他」 is no name here
+    (「其他的都试过了」)."""
+    normal = normalize(text)
+    named = [c for c in categories if c != CATCH_ALL and normalize(c) in normal]
+    return named[0] if len(named) == 1 else None
 
 
 def category_of_problem(kb: KnowledgeBase, problem: str, categories: Sequence[str]) -> str | None:
     """The configured category that a problem told in words belongs to, when the KB is
-    sure of it: the category of the entry it answers with, or the one category that every
-    option it would offer shares. None when the KB has no idea, when its options span
-    categories, or when the maintainers' list has no such category."""
+    sure of it: the category of the entry it would answer with. None when the KB would
+    only offer options (「就是钱不见了」 could be a transfer, a withdrawal or a theft), or
+    when the maintainers' list has no such category."""
     result = kb.query(problem)
-    if result.decision is Decision.FALLBACK or not result.candidates:
+    if result.decision is not Decision.ANSWER or result.top is None:
         return None
-    considered = result.candidates[:1] if result.decision is Decision.ANSWER else result.candidates
-    named = {normalize(candidate.faq.category.value) for candidate in considered}
-    if len(named) != 1:
-        return None
-    (wanted,) = named
+    wanted = normalize(result.top.faq.category.value)
     return next((category for category in categories if normalize(category) == wanted), None)

@@ -264,7 +264,7 @@ async def test_valid_values_fill_the_slot(
 @pytest.mark.parametrize(
     ("slot", "bad", "message"),
     [
-        ("category", "随便", "请从下面的分类中选择"),
+        ("category", "随便", "不确定属于哪一类"),
         ("description", "没到", "至少用 5 个字"),
         ("contact", "12345", "11 位中国大陆手机号"),
         ("contact", "abc@", "邮箱地址"),
@@ -354,7 +354,11 @@ async def test_the_form_follows_the_categories_configured_in_the_console(
 
 @pytest.mark.parametrize(
     ("problem", "category"),
-    [("充值三天了还没到账，钱已经扣了", "充值"), ("提现申请提交好几天了钱还没到银行卡", "提现")],
+    [
+        ("充值三天了还没到账，钱已经扣了", "充值"),
+        ("提现申请提交好几天了钱还没到银行卡", "提现"),
+        ("提现被退回了好几次", "提现"),
+    ],
 )
 async def test_a_problem_told_at_the_category_question_files_it_there(
     make_tracker: MakeTracker, problem: str, category: str
@@ -363,6 +367,59 @@ async def test_a_problem_told_at_the_category_question_files_it_there(
     dispatcher, slots = await validate(form_tracker(make_tracker, "category", problem))
     assert slots == {"category": category, "description": problem}
     assert f"「{category}」" in dispatcher.messages[0]["text"]
+
+
+async def test_a_problem_the_kb_cannot_place_is_not_filed_under_a_guess(
+    make_tracker: MakeTracker,
+) -> None:
+    """「就是钱不见了」 could be a transfer, a withdrawal or a theft: the user is asked,
+    with a way out (「其他」, or saying what happened)."""
+    dispatcher, slots = await validate(form_tracker(make_tracker, "category", "就是钱不见了"))
+    assert slots == {"category": None}
+    assert "其他" in dispatcher.messages[0]["text"]
+
+
+async def test_a_category_named_in_passing_is_taken(make_tracker: MakeTracker) -> None:
+    text = "是转账的时候不见的"
+    dispatcher, slots = await validate(form_tracker(make_tracker, "category", text))
+    assert slots == {"category": "转账", "description": text}
+    # Two named: which one is not guessed.
+    _, slots = await validate(form_tracker(make_tracker, "category", "充值和提现都不行"))
+    assert slots["category"] != "充值" and slots["category"] != "提现"
+
+
+async def test_after_two_misses_the_category_is_other(make_tracker: MakeTracker) -> None:
+    """No third time: 「其他」, and an agent sorts it out."""
+    tracker = form_tracker(
+        make_tracker,
+        "category",
+        "随便吧",
+        events=[
+            {"event": "user", "text": "我要提交工单"},
+            {"event": "bot", "text": ActionAskCategory.prompt},
+            {"event": "user", "text": "不知道"},
+            {"event": "bot", "text": ActionAskCategory.again},
+        ],
+    )
+    dispatcher, slots = await validate(tracker)
+    assert slots == {"category": "其他"}
+    assert "「其他」" in dispatcher.messages[0]["text"]
+
+
+async def test_the_category_asked_again_is_asked_briefly(make_tracker: MakeTracker) -> None:
+    first = make_tracker("我要提交工单", intent="open_ticket")
+    dispatcher, _ = await run(ActionAskCategory(), first)
+    assert dispatcher.messages[0]["text"] == ActionAskCategory.prompt
+    again = make_tracker(
+        "不知道选哪个",
+        events=[
+            {"event": "user", "text": "我要提交工单"},
+            {"event": "bot", "text": ActionAskCategory.prompt},
+        ],
+    )
+    dispatcher, _ = await run(ActionAskCategory(), again)
+    assert dispatcher.messages[0]["text"] == ActionAskCategory.again
+    assert len(dispatcher.messages[0]["buttons"]) == 7
 
 
 async def test_a_question_inside_the_form_is_answered_and_the_form_goes_on(
@@ -383,10 +440,35 @@ async def test_a_question_inside_the_form_is_answered_and_the_form_goes_on(
         assert "接着填" in texts[-1]
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("好吧 137 0000 2222", "13700002222"),
+        ("+86 186-0000-1111", "18600001111"),
+        ("手机号是13800001111", "13800001111"),
+        ("我不想留手机 留邮箱吧 abc@example.com", "abc@example.com"),
+    ],
+)
+async def test_a_contact_inside_words_is_taken_alone(
+    make_tracker: MakeTracker, typed: str, stored: str
+) -> None:
+    dispatcher, slots = await validate(form_tracker(make_tracker, "contact", typed))
+    assert slots == {"contact": stored}
+    assert dispatcher.messages == []
+
+
+async def test_two_contacts_or_a_longer_number_are_not_guessed_between(
+    make_tracker: MakeTracker,
+) -> None:
+    for typed in ("13800001111 或者 13900002222", "订单 2138000011112"):
+        _, slots = await validate(form_tracker(make_tracker, "contact", typed))
+        assert slots == {"contact": None}, typed
+
+
 async def test_a_withheld_contact_is_explained_and_a_person_offered(
     make_tracker: MakeTracker,
 ) -> None:
-    for text in ("我不想留手机号", "为什么要我的电话"):
+    for text in ("我不想留手机号", "为什么要我的电话", "不用联系我", "没有", "那算了 你们自己查吧"):
         dispatcher, slots = await validate(form_tracker(make_tracker, "contact", text))
         assert slots == {"contact": None}
         assert "只用来告诉您工单的处理结果" in dispatcher.messages[0]["text"]
@@ -507,6 +589,53 @@ async def test_a_payment_still_pending_is_no_ticket_status_question(
     tracker = make_tracker("等了一晚上了还是处理中", intent="check_ticket_status")
     dispatcher, _ = await run(ActionCheckTicketStatus(), tracker)
     assert "当前状态" in dispatcher.messages[0]["text"]
+
+
+async def test_a_ticket_number_typed_loosely_or_wrongly_is_explained(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    tickets, _ = services
+    ticket = tickets.open(
+        sender_id="user-1",
+        channel="web",
+        category="提现",
+        description="提现失败了三次",
+        contact="13812345678",
+    )
+    date, serial = ticket.number[1:9], ticket.number[10:]
+    loose = make_tracker(f"查一下工单 T-{date}-{serial} 进度", intent="check_ticket_status")
+    dispatcher, _ = await run(ActionCheckTicketStatus(), loose)
+    assert "当前状态" in dispatcher.messages[0]["text"]
+    unknown = make_tracker("查一下工单 T-20240610-0001 进度", intent="check_ticket_status")
+    dispatcher, _ = await run(ActionCheckTicketStatus(), unknown)
+    assert "没有找到您名下的工单 T20240610-0001" in dispatcher.messages[0]["text"]
+    # No ticket number at all: what one looks like, and the user's latest ticket.
+    wrong = make_tracker("单号好像是 12345 有结果没", intent="check_ticket_status")
+    dispatcher, _ = await run(ActionCheckTicketStatus(), wrong)
+    texts = [message["text"] for message in dispatcher.messages]
+    assert "「12345」不是工单号" in texts[0]
+    assert ticket.number in texts[-1]
+
+
+async def test_a_question_after_a_ticket_heard_as_a_faq_gets_its_status(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """「刚才那个工单多久有结果」 taken for a question: the ticket's status, not the KB."""
+    tickets, _ = services
+    ticket = tickets.open(
+        sender_id="user-1",
+        channel="web",
+        category="提现",
+        description="提现失败了三次",
+        contact="13812345678",
+    )
+    for asked in ("刚才那个工单多久有结果", "我没记单号"):
+        dispatcher, events = await run(ActionAnswerFAQ(), make_tracker(asked))
+        assert ticket.number in dispatcher.messages[0]["text"], asked
+        assert slots_set(events) == {"ticket_id": ticket.number}
+    # How to file one is a question for the KB.
+    dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("工单怎么提交"))
+    assert ticket.number not in "".join(m["text"] or "" for m in dispatcher.messages)
 
 
 async def test_status_is_hidden_from_strangers(

@@ -87,7 +87,9 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
      "人工 审核要多久",
      "怎么连接你们客服的电话",
      "I'll talk to the manager at the store",
-     "我要个人工资流水证明", "找个人帮我代提"],
+     "我要个人工资流水证明", "找个人帮我代提",
+     # A call that was made, or one to make, is no call back asked for.
+     "客服打电话给我说要退款", "希望客服打电话给我的时候说清楚是哪家", "能不能打电话问一下银行"],
 )  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
@@ -428,6 +430,7 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("快递丢了 客服打电话说理赔 让我在钱包里转了1980过去说会退双倍 现在电话打不通了", True),
         ("有人说帮我办理退款 让我先扫码付一笔验证", None),
         ("收到短信说我中了二等奖 要先付298邮费", None),
+        ("抽奖中了一台手机 对方说要先交500的税才能寄", None),
         ("我已经按他说的把余额转到他给的账户了", True),
         # Top-ups "on your behalf" at a discount.
         ("有人说可以代充话费打八折 靠谱吗", False),
@@ -478,6 +481,9 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         "代缴水电费安全吗",
         "充值返双倍积分活动是真的吗",
         "商家欺诈 可以要求赔三倍吗",
+        # Shared with one's own family: a question of use (the payment-code answer says
+        # never to share it), no scam.
+        "付款码可以截图发给我老婆去买菜用吗",
         "充值打折活动什么时候有",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
         "你们是骗子吧 钱提不出来",
@@ -493,6 +499,8 @@ def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None
         ("我提现三天了还没到 你们能不能派个人工来处理一下", "wants_person"),
         ("问一下，我能跟活人说话吗", "wants_person"),
         ("人工客服能不能帮我查一笔交易", "wants_person"),
+        ("字太小我看不清 可以让工作人员打电话给我吗", "wants_person"),
+        ("麻烦给我回个电话", "wants_person"),
         ("按你说的都弄了 还是收不到", "not_solved"),
         ("还是登不上", "not_solved"),
         ("重装了也不行", "not_solved"),

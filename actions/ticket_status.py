@@ -1,0 +1,84 @@
+"""Telling a user how their ticket stands: asked for outright (action_check_ticket_status)
+or in a question the NLU took for another (「刚才那个工单多久有结果」)."""
+
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from kb.text import normalize
+
+# T20261121-0042, typed as people type it: 「T-20261121-0042」「t20261121 0042」.
+TICKET_NUMBER = re.compile(r"(?<![A-Za-z0-9])[Tt][\s-]?(\d{8})[\s-]?(\d{4})(?!\d)")
+# Words that make a status question one about a ticket rather than about a payment.
+SPEAKS_OF_A_TICKET = re.compile(
+    # (Not a transaction's or an order's number, nor 「我提交的提现申请」「昨天提的现」.)
+    r"工单|(?<!交易)(?<!订)单号|我的单子|ticket|(?:提交|提|报)的(?:工单|问题|反馈|投诉)"
+    # 「投诉有结果了吗」, not 「我要投诉!!!提现5天了没到账」.
+    r"|(?:投诉|反馈|举报|报障)[^，,。!！]{0,6}(?:结果|进度|进展|回复|回音|处理得|怎么样|到哪)",
+    re.I,
+)
+# How it goes, as opposed to how to file one (「工单怎么提交」).
+_HOW_IT_GOES = re.compile(
+    r"进度|进展|结果|状态|处理(?:到|得|完|好|了)|怎么样了|到哪|多久|什么时候|有消息|回复|回音"
+    r"|没记|忘了|找不到|查(?:一下|查|询)?(?:我的|那个|刚才)?(?:工单|单号)"
+)
+# Something typed as a number that is no ticket number (「单号好像是 12345」).
+_NUMBER_LIKE = re.compile(r"[A-Za-z]*\d{4,}[\d-]*")
+TICKET_FORMAT = "工单号是 T 加 8 位日期和 4 位序号，例如 T20261202-0001，提交工单时会发给您"
+
+
+def typed_ticket_number(text: str) -> str | None:
+    """The ticket number in ``text``, written the way the system writes it."""
+    found = TICKET_NUMBER.search(text)
+    return f"T{found.group(1)}-{found.group(2)}" if found else None
+
+
+def asks_after_a_ticket(text: str) -> bool:
+    """Whether ``text`` asks how a ticket stands (「刚才那个工单多久有结果」「我没记单号」),
+    not how to file one."""
+    normal = normalize(text)
+    return bool(SPEAKS_OF_A_TICKET.search(normal) and _HOW_IT_GOES.search(normal))
+
+
+def report_status(
+    dispatcher: CollectingDispatcher, tracker: Tracker, number: str | None
+) -> list[EventType] | None:
+    """The status of ticket ``number``, or of the user's latest ticket when None. None,
+    with nothing said, when there is no number and the user has filed no ticket."""
+    text = tracker.latest_message.get("text") or ""
+    service = runtime.tickets()
+    typed = _NUMBER_LIKE.search(text)
+    if number is None and typed is not None and SPEAKS_OF_A_TICKET.search(text):
+        latest = service.latest_for_sender(tracker.sender_id)
+        hint = f"「{typed.group(0)}」不是工单号。{TICKET_FORMAT}。"
+        if latest is None:
+            dispatcher.utter_message(text=hint + "您在这里还没有提交过工单。")
+            return []
+        dispatcher.utter_message(text=hint + "您最近的一张：")
+        number = latest.number
+    ticket = (
+        service.find_for_sender(number, tracker.sender_id)
+        if number
+        else service.latest_for_sender(tracker.sender_id)
+    )
+    if ticket is None and number:
+        # Same reply whether the ticket does not exist or belongs to someone else.
+        dispatcher.utter_message(
+            text=f"没有找到您名下的工单 {number.upper()}，请核对工单号后再试（{TICKET_FORMAT}）。"
+        )
+        return [SlotSet("ticket_id", None)]
+    if ticket is None:
+        return None
+    dispatcher.utter_message(
+        text=(
+            f"工单 {ticket.number}（{ticket.category}）当前状态：{ticket.status.label}。"
+            f"最近更新：{service.local_time(ticket.updated_at)}。"
+            "处理时间视问题而定，有进展会通过您留下的联系方式通知您。"
+        )
+    )
+    return [SlotSet("ticket_id", ticket.number)]
