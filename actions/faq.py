@@ -165,8 +165,10 @@ class ActionAnswerFAQ(Action):
                 listed_before=context.offered,
             )
             return remembered(answer, kept)
-        text = tracker.latest_message.get("text") or ""
-        if asks_after_a_ticket(text):  # 「刚才那个工单多久有结果」, heard as a question
+        text = redact(tracker.latest_message.get("text") or "")
+        said = signals.read(text)
+        calm = not (said.urgent or said.scam or said.wants_person or said.frustrated)
+        if calm and asks_after_a_ticket(text):  # 「刚才那个工单多久有结果」, heard as a question
             number = typed_ticket_number(text) or tracker.get_slot("ticket_id")
             reported = report_status(dispatcher, tracker, number)
             if reported is not None:

@@ -27,8 +27,14 @@ _HOW_IT_GOES = re.compile(
     r"进度|进展|结果|状态|处理(?:到|得|完|好|了)|怎么样了|到哪|多久|什么时候|有消息|回复|回音"
     r"|没记|忘了|找不到|查(?:一下|查|询)?(?:我的|那个|刚才)?(?:工单|单号)"
 )
-# Something typed as a number that is no ticket number (「单号好像是 12345」).
-_NUMBER_LIKE = re.compile(r"[A-Za-z]*\d{4,}[\d-]*")
+# A number given as the ticket's that is no ticket number (「单号好像是 12345」); not an
+# amount, a date or another kind of number (「退款单号 4200001234567」).
+_NUMBER_LIKE = re.compile(
+    r"(?:工单号?|(?<![\u4e00-\u9fff])单号|(?:我的|那个|这个)单号)[^，,。!！?？0-9A-Za-z]{0,6}"
+    r"([A-Za-z]*[0-9]{3,}[0-9-]*)"
+)
+# A ticket named in so many words: for a message NLU took for a question.
+_NAMES_A_TICKET = re.compile(r"工单|工單|ticket", re.I)
 TICKET_FORMAT = "工单号是 T 加 8 位日期和 4 位序号，例如 T20261202-0001，提交工单时会发给您"
 
 
@@ -39,10 +45,13 @@ def typed_ticket_number(text: str) -> str | None:
 
 
 def asks_after_a_ticket(text: str) -> bool:
-    """Whether ``text`` asks how a ticket stands (「刚才那个工单多久有结果」「我没记单号」),
-    not how to file one."""
+    """Whether ``text``, taken for a question, asks how a ticket stands (「刚才那个工单多久
+    有结果」, a ticket number typed), not how to file one; 「转账单号怎么查不到状态」 is a
+    question about a payment."""
     normal = normalize(text)
-    return bool(SPEAKS_OF_A_TICKET.search(normal) and _HOW_IT_GOES.search(normal))
+    if typed_ticket_number(normal) is not None:
+        return True
+    return bool(_NAMES_A_TICKET.search(normal) and _HOW_IT_GOES.search(normal))
 
 
 def report_status(
@@ -53,9 +62,9 @@ def report_status(
     text = tracker.latest_message.get("text") or ""
     service = runtime.tickets()
     typed = _NUMBER_LIKE.search(text)
-    if number is None and typed is not None and SPEAKS_OF_A_TICKET.search(text):
+    if number is None and typed is not None:
         latest = service.latest_for_sender(tracker.sender_id)
-        hint = f"「{typed.group(0)}」不是工单号。{TICKET_FORMAT}。"
+        hint = f"「{typed.group(1)}」不是工单号。{TICKET_FORMAT}。"
         if latest is None:
             dispatcher.utter_message(text=hint + "您在这里还没有提交过工单。")
             return []

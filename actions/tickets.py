@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -20,8 +21,8 @@ from kb.knowledge_base import Decision
 from kb.text import normalize
 from support.knowledge.categories import CATCH_ALL
 from support.replies import signals
-from support.replies.answering import answer_query
-from support.replies.vocabulary import APOLOGY, PERSON_BUTTON
+from support.replies.answering import Reply, answer_query
+from support.replies.vocabulary import APOLOGY, PERSON_BUTTON, SAFETY_STEPS
 from support.tickets.flows import category_named_in, category_of_problem
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
@@ -79,6 +80,9 @@ class ValidateTicketForm(FormValidationAction):
         if _wants_to_leave(tracker):
             # Ending the loop with nothing filled; action_submit_ticket reports the cancel.
             return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
+        escalated = _person_now(dispatcher, tracker)
+        if escalated is not None:
+            return escalated
         if contains_secret(tracker.latest_message.get("text") or ""):
             dispatcher.utter_message(text=WARNING + "这条内容已隐藏，请换一种方式描述。")
             requested = tracker.get_slot("requested_slot")
@@ -97,6 +101,10 @@ class ValidateTicketForm(FormValidationAction):
         for category in categories:
             if normalize(category) == typed:
                 return {"category": category}
+        # 「密码」「登录」: part of one category's name.
+        partial = [c for c in categories if len(typed) >= 2 and typed in normalize(c)]
+        if len(partial) == 1:
+            return {"category": partial[0]}
         said = signals.read(redact(text))
         problem = said.question or said.text
         # 「充值三天了还没到账」「提现被退回了好几次」: the problem itself, not a category.
@@ -107,16 +115,17 @@ class ValidateTicketForm(FormValidationAction):
             # 「提现多久能到账」 asks: answered, and then the category is asked again.
             if signals.asks(problem) and _answered_aside(dispatcher, tracker, said):
                 return {"category": None}
-            filed = category_named_in(problem, categories) or category_of_problem(
+            filed = category_of_problem(
                 runtime.knowledge_base(), problem, categories
-            )
+            ) or category_named_in(problem, categories)
             if filed is not None:
                 return _filed_under(dispatcher, filed, redact(text))
         if _last_bot_text(tracker) == ActionAskCategory.again and CATCH_ALL in categories:
             # Asked twice already: no third time. 「其他」, and an agent sorts it out.
             dispatcher.utter_message(text=f"好的，先归到「{CATCH_ALL}」，客服看过描述后会再分类。")
             filled = {"category": CATCH_ALL}
-            if troubled and len(problem) >= MIN_DESCRIPTION:
+            # 「哪个都不行啊」 is about the list, not a description of the problem.
+            if troubled and signals.names_a_subject(problem) and len(problem) >= MIN_DESCRIPTION:
                 filled["description"] = redact(text)
             return filled
         dispatcher.utter_message(
@@ -195,8 +204,10 @@ def _answered_aside(
     """A question asked while the form waits for something else (「提现多久能到账」 where a
     phone number was asked for): answered when the KB is sure of the answer, and the form
     goes on (its question is asked again). False, and nothing said, otherwise."""
-    # A bare topic (「转账」) is no question to answer here.
-    if len(said.question) < 4 or not signals.is_real_question(said):
+    # A bare topic (「转账」) or a statement (「就用我注册的手机号」) is no question here.
+    if len(said.question) < 4 or not signals.asks(said.question):
+        return False
+    if not signals.is_real_question(said):
         return False
     result = runtime.knowledge_base().query(said.question)
     if result.decision is not Decision.ANSWER:
@@ -204,9 +215,31 @@ def _answered_aside(
     # No 「有帮助吗」 after it: the form's own question comes next.
     answer = answer_query(result, query=said.question, ask_if_helped=False)
     for reply in for_channel(answer, tracker).replies:
-        utter(dispatcher, reply)
+        # Without its buttons: the form's own come next (and on WeChat, a typed 「1」 must
+        # still pick the first of those).
+        utter(dispatcher, replace(reply, buttons=()))
     dispatcher.utter_message(text="工单还没提交，我们接着填；不需要了可以回复“取消”。")
     return True
+
+
+def _person_now(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """An emergency told in the form (「有人冒充客服让我转账，我转了5000」), or a person asked
+    for where no description is asked (which may well name one): a ticket is too slow, so
+    the form is left, the safety steps said and a person takes over. None otherwise."""
+    said = signals.read(redact(tracker.latest_message.get("text") or ""))
+    asked_for = tracker.get_slot("requested_slot")
+    if not (said.urgent or (said.wants_person and asked_for != "description")):
+        return None
+    if said.urgent:
+        dispatcher.utter_message(text=Reply(SAFETY_STEPS).text)
+    urgent = said.urgent or bool(tracker.get_slot("urgent"))
+    reason = handoff_reason(tracker, urgent=urgent)
+    leave_form: list[EventType] = [
+        *(SlotSet(slot, None) for slot in FORM_SLOTS),
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+    ]
+    return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
 
 
 def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:

@@ -41,9 +41,9 @@ DOMAIN = PROJECT_ROOT / "bot" / "domain.yml"
 TICKET_FORM_PROMPTS = (ActionAskCategory.prompt, ActionAskDescription.prompt)
 # What the form asks for each slot (``form_asks``).
 FORM_QUESTIONS = {
-    ask.slot: ask.prompt
-    for ask in (ActionAskCategory, ActionAskDescription, ActionAskContact, ActionAskTransactionId)
-}
+    ask.slot: (ask.prompt,)
+    for ask in (ActionAskDescription, ActionAskContact, ActionAskTransactionId)
+} | {ActionAskCategory.slot: (ActionAskCategory.prompt, ActionAskCategory.again)}
 # Words of a safety warning: a secret named, and the advice not to give it away.
 SECRETS = ("验证码", "密码", "助记词")
 ADVICE = ("不要", "切勿", "勿", "不会", "任何人")
@@ -142,7 +142,7 @@ def _form_problems(expect: dict[str, Any], texts: Sequence[str]) -> list[str]:
     problems = []
     if expect.get("ticket_form") and not set(TICKET_FORM_PROMPTS) & set(texts):
         problems.append("应开始工单表单")
-    if "form_asks" in expect and FORM_QUESTIONS[expect["form_asks"]] not in texts:
+    if "form_asks" in expect and not set(FORM_QUESTIONS[expect["form_asks"]]) & set(texts):
         problems.append(f"工单表单应接着问 {expect['form_asks']}")
     return problems
 

@@ -8,19 +8,32 @@ repeating its own question as if nothing had been said.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from kb.knowledge_base import Decision, KnowledgeBase
 from kb.text import normalize
 from support.knowledge.categories import CATCH_ALL
 
+# Words that hold a category's name without meaning it: 「支付密码忘了」 is a password,
+# 「微信支付绑卡失败」 another service.
+_OTHER_WORDS = re.compile(r"支付密码|支付宝|微信支付|云闪付|银联支付")
+# 「我没有转账，钱少了」: the named thing is what did not happen.
+_NEGATION = re.compile(r"[没不未无]|没有")
+
 
 def category_named_in(text: str, categories: Sequence[str]) -> str | None:
     """The one category that ``text`` names among its words (「是转账的时候不见的」
     「提现被退回了好几次」); None when it names none or several. 「其他」 is no name here
     (「其他的都试过了」)."""
-    normal = normalize(text)
-    named = [c for c in categories if c != CATCH_ALL and normalize(c) in normal]
+    normal = _OTHER_WORDS.sub(" ", normalize(text))
+    named = [
+        c
+        for c in categories
+        if c != CATCH_ALL
+        and (found := re.search(re.escape(normalize(c)), normal)) is not None
+        and not _NEGATION.search(normal[: found.start()][-2:])
+    ]
     return named[0] if len(named) == 1 else None
 
 

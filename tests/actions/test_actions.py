@@ -379,9 +379,34 @@ async def test_a_problem_the_kb_cannot_place_is_not_filed_under_a_guess(
     assert "其他" in dispatcher.messages[0]["text"]
 
 
+@pytest.mark.parametrize("slot", ["category", "description", "contact"])
+async def test_an_emergency_told_in_the_form_goes_to_a_person_at_once(
+    make_tracker: MakeTracker, slot: str
+) -> None:
+    text = "有人冒充客服让我转账，我已经转了5000"
+    dispatcher, events = await run(ValidateTicketForm(), form_tracker(make_tracker, slot, text))
+    assert any(e["event"] == "pause" for e in events)
+    assert {"event": "active_loop", "name": None} in [
+        {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"
+    ]
+    assert slots_set(events)["requested_slot"] is None
+    assert "不要再向对方转账" in dispatcher.messages[0]["text"]
+
+
+async def test_a_person_asked_for_mid_form_is_one_except_in_the_description(
+    make_tracker: MakeTracker,
+) -> None:
+    text = "填不来 能不能让人打电话给我"
+    _, events = await run(ValidateTicketForm(), form_tracker(make_tracker, "contact", text))
+    assert any(e["event"] == "pause" for e in events)
+    described = "上次客服让我等人工回电话给我但没人打"
+    _, slots = await validate(form_tracker(make_tracker, "description", described))
+    assert slots == {"description": described}
+
+
 async def test_a_category_named_in_passing_is_taken(make_tracker: MakeTracker) -> None:
     text = "是转账的时候不见的"
-    dispatcher, slots = await validate(form_tracker(make_tracker, "category", text))
+    _, slots = await validate(form_tracker(make_tracker, "category", text))
     assert slots == {"category": "转账", "description": text}
     # Two named: which one is not guessed.
     _, slots = await validate(form_tracker(make_tracker, "category", "充值和提现都不行"))
@@ -436,6 +461,8 @@ async def test_a_question_inside_the_form_is_answered_and_the_form_goes_on(
         assert slots == {slot: None}
         texts = [message["text"] for message in dispatcher.messages]
         assert texts[0] == answer.faq.answer
+        # No ticket or person buttons ahead of the form's own.
+        assert all(not message["buttons"] for message in dispatcher.messages)
         assert "有帮助" not in "".join(texts)  # the form's question comes next, not 是/否
         assert "接着填" in texts[-1]
 
@@ -629,13 +656,24 @@ async def test_a_question_after_a_ticket_heard_as_a_faq_gets_its_status(
         description="提现失败了三次",
         contact="13812345678",
     )
-    for asked in ("刚才那个工单多久有结果", "我没记单号"):
+    for asked in ("刚才那个工单多久有结果", "我的工单多久能处理完"):
         dispatcher, events = await run(ActionAnswerFAQ(), make_tracker(asked))
         assert ticket.number in dispatcher.messages[0]["text"], asked
         assert slots_set(events) == {"ticket_id": ticket.number}
-    # How to file one is a question for the KB.
-    dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("工单怎么提交"))
-    assert ticket.number not in "".join(m["text"] or "" for m in dispatcher.messages)
+    # How to file one, or another kind of number, is a question for the KB; an emergency
+    # that mentions the ticket is still an emergency.
+    for other in (
+        "工单怎么提交",
+        "我转账5000元，转账单号怎么查不到状态",
+        "退款单号 4200001234567 多久到账",
+    ):
+        dispatcher, events = await run(ActionAnswerFAQ(), make_tracker(other))
+        said = "".join(m["text"] or "" for m in dispatcher.messages)
+        assert ticket.number not in said and "不是工单号" not in said, other
+    dispatcher, events = await run(
+        ActionAnswerFAQ(), make_tracker("工单三天都没有回复，有人冒充客服让我转了5000")
+    )
+    assert any(e["event"] == "pause" for e in events)
 
 
 async def test_status_is_hidden_from_strangers(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kb.content import DEFAULT_CATEGORIES
 from kb.knowledge_base import Decision, KnowledgeBase
-from support.tickets.flows import category_of_problem
+from support.tickets.flows import category_named_in, category_of_problem
 
 
 def test_a_clear_problem_gets_its_entrys_category(knowledge_base: KnowledgeBase) -> None:
@@ -39,3 +39,17 @@ def test_options_in_different_categories_name_none(knowledge_base: KnowledgeBase
         found = category_of_problem(knowledge_base, text, DEFAULT_CATEGORIES)
         assert found == (next(iter(named)) if len(named) == 1 else None), text
     assert spanning, "no short question got options in different categories"
+
+
+def test_a_category_is_named_only_where_it_is_meant() -> None:
+    assert category_named_in("是转账的时候不见的", DEFAULT_CATEGORIES) == "转账"
+    assert category_named_in("提现被退回了好几次", DEFAULT_CATEGORIES) == "提现"
+    # Inside another word, denied, two at once, or the catch-all: none.
+    for text in (
+        "支付密码忘了",
+        "微信支付绑卡失败",
+        "我没有转账，钱少了",
+        "充值和提现都不行",
+        "其他的都试过了",
+    ):
+        assert category_named_in(text, DEFAULT_CATEGORIES) is None, text

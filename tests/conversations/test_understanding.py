@@ -89,7 +89,9 @@ def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
      "I'll talk to the manager at the store",
      "我要个人工资流水证明", "找个人帮我代提",
      # A call that was made, or one to make, is no call back asked for.
-     "客服打电话给我说要退款", "希望客服打电话给我的时候说清楚是哪家", "能不能打电话问一下银行"],
+     "客服打电话给我说要退款", "希望客服打电话给我的时候说清楚是哪家", "能不能打电话问一下银行",
+     "不可以打电话给我", "我不希望客服打电话给我，在线说就行",
+     "客服说可以回电话给我，结果一直没人打"],
 )  # fmt: skip
 def test_no_person_is_requested_by_other_words(text: str) -> None:
     assert not signals.read(text).wants_person
@@ -431,6 +433,8 @@ def test_the_topics_secret_offered_unnamed_is_kept(knowledge_base: KnowledgeBase
         ("有人说帮我办理退款 让我先扫码付一笔验证", None),
         ("收到短信说我中了二等奖 要先付298邮费", None),
         ("抽奖中了一台手机 对方说要先交500的税才能寄", None),
+        # "Family" asking for it may be a hacked account.
+        ("儿子QQ上让我把付款码截图发给他", None),
         ("我已经按他说的把余额转到他给的账户了", True),
         # Top-ups "on your behalf" at a discount.
         ("有人说可以代充话费打八折 靠谱吗", False),
@@ -484,6 +488,9 @@ def test_scripts_without_the_usual_words_are_scams(text: str, urgent: bool | Non
         # Shared with one's own family: a question of use (the payment-code answer says
         # never to share it), no scam.
         "付款码可以截图发给我老婆去买菜用吗",
+        # 中了 in other words than a prize.
+        "我选中了零钱支付，为什么还要付手续费",
+        "看中了一个商品，付款时多扣了钱",
         "充值打折活动什么时候有",
         # The user calling the wallet a fraud is anger, not a scam to warn of.
         "你们是骗子吧 钱提不出来",
