@@ -55,7 +55,6 @@ from support.replies.vocabulary import (
     SAFETY_STEPS_WAITING,
     TICKET_OR_HUMAN,
     URGENT_NOTED,
-    WAITING_NOTED,
     HandoffReason,
     chosen_faq_id,
 )
@@ -220,19 +219,11 @@ class ConversationService(ConversationStore):
         """A user waiting for a person who reports money or a secret gone (「我已经告诉他了
         怎么办啊」 after a scam, 「有人把我的钱转走了」): the queue moves them up, and the
         safety steps come now, not when an agent picks up; said again, a short word that it
-        was heard. Anything else waits for the agent: the first such message gets one word
-        that it will be read (silence reads as a lost message), the rest none."""
+        was heard. Anything else waits for the agent, unanswered by the bot."""
         read = signals.read(text)
         waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
-        if waiting is None:
+        if waiting is None or not (read.urgent or (read.complied and waiting.urgent)):
             return []
-        if not (read.urgent or (read.complied and waiting.urgent)):
-            history = await asyncio.to_thread(self.history, conversation.id)
-            last = next((m.text for m in reversed(history) if m.role is not Role.USER), None)
-            if last in (WAITING_NOTED, SAFETY_STEPS_WAITING, URGENT_NOTED):
-                return []
-            noted = OutgoingMessage(WAITING_NOTED)
-            return await asyncio.to_thread(self.add_messages, conversation.id, [noted])
         await asyncio.to_thread(
             self._escalations.open,
             EscalationRequest.from_user_texts(

@@ -66,8 +66,6 @@ SAFETY_STEPS = _FIRST_STEPS + "我现在就为您转接人工客服。"
 # The same, to a user already waiting for a person: the queue moves them up.
 SAFETY_STEPS_WAITING = _FIRST_STEPS + "您的对话已标为紧急，人工客服接入后会优先处理。"
 # Said again while waiting, after the steps were given.
-# Said once to a user who writes while waiting for a person: the message is not lost.
-WAITING_NOTED = "收到。人工客服接入后会看到您在这里发的所有消息，请稍候。"
 URGENT_NOTED = (
     "收到，您的对话已标为紧急，人工客服接入后会优先处理。在此之前请先按上面的步骤修改密码、"
     "联系银行冻结银行卡，不要再向对方转账或透露验证码。"
