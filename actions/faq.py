@@ -61,6 +61,10 @@ def _pleasantry(
     return []
 
 
+def _calm(said: signals.Signals) -> bool:
+    return not (said.urgent or said.scam or said.wants_person or said.frustrated)
+
+
 def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     # Rasa's REST channel sends the json_message as its own {"custom": ...} item right
     # after the text, so the gateway can tie the KB's decision to that reply.
@@ -166,9 +170,9 @@ class ActionAnswerFAQ(Action):
             )
             return remembered(answer, kept)
         text = redact(tracker.latest_message.get("text") or "")
-        said = signals.read(text)
-        calm = not (said.urgent or said.scam or said.wants_person or said.frustrated)
-        if calm and asks_after_a_ticket(text):  # 「刚才那个工单多久有结果」, heard as a question
+        # 「刚才那个工单多久有结果」, heard as a question; an emergency that names the ticket
+        # is still an emergency (the cheap pattern first: most turns name no ticket).
+        if asks_after_a_ticket(text) and _calm(signals.read(text)):
             number = typed_ticket_number(text) or tracker.get_slot("ticket_id")
             reported = report_status(dispatcher, tracker, number)
             if reported is not None:

@@ -21,7 +21,7 @@ from kb.knowledge_base import Decision
 from kb.text import normalize
 from support.knowledge.categories import CATCH_ALL
 from support.replies import signals
-from support.replies.answering import Reply, answer_query
+from support.replies.answering import answer_query
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON, SAFETY_STEPS
 from support.tickets.flows import category_named_in, category_of_problem
 
@@ -29,11 +29,9 @@ FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
 MIN_DESCRIPTION = 5
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
-# A contact inside words (「好吧 137 0000 2222」「手机号是13800001111」「+86 186 0000 1111」
-# 「不想留手机 留邮箱吧 abc@example.com」): an email as written, a mobile number once the
-# spaces and dashes between its digits and the country code are gone.
+# A contact, alone or inside words (「好吧 137 0000 2222」「手机号是13800001111」「+86 186
+# 0000 1111」「不想留手机 留邮箱吧 abc@example.com」): an email as written, a mainland mobile
+# number once the spaces and dashes between its digits and the country code are gone.
 EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86|0086)?(1[3-9]\d{9})(?!\d)")
 _DIGIT_GAPS = re.compile(r"(?<=\d)[\s-]+(?=\d)")
@@ -113,7 +111,7 @@ class ValidateTicketForm(FormValidationAction):
         troubled = signals.reports_trouble(problem)
         if signals.is_real_question(said) or troubled:
             # 「提现多久能到账」 asks: answered, and then the category is asked again.
-            if signals.asks(problem) and _answered_aside(dispatcher, tracker, said):
+            if _answered_aside(dispatcher, tracker, said):
                 return {"category": None}
             filed = category_of_problem(
                 runtime.knowledge_base(), problem, categories
@@ -182,10 +180,7 @@ def contact_in(text: str) -> str | None:
     emails = set(EMAIL_IN_TEXT.findall(text))
     mobiles = set(MOBILE_IN_TEXT.findall(_DIGIT_GAPS.sub("", text)))
     found = [*emails, *mobiles]
-    if len(found) != 1:
-        return None
-    contact = found[0]
-    return contact if MOBILE.match(contact) or EMAIL.match(contact) else None
+    return found[0] if len(found) == 1 else None
 
 
 def _filed_under(
@@ -231,15 +226,19 @@ def _person_now(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     if not (said.urgent or (said.wants_person and asked_for != "description")):
         return None
     if said.urgent:
-        dispatcher.utter_message(text=Reply(SAFETY_STEPS).text)
+        dispatcher.utter_message(text=SAFETY_STEPS)
     urgent = said.urgent or bool(tracker.get_slot("urgent"))
+    emptied: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS]
+    return emptied + _leave_for_a_person(dispatcher, tracker, urgent, said.question)
+
+
+def _leave_for_a_person(
+    dispatcher: CollectingDispatcher, tracker: Tracker, urgent: bool, question: str
+) -> list[EventType]:
+    """The form left, and the conversation queued for a person."""
     reason = handoff_reason(tracker, urgent=urgent)
-    leave_form: list[EventType] = [
-        *(SlotSet(slot, None) for slot in FORM_SLOTS),
-        ActiveLoop(None),
-        SlotSet("requested_slot", None),
-    ]
-    return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
+    leave_form: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return leave_form + hand_off(dispatcher, tracker, reason, urgent, question or None)
 
 
 def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
@@ -257,10 +256,7 @@ def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
     )
     if not (said.wants_person or angry_again):
         return None
-    urgent = bool(tracker.get_slot("urgent"))
-    reason = handoff_reason(tracker, urgent=urgent)
-    leave_form: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
-    return leave_form + hand_off(dispatcher, tracker, reason, urgent, said.question or None)
+    return _leave_for_a_person(dispatcher, tracker, bool(tracker.get_slot("urgent")), said.question)
 
 
 def _last_bot_text(tracker: Tracker) -> str | None:

@@ -524,15 +524,19 @@ async def test_submit_files_the_ticket(make_tracker: MakeTracker, services: Serv
 # Ticket status
 
 
-async def test_status_for_the_owner(make_tracker: MakeTracker, services: Services) -> None:
+def _withdrawal_ticket(services: Services) -> Any:
     tickets, _ = services
-    ticket = tickets.open(
+    return tickets.open(
         sender_id="user-1",
         channel="web",
         category="提现",
         description="提现失败了三次",
         contact="13812345678",
     )
+
+
+async def test_status_for_the_owner(make_tracker: MakeTracker, services: Services) -> None:
+    ticket = _withdrawal_ticket(services)
     tracker = make_tracker(
         f"查一下 {ticket.number}",
         intent="check_ticket_status",
@@ -621,14 +625,7 @@ async def test_a_payment_still_pending_is_no_ticket_status_question(
 async def test_a_ticket_number_typed_loosely_or_wrongly_is_explained(
     make_tracker: MakeTracker, services: Services
 ) -> None:
-    tickets, _ = services
-    ticket = tickets.open(
-        sender_id="user-1",
-        channel="web",
-        category="提现",
-        description="提现失败了三次",
-        contact="13812345678",
-    )
+    ticket = _withdrawal_ticket(services)
     date, serial = ticket.number[1:9], ticket.number[10:]
     loose = make_tracker(f"查一下工单 T-{date}-{serial} 进度", intent="check_ticket_status")
     dispatcher, _ = await run(ActionCheckTicketStatus(), loose)
@@ -648,14 +645,7 @@ async def test_a_question_after_a_ticket_heard_as_a_faq_gets_its_status(
     make_tracker: MakeTracker, services: Services
 ) -> None:
     """「刚才那个工单多久有结果」 taken for a question: the ticket's status, not the KB."""
-    tickets, _ = services
-    ticket = tickets.open(
-        sender_id="user-1",
-        channel="web",
-        category="提现",
-        description="提现失败了三次",
-        contact="13812345678",
-    )
+    ticket = _withdrawal_ticket(services)
     for asked in ("刚才那个工单多久有结果", "我的工单多久能处理完"):
         dispatcher, events = await run(ActionAnswerFAQ(), make_tracker(asked))
         assert ticket.number in dispatcher.messages[0]["text"], asked
