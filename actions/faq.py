@@ -15,8 +15,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.handoff import channel_of, hand_off
-from actions.ticket_status import asks_after_a_ticket, report_status, typed_ticket_number
-from guard import redact
+from actions.ticket_status import (
+    TICKET_TIMING,
+    after_a_status_report,
+    asks_after_a_ticket,
+    report_status,
+    typed_ticket_number,
+)
+from guard import hidden_notice, redact
 from kb.knowledge_base import Decision
 from support.channels import BRIEF_CHANNELS
 from support.replies import signals
@@ -29,6 +35,7 @@ from support.replies.answering import (
     not_understood,
 )
 from support.replies.turns import Context, Turn, respond
+from support.replies.vocabulary import PERSON_BUTTON
 
 # What each small-talk intent says when there is nothing else in the message.
 SMALL_TALK_RESPONSES = {
@@ -173,10 +180,12 @@ class ActionAnswerFAQ(Action):
         # 「刚才那个工单多久有结果」, heard as a question; an emergency that names the ticket
         # is still an emergency (the cheap pattern first: most turns name no ticket).
         if asks_after_a_ticket(text) and _calm(signals.read(text)):
-            number = typed_ticket_number(text) or tracker.get_slot("ticket_id")
-            reported = report_status(dispatcher, tracker, number)
+            reported = report_status(dispatcher, tracker, typed_ticket_number(text))
             if reported is not None:
                 return reported
+        if after_a_status_report(tracker, text) and _calm(signals.read(text)):
+            dispatcher.utter_message(text=TICKET_TIMING, buttons=[PERSON_BUTTON.as_dict()])
+            return []
         turn = understood(tracker)
         if turn.small_talk:  # 「好的」 read as a question: nothing to look up
             return _pleasantry(dispatcher, tracker, "utter_nothing_to_cancel")
@@ -219,10 +228,18 @@ class ActionSensitiveWarning(Action):
         text = redact(tracker.latest_message.get("text") or "")
         # As the gateway's degraded mode decides (support.conversations.flows).
         asks = not turn.small_talk and signals.asks_besides_secrets(text)
-        if turn.handoff is None and not asks:
-            dispatcher.utter_message(response="utter_sensitive_warning")
+        alone = turn.handoff is None and not asks
+        # The gateway says which kinds it hid; a card's or an identity's are named.
+        kinds = (tracker.latest_message.get("metadata") or {}).get("redacted") or []
+        notice = hidden_notice(kinds, alone=alone)
+        if notice is not None:
+            dispatcher.utter_message(text=notice)
+        else:
+            dispatcher.utter_message(
+                response="utter_sensitive_warning" if alone else "utter_sensitive_hidden"
+            )
+        if alone:
             return []
-        dispatcher.utter_message(response="utter_sensitive_hidden")
         return await carry_out(dispatcher, tracker, turn)
 
 

@@ -4,6 +4,7 @@ or in a question the NLU took for another (「刚才那个工单多久有结果�
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -33,14 +34,25 @@ _NUMBER_LIKE = re.compile(
     r"(?:工单号?|(?<![\u4e00-\u9fff])单号|(?:我的|那个|这个)单号)[^，,。!！?？0-9A-Za-z]{0,6}"
     r"([A-Za-z]*[0-9]{3,}[0-9-]*)"
 )
+# Typed like a ticket number but not one (「T20240610-00012」, a digit too many or few).
+_MISTYPED_TICKET = re.compile(r"(?<![A-Za-z0-9])([Tt][\s-]?\d{6,}(?:[\s-]?\d+)?)(?![\dA-Za-z])")
 # A ticket named in so many words: for a message NLU took for a question.
 _NAMES_A_TICKET = re.compile(r"工单|工單|ticket", re.I)
+# How long, or faster: what a user asks next about a ticket that is still open.
+_WHEN_DONE = re.compile(r"多久|多长时间|什么时候|啥时候|几天|要等|还要|加急|快点|快一点|催")
+MAX_STATUS_FOLLOW_UP = 20
+STATUS_MARK = "当前状态："
+TICKET_TIMING = (
+    "工单的处理时间要看具体问题，我这里给不出确切的时间；有进展会通过您留下的联系方式通知您。"
+    "比较着急的话，可以转人工客服帮您催一下。"
+)
 TICKET_FORMAT = "工单号是 T 加 8 位日期和 4 位序号，例如 T20261202-0001，提交工单时会发给您"
 
 
 def typed_ticket_number(text: str) -> str | None:
-    """The ticket number in ``text``, written the way the system writes it."""
-    found = TICKET_NUMBER.search(text)
+    """The ticket number in ``text``, written the way the system writes it (full-width
+    digits from a Chinese keyboard included)."""
+    found = TICKET_NUMBER.search(unicodedata.normalize("NFKC", text))
     return f"T{found.group(1)}-{found.group(2)}" if found else None
 
 
@@ -54,14 +66,42 @@ def asks_after_a_ticket(text: str) -> bool:
     return bool(_NAMES_A_TICKET.search(normal) and _HOW_IT_GOES.search(normal))
 
 
+def last_bot_text(tracker: Tracker) -> str | None:
+    """What the bot said last before the user's latest message."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+        elif event.get("event") == "bot" and users:
+            return str(event.get("text") or "")
+    return None
+
+
+def after_a_status_report(tracker: Tracker, text: str) -> bool:
+    """「那要多久才能处理完」「能加急吗」 right after a ticket's status: about that ticket,
+    not a question for the KB (which would offer entries on withdrawals' times)."""
+    last = last_bot_text(tracker) or ""
+    normal = normalize(text)
+    return (
+        last.startswith("工单 ")
+        and STATUS_MARK in last
+        and len(normal) <= MAX_STATUS_FOLLOW_UP
+        and bool(_WHEN_DONE.search(normal))
+    )
+
+
 def report_status(
     dispatcher: CollectingDispatcher, tracker: Tracker, number: str | None
 ) -> list[EventType] | None:
-    """The status of ticket ``number``, or of the user's latest ticket when None. None,
-    with nothing said, when there is no number and the user has filed no ticket."""
-    text = tracker.latest_message.get("text") or ""
+    """The status of ticket ``number`` (typed in the message), else of the one the
+    conversation spoke of, else of the user's latest. None, with nothing said, when
+    there is no number and the user has filed no ticket. A number typed that is no
+    ticket number is said to be none, before the latest ticket's status."""
+    text = unicodedata.normalize("NFKC", tracker.latest_message.get("text") or "")
     service = runtime.tickets()
-    typed = _NUMBER_LIKE.search(text)
+    typed = _NUMBER_LIKE.search(text) or _MISTYPED_TICKET.search(text)
+    if number is None and typed is None:
+        number = tracker.get_slot("ticket_id")
     if number is None and typed is not None:
         latest = service.latest_for_sender(tracker.sender_id)
         hint = f"「{typed.group(1)}」不是工单号。{TICKET_FORMAT}。"
@@ -85,7 +125,7 @@ def report_status(
         return None
     dispatcher.utter_message(
         text=(
-            f"工单 {ticket.number}（{ticket.category}）当前状态：{ticket.status.label}。"
+            f"工单 {ticket.number}（{ticket.category}）{STATUS_MARK}{ticket.status.label}。"
             f"最近更新：{service.local_time(ticket.updated_at)}。"
             "处理时间视问题而定，有进展会通过您留下的联系方式通知您。"
         )

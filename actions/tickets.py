@@ -15,7 +15,12 @@ from rasa_sdk.types import DomainDict
 from actions import runtime
 from actions.faq import ActionAnswerFAQ, for_channel, utter
 from actions.handoff import channel_of, hand_off, handoff_reason
-from actions.ticket_status import SPEAKS_OF_A_TICKET, report_status, typed_ticket_number
+from actions.ticket_status import (
+    SPEAKS_OF_A_TICKET,
+    last_bot_text,
+    report_status,
+    typed_ticket_number,
+)
 from guard import WARNING, contains_secret, redact
 from kb.knowledge_base import Decision
 from kb.text import normalize
@@ -63,9 +68,31 @@ WHY_CONTACT = (
 NONE_WORDS = {"无", "没有", "没", "跳过", "不知道", "忘了", "没有单号", "无单号", "none", "no"}
 
 
+# 「不用回复了 我自己解决了」「已经到账了」 while the form asks: nothing left to file.
+_SETTLED = re.compile(
+    r"(?:自己|已经|刚刚?|现在|又)[^，,。\s]{0,3}?(?:解决|搞定|弄好|处理好|好|到账|恢复|正常|可以|能用)了"
+    r"|问题解决了|不(?:用|需要)(?:再)?(?:提交|登记|填|弄|处理)了"
+)
+# ...unless the message still tells of a problem (「已经到账了但是少了十块」) or asks.
+_STILL_A_PROBLEM = re.compile(r"没|未|失败|但|可是|却|还是|仍|吗|[?？]|不(?!用|需要)")
+MAX_SETTLED_LENGTH = 20
+
+
+def settled(text: str) -> bool:
+    """Whether ``text`` says the problem went away, so that no ticket is needed."""
+    normal = normalize(text)
+    return (
+        len(normal) <= MAX_SETTLED_LENGTH
+        and bool(_SETTLED.search(normal))
+        and not _STILL_A_PROBLEM.search(normal)
+    )
+
+
 def _wants_to_leave(tracker: Tracker) -> bool:
     text = (tracker.latest_message.get("text") or "").strip().strip("。！!.")
-    return tracker.get_intent_of_latest_message() == "cancel" or text in CANCEL_WORDS
+    return (
+        tracker.get_intent_of_latest_message() == "cancel" or text in CANCEL_WORDS or settled(text)
+    )
 
 
 class ValidateTicketForm(FormValidationAction):
@@ -118,7 +145,7 @@ class ValidateTicketForm(FormValidationAction):
             ) or category_named_in(problem, categories)
             if filed is not None:
                 return _filed_under(dispatcher, filed, redact(text))
-        if _last_bot_text(tracker) == ActionAskCategory.again and CATCH_ALL in categories:
+        if last_bot_text(tracker) == ActionAskCategory.again and CATCH_ALL in categories:
             # Asked twice already: no third time. 「其他」, and an agent sorts it out.
             dispatcher.utter_message(text=f"好的，先归到「{CATCH_ALL}」，客服看过描述后会再分类。")
             filled = {"category": CATCH_ALL}
@@ -259,17 +286,6 @@ def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
     return _leave_for_a_person(dispatcher, tracker, bool(tracker.get_slot("urgent")), said.question)
 
 
-def _last_bot_text(tracker: Tracker) -> str | None:
-    """What the bot said last before the user's latest message."""
-    users = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-        elif event.get("event") == "bot" and users:
-            return str(event.get("text") or "")
-    return None
-
-
 class _AskSlot(Action, ABC):
     """Asks for one slot of the ticket form (Rasa calls action_ask_<slot>).
 
@@ -321,7 +337,7 @@ class ActionAskCategory(_AskSlot):
         handed_off = person_instead(dispatcher, tracker)
         if handed_off is not None:
             return handed_off
-        if _last_bot_text(tracker) in (self.prompt, self.again):
+        if last_bot_text(tracker) in (self.prompt, self.again):
             dispatcher.utter_message(
                 text=self.again,
                 buttons=[{"title": title, "payload": title} for title in self.choices()],
@@ -371,7 +387,12 @@ class ActionSubmitTicket(Action):
         values = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
         if not all(values[slot] for slot in ("category", "description", "contact")):
-            dispatcher.utter_message(text="好的，已取消提交工单。还有什么可以帮您？")
+            if settled(tracker.latest_message.get("text") or ""):
+                dispatcher.utter_message(
+                    text="太好了，问题解决了就不提交工单了。还有其他问题随时问我。"
+                )
+            else:
+                dispatcher.utter_message(text="好的，已取消提交工单。还有什么可以帮您？")
             return reset
         transaction = values["transaction_id"]
         ticket = runtime.tickets().open(
@@ -403,9 +424,9 @@ class ActionCheckTicketStatus(Action):
         if typed is None and signals.read(redact(text)).opens_ticket:
             # 「帮我把这个问题报给后台处理」 asks for a new ticket, not after an old one.
             return [FollowupAction("ticket_form")]
-        entity = next(tracker.get_latest_entity_values("ticket_id"), None)
-        number = typed or (typed_ticket_number(entity) if entity else None)
-        reported = report_status(dispatcher, tracker, number or tracker.get_slot("ticket_id"))
+        # The text, not the NLU's entity: its pattern has no boundaries, and would read
+        # 「T20240610-00012」 as T20240610-0001, someone else's or a wrong ticket.
+        reported = report_status(dispatcher, tracker, typed)
         if reported is not None:
             return reported
         if not SPEAKS_OF_A_TICKET.search(normalize(text)):

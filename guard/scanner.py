@@ -56,7 +56,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache, lru_cache
@@ -83,6 +83,38 @@ class SecretKind(str, Enum):  # noqa: UP042
     CARD_EXPIRY = "card_expiry"
     # A wallet's private key: WIF (5… / K… / L…) or 64 hex digits after 私钥 / private key.
     PRIVATE_KEY = "private_key"
+
+
+# What the user is told was hidden, by kind; the card's and the identity's data are named,
+# since the general warning speaks only of passwords, codes and mnemonics.
+_NAMED = {
+    SecretKind.CARD_NUMBER: "银行卡号",
+    SecretKind.CARD_EXPIRY: "卡的有效期",
+    SecretKind.CVV: "卡的安全码（CVV）",
+    SecretKind.ID_NUMBER: "身份证号",
+    SecretKind.PRIVATE_KEY: "私钥",
+}
+_CARD_ADVICE = (
+    "在这里咨询不需要提供完整的卡号或身份证号；密码、验证码、卡的安全码（CVV）和助记词"
+    "请勿告诉任何人，真正的客服也不会向您索要。"
+)
+
+
+def hidden_notice(kinds: Iterable[str], *, alone: bool) -> str | None:
+    """What to tell a user whose message had card, identity or key data hidden (kinds as
+    SecretKind values); None when only passwords, codes or mnemonics were, which the
+    general WARNING names. ``alone``: nothing else of the message is answered."""
+    found = set()
+    for kind in kinds:
+        try:
+            found.add(SecretKind(kind))
+        except ValueError:
+            continue
+    named = [name for kind, name in _NAMED.items() if kind in found]
+    if not named:
+        return None
+    notice = f"您刚才发送的{'、'.join(named)}已被隐藏，不会被保存。{_CARD_ADVICE}"
+    return notice + ("如有疑问，请直接描述遇到的问题。" if alone else "")
 
 
 @dataclass(frozen=True)

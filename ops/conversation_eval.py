@@ -28,6 +28,7 @@ from support.dialogue import BotMessage, RasaClient
 from support.replies.vocabulary import (
     ANYTHING_ELSE,
     GLAD_IT_HELPED,
+    OFF_TOPIC,
     REQUEST_HUMAN,
     chosen_faq_id,
 )
@@ -58,6 +59,7 @@ KNOWN_EXPECTATIONS = {
     "no_repeat",
     "not_filler",
     "small_talk",
+    "off_topic",
 }
 
 
@@ -182,6 +184,10 @@ def check_turn(
         problems.append("用寒暄或空话敷衍了一个问题")
     if expect.get("small_talk") and not any(text in fillers for text in texts):
         problems.append("应简短寒暄")
+    if "off_topic" in expect and (OFF_TOPIC in texts) != bool(expect["off_topic"]):
+        problems.append(
+            "应说明只解答钱包的问题" if expect["off_topic"] else "不应说只解答钱包的问题"
+        )
     return problems
 
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from guard import REDACTED, WARNING, scan, scan_recent
+from guard import REDACTED, WARNING, hidden_notice, scan, scan_recent
 from support import metrics
 from support.channels import BRIEF_CHANNELS
 from support.conversations.errors import InvalidChoiceError, RateLimitedError
@@ -37,6 +37,7 @@ from support.conversations.schemas import (
 )
 from support.conversations.store import ConversationStore
 from support.dialogue import BotMessage
+from support.escalations.models import EscalationStatus
 from support.escalations.schemas import EscalationRequest, EscalationView
 from support.escalations.service import EscalationService
 from support.events import EventBus
@@ -55,6 +56,7 @@ from support.replies.vocabulary import (
     SAFETY_STEPS_WAITING,
     TICKET_OR_HUMAN,
     URGENT_NOTED,
+    WAITING_NOTED,
     HandoffReason,
     chosen_faq_id,
 )
@@ -205,7 +207,8 @@ class ConversationService(ConversationStore):
         if degraded:
             replies = await asyncio.to_thread(self._answer_from_kb, conversation, outgoing, payload)
             if redacted:  # Rasa's rule would have warned; the KB alone does not.
-                replies = [OutgoingMessage(WARNING, role=Role.SYSTEM), *replies]
+                notice = hidden_notice(redacted, alone=not replies) or WARNING
+                replies = [OutgoingMessage(notice, role=Role.SYSTEM), *replies]
         stored, escalation = await asyncio.to_thread(
             self._store_replies, conversation, replies, degraded
         )
@@ -219,11 +222,21 @@ class ConversationService(ConversationStore):
         """A user waiting for a person who reports money or a secret gone (「我已经告诉他了
         怎么办啊」 after a scam, 「有人把我的钱转走了」): the queue moves them up, and the
         safety steps come now, not when an agent picks up; said again, a short word that it
-        was heard. Anything else waits for the agent, unanswered by the bot."""
+        was heard. Anything else waits for the agent: the first such message gets one word
+        that it will be read (silence reads as a lost message), the rest none."""
         read = signals.read(text)
         waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
-        if waiting is None or not (read.urgent or (read.complied and waiting.urgent)):
+        if waiting is None:
             return []
+        if not (read.urgent or (read.complied and waiting.urgent)):
+            if waiting.status is not EscalationStatus.WAITING:
+                return []  # an agent has the conversation and answers it
+            history = await asyncio.to_thread(self.history, conversation.id)
+            last = next((m.text for m in reversed(history) if m.role is not Role.USER), None)
+            if last in (WAITING_NOTED, SAFETY_STEPS_WAITING, URGENT_NOTED):
+                return []
+            noted = OutgoingMessage(WAITING_NOTED)
+            return await asyncio.to_thread(self.add_messages, conversation.id, [noted])
         await asyncio.to_thread(
             self._escalations.open,
             EscalationRequest.from_user_texts(

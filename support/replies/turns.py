@@ -53,6 +53,7 @@ from support.replies.vocabulary import (
     NOTHING_MORE_ON,
     NOTHING_MORE_TOLD,
     NOTHING_TO_PICK,
+    OFF_TOPIC,
     OTHER_QUESTION,
     OTHER_QUESTIONS,
     PERSON_BUTTON,
@@ -74,6 +75,8 @@ from support.replies.vocabulary import (
 SMALL_TALK_INTENTS = frozenset(
     {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "cancel"}
 )
+# The NLU intent for messages about something other than the wallet.
+OFF_TOPIC_INTENT = "out_of_scope"
 # At most this many clauses of one message are looked up on their own.
 MAX_CLAUSES = 6
 # Other questions of one message offered as buttons besides the one answered.
@@ -345,7 +348,12 @@ def _respond(
         return _keep_it(kb, said, context, ask_if_helped)
     if _is_small_talk(said, intent):
         return Turn(_no_answer(context), context, small_talk=True)
-    return _answer(kb, said, context, ask_if_helped)
+    # The NLU's word that the message is about something else, unless a wallet term says
+    # otherwise (「王者荣耀怎么充值点券」 may still be a wallet payment).
+    off_topic = intent == OFF_TOPIC_INTENT and not understanding.has_domain_term(
+        understanding.normalize(said.text)
+    )
+    return _answer(kb, said, context, ask_if_helped, off_topic=off_topic)
 
 
 def _offers_the_topic(kb: KnowledgeBase, said: Signals, context: Context) -> bool:
@@ -546,7 +554,14 @@ def _for_the_agent(said: Signals) -> str:
 SAFETY_REPLY = Reply(SAFETY_STEPS)
 
 
-def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: bool) -> Turn:
+def _answer(
+    kb: KnowledgeBase,
+    said: Signals,
+    context: Context,
+    ask_if_helped: bool,
+    *,
+    off_topic: bool = False,
+) -> Turn:
     if said.frustrated and not said.question:
         # Only anger (「你们客服形同虚设」): nothing to look up, a person is the answer.
         answer = _soothed(_no_answer(context))
@@ -580,6 +595,11 @@ def _answer(kb: KnowledgeBase, said: Signals, context: Context, ask_if_helped: b
     answer = answer_query(
         result, query=question, fallback_streak=context.fallback_streak, ask_if_helped=ask_if_helped
     )
+    if off_topic and answer.decision is Decision.FALLBACK and not said.scam:
+        # Not a wallet question the KB missed: what the assistant is for, and no ticket.
+        meta = answer.replies[0].kb if answer.replies else None
+        answer = replace(answer, replies=(Reply(OFF_TOPIC, (PERSON_BUTTON,), meta),))
+        marks.append("off_topic")
     top = result.top
     if result.decision is Decision.ANSWER and top is not None and top.id == context.topic:
         # The same FAQ again: what comes next, not the same text; or, when it has nothing

@@ -46,6 +46,12 @@ FALLBACK_FIRST = (
 FALLBACK_AGAIN = (
     "抱歉，我还是没能找到答案。建议转人工客服，由客服同事直接帮您处理；也可以提交工单。"
 )
+# A miss on a question about something else entirely (weather, shares, homework): say
+# what the assistant is for; a ticket would be for nothing, a person stays the way out.
+OFF_TOPIC = (
+    "抱歉，这个我帮不上忙。我是钱包的客服助手，只能解答账户登录、支付、充值、提现、转账、"
+    "银行卡这类和钱包有关的问题；如果您的问题和钱包有关，可以换个说法再问，或者转人工客服。"
+)
 GLAD_IT_HELPED = "太好了！还有其他问题随时问我。"
 SORRY_IT_DID_NOT_HELP = "抱歉没能解决您的问题。您可以提交工单，我们会有专人跟进；也可以转人工客服。"
 ANYTHING_ELSE = "好的。请问还有什么可以帮您？"
@@ -65,6 +71,8 @@ _FIRST_STEPS = (
 SAFETY_STEPS = _FIRST_STEPS + "我现在就为您转接人工客服。"
 # The same, to a user already waiting for a person: the queue moves them up.
 SAFETY_STEPS_WAITING = _FIRST_STEPS + "您的对话已标为紧急，人工客服接入后会优先处理。"
+# Said once to a user who writes while waiting for a person: the message is not lost.
+WAITING_NOTED = "收到。人工客服接入后会看到您在这里发的所有消息，请稍候。"
 # Said again while waiting, after the steps were given.
 URGENT_NOTED = (
     "收到，您的对话已标为紧急，人工客服接入后会优先处理。在此之前请先按上面的步骤修改密码、"

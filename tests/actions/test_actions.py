@@ -21,6 +21,7 @@ from actions.faq import (
     ActionSmallTalk,
 )
 from actions.handoff import ActionHandoff
+from actions.ticket_status import TICKET_TIMING
 from actions.tickets import (
     ActionAskCategory,
     ActionAskContact,
@@ -30,7 +31,7 @@ from actions.tickets import (
     ActionSubmitTicket,
     ValidateTicketForm,
 )
-from guard import WARNING
+from guard import WARNING, hidden_notice
 from kb.knowledge_base import Decision, KnowledgeBase
 from support.escalations.service import EscalationService
 from support.knowledge.categories import TicketCategories
@@ -39,6 +40,7 @@ from support.replies.vocabulary import (
     FALLBACK_AGAIN,
     FALLBACK_FIRST,
     HELPED_QUESTION,
+    OFF_TOPIC,
     PERSON_BUTTON,
 )
 from support.storage import session_factory
@@ -188,6 +190,32 @@ async def test_fallback_is_honest_and_the_second_offers_a_person(
     assert slots_set(events)["fallback_streak"] == 2
 
 
+async def test_a_question_about_something_else_hears_what_the_bot_is_for(
+    make_tracker: MakeTracker,
+) -> None:
+    for text in ("明天上海会下雨吗", "帮我写一篇关于春天的作文"):
+        dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker(text, intent="out_of_scope"))
+        assert [m["text"] for m in dispatcher.messages] == [OFF_TOPIC], text
+        # No ticket for the weather; a person stays the way out of a misreading.
+        assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/request_human"]
+
+
+async def test_out_of_scope_words_that_name_the_wallet_are_still_looked_up(
+    make_tracker: MakeTracker,
+) -> None:
+    # The NLU's guess is overruled by the wallet's own words: answered, or an honest miss
+    # with a ticket, never 「只能解答钱包的问题」 to a wallet question.
+    answered, _ = await run(
+        ActionAnswerFAQ(), make_tracker("提现到银行卡要多久", intent="out_of_scope")
+    )
+    assert answered.messages[0]["text"] != OFF_TOPIC
+    assert "提现" in answered.messages[0]["text"]
+    missed, _ = await run(
+        ActionAnswerFAQ(), make_tracker("王者荣耀的点券怎么充值", intent="out_of_scope")
+    )
+    assert OFF_TOPIC not in [m["text"] for m in missed.messages]
+
+
 async def test_answer_resets_the_fallback_streak(make_tracker: MakeTracker) -> None:
     _, events = await run(
         ActionAnswerFAQ(), make_tracker("怎么提现到银行卡", slots={"fallback_streak": 1.0})
@@ -293,6 +321,35 @@ async def test_cancel_leaves_the_form_at_any_point(
     dispatcher, events = await run(ActionSubmitTicket(), make_tracker(text, slots=slots))
     assert "已取消提交工单" in dispatcher.messages[0]["text"]
     assert all(value is None for value in slots_set(events).values())
+
+
+@pytest.mark.parametrize(
+    ("slot", "text"),
+    [
+        ("contact", "不用回复了 我自己解决了"),
+        ("description", "刚刚已经到账了"),
+        ("category", "现在可以了，不用提交了"),
+    ],
+)
+async def test_a_problem_that_went_away_leaves_the_form(
+    make_tracker: MakeTracker, slot: str, text: str
+) -> None:
+    tracker = form_tracker(make_tracker, slot, text, intent="inform", slots={"category": "充值"})
+    _, slots = await validate(tracker)
+    assert slots["requested_slot"] is None
+    dispatcher, _ = await run(ActionSubmitTicket(), make_tracker(text, slots=slots))
+    assert "问题解决了就不提交工单了" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "text", ["已经到账了但是少了十块", "我自己试了还是不行", "已经好几天了没处理", "现在可以了吗"]
+)
+async def test_a_problem_still_there_stays_in_the_form(
+    make_tracker: MakeTracker, text: str
+) -> None:
+    tracker = form_tracker(make_tracker, "description", text, intent="inform")
+    _, slots = await validate(tracker)
+    assert slots.get("requested_slot", "description") is not None
 
 
 async def test_a_secret_in_the_form_is_refused(make_tracker: MakeTracker) -> None:
@@ -639,6 +696,18 @@ async def test_a_ticket_number_typed_loosely_or_wrongly_is_explained(
     texts = [message["text"] for message in dispatcher.messages]
     assert "「12345」不是工单号" in texts[0]
     assert ticket.number in texts[-1]
+    # Typed with a Chinese keyboard's full-width digits: the same ticket.
+    wide = ticket.number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    dispatcher, _ = await run(ActionCheckTicketStatus(), make_tracker(f"{wide} 怎么样了"))
+    assert "当前状态" in dispatcher.messages[0]["text"]
+    # A digit too many is no ticket number, not the ticket its first digits name; nor is
+    # a ticket the conversation spoke of what the user asks after now.
+    longer = make_tracker(
+        f"查一下{ticket.number}9", intent="check_ticket_status", slots={"ticket_id": ticket.number}
+    )
+    dispatcher, _ = await run(ActionCheckTicketStatus(), longer)
+    texts = [message["text"] for message in dispatcher.messages]
+    assert f"「{ticket.number}9」不是工单号" in texts[0]
 
 
 async def test_a_question_after_a_ticket_heard_as_a_faq_gets_its_status(
@@ -664,6 +733,26 @@ async def test_a_question_after_a_ticket_heard_as_a_faq_gets_its_status(
         ActionAnswerFAQ(), make_tracker("工单三天都没有回复，有人冒充客服让我转了5000")
     )
     assert any(e["event"] == "pause" for e in events)
+
+
+async def test_how_long_after_a_status_report_is_about_the_ticket(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    ticket = _withdrawal_ticket(services)
+    dispatcher, _ = await run(ActionCheckTicketStatus(), make_tracker("我的工单处理到哪了"))
+    report = dispatcher.messages[-1]["text"]
+    assert ticket.number in report
+    said = [{"event": "user", "text": "我的工单处理到哪了"}, {"event": "bot", "text": report}]
+    for asked in ("那要多久才能处理完", "能加急吗"):
+        dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker(asked, events=said))
+        assert [m["text"] for m in dispatcher.messages] == [TICKET_TIMING], asked
+        assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+    # The same words with no status just before: a question for the KB.
+    dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker("提现要多久才能到账"))
+    assert TICKET_TIMING not in [m["text"] for m in dispatcher.messages]
+    # A new question after the report is answered as one.
+    dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker("怎么修改登录密码", events=said))
+    assert TICKET_TIMING not in [m["text"] for m in dispatcher.messages]
 
 
 async def test_status_is_hidden_from_strangers(
@@ -790,6 +879,23 @@ async def test_a_secret_beside_a_question_is_hidden_and_the_question_answered(
     assert dispatcher.messages[0]["response"] == "utter_sensitive_hidden"
     assert "卡" in dispatcher.messages[1]["text"]
     assert slots_set(events)["kb_decision"] == "answer"
+
+
+async def test_a_card_number_hidden_is_named_in_the_warning(make_tracker: MakeTracker) -> None:
+    beside = make_tracker(
+        "我卡号 〔已隐藏〕 绑不上",
+        intent="share_sensitive",
+        metadata={"channel": "web", "redacted": ["card_number"]},
+    )
+    dispatcher, events = await run(ActionSensitiveWarning(), beside)
+    assert dispatcher.messages[0]["text"].startswith("您刚才发送的银行卡号已被隐藏")
+    assert "卡" in dispatcher.messages[1]["text"]  # the question is still answered
+    alone = make_tracker(
+        "〔已隐藏〕", intent="share_sensitive", metadata={"channel": "web", "redacted": ["cvv"]}
+    )
+    dispatcher, events = await run(ActionSensitiveWarning(), alone)
+    assert [m["text"] for m in dispatcher.messages] == [hidden_notice(["cvv"], alone=True)]
+    assert events == []
 
 
 @pytest.mark.parametrize(

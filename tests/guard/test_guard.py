@@ -19,6 +19,7 @@ from guard import (
     GuardResult,
     SecretKind,
     contains_secret,
+    hidden_notice,
     redact,
     scan,
     scanner,
@@ -735,3 +736,16 @@ def test_current_interpreter_imports_no_third_party_module_for_the_guard() -> No
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+def test_card_and_identity_data_are_named_in_the_notice() -> None:
+    found = [finding.kind.value for finding in scan("卡号 6222 0212 3456 7890 128 绑不上").findings]
+    notice = hidden_notice(found, alone=False)
+    assert notice is not None and notice.startswith("您刚才发送的银行卡号已被隐藏")
+    assert "CVV" in notice and "不会向您索要" in notice
+    both = hidden_notice(["cvv", "card_number", "id_number"], alone=True)
+    assert both is not None and "银行卡号、卡的安全码（CVV）、身份证号已被隐藏" in both
+    assert both.endswith("请直接描述遇到的问题。")
+    # Passwords, codes and mnemonics: the general warning names them already.
+    assert hidden_notice(["sms_code", "mnemonic"], alone=True) is None
+    assert hidden_notice(["not-a-kind"], alone=True) is None

@@ -7,7 +7,7 @@ import pytest
 from support.dialogue import BotMessage
 from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService, EscalationView
-from support.replies.vocabulary import SAFETY_STEPS_WAITING, URGENT_NOTED
+from support.replies.vocabulary import SAFETY_STEPS_WAITING, URGENT_NOTED, WAITING_NOTED
 from support.storage import session_factory
 from tests.web.conftest import Gateway
 
@@ -203,17 +203,14 @@ def test_handoff_moves_the_conversation_to_the_agent_queue(gateway: Gateway) -> 
     gateway.rasa.script = handoff
     assert gateway.say(session_id, headers, text="转人工").json()["state"] == "waiting_agent"
     gateway.rasa.script = None
-    waiting = gateway.say(session_id, headers, text="还要等多久")
-    assert waiting.json() == {
-        "replies": [],
-        "state": "waiting_agent",
-        "user_message_id": waiting.json()["user_message_id"],
-        "degraded": False,
-    }
+    waiting = gateway.say(session_id, headers, text="还要等多久").json()
+    # One word that a person will read it, from the gateway: the bot is paused.
+    assert [reply["text"] for reply in waiting["replies"]] == [WAITING_NOTED]
+    assert waiting["state"] == "waiting_agent" and not waiting["degraded"]
     assert [text for _, text, _ in gateway.rasa.received] == ["转人工"]  # not sent to Rasa
     history = gateway.client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
     assert history.json()["state"] == "waiting_agent"
-    assert history.json()["messages"][-1]["text"] == "还要等多久"
+    assert [m["text"] for m in history.json()["messages"][-2:]] == ["还要等多久", WAITING_NOTED]
 
 
 def test_degraded_mode_answers_from_the_kb(gateway: Gateway) -> None:
@@ -276,7 +273,10 @@ def test_money_gone_while_waiting_moves_up_and_gets_the_safety_steps(gateway: Ga
     session_id, headers = gateway.session()
     gateway.queue_with_a_silent_bot(session_id)
     assert gateway.say(session_id, headers, text="有人吗").json()["state"] == "waiting_agent"
-    assert gateway.say(session_id, headers, text="提现到账一般要多久").json()["replies"] == []
+    # A first message gets one word that a person will read it; the next, none.
+    first = gateway.say(session_id, headers, text="提现到账一般要多久").json()["replies"]
+    assert [reply["text"] for reply in first] == [WAITING_NOTED]
+    assert gateway.say(session_id, headers, text="还要等多久").json()["replies"] == []
     waiting = gateway.escalations().open_for_conversation(session_id)
     assert waiting is not None and not waiting.urgent
     replies = gateway.say(session_id, headers, text="刚才有人把我钱包里的钱转走了").json()
