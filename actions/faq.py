@@ -16,7 +16,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.handoff import channel_of, hand_off
 from actions.ticket_status import (
-    TICKET_TIMING,
     after_a_status_report,
     asks_after_a_ticket,
     report_status,
@@ -35,7 +34,7 @@ from support.replies.answering import (
     not_understood,
 )
 from support.replies.turns import Context, Turn, respond
-from support.replies.vocabulary import PERSON_BUTTON
+from support.replies.vocabulary import PERSON_BUTTON, TICKET_TIMING
 
 # What each small-talk intent says when there is nothing else in the message.
 SMALL_TALK_RESPONSES = {

@@ -12,9 +12,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from kb.text import normalize
+from support.tickets.models import TicketStatus
 
 # T20261121-0042, typed as people type it: 「T-20261121-0042」「t20261121 0042」.
-TICKET_NUMBER = re.compile(r"(?<![A-Za-z0-9])[Tt][\s-]?(\d{8})[\s-]?(\d{4})(?!\d)")
+# A dash from a Chinese keyboard (——, –) or an underscore is a dash too.
+_DASH = r"[\s\-_\u2010-\u2015]{0,3}"
+TICKET_NUMBER = re.compile(rf"(?<![A-Za-z0-9])[Tt]{_DASH}(\d{{8}}){_DASH}(\d{{4}})(?!\d)")
 # Words that make a status question one about a ticket rather than about a payment.
 SPEAKS_OF_A_TICKET = re.compile(
     # (Not a transaction's or an order's number, nor 「我提交的提现申请」「昨天提的现」.)
@@ -35,16 +38,26 @@ _NUMBER_LIKE = re.compile(
     r"([A-Za-z]*[0-9]{3,}[0-9-]*)"
 )
 # Typed like a ticket number but not one (「T20240610-00012」, a digit too many or few).
-_MISTYPED_TICKET = re.compile(r"(?<![A-Za-z0-9])([Tt][\s-]?\d{6,}(?:[\s-]?\d+)?)(?![\dA-Za-z])")
+_MISTYPED_TICKET = re.compile(
+    rf"(?<![A-Za-z0-9])([Tt]{_DASH}\d{{6,}}(?:{_DASH}\d+)?)(?![\dA-Za-z])"
+)
 # A ticket named in so many words: for a message NLU took for a question.
 _NAMES_A_TICKET = re.compile(r"工单|工單|ticket", re.I)
-# How long, or faster: what a user asks next about a ticket that is still open.
-_WHEN_DONE = re.compile(r"多久|多长时间|什么时候|啥时候|几天|要等|还要|加急|快点|快一点|催")
+# How long until it is done, or faster: what a user asks next about an open ticket
+# (「那要多久才能处理完」「能加急吗」), not a new question that asks when (「提现一般几天到账」
+# 「那我什么时候可以再提现」) or whether (「还要提供什么材料吗」).
+_WHEN_DONE = re.compile(
+    r"(?:多久|多长时间|什么时候|啥时候|几天)[^，,。?？]{0,4}(?:处理|弄好|办好|好|完|结果|回复|解决|有消息|有进展)"
+    r"|(?:处理|解决|弄好|有结果|有消息)[^，,。?？]{0,4}(?:多久|多长时间|几天|什么时候|啥时候)"
+    r"|^(?:那|那么)?(?:还)?(?:要|得|需要)?(?:等)?(?:多久|多长时间|几天)(?:啊|呢|呀|吗)?[?？]*$"
+    r"|加急|催(?:一下|催|促)|快点处理|处理快点|能不能快点|能快点吗"
+)
 MAX_STATUS_FOLLOW_UP = 20
 STATUS_MARK = "当前状态："
-TICKET_TIMING = (
-    "工单的处理时间要看具体问题，我这里给不出确切的时间；有进展会通过您留下的联系方式通知您。"
-    "比较着急的话，可以转人工客服帮您催一下。"
+# The states in which a ticket waits on the support team; a resolved one, or one that
+# waits on the user, has nothing to hurry.
+_OPEN_FOR_US = tuple(
+    STATUS_MARK + status.label for status in (TicketStatus.NEW, TicketStatus.IN_PROGRESS)
 )
 TICKET_FORMAT = "工单号是 T 加 8 位日期和 4 位序号，例如 T20261202-0001，提交工单时会发给您"
 
@@ -84,7 +97,7 @@ def after_a_status_report(tracker: Tracker, text: str) -> bool:
     normal = normalize(text)
     return (
         last.startswith("工单 ")
-        and STATUS_MARK in last
+        and any(state in last for state in _OPEN_FOR_US)
         and len(normal) <= MAX_STATUS_FOLLOW_UP
         and bool(_WHEN_DONE.search(normal))
     )
@@ -107,7 +120,8 @@ def report_status(
         hint = f"「{typed.group(1)}」不是工单号。{TICKET_FORMAT}。"
         if latest is None:
             dispatcher.utter_message(text=hint + "您在这里还没有提交过工单。")
-            return []
+            # The NLU may have filled the slot with the number's first digits.
+            return [SlotSet("ticket_id", None)]
         dispatcher.utter_message(text=hint + "您最近的一张：")
         number = latest.number
     ticket = (

@@ -21,7 +21,7 @@ from actions.ticket_status import (
     report_status,
     typed_ticket_number,
 )
-from guard import WARNING, contains_secret, redact
+from guard import WARNING, contains_secret, hidden_notice, redact
 from kb.knowledge_base import Decision
 from kb.text import normalize
 from support.knowledge.categories import CATCH_ALL
@@ -44,6 +44,8 @@ TRANSACTION = re.compile(r"^[A-Za-z0-9-]{6,40}$")
 # Leaving the form must work even if NLU misreads these as something else.
 CANCEL_WORDS = {
     "取消",
+    "没事了",
+    "不需要了",
     "算了",
     "不填了",
     "不弄了",
@@ -68,14 +70,18 @@ WHY_CONTACT = (
 NONE_WORDS = {"无", "没有", "没", "跳过", "不知道", "忘了", "没有单号", "无单号", "none", "no"}
 
 
-# 「不用回复了 我自己解决了」「已经到账了」 while the form asks: nothing left to file.
+# 「不用回复了 我自己解决了」「已经到账了」 while the form asks: nothing left to file. An
+# outcome, not a step done (「卡已经冻结好了」「我已经改好了密码」 is no problem gone).
 _SETTLED = re.compile(
-    r"(?:自己|已经|刚刚?|现在|又)[^，,。\s]{0,3}?(?:解决|搞定|弄好|处理好|好|到账|恢复|正常|可以|能用)了"
-    r"|问题解决了|不(?:用|需要)(?:再)?(?:提交|登记|填|弄|处理)了"
+    r"(?:自己|已经|刚刚?|现在|又)[^，,。\s]{0,3}?"
+    r"(?:解决|搞定|弄好|到账|到帐|到了|收到|退回来|退回|恢复正常|恢复|正常|能用|可以用|登上|登进去)了"
+    r"|问题(?:已经)?解决了|不(?:用|需要)(?:再)?(?:提交|登记|填|弄|处理)了"
 )
 # ...unless the message still tells of a problem (「已经到账了但是少了十块」) or asks.
 _STILL_A_PROBLEM = re.compile(r"没|未|失败|但|可是|却|还是|仍|吗|[?？]|不(?!用|需要)")
-MAX_SETTLED_LENGTH = 20
+# Words of politeness that carry a 不 or 没 but tell of no problem.
+_POLITE = re.compile(r"不好意思|没事了?|没问题了?|麻烦了")
+MAX_SETTLED_LENGTH = 24
 
 
 def settled(text: str) -> bool:
@@ -84,15 +90,13 @@ def settled(text: str) -> bool:
     return (
         len(normal) <= MAX_SETTLED_LENGTH
         and bool(_SETTLED.search(normal))
-        and not _STILL_A_PROBLEM.search(normal)
+        and not _STILL_A_PROBLEM.search(_POLITE.sub("", normal))
     )
 
 
 def _wants_to_leave(tracker: Tracker) -> bool:
     text = (tracker.latest_message.get("text") or "").strip().strip("。！!.")
-    return (
-        tracker.get_intent_of_latest_message() == "cancel" or text in CANCEL_WORDS or settled(text)
-    )
+    return tracker.get_intent_of_latest_message() == "cancel" or text in CANCEL_WORDS
 
 
 class ValidateTicketForm(FormValidationAction):
@@ -102,14 +106,20 @@ class ValidateTicketForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        leave = [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
         if _wants_to_leave(tracker):
             # Ending the loop with nothing filled; action_submit_ticket reports the cancel.
-            return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
+            return leave
+        # An emergency first: 「被盗刷了 卡已经挂失好了」 is no problem gone away.
         escalated = _person_now(dispatcher, tracker)
         if escalated is not None:
             return escalated
+        if settled(tracker.latest_message.get("text") or ""):
+            return leave
         if contains_secret(tracker.latest_message.get("text") or ""):
-            dispatcher.utter_message(text=WARNING + "这条内容已隐藏，请换一种方式描述。")
+            kinds = (tracker.latest_message.get("metadata") or {}).get("redacted") or []
+            notice = hidden_notice(kinds, alone=False) or WARNING + "这条内容已隐藏，"
+            dispatcher.utter_message(text=notice + "请换一种方式描述。")
             requested = tracker.get_slot("requested_slot")
             return [SlotSet(requested, None)] if requested else []
         events: list[EventType] = await super().run(dispatcher, tracker, domain)

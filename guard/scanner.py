@@ -85,18 +85,33 @@ class SecretKind(str, Enum):  # noqa: UP042
     PRIVATE_KEY = "private_key"
 
 
-# What the user is told was hidden, by kind; the card's and the identity's data are named,
-# since the general warning speaks only of passwords, codes and mnemonics.
+# What the user is told was hidden, by kind, in this order. The general WARNING speaks of
+# passwords, codes and mnemonics only: card, identity and key data get their own notice,
+# which names everything the message had hidden.
 _NAMED = {
     SecretKind.CARD_NUMBER: "银行卡号",
     SecretKind.CARD_EXPIRY: "卡的有效期",
     SecretKind.CVV: "卡的安全码（CVV）",
     SecretKind.ID_NUMBER: "身份证号",
     SecretKind.PRIVATE_KEY: "私钥",
+    SecretKind.MNEMONIC: "助记词",
+    SecretKind.PAYMENT_PASSWORD: "支付密码",
+    SecretKind.PASSWORD: "密码",
+    SecretKind.SMS_CODE: "验证码",
 }
+# After 「银行卡号」 the card's other data need no 「卡的」 again.
+_AFTER_THE_CARD = {"卡的有效期": "有效期", "卡的安全码（CVV）": "安全码（CVV）"}
+_NEEDS_OWN_NOTICE = frozenset(
+    {SecretKind.CARD_NUMBER, SecretKind.CARD_EXPIRY, SecretKind.CVV, SecretKind.ID_NUMBER}
+    | {SecretKind.PRIVATE_KEY}
+)
 _CARD_ADVICE = (
     "在这里咨询不需要提供完整的卡号或身份证号；密码、验证码、卡的安全码（CVV）和助记词"
     "请勿告诉任何人，真正的客服也不会向您索要。"
+)
+_KEY_ADVICE = (
+    "私钥和助记词等同于钱包里的资产，请勿发给任何人，真正的客服也不会向您索要；"
+    "如果已经发给了别人，请立即联系人工客服。"
 )
 
 
@@ -110,10 +125,17 @@ def hidden_notice(kinds: Iterable[str], *, alone: bool) -> str | None:
             found.add(SecretKind(kind))
         except ValueError:
             continue
-    named = [name for kind, name in _NAMED.items() if kind in found]
-    if not named:
+    if not found & _NEEDS_OWN_NOTICE:
         return None
-    notice = f"您刚才发送的{'、'.join(named)}已被隐藏，不会被保存。{_CARD_ADVICE}"
+    named = [name for kind, name in _NAMED.items() if kind in found]
+    if "银行卡号" in named:
+        named = [_AFTER_THE_CARD.get(name, name) for name in named]
+    listed = named[0] if len(named) == 1 else "、".join(named[:-1]) + "和" + named[-1]
+    card_data = found & {SecretKind.CARD_NUMBER, SecretKind.CARD_EXPIRY, SecretKind.CVV}
+    advice = _KEY_ADVICE if SecretKind.PRIVATE_KEY in found else ""
+    if card_data or SecretKind.ID_NUMBER in found:
+        advice = _CARD_ADVICE + advice
+    notice = f"您刚才发送的{listed}已被隐藏，不会被保存。{advice}"
     return notice + ("如有疑问，请直接描述遇到的问题。" if alone else "")
 
 

@@ -173,7 +173,7 @@ class ConversationService(ConversationStore):
             )
             noted: list[MessageView] = []
             if payload is None and conversation.state is ConversationState.WAITING_AGENT:
-                noted = await self._urgent_while_waiting(conversation, text or "", user_message)
+                noted = await self._while_waiting(conversation, text or "", user_message, redacted)
             self._turn_done(conversation, started, "人工客服")
             return TurnResult(noted, conversation.state, user_message.id)
 
@@ -216,14 +216,19 @@ class ConversationService(ConversationStore):
         self._turn_done(conversation, started, "知识库" if degraded else "机器人")
         return TurnResult(stored, state, user_message.id, degraded)
 
-    async def _urgent_while_waiting(
-        self, conversation: ConversationView, text: str, said: MessageView
+    async def _while_waiting(
+        self,
+        conversation: ConversationView,
+        text: str,
+        said: MessageView,
+        redacted: tuple[str, ...],
     ) -> list[MessageView]:
         """A user waiting for a person who reports money or a secret gone (「我已经告诉他了
         怎么办啊」 after a scam, 「有人把我的钱转走了」): the queue moves them up, and the
         safety steps come now, not when an agent picks up; said again, a short word that it
         was heard. Anything else waits for the agent: the first such message gets one word
-        that it will be read (silence reads as a lost message), the rest none."""
+        that it will be read (silence reads as a lost message), the rest none; a message
+        with something hidden is told so (the agent will not see it)."""
         read = signals.read(text)
         waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
         if waiting is None:
@@ -231,6 +236,10 @@ class ConversationService(ConversationStore):
         if not (read.urgent or (read.complied and waiting.urgent)):
             if waiting.status is not EscalationStatus.WAITING:
                 return []  # an agent has the conversation and answers it
+            if redacted:
+                notice = hidden_notice(redacted, alone=False) or WARNING
+                hidden = OutgoingMessage(notice, role=Role.SYSTEM)
+                return await asyncio.to_thread(self.add_messages, conversation.id, [hidden])
             history = await asyncio.to_thread(self.history, conversation.id)
             last = next((m.text for m in reversed(history) if m.role is not Role.USER), None)
             if last in (WAITING_NOTED, SAFETY_STEPS_WAITING, URGENT_NOTED):

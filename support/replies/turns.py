@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from kb.content import FAQ
 from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
-from kb.text import canonicalize
+from kb.text import canonicalize, normalize
 from support.replies import signals as understanding
 from support.replies.answering import (
     Answer,
@@ -77,6 +77,10 @@ SMALL_TALK_INTENTS = frozenset(
 )
 # The NLU intent for messages about something other than the wallet.
 OFF_TOPIC_INTENT = "out_of_scope"
+# Words of the service, a merchant or a purchase: not off the wallet's topic.
+_OURS_OR_A_SHOPS = re.compile(
+    r"发票|投诉|客服|你们|公司|商家|商户|店家|卖家|订单|退货|退款|发货|红包|优惠|券|积分|会员|账单|扣费|收费"
+)
 # At most this many clauses of one message are looked up on their own.
 MAX_CLAUSES = 6
 # Other questions of one message offered as buttons besides the one answered.
@@ -349,9 +353,13 @@ def _respond(
     if _is_small_talk(said, intent):
         return Turn(_no_answer(context), context, small_talk=True)
     # The NLU's word that the message is about something else, unless a wallet term says
-    # otherwise (「王者荣耀怎么充值点券」 may still be a wallet payment).
-    off_topic = intent == OFF_TOPIC_INTENT and not understanding.has_domain_term(
-        understanding.normalize(said.text)
+    # otherwise (「王者荣耀怎么充值点券」 may still be a wallet payment) or it speaks of
+    # us, a shop or an order (「能开发票吗」「商家不发货」): questions a person can take.
+    normal = normalize(said.text)
+    off_topic = (
+        intent == OFF_TOPIC_INTENT
+        and not understanding.has_domain_term(normal)
+        and not _OURS_OR_A_SHOPS.search(normal)
     )
     return _answer(kb, said, context, ask_if_helped, off_topic=off_topic)
 
@@ -598,7 +606,12 @@ def _answer(
     if off_topic and answer.decision is Decision.FALLBACK and not said.scam:
         # Not a wallet question the KB missed: what the assistant is for, and no ticket.
         meta = answer.replies[0].kb if answer.replies else None
-        answer = replace(answer, replies=(Reply(OFF_TOPIC, (PERSON_BUTTON,), meta),))
+        # Not a miss of a wallet question either: the next real miss is still the first.
+        answer = replace(
+            answer,
+            replies=(Reply(OFF_TOPIC, (PERSON_BUTTON,), meta),),
+            fallback_streak=context.fallback_streak,
+        )
         marks.append("off_topic")
     top = result.top
     if result.decision is Decision.ANSWER and top is not None and top.id == context.topic:

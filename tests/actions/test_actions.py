@@ -21,7 +21,6 @@ from actions.faq import (
     ActionSmallTalk,
 )
 from actions.handoff import ActionHandoff
-from actions.ticket_status import TICKET_TIMING
 from actions.tickets import (
     ActionAskCategory,
     ActionAskContact,
@@ -42,6 +41,7 @@ from support.replies.vocabulary import (
     HELPED_QUESTION,
     OFF_TOPIC,
     PERSON_BUTTON,
+    TICKET_TIMING,
 )
 from support.storage import session_factory
 from support.tickets.service import TicketService
@@ -210,10 +210,18 @@ async def test_out_of_scope_words_that_name_the_wallet_are_still_looked_up(
     )
     assert answered.messages[0]["text"] != OFF_TOPIC
     assert "提现" in answered.messages[0]["text"]
-    missed, _ = await run(
-        ActionAnswerFAQ(), make_tracker("王者荣耀的点券怎么充值", intent="out_of_scope")
-    )
-    assert OFF_TOPIC not in [m["text"] for m in missed.messages]
+    for text in ("王者荣耀的点券怎么充值", "能开发票吗", "商家一直不发货怎么办"):
+        missed, _ = await run(ActionAnswerFAQ(), make_tracker(text, intent="out_of_scope"))
+        assert OFF_TOPIC not in [m["text"] for m in missed.messages], text
+
+
+async def test_a_question_about_something_else_is_no_miss_in_a_row(
+    make_tracker: MakeTracker,
+) -> None:
+    tracker = make_tracker("讲个笑话", intent="out_of_scope", slots={"fallback_streak": 1.0})
+    dispatcher, events = await run(ActionAnswerFAQ(), tracker)
+    assert dispatcher.messages[0]["text"] == OFF_TOPIC
+    assert slots_set(events)["fallback_streak"] == 1
 
 
 async def test_answer_resets_the_fallback_streak(make_tracker: MakeTracker) -> None:
@@ -328,7 +336,10 @@ async def test_cancel_leaves_the_form_at_any_point(
     [
         ("contact", "不用回复了 我自己解决了"),
         ("description", "刚刚已经到账了"),
-        ("category", "现在可以了，不用提交了"),
+        ("category", "不用提交了"),
+        ("description", "钱已经退回来了"),
+        ("contact", "我刚刚自己弄好了 不好意思"),
+        ("description", "已经到帐了 没事了"),
     ],
 )
 async def test_a_problem_that_went_away_leaves_the_form(
@@ -342,7 +353,16 @@ async def test_a_problem_that_went_away_leaves_the_form(
 
 
 @pytest.mark.parametrize(
-    "text", ["已经到账了但是少了十块", "我自己试了还是不行", "已经好几天了没处理", "现在可以了吗"]
+    "text",
+    [
+        "已经到账了但是少了十块",
+        "我自己试了还是不行",
+        "已经好几天了没处理",
+        "现在可以了吗",
+        "我已经改好了密码了",
+        "我上面已经写好了啊",
+        "我已经把钱转好了",
+    ],
 )
 async def test_a_problem_still_there_stays_in_the_form(
     make_tracker: MakeTracker, text: str
@@ -350,6 +370,19 @@ async def test_a_problem_still_there_stays_in_the_form(
     tracker = form_tracker(make_tracker, "description", text, intent="inform")
     _, slots = await validate(tracker)
     assert slots.get("requested_slot", "description") is not None
+
+
+async def test_an_emergency_with_a_step_done_is_no_problem_gone(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """「被盗刷了 卡已经挂失好了」 in the form: the safety steps and a person, not 「太好了」."""
+    text = "被盗刷了两千 卡已经挂失好了"
+    dispatcher, _ = await validate(form_tracker(make_tracker, "description", text))
+    said = " ".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "问题解决了" not in said and "冻结" in said
+    _, escalations = services
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None and case.urgent
 
 
 async def test_a_secret_in_the_form_is_refused(make_tracker: MakeTracker) -> None:
@@ -700,6 +733,11 @@ async def test_a_ticket_number_typed_loosely_or_wrongly_is_explained(
     wide = ticket.number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     dispatcher, _ = await run(ActionCheckTicketStatus(), make_tracker(f"{wide} 怎么样了"))
     assert "当前状态" in dispatcher.messages[0]["text"]
+    # A dash from a Chinese keyboard is a dash.
+    for dash in ("——", " - ", "_"):
+        typed = make_tracker(f"T{date}{dash}{serial}", intent="check_ticket_status")
+        dispatcher, _ = await run(ActionCheckTicketStatus(), typed)
+        assert "当前状态" in dispatcher.messages[0]["text"], dash
     # A digit too many is no ticket number, not the ticket its first digits name; nor is
     # a ticket the conversation spoke of what the user asks after now.
     longer = make_tracker(
@@ -708,6 +746,18 @@ async def test_a_ticket_number_typed_loosely_or_wrongly_is_explained(
     dispatcher, _ = await run(ActionCheckTicketStatus(), longer)
     texts = [message["text"] for message in dispatcher.messages]
     assert f"「{ticket.number}9」不是工单号" in texts[0]
+
+
+async def test_a_mistyped_number_clears_what_the_nlu_filled_in(make_tracker: MakeTracker) -> None:
+    # The NLU's pattern takes 「T20240610-00012」 for T20240610-0001 and fills the slot.
+    tracker = make_tracker(
+        "T20240610-00012 怎么样了",
+        intent="check_ticket_status",
+        slots={"ticket_id": "T20240610-0001"},
+    )
+    dispatcher, events = await run(ActionCheckTicketStatus(), tracker)
+    assert "「T20240610-00012」不是工单号" in dispatcher.messages[0]["text"]
+    assert slots_set(events) == {"ticket_id": None}
 
 
 async def test_a_question_after_a_ticket_heard_as_a_faq_gets_its_status(
@@ -747,6 +797,15 @@ async def test_how_long_after_a_status_report_is_about_the_ticket(
         dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker(asked, events=said))
         assert [m["text"] for m in dispatcher.messages] == [TICKET_TIMING], asked
         assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+    # A new question right after the report is one for the KB.
+    for other in ("还要提供什么材料吗", "提现一般几天到账", "那我什么时候可以再提现"):
+        dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker(other, events=said))
+        assert TICKET_TIMING not in [m["text"] for m in dispatcher.messages], other
+    # A ticket resolved, or waiting on the user, has nothing to hurry.
+    for label in ("已解决", "等待您补充信息"):
+        done = [said[0], {"event": "bot", "text": report.replace("已受理，等待处理", label)}]
+        dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker("要多久", events=done))
+        assert TICKET_TIMING not in [m["text"] for m in dispatcher.messages], label
     # The same words with no status just before: a question for the KB.
     dispatcher, _ = await run(ActionAnswerFAQ(), make_tracker("提现要多久才能到账"))
     assert TICKET_TIMING not in [m["text"] for m in dispatcher.messages]

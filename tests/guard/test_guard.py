@@ -744,8 +744,14 @@ def test_card_and_identity_data_are_named_in_the_notice() -> None:
     assert notice is not None and notice.startswith("您刚才发送的银行卡号已被隐藏")
     assert "CVV" in notice and "不会向您索要" in notice
     both = hidden_notice(["cvv", "card_number", "id_number"], alone=True)
-    assert both is not None and "银行卡号、卡的安全码（CVV）、身份证号已被隐藏" in both
+    assert both is not None and "银行卡号、安全码（CVV）和身份证号已被隐藏" in both
     assert both.endswith("请直接描述遇到的问题。")
+    # Everything hidden is named; a private key gets advice of its own, not a card's.
+    card_and_code = hidden_notice(["card_number", "sms_code"], alone=False)
+    assert card_and_code is not None and "银行卡号和验证码已被隐藏" in card_and_code
+    key = hidden_notice(["private_key"], alone=False)
+    assert key is not None and "私钥已被隐藏" in key and "卡号" not in key
+    assert "请勿发给任何人" in key
     # Passwords, codes and mnemonics: the general warning names them already.
     assert hidden_notice(["sms_code", "mnemonic"], alone=True) is None
     assert hidden_notice(["not-a-kind"], alone=True) is None

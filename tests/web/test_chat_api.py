@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from guard import hidden_notice
 from support.dialogue import BotMessage
 from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService, EscalationView
@@ -288,6 +289,24 @@ def test_money_gone_while_waiting_moves_up_and_gets_the_safety_steps(gateway: Ga
     again = gateway.say(session_id, headers, text="我已经把验证码告诉他了").json()["replies"]
     assert [reply["text"] for reply in again] == [URGENT_NOTED]
     assert gateway.say(session_id, headers, text="我又转了一笔").json()["replies"] == []
+
+
+def test_while_waiting_a_hidden_card_number_is_said_and_an_agent_s_case_is_left_alone(
+    gateway: Gateway,
+) -> None:
+    session_id, headers = gateway.session()
+    gateway.queue_with_a_silent_bot(session_id)
+    gateway.say(session_id, headers, text="有人吗")
+    # Hidden: the user learns it, since the agent will see 〔已隐藏〕 only.
+    card = gateway.say(session_id, headers, text="卡号 6222 0212 3456 7890 128 你们查一下").json()
+    assert [reply["text"] for reply in card["replies"]] == [
+        hidden_notice(["card_number"], alone=False)
+    ]
+    # Once an agent has taken the case (before a word of theirs), the bot says nothing.
+    waiting = gateway.escalations().open_for_conversation(session_id)
+    assert waiting is not None
+    gateway.escalations().assign(waiting.id, "alice")
+    assert gateway.say(session_id, headers, text="在吗").json()["replies"] == []
 
 
 def test_an_ordinary_turn_does_not_read_the_escalations(

@@ -114,10 +114,12 @@ def test_an_ordinary_degraded_turn_has_no_warning(gateway: Gateway) -> None:
 
 
 def test_a_phrase_split_while_waiting_for_an_agent_is_redacted(gateway: Gateway) -> None:
-    """No bot reads it, but agents do: both parts are stored redacted all the same."""
+    """No bot reads it, but agents do: both parts are stored redacted all the same, and
+    the user is told (the agent will see 〔已隐藏〕 only)."""
     session_id, headers = gateway.session()
     gateway.queue_with_a_silent_bot(session_id)
     assert gateway.say(session_id, headers, text="有人吗").json()["state"] == "waiting_agent"
     gateway.say(session_id, headers, text=FIRST_HALF)
-    assert gateway.say(session_id, headers, text=SECOND_HALF).json()["replies"] == []
+    replies = gateway.say(session_id, headers, text=SECOND_HALF).json()["replies"]
+    assert [(reply["role"], reply["text"]) for reply in replies] == [("system", WARNING)]
     _nothing_left(gateway, session_id)
