@@ -188,6 +188,7 @@ def choose(
     doubted: Callable[[int], bool] | None = None,
     ruled_out: Callable[[int], bool] | None = None,
     head_choice: tuple[int, float] | None = None,
+    decided: tuple[Decision, NDArray[np.int64]] | None = None,
 ) -> tuple[Decision, list[int]]:
     """The decision and the FAQ positions to show, best first.
 
@@ -208,8 +209,9 @@ def choose(
       the fused ranking and a sure head disagree, the head was right more often on the
       dev split. Calibration measured both within the budgets. The head's doubt and a
       near-duplicate pair on top still hold such an answer back.
+    - ``decided``: what decide() already said of ``fused``, for a caller that needs it too.
     """
-    decision, order = decide(fused, thresholds)
+    decision, order = decided if decided is not None else decide(fused, thresholds)
     ranked = [int(position) for position in order]
     if thresholds.backed is not None and head_choice is not None:
         position, probability = head_choice
@@ -445,6 +447,7 @@ class KnowledgeBase:
         scores = loaded.component_scores(text, self._tokenizer)
         fused = scores.fused(loaded.manifest.fusion)
         thresholds = loaded.manifest.thresholds
+        plain, ranked = decide(fused, thresholds)
         decision, order = choose(
             fused,
             thresholds,
@@ -453,9 +456,9 @@ class KnowledgeBase:
             doubted=scores.doubts,
             ruled_out=scores.rules_out,
             head_choice=scores.head_choice(),
+            decided=(plain, ranked),
         )
         # Whether the head's doubt is what kept the best from a direct answer.
-        plain, ranked = decide(fused, thresholds)
         best = int(ranked[0])
         held_back = (
             plain is Decision.ANSWER
