@@ -71,6 +71,11 @@ def _calm(said: signals.Signals) -> bool:
     return not (said.urgent or said.scam or said.wants_person or said.frustrated)
 
 
+def hidden_kinds(tracker: Tracker) -> list[str]:
+    """The kinds of secret the gateway hid in the latest message (its metadata)."""
+    return list((tracker.latest_message.get("metadata") or {}).get("redacted") or [])
+
+
 def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     # Rasa's REST channel sends the json_message as its own {"custom": ...} item right
     # after the text, so the gateway can tie the KB's decision to that reply.
@@ -229,8 +234,7 @@ class ActionSensitiveWarning(Action):
         asks = not turn.small_talk and signals.asks_besides_secrets(text)
         alone = turn.handoff is None and not asks
         # The gateway says which kinds it hid; a card's or an identity's are named.
-        kinds = (tracker.latest_message.get("metadata") or {}).get("redacted") or []
-        notice = hidden_notice(kinds, alone=alone)
+        notice = hidden_notice(hidden_kinds(tracker), alone=alone)
         if notice is not None:
             dispatcher.utter_message(text=notice)
         else:

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.faq import ActionAnswerFAQ, for_channel, utter
+from actions.faq import ActionAnswerFAQ, for_channel, hidden_kinds, utter
 from actions.handoff import channel_of, hand_off, handoff_reason
 from actions.ticket_status import (
     SPEAKS_OF_A_TICKET,
@@ -117,8 +117,9 @@ class ValidateTicketForm(FormValidationAction):
         if settled(tracker.latest_message.get("text") or ""):
             return leave
         if contains_secret(tracker.latest_message.get("text") or ""):
-            kinds = (tracker.latest_message.get("metadata") or {}).get("redacted") or []
-            notice = hidden_notice(kinds, alone=False) or WARNING + "这条内容已隐藏，"
+            notice = (
+                hidden_notice(hidden_kinds(tracker), alone=False) or WARNING + "这条内容已隐藏，"
+            )
             dispatcher.utter_message(text=notice + "请换一种方式描述。")
             requested = tracker.get_slot("requested_slot")
             return [SlotSet(requested, None)] if requested else []

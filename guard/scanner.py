@@ -101,10 +101,8 @@ _NAMED = {
 }
 # After 「银行卡号」 the card's other data need no 「卡的」 again.
 _AFTER_THE_CARD = {"卡的有效期": "有效期", "卡的安全码（CVV）": "安全码（CVV）"}
-_NEEDS_OWN_NOTICE = frozenset(
-    {SecretKind.CARD_NUMBER, SecretKind.CARD_EXPIRY, SecretKind.CVV, SecretKind.ID_NUMBER}
-    | {SecretKind.PRIVATE_KEY}
-)
+_CARD_DATA = frozenset({SecretKind.CARD_NUMBER, SecretKind.CARD_EXPIRY, SecretKind.CVV})
+_NEEDS_OWN_NOTICE = _CARD_DATA | {SecretKind.ID_NUMBER, SecretKind.PRIVATE_KEY}
 _CARD_ADVICE = (
     "在这里咨询不需要提供完整的卡号或身份证号；密码、验证码、卡的安全码（CVV）和助记词"
     "请勿告诉任何人，真正的客服也不会向您索要。"
@@ -131,9 +129,8 @@ def hidden_notice(kinds: Iterable[str], *, alone: bool) -> str | None:
     if "银行卡号" in named:
         named = [_AFTER_THE_CARD.get(name, name) for name in named]
     listed = named[0] if len(named) == 1 else "、".join(named[:-1]) + "和" + named[-1]
-    card_data = found & {SecretKind.CARD_NUMBER, SecretKind.CARD_EXPIRY, SecretKind.CVV}
     advice = _KEY_ADVICE if SecretKind.PRIVATE_KEY in found else ""
-    if card_data or SecretKind.ID_NUMBER in found:
+    if found & _CARD_DATA or SecretKind.ID_NUMBER in found:
         advice = _CARD_ADVICE + advice
     notice = f"您刚才发送的{listed}已被隐藏，不会被保存。{advice}"
     return notice + ("如有疑问，请直接描述遇到的问题。" if alone else "")
