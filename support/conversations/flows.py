@@ -240,8 +240,9 @@ class ConversationService(ConversationStore):
                 notice = hidden_notice(redacted, alone=False) or WARNING
                 hidden = OutgoingMessage(notice, role=Role.SYSTEM)
                 return await asyncio.to_thread(self.add_messages, conversation.id, [hidden])
-            history = await asyncio.to_thread(self.history, conversation.id)
-            last = next((m.text for m in reversed(history) if m.role is not Role.USER), None)
+            last = await asyncio.to_thread(
+                self.last_text, conversation.id, (Role.BOT, Role.AGENT, Role.SYSTEM)
+            )
             if last in (WAITING_NOTED, SAFETY_STEPS_WAITING, URGENT_NOTED):
                 return []
             noted = OutgoingMessage(WAITING_NOTED)
@@ -266,12 +267,12 @@ class ConversationService(ConversationStore):
                     "urgent": True,
                 },
             )
-        history = await asyncio.to_thread(self.history, conversation.id)
-        given = {SAFETY_STEPS, SAFETY_STEPS_WAITING, URGENT_NOTED}
-        last_word = next((m.text for m in reversed(history) if m.role is Role.BOT), None)
+        last_word = await asyncio.to_thread(self.last_text, conversation.id, (Role.BOT,))
         if last_word == URGENT_NOTED:
             return []
-        told = any(m.role is Role.BOT and m.text in given for m in history)
+        told = await asyncio.to_thread(
+            self.bot_said, conversation.id, (SAFETY_STEPS, SAFETY_STEPS_WAITING, URGENT_NOTED)
+        )
         reply = OutgoingMessage(URGENT_NOTED if told else SAFETY_STEPS_WAITING)
         return await asyncio.to_thread(self.add_messages, conversation.id, [reply])
 

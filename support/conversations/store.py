@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,6 +131,30 @@ class ConversationStore:
                 .order_by(Message.id)
             )
             return [MessageView.model_validate(message) for message in messages]
+
+    def last_text(self, conversation_id: str, roles: Collection[Role]) -> str | None:
+        """The text of the latest message from one of ``roles`` (one row, not the history:
+        a user waiting for a person may write many times)."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(Message.text)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.role.in_([role.value for role in roles]),
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+
+    def bot_said(self, conversation_id: str, texts: Collection[str]) -> bool:
+        """Whether the bot ever sent one of ``texts`` in this conversation."""
+        with self._sessions() as session:
+            said = exists().where(
+                Message.conversation_id == conversation_id,
+                Message.role == Role.BOT.value,
+                Message.text.in_(list(texts)),
+            )
+            return bool(session.scalar(select(said)))
 
     def last_bot_buttons(self, conversation_id: str) -> list[Button]:
         """The buttons the bot offered since the user's last message, in order."""
