@@ -61,7 +61,6 @@ DEV = ROOT / "data" / "eval" / "dev.jsonl"
 TEST = ROOT / "data" / "eval" / "test.jsonl"
 # Same-domain questions the FAQ does not cover, held out like the test split.
 UNCOVERED = ROOT / "data" / "eval" / "test_uncovered.jsonl"
-UNCOVERED_DEV = ROOT / "data" / "eval" / "dev_uncovered.jsonl"
 BANK_FAQ = ROOT / "tests" / "kb" / "data" / "bank_faq.yml"
 BANK_DEV = ROOT / "tests" / "kb" / "data" / "bank_dev.jsonl"
 BANK_TEST = ROOT / "tests" / "kb" / "data" / "bank_test.jsonl"
@@ -331,18 +330,9 @@ def sparse_tables(encoders: list[str], seeds: list[int]) -> None:
     ids = {faq.id for faq in collection}
     dev = read_eval_file(DEV, ids)
     test = held_out(read_eval_file(TEST, ids), dev)
-    uncovered_dev = read_eval_file(UNCOVERED_DEV, ids)
-    uncovered = held_out(read_eval_file(UNCOVERED, ids), [*dev, *uncovered_dev])
+    uncovered = held_out(read_eval_file(UNCOVERED, ids), dev)
     started = time.perf_counter()
-    results = run_sparse(
-        collection,
-        dev,
-        test,
-        encoders,
-        uncovered=uncovered,
-        uncovered_dev=uncovered_dev,
-        seeds=seeds,
-    )
+    results = run_sparse(collection, dev, test, encoders, uncovered=uncovered, seeds=seeds)
     table = Table(
         "编码器",
         "打分",

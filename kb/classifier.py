@@ -119,10 +119,14 @@ class ClassifierHead:
     (``wording_features``).
 
     Centring removes the direction every text shares (e5's cosines bunch at 0.8–0.9
-    because of it), so the head sees what tells entries apart. With ``outside`` the last
-    class is "out of scope": it takes probability away from every entry for questions
-    like the out-of-scope ones it was taught, and is never reported itself. Heads from
-    before the wording view (``wording`` None) read the embedding alone.
+    because of it), so the head sees what tells entries apart. ``outside`` counts the
+    last classes that are "out of scope": they take probability away from every entry
+    for questions like the out-of-scope ones they were taught, and are never reported
+    themselves. There are two when the dev split has teach-only questions (same-domain
+    ones the FAQ does not cover) besides the ordinary out-of-scope ones (other services,
+    chit-chat): one linear class cannot hold both, and with one the off-domain questions
+    lost their "none of these" to the look-alikes. Heads from before the wording view
+    (``wording`` None) read the embedding alone.
     """
 
     def __init__(
@@ -130,20 +134,20 @@ class ClassifierHead:
         weights: NDArray[np.float32],
         bias: NDArray[np.float32],
         mean: NDArray[np.float32],
-        outside: bool = False,
+        outside: int = 0,
         wording: NDArray[np.float32] | None = None,
     ) -> None:
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)  # (dim, classes)
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
         self.mean = np.ascontiguousarray(mean, dtype=np.float32)
-        self.outside = outside
+        self.outside = int(outside)
         # (WORDING_BUCKETS, classes)
         self.wording = None if wording is None else np.ascontiguousarray(wording, np.float32)
 
     @property
     def entries(self) -> int:
-        """FAQ entries it tells apart (the out-of-scope class not counted)."""
-        return int(self.bias.shape[0]) - int(self.outside)
+        """FAQ entries it tells apart (the out-of-scope classes not counted)."""
+        return int(self.bias.shape[0]) - self.outside
 
     @staticmethod
     def affordable(rows: int, dim: int, classes: int) -> bool:
@@ -151,12 +155,11 @@ class ClassifierHead:
         return classes >= 2 and rows * dim * classes <= MAX_TRAINING_COST
 
     @classmethod
-    def train(
-        cls, data: LabelledTexts, entries: int, *, outside: bool = False
-    ) -> ClassifierHead | None:
-        """Fit on texts labelled with their entry, where owner ``entries`` means out of
-        scope when ``outside``; None when too costly or too few entries."""
-        classes = entries + int(outside)
+    def train(cls, data: LabelledTexts, entries: int, *, outside: int = 0) -> ClassifierHead | None:
+        """Fit on texts labelled with their entry, where owners ``entries`` and above
+        mean out of scope (``outside`` such classes); None when too costly or too few
+        entries."""
+        classes = entries + outside
         if entries < 2 or not cls.affordable(len(data), int(data.vectors.shape[1]), classes):
             return None
         # Small matrices: BLAS threads only fight each other (10x slower on 2 busy cores).
@@ -171,10 +174,10 @@ class ClassifierHead:
         cls, rows: LabelledTexts, entries: int, examples: LabelledTexts
     ) -> ClassifierHead | None:
         """A head taught by the index rows and labelled examples, where owner ``entries``
-        marks an out-of-scope example (and gives the head its out-of-scope class)."""
-        return cls.train(
-            rows.plus(examples), entries, outside=bool((examples.owners == entries).any())
-        )
+        marks an out-of-scope example and ``entries + 1`` a teach-only one (each kind
+        gives the head its out-of-scope class)."""
+        beyond = int(examples.owners.max(initial=-1)) - entries + 1
+        return cls.train(rows.plus(examples), entries, outside=max(beyond, 0))
 
     @classmethod
     def cross_fitted(
@@ -259,9 +262,12 @@ class ClassifierHead:
         # instead of scoring without half of it.
         arrays: dict[str, NDArray[np.generic]] = {
             "weights" if self.wording is None else "embedding_weights": self.weights,
-            "bias": self.bias,
+            # Under another name with two out-of-scope classes: code that knows one
+            # fails to load the head (and keeps its old build) instead of taking the
+            # second for an entry.
+            "bias" if self.outside <= 1 else "class_bias": self.bias,
             "mean": self.mean,
-            "outside": np.array(self.outside),
+            "outside": np.array(self.outside if self.outside > 1 else bool(self.outside)),
         }
         if self.wording is not None:
             arrays |= {"wording": self.wording, "wording_scheme": np.array(WORDING_SCHEME)}
@@ -280,7 +286,7 @@ class ClassifierHead:
         if not path.exists():
             return None
         with np.load(path) as stored:
-            outside = bool(stored["outside"]) if "outside" in stored.files else False
+            outside = int(stored["outside"]) if "outside" in stored.files else 0
             wording = None
             if "wording" in stored.files:
                 scheme = str(stored["wording_scheme"]) if "wording_scheme" in stored.files else ""
@@ -292,7 +298,8 @@ class ClassifierHead:
                     )
                 wording = stored["wording"]
             weights = stored["embedding_weights" if wording is not None else "weights"]
-            return cls(weights, stored["bias"], stored["mean"], outside, wording)
+            bias = stored["class_bias" if "class_bias" in stored.files else "bias"]
+            return cls(weights, bias, stored["mean"], outside, wording)
 
 
 def _fit(

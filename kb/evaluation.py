@@ -48,6 +48,10 @@ CURVE_POINTS = 25
 class LabelledQuery:
     query: str
     expected: str | None
+    # Taught to the classifier head only, never counted when thresholds are chosen:
+    # hard negatives collected on purpose (same-domain questions the FAQ does not cover)
+    # are no sample of real traffic, whose rates the budgets are about.
+    teach_only: bool = False
 
 
 class EvalFileError(ValueError):
@@ -68,7 +72,10 @@ def read_eval_file(path: Path, known_ids: set[str] | None = None) -> list[Labell
             raise EvalFileError(f"{path}:{number}: query 必须是非空字符串")
         if expected is not None and known_ids is not None and expected not in known_ids:
             raise EvalFileError(f"{path}:{number}: 未知的主题 id：{expected}")
-        queries.append(LabelledQuery(query, expected))
+        teach_only = record.get("teach_only", False)
+        if not isinstance(teach_only, bool):
+            raise EvalFileError(f"{path}:{number}: teach_only 只能是 true 或 false")
+        queries.append(LabelledQuery(query, expected, teach_only))
     if not queries:
         raise EvalFileError(f"{path}: 文件里没有查询")
     return queries
@@ -366,7 +373,8 @@ def calibrate(
 
     The labelled questions also teach the classifier head (``teach_head``; see
     ClassifierHead.cross_fitted): the search sees each question scored by a head that was
-    not taught it, and the result carries the head taught by all of them.
+    not taught it, and the result carries the head taught by all of them. Questions
+    marked ``teach_only`` teach the head and take no part in the search (LabelledQuery).
 
     ``fixed_fusion`` skips the fusion search (the benchmark uses it to measure one leg);
     ``use_classifier=False`` leaves the classifier head out (dense + BM25 only).
@@ -376,8 +384,9 @@ def calibrate(
     components = [kb.component_scores(item.query) for item in queries]
     expected = [item.expected for item in queries]
     pairs = kb.duplicate_pairs
-    in_scope = sum(e is not None for e in expected)
-    oos = len(expected) - in_scope
+    teach_only = any(item.teach_only for item in queries)
+    in_scope = sum(item.expected is not None and not item.teach_only for item in queries)
+    oos = sum(item.expected is None and not item.teach_only for item in queries)
     has_head = use_classifier and bool(components) and components[0].classifier is not None
 
     enough = in_scope >= MIN_CALIBRATION_IN_SCOPE and oos >= MIN_CALIBRATION_OUT_OF_SCOPE
@@ -385,24 +394,42 @@ def calibrate(
     if has_head:
         # Always a fresh head, stored with the result: one a stale calibration taught
         # must neither score these questions (it may have memorised them) nor stay.
-        learned = _taught_head(kb, components, expected, ids) if enough and teach_head else None
+        learned = (
+            _taught_head(kb, components, expected, ids, [q.teach_only for q in queries])
+            if enough and teach_head
+            else None
+        )
         if learned is None:
             learned = _paraphrase_head(kb, components, ids)
         if learned is not None:
             head, components, taught = learned
 
+    if teach_only:  # taught above; the thresholds are chosen on the rest alone
+        scored = [index for index, item in enumerate(queries) if not item.teach_only]
+        components = [components[index] for index in scored]
+        expected = [expected[index] for index in scored]
     if not has_head:  # a head the KB kept from elsewhere must neither veto nor answer
         components = [replace(c, classifier=None, outside=0.0) for c in components]
     if not enough:
         fusion, thresholds = default_settings(kb.manifest.encoder)
         fusion = fixed_fusion or fusion
-        fused = np.stack([c.fused(fusion) for c in components])
         reason = (
             f"开发集只有 {in_scope} 条范围内、{oos} 条超出范围的问题"
             f"（校准至少需要 {MIN_CALIBRATION_IN_SCOPE} 条和 {MIN_CALIBRATION_OUT_OF_SCOPE} 条），"
             "使用编码器的默认融合权重和阈值。"
         )
-        outcomes = _outcomes(fused, expected, ids, thresholds, pairs, components=components)
+        outcomes = (
+            _outcomes(
+                np.stack([c.fused(fusion) for c in components]),
+                expected,
+                ids,
+                thresholds,
+                pairs,
+                components=components,
+            )
+            if components  # a file of teach-only questions alone scores nothing
+            else []
+        )
         return Calibration(
             fusion, thresholds, summarize(outcomes), source, "defaults", reason, head=head
         )
@@ -444,13 +471,17 @@ def _taught_head(
     components: list[ComponentScores],
     expected: Sequence[str | None],
     ids: Sequence[str],
+    teach_only: Sequence[bool],
 ) -> tuple[ClassifierHead, list[ComponentScores], int] | None:
     """The head taught by the labelled questions as well (out-of-scope ones as the head's
     "none of these" class), and the components with each question's held-out head
     probabilities; returns (head, components, questions taught)."""
     rows = kb.head_training_rows()
     examples = _examples(
-        ids, expected, [(component.vector, component.text) for component in components]
+        ids,
+        expected,
+        [(component.vector, component.text) for component in components],
+        teach_only,
     )
     if rows is None or examples is None:
         return None
@@ -499,6 +530,7 @@ def head_taught_by(
         ids,
         [q.expected for q in queries],
         [(vector, canonicalize(q.query)) for q, vector in zip(queries, vectors, strict=True)],
+        [q.teach_only for q in queries],
     )
     if rows is None or examples is None:
         return None
@@ -509,9 +541,11 @@ def _examples(
     ids: Sequence[str],
     expected: Sequence[str | None],
     embedded: Sequence[tuple[np.ndarray | None, str]],
+    teach_only: Sequence[bool],
 ) -> tuple[list[int], LabelledTexts] | None:
     """The labelled questions the head can learn from, as (their positions, the
-    questions), where owner ``len(ids)`` is out of scope; None without any in-scope one.
+    questions), where owner ``len(ids)`` is out of scope and ``len(ids) + 1`` a
+    teach-only out-of-scope question (ClassifierHead); None without any in-scope one.
     ``embedded``: each question's embedding (None if it has none) and canonicalised text.
     """
     position = {faq_id: index for index, faq_id in enumerate(ids)}
@@ -526,7 +560,11 @@ def _examples(
     if not any(expected[index] is not None for index in labelled):
         return None
     owners = np.array(
-        [position.get(str(expected[index]), len(ids)) for index in labelled], dtype=np.int32
+        [
+            position.get(str(expected[index]), len(ids) + int(teach_only[index]))
+            for index in labelled
+        ],
+        dtype=np.int32,
     )
     return labelled, LabelledTexts(np.stack(stacked).astype(np.float32), texts, owners)
 

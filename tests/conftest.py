@@ -30,6 +30,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FAQ_PATH = PROJECT_ROOT / "data" / "faq_zh.yml"
 DEV_SPLIT = PROJECT_ROOT / "data" / "eval" / "dev.jsonl"
 TEST_SPLIT = PROJECT_ROOT / "data" / "eval" / "test.jsonl"
+# Same-domain questions the FAQ does not cover, held out like the test split.
+UNCOVERED_SPLIT = PROJECT_ROOT / "data" / "eval" / "test_uncovered.jsonl"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ budgets, robust defaults for a dev split too small to calibrate on, and the curv
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +15,11 @@ from kb.evaluation import (
     OOS_ANSWERED_BUDGET,
     WRONG_ANSWER_BUDGET,
     Calibration,
+    EvalFileError,
     LabelledQuery,
     Outcome,
     calibrate,
+    read_eval_file,
     summarize,
     unseen,
     within_budget,
@@ -159,6 +162,47 @@ def test_a_split_with_too_few_out_of_scope_questions_to_certify_uses_the_default
     assert "18 条超出范围" in result.reason and "19 条" in result.reason
     kb, queries = _dev_split(np.random.default_rng(7), in_scope=80, oos=19)
     assert calibrate(kb, queries, "enough").mode == "calibrated"  # type: ignore[arg-type]
+
+
+def test_teach_only_questions_take_no_part_in_choosing_the_thresholds() -> None:
+    """Hard negatives collected on purpose teach the head; counted, they would skew the
+    rates the budgets are about (here: out-of-scope questions that score like answers)."""
+    kb, queries = _dev_split(np.random.default_rng(3), in_scope=120, oos=60)
+    plain = calibrate(kb, queries, "plain")  # type: ignore[arg-type]
+    for n in range(40):
+        kb.scores[f"hard{n}"] = _scores(n % len(IDS), 0.9, 0.5)
+    hard = [LabelledQuery(f"hard{n}", None, teach_only=True) for n in range(40)]
+    taught = calibrate(kb, [*queries, *hard], "taught")  # type: ignore[arg-type]
+    assert (taught.fusion, taught.thresholds) == (plain.fusion, plain.thresholds)
+    assert taught.report == plain.report and taught.report.n == len(queries)
+    # Counted as ordinary questions they would have pushed the answer threshold up.
+    counted = [replace(item, teach_only=False) for item in hard]
+    scored = calibrate(kb, [*queries, *counted], "counted")  # type: ignore[arg-type]
+    assert scored.thresholds.answer > plain.thresholds.answer
+
+
+def test_a_split_of_teach_only_questions_alone_uses_the_defaults() -> None:
+    kb, queries = _dev_split(np.random.default_rng(7), in_scope=30, oos=30)
+    only = [replace(item, teach_only=True) for item in queries]
+    result = calibrate(kb, only, "only")  # type: ignore[arg-type]
+    assert result.mode == "defaults" and result.report.n == 0
+    assert "开发集只有 0 条范围内、0 条超出范围" in result.reason
+
+
+def test_the_dev_file_marks_teach_only_questions(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    path.write_text(
+        '{"query": "余额有利息吗", "expected": null, "teach_only": true}\n'
+        '{"query": "怎么提现", "expected": "withdraw_how"}\n',
+        "utf-8",
+    )
+    assert read_eval_file(path) == [
+        LabelledQuery("余额有利息吗", None, teach_only=True),
+        LabelledQuery("怎么提现", "withdraw_how"),
+    ]
+    path.write_text('{"query": "余额有利息吗", "expected": null, "teach_only": "yes"}\n', "utf-8")
+    with pytest.raises(EvalFileError, match=r"dev\.jsonl:1: teach_only 只能是 true 或 false"):
+        read_eval_file(path)
 
 
 def _with_head(

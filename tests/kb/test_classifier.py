@@ -89,6 +89,35 @@ def test_a_saved_head_loads_with_its_out_of_scope_class(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["classifier.npz"]  # no staging left
 
 
+def test_teach_only_questions_get_an_out_of_scope_class_of_their_own(tmp_path: Path) -> None:
+    """Off-domain questions on one side of the entries, look-alikes the FAQ does not
+    cover on another: one linear "none" class cannot sit in both places, two can."""
+    rng = np.random.default_rng(11)
+    centres = np.eye(DIM, dtype=np.float32)
+    rows = np.vstack([_around(centres[entry], 6, rng) for entry in range(3)])
+    owners = np.repeat(np.arange(3, dtype=np.int32), 6)
+    off_domain = _around(centres[3], 10, rng)
+    look_alikes = _around(-centres[3], 10, rng)  # the opposite side
+    examples = _unworded(
+        np.vstack([off_domain, look_alikes]),
+        np.array([3] * 10 + [4] * 10),  # 3: out of scope, 4: teach-only out of scope
+    )
+    head = ClassifierHead.taught(_unworded(rows, owners), 3, examples)
+    assert head is not None and head.outside == 2 and head.entries == 3
+    for place in (centres[3], -centres[3]):
+        probabilities = head.probabilities(place, "")
+        assert probabilities.shape == (3,)
+        assert outside_of(head, probabilities) > 0.7
+    assert head.probabilities(centres[0], "").argmax() == 0
+    path = tmp_path / "classifier.npz"
+    head.save(path)
+    with np.load(path) as stored:  # code that knows one such class cannot misread it
+        assert "bias" not in stored.files
+    loaded = ClassifierHead.load(path)
+    assert loaded is not None and loaded.outside == 2 and loaded.entries == 3
+    assert np.allclose(loaded.probabilities(-centres[3], ""), head.probabilities(-centres[3], ""))
+
+
 def test_the_out_of_scope_probability_is_what_the_entries_leave() -> None:
     centres, rows, examples = _setting()
     taught = ClassifierHead.taught(rows, 3, examples)

@@ -108,9 +108,10 @@ def test_the_best_among_the_wanted_entries_wherever_it_ranks(
     knowledge_base: KnowledgeBase,
 ) -> None:
     question = "我爸说有人加他微信说可以帮他提额，要先交500手续费"
-    shown = {candidate.id for candidate in knowledge_base.query(question).candidates}
+    # The fees entry leads (the scam's bait is a fee); the wanted entry is found anyway.
+    leading = knowledge_base.query(question).candidates[0].id
     found = knowledge_base.best_among(question, lambda faq: faq.id == "fraud_scam")
-    assert found is not None and found.id == "fraud_scam" and "fraud_scam" not in shown
+    assert found is not None and found.id == "fraud_scam" and leading != "fraud_scam"
     assert knowledge_base.best_among(question, lambda faq: False) is None
 
 
