@@ -384,7 +384,7 @@ def calibrate(
     components = [kb.component_scores(item.query) for item in queries]
     expected = [item.expected for item in queries]
     pairs = kb.duplicate_pairs
-    teach_only = any(item.teach_only for item in queries)
+    marked = any(item.teach_only for item in queries)
     in_scope = sum(item.expected is not None and not item.teach_only for item in queries)
     oos = sum(item.expected is None and not item.teach_only for item in queries)
     has_head = use_classifier and bool(components) and components[0].classifier is not None
@@ -404,7 +404,7 @@ def calibrate(
         if learned is not None:
             head, components, taught = learned
 
-    if teach_only:  # taught above; the thresholds are chosen on the rest alone
+    if marked:  # taught above; the thresholds are chosen on the rest alone
         scored = [index for index, item in enumerate(queries) if not item.teach_only]
         components = [components[index] for index in scored]
         expected = [expected[index] for index in scored]
