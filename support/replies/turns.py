@@ -111,7 +111,10 @@ MIN_DESCRIBED_SHARE = 0.5
 WEAKEST_DESCRIBED_SHARE = 0.9
 # Aspects that are subjects of their own entries (limits, fees, rates): asked after a
 # topic that says nothing of them, the entry on them may.
-_OWN_SUBJECT_ASPECT = re.compile(r"限额|上限|额度|手续费|费用|收费|扣费|汇率")
+# 「最多能汇多少」 asks for a limit too; 「最多要等多少天」 asks for a time, which any entry has.
+_OWN_SUBJECT_ASPECT = re.compile(
+    r"限额|上限|额度|最多.{0,4}多少(?![天小分秒久])|手续费|费用|收费|扣费|汇率"
+)
 # A category with at most this many entries tells which of a list a follow-up means.
 MAX_SIBLINGS = 4
 # 「转账的」「信用卡的」: a message this short ending in 的 narrows the topic down.

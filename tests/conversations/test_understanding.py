@@ -854,9 +854,18 @@ def test_a_limit_asked_after_a_topic_without_one_is_quoted_from_the_limits(
     turn = respond(knowledge_base, "那有没有上限", first.context)
     assert turn.context.topic == "limits"
     assert "额度" in turn.answer.replies[0].text or "限额" in turn.answer.replies[0].text
+    # 「最多…多少」 asks for the limit without naming it.
+    first = respond(knowledge_base, "跨境汇款怎么操作", Context())
+    assert first.context.topic == "cross_border_transfer"
+    turn = respond(knowledge_base, "那一次最多能汇多少", first.context)
+    assert turn.context.topic == "limits"
+    assert "额度" in turn.answer.replies[0].text or "限额" in turn.answer.replies[0].text
     # A dimension of any entry (time) is no such subject: no jump to another entry.
     first = respond(knowledge_base, "忘了登录密码", Context())
     assert respond(knowledge_base, "要多久", first.context).context.topic == first.context.topic
+    first = respond(knowledge_base, "充值没到账", Context())
+    turn = respond(knowledge_base, "最多要等多少天", first.context)
+    assert turn.context.topic == first.context.topic
 
 
 @pytest.mark.parametrize(
