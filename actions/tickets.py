@@ -28,7 +28,7 @@ from support.knowledge.categories import CATCH_ALL
 from support.replies import signals
 from support.replies.answering import answer_query
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON, SAFETY_STEPS
-from support.tickets.flows import category_named_in, category_of_problem
+from support.tickets.flows import category_named_in, category_of_problem, corrects_category
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
@@ -96,6 +96,8 @@ def settled(text: str) -> bool:
 
 def _wants_to_leave(tracker: Tracker) -> bool:
     text = (tracker.latest_message.get("text") or "").strip().strip("。！!.")
+    if corrects_category(text):  # 「等一下 分类选错了」 goes back a step, not out
+        return False
     return tracker.get_intent_of_latest_message() == "cancel" or text in CANCEL_WORDS
 
 
@@ -123,6 +125,9 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(text=notice + "请换一种方式描述。")
             requested = tracker.get_slot("requested_slot")
             return [SlotSet(requested, None)] if requested else []
+        recategorised = _recategorised(dispatcher, tracker)
+        if recategorised is not None:
+            return recategorised
         events: list[EventType] = await super().run(dispatcher, tracker, domain)
         return events
 
@@ -209,6 +214,25 @@ class ValidateTicketForm(FormValidationAction):
             return {"transaction_id": None}
         dispatcher.utter_message(text="交易单号一般是 6–40 位字母或数字。没有的话请回复“无”。")
         return {"transaction_id": None}
+
+
+def _recategorised(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """「刚才选错了 应该是提现的问题」 while the form asks for something after the category:
+    the category is changed to the one named (or asked again when none is), and the
+    message is not kept as the answer to what the form asked. None when it is no such
+    correction."""
+    requested = tracker.get_slot("requested_slot")
+    chosen = tracker.get_slot("category")
+    text = tracker.latest_message.get("text") or ""
+    if requested in (None, "category") or not chosen or not corrects_category(text):
+        return None
+    undone = SlotSet(requested, None)  # the message was extracted into it
+    named = category_named_in(text, runtime.ticket_categories().current())
+    if named is not None and named != chosen:
+        dispatcher.utter_message(text=f"好的，分类改为「{named}」。")
+        return [SlotSet("category", named), undone]
+    dispatcher.utter_message(text="好的，请重新选择问题分类。")
+    return [SlotSet("category", None), undone]
 
 
 def contact_in(text: str) -> str | None:

@@ -22,6 +22,27 @@ _OTHER_WORDS = re.compile(r"支付密码|支付宝|微信支付|云闪付|银联
 _NEGATION = re.compile(r"[没不未无]|没有")
 
 
+# 「分类不对 是充值的」「类别选错了」: the chosen category, called wrong in so many words.
+_CATEGORY_CALLED_WRONG = re.compile(
+    r"(?:分类|类别)[^，,。\s]{0,3}(?:错|不对|有误)"
+    r"|(?:选|点|按|搞|弄)错[^，,。\s]{0,2}(?:分类|类别)"
+    r"|不(?:是|属于)(?:这个|这一|这)(?:分类|类别|类)"
+)
+# 「刚才选错了 应该是提现的问题」「点错了，是转账」: a slip, then what was meant. A slip
+# alone inside a story (「我转账时点错了收款人」) is the problem, not the form's answer.
+_SLIP_THEN_MEANT = re.compile(
+    r"(?:选|点|按)错了?[，,。\s]*(?:应该|应当|其实|我要的|我想选的)?是"
+    r"|^(?:刚才|刚刚)?(?:我)?(?:选|点|按)错了?[。!！~]*$"
+)
+
+
+def corrects_category(text: str) -> bool:
+    """Whether ``text`` takes back the category chosen a moment ago, whatever the form
+    asks now (it is then no description, contact or transaction number)."""
+    normal = normalize(text)
+    return bool(_CATEGORY_CALLED_WRONG.search(normal) or _SLIP_THEN_MEANT.search(normal))
+
+
 def category_named_in(text: str, categories: Sequence[str]) -> str | None:
     """The one category that ``text`` names among its words (「是转账的时候不见的」
     「提现被退回了好几次」); None when it names none or several. 「其他」 is no name here

@@ -503,6 +503,32 @@ async def test_a_category_named_in_passing_is_taken(make_tracker: MakeTracker) -
     assert slots["category"] != "充值" and slots["category"] != "提现"
 
 
+@pytest.mark.parametrize("slot", ["description", "contact", "transaction_id"])
+async def test_a_category_taken_back_later_is_changed_not_kept_as_the_answer(
+    make_tracker: MakeTracker, slot: str
+) -> None:
+    """「刚才选错了 应该是提现的问题」 where the form asks for something else: the category
+    changes, and the message fills nothing (the form asks the same again)."""
+    text = "刚才选错了 应该是提现的问题"
+    tracker = form_tracker(make_tracker, slot, text, slots={"category": "充值"})
+    dispatcher, slots = await validate(tracker)
+    assert slots == {"category": "提现", slot: None}
+    assert "「提现」" in dispatcher.messages[0]["text"]
+    # None named: the category is asked again, whatever intent the words got.
+    tracker = form_tracker(
+        make_tracker, slot, "等一下 分类选错了", intent="cancel", slots={"category": "充值"}
+    )
+    _, slots = await validate(tracker)
+    assert slots == {"category": None, slot: None}
+
+
+async def test_a_slip_told_as_the_problem_is_the_description(make_tracker: MakeTracker) -> None:
+    text = "我转账时点错了收款人 钱转给了别人"
+    tracker = form_tracker(make_tracker, "description", text, slots={"category": "转账"})
+    _, slots = await validate(tracker)
+    assert slots == {"description": text}
+
+
 async def test_after_two_misses_the_category_is_other(make_tracker: MakeTracker) -> None:
     """No third time: 「其他」, and an agent sorts it out."""
     tracker = form_tracker(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kb.content import DEFAULT_CATEGORIES
 from kb.knowledge_base import Decision, KnowledgeBase
-from support.tickets.flows import category_named_in, category_of_problem
+from support.tickets.flows import category_named_in, category_of_problem, corrects_category
 
 
 def test_a_clear_problem_gets_its_entrys_category(knowledge_base: KnowledgeBase) -> None:
@@ -53,3 +55,15 @@ def test_a_category_is_named_only_where_it_is_meant() -> None:
         "其他的都试过了",
     ):
         assert category_named_in(text, DEFAULT_CATEGORIES) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "takes_back"),
+    [("刚才选错了 应该是提现的问题", True), ("分类不对 是充值的", True), ("类别选错了", True),
+     ("点错了，是转账", True), ("选错了", True), ("不是这个分类", True),
+     ("選錯了 應該是提現", True),
+     ("我转账时点错了收款人", False), ("选错了银行卡 钱转到另一张卡上了", False),
+     ("提现失败了 提示错误", False), ("13812345678", False)],
+)  # fmt: skip
+def test_a_category_is_taken_back_only_in_so_many_words(text: str, takes_back: bool) -> None:
+    assert corrects_category(text) is takes_back
