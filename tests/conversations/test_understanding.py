@@ -518,6 +518,9 @@ def test_fees_reset_links_and_returns_of_ones_own_are_no_scam(text: str) -> None
         ("查不到吗 那找个客服", "wants_person"),
         ("搵真人同我傾啦", "wants_person"),
         ("试过了", "not_solved"),
+        ("按你说的弄了 还是锁着 😭", "not_solved"),
+        ("改了密码还是显示账户异常", "not_solved"),
+        ("按您的步骤操作了也一样", "not_solved"),
         ("回话啊", "frustrated"),
         ("再不给我解决我就报警了 钱被冻了一个礼拜", "frustrated"),
     ],
@@ -872,7 +875,8 @@ def test_a_limit_asked_after_a_topic_without_one_is_quoted_from_the_limits(
     ("text", "corrects"),
     [("我说错了 是提现不是充值", True), ("哦不是 是换绑银行卡", True),
      ("是换号码 不是换手机", True), ("是我操作的 不是别人", False), ("不是我操作的", False),
-     ("是手续费不是很高吗", False)],
+     ("是手续费不是很高吗", False), ("不对 我是想把钱弄到银行卡上", True),
+     ("不对啊 我问的是提现", True), ("不对", False), ("不对吧 这么贵", False)],
 )  # fmt: skip
 def test_corrections_with_a_slip_or_the_meant_thing_first(text: str, corrects: bool) -> None:
     assert signals.corrects(text) is corrects
@@ -1905,7 +1909,10 @@ def test_a_message_pushing_a_link_then_a_password_typed_is_urgent(
     [("充值三天了没到账，帮我登记一下", True), ("麻烦提交个工单", True), ("帮我提交一个工单", True),
      ("帮我把这个问题报给后台处理", True), ("提交工单后多久回复", False),
      ("之前提交工单了 没人回", False), ("去派出所登记一下", False), ("我的工单处理到哪了", False),
-     ("商家开单子了吗", False)],
+     ("商家开单子了吗", False), ("提交工单：充值没到账，订单号CZ20240601778", True),
+     ("我想提交一个投诉 付款失败了还扣了钱", True), ("我要申诉 提现被退回了好几次", True),
+     ("我要反馈问题 提现被冻结了好几天了", True), ("提交工单要多久才有人处理", False),
+     ("我要投诉", False), ("提交投诉后多久有结果", False)],
 )  # fmt: skip
 def test_a_request_to_open_a_ticket(text: str, opens: bool) -> None:
     assert signals.read(text).opens_ticket is opens
