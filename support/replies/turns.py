@@ -783,6 +783,16 @@ def _understood(
             # Among clauses that settle it differently, the message as a whole decides.
             result = min(settling, key=lambda found: offered.index(_top_id(found)))
     elif result.decision is Decision.FALLBACK and answered:
+        # A clause of the story (「给我妈转生活费」: how to transfer) does not outvote what
+        # the clauses that ask point to, even unanswered (「你们这边能直接帮我撤回吗」: a
+        # wrong recipient, which 「结果通讯录里选错了人」 answers).
+        pointed = {
+            candidate.id
+            for part, found in looked_up
+            if understanding.asks(part)
+            for candidate in found.candidates[:2]
+        }
+        answered = [found for found in answered if _top_id(found) in pointed] or answered
         result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
     if result.decision is Decision.FALLBACK:
         # Lost in the story as a whole, but its question narrows it down on its own.

@@ -1778,6 +1778,38 @@ def test_the_clauses_that_ask_carry_the_question(knowledge_base: KnowledgeBase) 
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "check_balance")
 
 
+def test_a_scene_the_kb_answers_does_not_outvote_what_the_question_points_to(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """Nothing answers the whole story, nor its asking clause; of the clauses the KB does
+    answer, the one the question points to is taken, not the scene with the higher score
+    (「给我妈转生活费」 would be how to transfer)."""
+    scene, slip, question = "给我妈转生活费", "结果通讯录里选错了人", "你们能直接帮我撤回吗"
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            scene: (Decision.ANSWER, ["transfer_how"]),
+            slip: (Decision.ANSWER, ["wrong_recipient"]),
+            question: (Decision.FALLBACK, ["wrong_recipient", "transfer_pending"]),
+        },
+        scores={scene: 0.56, slip: 0.38},
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {slip} {question}", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "wrong_recipient")
+    # A question that points at neither leaves the choice to the scores.
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            scene: (Decision.ANSWER, ["transfer_how"]),
+            slip: (Decision.ANSWER, ["wrong_recipient"]),
+            question: (Decision.FALLBACK, ["fees"]),
+        },
+        scores={scene: 0.56, slip: 0.38},
+    )
+    turn = respond(cast(KnowledgeBase, kb), f"{scene} {slip} {question}", Context())
+    assert turn.context.topic == "transfer_how"
+
+
 def test_a_short_message_on_another_matter_does_not_lean_on_the_topic(
     knowledge_base: KnowledgeBase,
 ) -> None:
