@@ -715,6 +715,8 @@ _OPENS_TICKET = re.compile(
     r"|(?:我要|我想|帮我|请|麻烦)[^。]{0,4}提交(?:个|一个|一份)?(?:投诉|申诉)"
     r"|(?:我要|我想)(?:申诉|反馈(?:一下|个)?(?:问题|情况))"
 )
+# What may follow a request to file and say nothing more: 「帮我登记一下吧」.
+_REQUEST_TAIL = " ，,。.!！~～一下吧呀啊哈"
 _TICKET = re.compile(
     r"(?:提交|提|开|建|填|留)(?:个|一个|一张)?(?:工单|单子)|工单|留言|(?<![a-z])ticket(?![a-z])"
     r"|帮我登记|登记一下|报给(?:后台|技术|相关部门)|反馈给(?:后台|技术|相关部门)"
@@ -992,6 +994,10 @@ def question_part(normal: str) -> str:
     clauses = _CLAUSE_BREAK.split(normal)
     for clause in clauses:
         rest = _PERSON.sub("", _NOT_PERSON.sub("", clause)).strip()
+        # 「我想提交一个投诉」 beside the problem: the form takes the request, and read as
+        # a question it would be one about contacting us.
+        if len(clauses) > 1 and not _OPENS_TICKET.sub("", rest).strip(_REQUEST_TAIL):
+            continue
         calm = _FRUSTRATION.sub("", rest)
         # Anger, and nothing about the wallet once the service it is aimed at is taken
         # out too: 「太气人了」「我要投诉你们」「你们这个 app 怎么这么难用」.

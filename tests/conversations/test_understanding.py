@@ -1948,3 +1948,16 @@ def test_a_message_pushing_a_link_then_a_password_typed_is_urgent(
 )  # fmt: skip
 def test_a_request_to_open_a_ticket(text: str, opens: bool) -> None:
     assert signals.read(text).opens_ticket is opens
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("我想提交一个投诉 付款失败了还扣了钱", "付款失败了还扣了钱"),
+     ("充值三天了没到账，帮我登记一下", "充值三天了没到账"),
+     ("我要申诉 提现被退回了好几次", "提现被退回了好几次"),
+     ("我要提交工单", "我要提交工单")],
+)  # fmt: skip
+def test_the_request_to_file_is_not_part_of_the_question(text: str, question: str) -> None:
+    """Beside the problem, the request is the form's to take; looked up, 「我想提交一个投诉」
+    would be a question about contacting us. Alone, it is what the user asks."""
+    assert signals.read(text).question == question
