@@ -94,11 +94,22 @@ def settled(text: str) -> bool:
     )
 
 
+# 「不用提交工单了」「可以不提交工单吗」: a request to file, turned down.
+_NO_TICKET = re.compile(r"[不别甭](?:用|要|想|需要|必)?(?:再)?(?:帮我)?(?:提交|提|开|建|填|登记)")
+
+
 def _wants_to_leave(tracker: Tracker) -> bool:
     text = (tracker.latest_message.get("text") or "").strip().strip("。！!.")
     if corrects_category(text):  # 「等一下 分类选错了」 goes back a step, not out
         return False
-    return tracker.get_intent_of_latest_message() == "cancel" or text in CANCEL_WORDS
+    if text in CANCEL_WORDS:
+        return True
+    if tracker.get_intent_of_latest_message() != "cancel":
+        return False
+    # 「试了还是不行 给我提交个工单」 started the form; its 「不行」 may sound like a cancel
+    # to the NLU, but the message asks for the ticket.
+    normal = normalize(redact(text))
+    return not (signals.read(normal).opens_ticket and not _NO_TICKET.search(normal))
 
 
 class ValidateTicketForm(FormValidationAction):

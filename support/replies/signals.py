@@ -84,7 +84,7 @@ _PERSON = re.compile(
     r"|(?:talk|speak) to (?:a|your) (?:manager|supervisor)"
     # (canonicalize has made 「transfer」 转账 by now.)
     r"|(?:转账|connect|put) me (?:to|through to|with) (?:an? |the |your )?(?:live |real )?"
-    r"(?:agent|human|person|representative|客服|operator|staff|someone|support"
+    r"(?:agent|human|person|representative|客服|人工|真人|operator|staff|someone|support"
     r"|customer (?:service|support)))"
 )
 # 「不用转人工」「不要人工」 say the opposite.
@@ -665,7 +665,7 @@ _FRUSTRATION = re.compile(
     r"|(?<![给是转和跟])(?:他|你|真|太|特)妈的?(?=[\s,，!！。?？]|$)|^妈的(?=[\s,，!！])|(?:真|太|特|好)他妈"
     r"|tmd|卧槽|尼玛|(?<![a-z])tm(?=[已再又就都])"
     r"|^操(?=[\s,，!！])|^滚(?!动|筒|轮)|滚吧|滚蛋|没用的东西|敷衍|模板回复|(?:服务|客服|app|你们)[^。]{0,4}越来越差|效率(?:也)?太低|听不懂人话|我再说一遍"
-    r"|你们怎么回事|凭什么(?:冻结|扣|封|不让|限制)|(?:全是|都是|尽是)废话|(?<!商家)(?<!卖家)(?<!对方)说了半天"
+    r"|你们怎么回事|凭什么(?:冻结|扣|封|不让|限制)|凭(?:什么|啥)(?:啊|呀|呢|嘛)?(?=$|[\s,，。!！?？])|(?:全是|都是|尽是)废话|(?<!商家)(?<!卖家)(?<!对方)说了半天"
     # Asking or trying again, not counting: 「都第三次了」「失败三次了」, not 「第二次转账」.
     r"|(?:都|已经)第[二三四五六七八九十几两\d]+次"
     r"|第[二三四五六七八九十几两\d]+次(?:了|问|说|联系|找|来|打|反映|咨询|投诉)"

@@ -48,6 +48,7 @@ from support.replies.vocabulary import (
     NO_SUCH_OPTION,
     NONE_OF_THESE,
     NOT_SOLVED,
+    NOT_SOLVED_TICKET,
     NOT_THIS_ANSWER,
     NOTHING_MORE,
     NOTHING_MORE_ON,
@@ -436,12 +437,19 @@ def _no_such_option(context: Context) -> Turn:
 
 def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
     """「还是不行」 right after an answer: not another FAQ, but a person first, and the
-    answered FAQ's ticket category ready. Recorded as a miss of that FAQ."""
+    answered FAQ's ticket category ready. Recorded as a miss of that FAQ.
+
+    「试了还是不行 给我提交个工单」 asks for the ticket itself: the form begins, with
+    that category, instead of the buttons."""
     faq = kb.get(context.topic) if context.topic else None
     category = faq.category.value if faq is not None and faq.escalate == "ticket" else None
     streak = context.fallback_streak + 1
     meta = kb_metadata(Decision.FALLBACK, said.question or said.text, faq)
-    replies: tuple[Reply, ...] = (Reply(NOT_SOLVED, HUMAN_FIRST, meta),)
+    replies: tuple[Reply, ...] = (
+        (Reply(NOT_SOLVED_TICKET, (), meta),)
+        if said.opens_ticket
+        else (Reply(NOT_SOLVED, HUMAN_FIRST, meta),)
+    )
     if said.frustrated:
         replies = (Reply(APOLOGY), *replies)
     answer = Answer(Decision.FALLBACK, replies, [], streak, ticket_category=category)
@@ -452,7 +460,8 @@ def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
         frustrated=context.frustrated or said.frustrated,
         answered=False,
     )
-    return Turn(answer, kept, signals=("not_solved",))
+    signals = ("not_solved", "ticket") if said.opens_ticket else ("not_solved",)
+    return Turn(answer, kept, signals=signals, opens_ticket=said.opens_ticket)
 
 
 def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FAQ | None:
@@ -793,6 +802,11 @@ def _understood(
             for candidate in found.candidates[:2]
         }
         answered = [found for found in answered if _top_id(found) in pointed] or answered
+        # Where the asking clauses point nowhere (「这是什么情况」), the clause that agrees
+        # with the message as a whole: in a long top-up story, 「往钱包里充了两千」 rather
+        # than 「交易记录里这笔显示处理中」, which alone reads as how to see the records.
+        whole = _top_id(result)
+        answered = [found for found in answered if _top_id(found) == whole] or answered
         result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
     if result.decision is Decision.FALLBACK:
         # Lost in the story as a whole, but its question narrows it down on its own.
@@ -866,6 +880,7 @@ def _leaned_on(
         )
         and _elliptical(question)
         and (_leans_on(topic, question, result) or (answered and _tells_more(question, result)))
+        and not _other_trouble(topic, question, result)
     ):
         return None
     kind = _narrowed_kind(question)
@@ -930,6 +945,19 @@ def _tells_more(question: str, result: QueryResult) -> bool:
         result.decision is Decision.CLARIFY
         and not understanding.has_domain_term(normal)
         and not understanding.asks(question)
+    )
+
+
+def _other_trouble(topic: FAQ, question: str, result: QueryResult) -> bool:
+    """「网上买东西也付不了」 after the answer on paying in a shop: trouble of its own, in
+    words that name nothing of the wallet, which the KB alone ranks under another entry;
+    not more of the same case (「我什么都没干 突然就锁了」 after a locked account is)."""
+    return (
+        understanding.reports_trouble(question)
+        and not _says_it_goes_on(question)
+        and not understanding.has_domain_term(understanding.normalize(question))
+        and result.top is not None
+        and result.top.id != topic.id
     )
 
 

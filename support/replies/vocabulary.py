@@ -150,6 +150,8 @@ NOT_SOLVED = (
     "抱歉，上面的办法没能解决您的问题。这种情况建议转人工客服，由客服同事帮您查看具体原因；"
     "也可以提交工单，我们会有专人跟进。"
 )
+# The same, to a user who asked for a ticket in the same breath: the form follows.
+NOT_SOLVED_TICKET = "抱歉，上面的办法没能解决您的问题。我这就帮您提交工单，由专人跟进。"
 # An FAQ marked 「escalate: human」 usually needs a person to look at the account.
 PERSON_ADVISED = "这类问题通常需要人工客服核实处理，可以直接转人工。"
 

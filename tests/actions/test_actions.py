@@ -332,6 +332,21 @@ async def test_cancel_leaves_the_form_at_any_point(
 
 
 @pytest.mark.parametrize(
+    ("text", "leaves"),
+    [("试了还是不行 给我提交个工单", False), ("不行 帮我提个工单吧", False),
+     ("不用提交工单了", True), ("可以不提交工单吗", True), ("不想弄了", True)],
+)  # fmt: skip
+async def test_a_request_to_file_heard_as_a_cancel_starts_the_form(
+    make_tracker: MakeTracker, text: str, leaves: bool
+) -> None:
+    """The message that started the form asks for the ticket; its 「不行」 may still
+    sound like a cancel to the NLU. A request turned down does leave."""
+    tracker = form_tracker(make_tracker, "category", text, intent="cancel")
+    _, slots = await validate(tracker)
+    assert (slots.get("requested_slot", "kept") is None) is leaves
+
+
+@pytest.mark.parametrize(
     ("slot", "text"),
     [
         ("contact", "不用回复了 我自己解决了"),

@@ -58,7 +58,8 @@ from support.replies.vocabulary import (
      "我只想找个人问问",
      "我要跟真人聊",
      "找个人跟我说",
-     "有没有人能跟我说一下"],
+     "有没有人能跟我说一下",
+     "pls transfer me to 人工 my account got frozen"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -551,7 +552,9 @@ def test_a_risk_control_freeze_is_no_scam() -> None:
      "凭什么冻结我的账户",
      "说了半天全是废话",
      "你们的客服太敷衍了吧",
-     "i'm so fed up with this"],
+     "i'm so fed up with this",
+     "又扣我手续费 凭什么啊",
+     "凭啥！"],
 )  # fmt: skip
 def test_frustration(text: str) -> None:
     assert signals.read(text).frustrated
@@ -891,6 +894,38 @@ def test_still_not_solved_after_a_person_was_suggested_hands_off(
     third = respond(knowledge_base, "还是不行", second.context)
     assert third.handoff is not None
     assert third.handoff.reason is HandoffReason.BOT_FALLBACK and not third.handoff.urgent
+
+
+def test_not_solved_with_a_request_for_a_ticket_opens_the_form(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「试了还是不行 给我提交个工单」: the ticket asked for, not the buttons to choose it."""
+    first = respond(knowledge_base, "提现失败了怎么办", Context())
+    assert first.context.topic == "withdraw_failed"
+    turn = respond(knowledge_base, "试了还是不行 给我提交个工单", first.context)
+    assert turn.opens_ticket and turn.handoff is None
+    assert "not_solved" in turn.signals
+    assert turn.answer.ticket_category is not None
+    assert all(not reply.buttons for reply in turn.answer.replies)
+    # Without the request, the person comes first, as before.
+    plain = respond(knowledge_base, "试了还是不行", first.context)
+    assert not plain.opens_ticket and plain.answer.replies[0].buttons
+
+
+def test_trouble_the_kb_places_elsewhere_is_no_follow_up(knowledge_base: KnowledgeBase) -> None:
+    """「网上买东西也付不了」 after paying in a shop: the same trouble somewhere else, read
+    on its own, not 「nothing more on this」 about the shop."""
+    first = respond(knowledge_base, "在店里怎么扫码付款", Context())
+    assert first.context.topic == "qr_payment"
+    turn = respond(knowledge_base, "网上买东西也付不了", first.context)
+    assert "follow_up" not in turn.signals
+    shown = [candidate["id"] for candidate in turn.answer.candidates]
+    assert "qr_payment" not in shown[:1]
+    assert {"payment_failed", "online_checkout"} & set(shown)
+    # Trouble that stays with the topic still continues it.
+    locked = respond(knowledge_base, "账户被锁了怎么办", Context())
+    again = respond(knowledge_base, "我什么都没干 突然就锁了", locked.context)
+    assert again.context.topic == "account_locked"
 
 
 def test_a_cause_ruled_out_moves_on_to_the_others(knowledge_base: KnowledgeBase) -> None:
@@ -1431,6 +1466,27 @@ def test_a_clause_that_only_sets_the_scene_does_not_take_over(
     )
     turn = respond(cast(KnowledgeBase, kb), f"{scene} {question}", Context())
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "bind_card")
+
+
+def test_a_story_whose_question_points_nowhere_keeps_to_what_it_is_about(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「请问这是什么情况」 points at no entry: of the clauses the KB answers, the one that
+    agrees with the message as a whole (the top-up), not the scene with the higher score."""
+    paid, records, asked = "往钱包里充了两千块钱", "交易记录里面这笔显示处理中", "这是什么情况"
+    script = {
+        f"{paid}，{records}，{asked}": (Decision.FALLBACK, ["topup_delay", "transfer_pending"]),
+        paid: (Decision.ANSWER, ["topup_delay"]),
+        records: (Decision.ANSWER, ["transaction_history"]),
+        asked: (Decision.FALLBACK, ["about_wallet"]),
+    }
+    kb = ScriptedKB(knowledge_base, script, {paid: 0.4, records: 0.45})
+    turn = respond(cast(KnowledgeBase, kb), f"{paid} {records} {asked}", Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "topup_delay")
+    # Where no answered clause agrees with the whole, the best scored one still answers.
+    script[f"{paid}，{records}，{asked}"] = (Decision.FALLBACK, ["transfer_pending"])
+    turn = respond(cast(KnowledgeBase, kb), f"{paid} {records} {asked}", Context())
+    assert turn.context.topic == "transaction_history"
 
 
 def test_a_clause_does_not_settle_it_away_from_the_topic(knowledge_base: KnowledgeBase) -> None:
