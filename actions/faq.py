@@ -23,6 +23,7 @@ from actions.ticket_status import (
 )
 from guard import hidden_notice, redact
 from kb.knowledge_base import Decision
+from kb.text import normalize
 from support.channels import BRIEF_CHANNELS
 from support.replies import signals
 from support.replies.answering import (
@@ -35,6 +36,7 @@ from support.replies.answering import (
 )
 from support.replies.turns import Context, Turn, respond
 from support.replies.vocabulary import PERSON_BUTTON, TICKET_TIMING
+from support.tickets.flows import MIN_DESCRIPTION
 
 # What each small-talk intent says when there is nothing else in the message.
 SMALL_TALK_RESPONSES = {
@@ -142,8 +144,24 @@ async def carry_out(
         plan = turn.handoff
         return [*events, *hand_off(dispatcher, tracker, plan.reason, plan.urgent, plan.question)]
     if turn.opens_ticket:  # 「充值三天了没到账，帮我登记一下」: answered, and the form begins
-        return [*remembered(turn.answer, turn.context), FollowupAction("ticket_form")]
+        told = _problem_told(tracker)
+        described = [SlotSet("description", told)] if told is not None else []
+        return [*remembered(turn.answer, turn.context), *described, FollowupAction("ticket_form")]
     return remembered(turn.answer, turn.context)
+
+
+def _problem_told(tracker: Tracker) -> str | None:
+    """The problem told with the request to file (「想提交个工单 昨天充值了300 银行卡扣款了
+    余额一直没变」): the ticket's description already, so the form does not ask for it."""
+    text = redact(tracker.latest_message.get("text") or "")
+    problem = signals.read(text).question
+    if (
+        len(problem) >= MIN_DESCRIPTION
+        and signals.reports_trouble(problem)
+        and signals.names_a_subject(normalize(problem))
+    ):
+        return text
+    return None
 
 
 def understood(tracker: Tracker, *, intent: str | None = None) -> Turn:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from guard import redact
 from kb.knowledge_base import Decision
 from support.channels import Channel
 from support.escalations.schemas import EscalationRequest
-from support.replies import signals
-from support.replies.answering import Reply
-from support.replies.vocabulary import SAFETY_STEPS, HandoffReason, handoff_notice
+from support.replies.vocabulary import HandoffReason, handoff_notice
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -69,21 +64,3 @@ def hand_off(
     )
     # The bot stays silent from here until an agent resolves the case and resumes it.
     return [ConversationPaused()]
-
-
-class ActionHandoff(Action):
-    def name(self) -> str:
-        return "action_handoff"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        text = redact(tracker.latest_message.get("text") or "")
-        said = signals.read(text) if not text.startswith("/") else None
-        urgent = bool(tracker.get_slot("urgent")) or bool(said and said.urgent)
-        if said is not None and said.urgent:  # safety first, then the person
-            dispatcher.utter_message(text=Reply(SAFETY_STEPS).text)
-        question = said.question if said is not None and said.question else None
-        return hand_off(
-            dispatcher, tracker, handoff_reason(tracker, urgent=urgent), urgent, question
-        )

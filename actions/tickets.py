@@ -28,11 +28,15 @@ from support.knowledge.categories import CATCH_ALL
 from support.replies import signals
 from support.replies.answering import answer_query
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON, SAFETY_STEPS
-from support.tickets.flows import category_named_in, category_of_problem, corrects_category
+from support.tickets.flows import (
+    MIN_DESCRIPTION,
+    category_named_in,
+    category_of_problem,
+    corrects_category,
+)
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
-MIN_DESCRIPTION = 5
 
 # A contact, alone or inside words (「好吧 137 0000 2222」「手机号是13800001111」「+86 186
 # 0000 1111」「不想留手机 留邮箱吧 abc@example.com」): an email as written, a mainland mobile

@@ -41,10 +41,10 @@ _PERSON = re.compile(
     rf"|(?:跟|和|与|同)(?:你们)?的?{_STAFF}(?:直接)?(?:说话|聊|通话|沟通|对话|谈)(?!过|了)"
     r"|(?:跟|和|与|同)(?:你们)?的?(?:客服|人工客服|客服人员|客服专员|工作人员)(?:直接)?(?:通个电话|打个?电话)(?!的时候|时)"
     rf"|(?<!连)(?:给我)?接(?:一下)?你们的?{_STAFF}"
-    r"|(?:跟|和|与|同)(?:你们的?)?(?:真人|活人)(?:直接)?(?:说|聊|通话|沟通|对话|谈)"
+    r"|(?:跟|和|与|同)(?:你们的?)?(?:真人|活人)(?:直接)?(?:说|聊|讲|通话|沟通|对话|谈)"
     r"|(?:跟|和|与|同)你们(?:的)?(?:人|真人)(?:直接)?(?:说|聊|通话|沟通|对话|谈)(?!过|了|明)"
     r"|(?:找|叫|让)(?:你们)?的?(?:经理|主管|负责人|领导)(?:来|出来|过来)?(?=处理|说话|跟我|$|[\s,，。!！?？])"
-    rf"|(?:让|叫)(?:你们)?的?{_STAFF}(?:小姐姐|小哥哥|妹子)?(?:来)?(?:跟|和|给)我(?:说|聊|讲|回|打)"
+    rf"|(?:让|叫)(?:你们)?的?(?:个|一个|一位)?{_STAFF}(?:小姐姐|小哥哥|妹子)?(?:来)?(?:跟|和|给)我(?:说|聊|讲|回|打)"
     rf"|有(?:没有)?{_PERSON_NOUN}(?!审核|核实|复核|处理|费|智能)(?:吗|么|没有|不)?(?=$|[\s?？!！,，。啊呀])"
     r"|(?:人工){2,}|找(?:个)?(?:你们)?的?(?:客服)?(?:小姐姐|小哥哥)"
     rf"|(?:可以|能)(?:转)?{_PERSON_NOUN}(?:服务)?吗|找个真人(?:问问|问一下|聊聊|说说)"
@@ -87,6 +87,8 @@ _PERSON = re.compile(
     r"(?:agent|human|person|representative|客服|人工|真人|operator|staff|someone|support"
     r"|customer (?:service|support)))"
 )
+# 「要人工后面处理的那种工单」「人工跟进的工单」: the person handles the ticket.
+_PERSON_FOR_A_TICKET = re.compile(rf"{_PERSON_NOUN}[^，,。]{{0,8}}(?:的)?(?:那种|那个)?工单")
 # 「不用转人工」「不要人工」 say the opposite.
 _NOT_PERSON = re.compile(
     rf"(?:先|暂时|暂且|还)?(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要|不是要|不用麻烦)"
@@ -438,7 +440,7 @@ _COMPLIED = re.compile(
     r"|(?<![a-z])(?:made me (?:transfer|pay|send)|entered my)(?![a-z])"
     r"|(?:转|汇|付|打|交|给|发|扫|下载|告诉|念|报|投|充|还|装|下(?!单)|输|填|共享|退|垫)了"
     r"(?!一?(?:个|张|封)?(?:工单|邮件|反馈|投诉|电话|110|96110|报警))"
-    r"|点了(?:他|她|对方)?[^，,。]{0,4}(?:链接|网址)|点进去了"
+    r"|点了(?:他|她|对方)?[^，,。]{0,4}(?:链接|网址)|点进去了|(?:输|填|写)(?:进去|进|入|上去)了"
     r"|照(?:着)?做了|按(?:他|她|对方)?说的(?:做|弄|操作)了|拿到(?:了)?我的"
     r"|被(?:他|她|对方|骗子)[^，,。]{0,4}(?:转走|拿走|划走|骗走)"
     r"|钱[^，,。]{0,4}没了|给了?(?:他|她|对方|骗子|那个人|那人)了"
@@ -705,7 +707,7 @@ _NOT_SOLVED = re.compile(
 # Asking to leave a message for the support team.
 # Asking to have a ticket opened, in so many words (not 「我的工单处理到哪了」).
 _OPENS_TICKET = re.compile(
-    r"(?:帮我|给我|我要|我想|请|麻烦|能不能|可以)[^。]{0,4}(?:提交|提|开|建|填|留)(?:个|一个|一张)?工单"
+    r"(?:帮我|给我|我要|我想|^想|请|麻烦|能不能|可以)[^。]{0,4}(?:提交|提|开|建|填|留)(?:个|一个|一张)?工单"
     r"(?!后|了|过|.{0,4}(?:进度|状态|处理到|怎么样))"
     # 「提交工单：充值没到账……」: the request is the message's first words.
     r"|^(?:提交|提|开|建|填)(?:个|一个|一张)?工单(?!后|了|过|.{0,6}(?:进度|状态|处理到|怎么样|多久|吗|呢))"
@@ -870,7 +872,13 @@ def read(text: str) -> Signals:
 
 
 def _read(normal: str) -> Signals:
-    wants_person = bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal)
+    # 「要人工后面处理的那种工单」: the person is who will handle the ticket asked for.
+    for_the_ticket = bool(_OPENS_TICKET.search(normal)) and bool(
+        _PERSON_FOR_A_TICKET.search(normal)
+    )
+    wants_person = (
+        bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal) and not for_the_ticket
+    )
     accused = bool(_ACCUSATION.search(normal))
     # Fraud by someone else, not the wallet "scamming" or the user taken for a fraudster.
     others = _TAKEN_FOR_FRAUD.sub("", _ACCUSATION.sub("", normal))
@@ -1140,7 +1148,7 @@ _LABELLED_SECRET = re.compile(
 # What goes wrong, said without a question: 「绑不上」「付不了款」.
 _TROUBLE = re.compile(r"不上|不了|失败|不到|不行|[不未没]成功|没到|错误|报错|异常|被拒|冻结|锁")
 _TROUBLE_MORE = re.compile(
-    r"忘|丢|被盗|盗刷|转错|扣了|多扣|没收到|收不到|没反应|卡住|不对|不见|少了"
+    r"忘|丢|被盗|盗刷|转错|扣了|多扣|没收到|收不到|没反应|卡住|不对|不见|少了|没变|没有变|没动"
 )
 
 
@@ -1175,6 +1183,13 @@ def only_accuses(signals: Signals) -> bool:
 def speaks_of_someone(text: str) -> bool:
     """Whether ``text`` tells of another party (「他发了个你们的官方截图」「对方说」)."""
     return bool(_SOMEONE.search(normalize(text)))
+
+
+def declines_person(text: str) -> bool:
+    """Whether ``text`` turns a person down (「不用转人工」「先不需要人工哈」) and asks for
+    none elsewhere."""
+    normal = normalize(text)
+    return bool(_NOT_PERSON.search(normal)) and not _PERSON.search(_NOT_PERSON.sub(" ", normal))
 
 
 def reports_trouble(text: str) -> bool:

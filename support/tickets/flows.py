@@ -15,6 +15,9 @@ from kb.knowledge_base import Decision, KnowledgeBase
 from kb.text import normalize
 from support.knowledge.categories import CATCH_ALL
 
+# The fewest characters a ticket's description may have.
+MIN_DESCRIPTION = 5
+
 # Words that hold a category's name without meaning it: 「支付密码忘了」 is a password,
 # 「微信支付绑卡失败」 another service.
 _OTHER_WORDS = re.compile(r"支付密码|支付宝|微信支付|云闪付|银联支付")

@@ -20,7 +20,7 @@ from actions.faq import (
     ActionSensitiveWarning,
     ActionSmallTalk,
 )
-from actions.handoff import ActionHandoff
+from actions.person import ActionHandoff
 from actions.tickets import (
     ActionAskCategory,
     ActionAskContact,
@@ -149,6 +149,19 @@ async def test_a_question_with_a_ticket_request_is_answered_and_the_form_begins(
     assert all(message["text"] != "这个回答解决您的问题了吗？" for message in dispatcher.messages)
     _, plain = await run(ActionAnswerFAQ(), make_tracker("充值三天了没到账"))
     assert not any(e["event"] == "followup" for e in plain)
+
+
+async def test_a_problem_told_with_the_request_is_the_description(
+    make_tracker: MakeTracker,
+) -> None:
+    """「想提交个工单 昨天晚上充值了300 …余额一直没变」: the form does not ask for it again."""
+    text = "想提交个工单 昨天晚上充值了300 银行卡已经扣款了 钱包余额一直没变"
+    _, events = await run(ActionAnswerFAQ(), make_tracker(text))
+    assert slots_set(events)["description"] == text
+    assert any(e["event"] == "followup" and e["name"] == "ticket_form" for e in events)
+    # A bare request tells nothing to file yet.
+    _, events = await run(ActionAnswerFAQ(), make_tracker("帮我提个工单"))
+    assert "description" not in slots_set(events)
 
 
 async def test_clarify_offers_three_faqs_as_buttons(make_tracker: MakeTracker) -> None:
@@ -936,6 +949,24 @@ async def test_fraud_gets_safety_steps_and_an_urgent_case(
     assert ConversationPaused() in events
     case = escalations.open_for_conversation("user-1")
     assert case is not None and case.reason == "urgent_risk"
+
+
+async def test_a_person_turned_down_is_no_handoff_whatever_the_nlu_heard(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """「不用转人工 就问下支付密码咋改」 may reach the handoff as request_human: the question
+    is answered and nobody is queued."""
+    _, escalations = services
+    tracker = make_tracker("不用转人工 我自己看看 就问下支付密码咋改", intent="request_human")
+    dispatcher, events = await run(ActionHandoff(), tracker)
+    assert ConversationPaused() not in events
+    assert escalations.open_for_conversation("user-1") is None
+    assert slots_set(events)["topic"] == "payment_password_reset"
+    assert "支付密码" in dispatcher.messages[0]["text"]
+    # Asked for after all: handed off.
+    tracker = make_tracker("不用机器人 给我转人工", intent="request_human")
+    _, events = await run(ActionHandoff(), tracker)
+    assert ConversationPaused() in events
 
 
 async def test_the_handoff_button_after_anger_says_why(

@@ -59,7 +59,9 @@ from support.replies.vocabulary import (
      "我要跟真人聊",
      "找个人跟我说",
      "有没有人能跟我说一下",
-     "pls transfer me to 人工 my account got frozen"],
+     "pls transfer me to 人工 my account got frozen",
+     "号被冻住了 别再发那些链接了 我要跟活人讲",
+     "钱转不出去 能不能让个工作人员跟我说说"],
 )  # fmt: skip
 def test_a_request_for_a_person_is_found_anywhere(text: str) -> None:
     assert signals.read(text).wants_person
@@ -2000,10 +2002,33 @@ def test_a_message_pushing_a_link_then_a_password_typed_is_urgent(
      ("商家开单子了吗", False), ("提交工单：充值没到账，订单号CZ20240601778", True),
      ("我想提交一个投诉 付款失败了还扣了钱", True), ("我要申诉 提现被退回了好几次", True),
      ("我要反馈问题 提现被冻结了好几天了", True), ("提交工单要多久才有人处理", False),
-     ("我要投诉", False), ("提交投诉后多久有结果", False)],
+     ("我要投诉", False), ("提交投诉后多久有结果", False),
+     ("想提交个工单 昨天充值了300 余额一直没变", True), ("不想提交工单", False)],
 )  # fmt: skip
 def test_a_request_to_open_a_ticket(text: str, opens: bool) -> None:
     assert signals.read(text).opens_ticket is opens
+
+
+def test_a_person_named_as_who_handles_the_ticket_is_no_handoff() -> None:
+    """「要人工后面处理的那种工单」 asks for the ticket; the person is who will handle it."""
+    said = signals.read("帮我登记一下问题 要人工后面处理的那种工单")
+    assert said.opens_ticket and not said.wants_person
+    assert signals.read("帮我转人工").wants_person
+
+
+@pytest.mark.parametrize(
+    ("text", "declines"),
+    [("不用转人工 我自己看看 就问下支付密码咋改", True), ("先不需要人工哈 再问下最少充多少", True),
+     ("转人工", False), ("不要机器人 给我转人工", False), ("人工审核要多久", False)],
+)  # fmt: skip
+def test_a_person_turned_down(text: str, declines: bool) -> None:
+    assert signals.declines_person(text) is declines
+
+
+def test_typing_a_secret_into_a_link_after_being_approached_is_giving_it() -> None:
+    """「收到条短信…让点链接输密码」, then 「我已经输进去了」: done as told."""
+    assert signals.read("收到条短信说钱包要升级 让点链接输密码").approached
+    assert signals.read("我已经输进去了 怎么办啊").complied
 
 
 @pytest.mark.parametrize(
