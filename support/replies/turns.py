@@ -83,7 +83,7 @@ _OURS_OR_A_SHOPS = re.compile(
     r"发票|投诉|客服|你们|公司|商家|商户|店家|卖家|订单|退货|退款|发货|红包|优惠|券|积分|会员|账单|扣费|收费"
 )
 # At most this many clauses of one message are looked up on their own.
-MAX_CLAUSES = 6
+MAX_CLAUSES = 10
 # Other questions of one message offered as buttons besides the one answered.
 MAX_OTHER_QUESTIONS = 2
 # A typed number beyond this is no pick from a list (WeChat numbers at most nine).
@@ -741,7 +741,7 @@ def _understood(
     parts = understanding.clauses(question)
     if len(parts) < 2:
         return result, [], leaned
-    looked_up = [(part, kb.query(part)) for part in parts[:MAX_CLAUSES] if len(part) >= 4]
+    looked_up = [(part, kb.query(part)) for part in _worth_looking_up(parts)]
     # When some clauses ask, they carry the question and the rest tell the story: in
     # 「…他是我以前的同事 好多年没联系了 这钱还能拿回来吗」 no clause but the last is a question
     # (「好多年没联系了」 alone would be answered with how to contact support).
@@ -791,23 +791,8 @@ def _understood(
         if settling:
             # Among clauses that settle it differently, the message as a whole decides.
             result = min(settling, key=lambda found: offered.index(_top_id(found)))
-    elif result.decision is Decision.FALLBACK and answered:
-        # A clause of the story (「给我妈转生活费」: how to transfer) does not outvote what
-        # the clauses that ask point to, even unanswered (「你们这边能直接帮我撤回吗」: a
-        # wrong recipient, which 「结果通讯录里选错了人」 answers).
-        pointed = {
-            candidate.id
-            for part, found in looked_up
-            if understanding.asks(part)
-            for candidate in found.candidates[:2]
-        }
-        answered = [found for found in answered if _top_id(found) in pointed] or answered
-        # Where the asking clauses point nowhere (「这是什么情况」), the clause that agrees
-        # with the message as a whole: in a long top-up story, 「往钱包里充了两千」 rather
-        # than 「交易记录里这笔显示处理中」, which alone reads as how to see the records.
-        whole = _top_id(result)
-        answered = [found for found in answered if _top_id(found) == whole] or answered
-        result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
+    elif result.decision is Decision.FALLBACK:
+        result = _from_the_story(result, looked_up, answered)
     if result.decision is Decision.FALLBACK:
         # Lost in the story as a whole, but its question narrows it down on its own.
         narrowed = [found for found in asking if found.decision is Decision.CLARIFY and found.top]
@@ -821,6 +806,64 @@ def _understood(
         if found.top is not None and found.top.id != main:
             others.setdefault(found.top.id, found.top.faq)
     return result, list(others.values())[:MAX_OTHER_QUESTIONS], leaned
+
+
+def _from_the_story(
+    result: QueryResult,
+    looked_up: list[tuple[str, QueryResult]],
+    answered: list[QueryResult],
+) -> QueryResult:
+    """A long message the KB finds nothing for as a whole (``result``): what its clauses,
+    looked up on their own, and the ``answered`` ones among them make of it."""
+    # A clause of the story (「给我妈转生活费」: how to transfer) does not outvote what
+    # the clauses that ask point to, even unanswered (「你们这边能直接帮我撤回吗」: a
+    # wrong recipient, which 「结果通讯录里选错了人」 answers).
+    pointed = {
+        candidate.id
+        for part, found in looked_up
+        if understanding.asks(part)
+        for candidate in found.candidates[:2]
+    }
+    whole = _top_id(result)
+    backed = [found for found in answered if _top_id(found) in pointed]
+    if not backed and whole in pointed:
+        # The message as a whole and its question agree on an entry that no clause
+        # answers alone (「…孩子打电话说没收到 我这边看还写着处理中 想问问这钱到底去哪了」:
+        # a transfer pending); a scene that answers something else (「上个月教会我用这个
+        # 钱包」) is no answer. The entries they agree on are offered when the story
+        # comes back to them; else nothing is plausible enough, and the fallback stays.
+        if _told_again(whole, looked_up):
+            agreed = [candidate for candidate in result.candidates if candidate.id in pointed]
+            result = replace(result, decision=Decision.CLARIFY, candidates=agreed)
+    elif answered:
+        answered = backed or answered
+        # Where the asking clauses point nowhere (「这是什么情况」), the clause that
+        # agrees with the message as a whole: in a long top-up story, 「往钱包里充了
+        # 两千」 rather than 「交易记录里这笔显示处理中」 (how to see the records).
+        answered = [found for found in answered if _top_id(found) == whole] or answered
+        result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
+    return result
+
+
+def _told_again(faq_id: str, looked_up: list[tuple[str, QueryResult]]) -> bool:
+    """Whether a long message comes back to the entry: it leads at least two of three or
+    more clauses looked up on their own, and one of them alone would offer it (the KB, and
+    its head, find it plausible there; 「两个人共用一个余额那种」 leads to the balance, but
+    nothing offers it)."""
+    leading = [found for _, found in looked_up if _top_id(found) == faq_id]
+    offered = [found for found in leading if found.decision is not Decision.FALLBACK]
+    return len(looked_up) >= 3 and len(leading) >= 2 and bool(offered)
+
+
+def _worth_looking_up(parts: list[str]) -> list[str]:
+    """The clauses to look up, at most MAX_CLAUSES, in their order: those that ask first,
+    then the ones nearest the end. A long story puts its question last (「…我这边看还写着
+    处理中 想问问这钱到底去哪了」); the first clauses are the scene."""
+    indexed = [(index, part) for index, part in enumerate(parts) if len(part) >= 4]
+    asking = [item for item in indexed if understanding.asks(item[1])]
+    rest = [item for item in reversed(indexed) if item not in asking]
+    kept = sorted((asking + rest)[:MAX_CLAUSES])
+    return [part for _, part in kept]
 
 
 def _top_id(result: QueryResult) -> str:

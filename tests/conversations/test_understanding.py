@@ -1491,6 +1491,36 @@ def test_a_story_whose_question_points_nowhere_keeps_to_what_it_is_about(
     assert turn.context.topic == "transaction_history"
 
 
+def test_a_long_story_is_read_up_to_its_question(knowledge_base: KnowledgeBase) -> None:
+    """Nine clauses, the question last: the scene at the start is what is left unread, and
+    the entry that the whole, the question and two clauses of the story agree on is
+    offered, not the scene clause's answer (how to use the wallet)."""
+    scene = ["我今年六十八了", "孩子在外地上班", "上个月教会我用这个钱包", "说可以给孙子发红包"]
+    story = ["我昨天给孙子转了两百块", "孩子打电话说没收到", "我这边看还写着处理中"]
+    asked = ["想问问这钱到底去哪了", "会不会丢啊"]
+    script: dict[str, tuple[Decision, list[str]]] = {
+        "，".join(scene + story + asked): (Decision.FALLBACK, ["transfer_pending", "fees"]),
+        "上个月教会我用这个钱包": (Decision.ANSWER, ["about_wallet"]),
+        "我昨天给孙子转了两百块": (Decision.CLARIFY, ["transfer_pending", "fraud_scam"]),
+        "孩子打电话说没收到": (Decision.CLARIFY, ["transfer_pending", "fraud_scam"]),
+        "想问问这钱到底去哪了": (Decision.FALLBACK, ["topup_delay", "transfer_pending"]),
+    }
+    kb = ScriptedKB(knowledge_base, script)
+    turn = respond(cast(KnowledgeBase, kb), " ".join(scene + story + asked), Context())
+    assert turn.answer.decision is Decision.CLARIFY
+    assert turn.context.offered == ("transfer_pending",)
+    # Led to, but offered by no clause on its own: no plausible choice, the fallback.
+    script["我昨天给孙子转了两百块"] = (Decision.FALLBACK, ["transfer_pending"])
+    script["孩子打电话说没收到"] = (Decision.FALLBACK, ["transfer_pending"])
+    turn = respond(cast(KnowledgeBase, kb), " ".join(scene + story + asked), Context())
+    assert turn.answer.decision is not Decision.CLARIFY
+    # Told only once, the entry is no agreement: the honest fallback.
+    script["我昨天给孙子转了两百块"] = (Decision.CLARIFY, ["transfer_pending", "fraud_scam"])
+    del script["孩子打电话说没收到"]
+    turn = respond(cast(KnowledgeBase, kb), " ".join(scene + story + asked), Context())
+    assert turn.answer.decision is Decision.FALLBACK
+
+
 def test_a_clause_does_not_settle_it_away_from_the_topic(knowledge_base: KnowledgeBase) -> None:
     """Changing the phone number, then 「旧号已经停机了 收不到验证码」: the codes clause alone
     would be about two-step verification, but the topic is among the choices."""
