@@ -62,6 +62,10 @@ def _pleasantry(
 ) -> list[EventType]:
     """A vague message with nothing to look up. Right after the bot could not answer,
     the user is still stuck: a person is offered rather than a pleasantry."""
+    text = redact(tracker.latest_message.get("text") or "")
+    if signals.says_it_worked(text):  # 「绑好了 多谢」: whatever came before, it is solved
+        utter(dispatcher, after_feedback(helped=True, after_answer=True))
+        return []
     if tracker.get_slot("kb_decision") == Decision.FALLBACK.value:
         utter(dispatcher, after_feedback(helped=False, after_answer=False, after_fallback=True))
         return []
@@ -209,8 +213,10 @@ class ActionAnswerFAQ(Action):
             dispatcher.utter_message(text=TICKET_TIMING, buttons=[PERSON_BUTTON.as_dict()])
             return []
         turn = understood(tracker)
-        if turn.small_talk:  # 「好的」 read as a question: nothing to look up
-            return _pleasantry(dispatcher, tracker, "utter_nothing_to_cancel")
+        if turn.small_talk:  # 「好的」「好的谢谢 886」 read as a question: nothing to look up
+            heard = signals.pleasantry_of(text)
+            response = SMALL_TALK_RESPONSES[heard] if heard else "utter_nothing_to_cancel"
+            return _pleasantry(dispatcher, tracker, response)
         return await carry_out(dispatcher, tracker, turn)
 
 
@@ -283,9 +289,11 @@ class ActionAnswerFeedback(Action):
             turn = understood(tracker, intent="ask_faq")
         if not turn.small_talk:
             return await carry_out(dispatcher, tracker, turn)
+        # 「绑好了 多谢」 heard as a yes: glad it worked, whatever came just before.
+        worked = signals.says_it_worked(redact(tracker.latest_message.get("text") or ""))
         reply = after_feedback(
-            helped=tracker.get_intent_of_latest_message() == "affirm",
-            after_answer=tracker.get_slot("kb_decision") == Decision.ANSWER.value,
+            helped=worked or tracker.get_intent_of_latest_message() == "affirm",
+            after_answer=worked or tracker.get_slot("kb_decision") == Decision.ANSWER.value,
             after_fallback=tracker.get_slot("kb_decision") == Decision.FALLBACK.value,
         )
         utter(dispatcher, reply)

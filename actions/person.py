@@ -26,8 +26,16 @@ class ActionHandoff(Action):
     ) -> list[EventType]:
         text = redact(tracker.latest_message.get("text") or "")
         said = signals.read(text) if not text.startswith("/") else None
-        if said is not None and not said.urgent and signals.declines_person(text):
-            # 「不用转人工 就问下支付密码咋改」: the NLU heard 人工; the user asked for none.
+        if (
+            said is not None
+            and not said.urgent
+            and (
+                signals.declines_person(text)
+                or (not said.wants_person and signals.asks_about_the_service(text))
+            )
+        ):
+            # 「不用转人工 就问下支付密码咋改」「真人客服啥时候在线」: the NLU heard 人工 or
+            # 客服; the user asked for nobody.
             return await carry_out(dispatcher, tracker, understood(tracker))
         urgent = bool(tracker.get_slot("urgent")) or bool(said and said.urgent)
         if said is not None and said.urgent:  # safety first, then the person

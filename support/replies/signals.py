@@ -748,7 +748,8 @@ _FILLER = re.compile(
     # Greetings and acknowledgements: 「早上好」「明白了 谢啦」「算了 没事了」.
     r"|(?:早上|上午|中午|下午|晚上)好|早安|晚安|明白了?|知道了|懂了|了解了?|清楚了|收到了?"
     r"|没事了?|没问题了?|那就这样|就这样吧?"
-    r"|拜拜|再见|bye)(?:[\s,，.。!！~～、:：]+|$|(?=谢谢|多谢|谢啦|拜拜|再见|bye|明白|知道|了解|收到))"
+    # (「886」「88」: internet slang for bye-bye; only as a word of its own.)
+    r"|拜拜|再见|bye|886|88)(?:[\s,，.。!！~～、:：]+|$|(?=谢谢|多谢|谢啦|拜拜|再见|bye|明白|知道|了解|收到))"
 )
 
 _CLAUSE_BREAK = re.compile(
@@ -1077,7 +1078,7 @@ def domain_terms() -> frozenset[str]:
         head = line.split(":", 1)[0].strip()
         if head and not head.startswith("#"):
             words.add(head)
-    words |= {"钱", "余额", "银行卡", "卡", "付款", "转账", "密码", "手续费", "汇率", "限额"}
+    words |= {"钱", "余额", "银行卡", "卡", "付款", "转账", "密码", "手续费", "汇率", "限额", "币"}
     return frozenset(normalize(word) for word in words if len(word) >= 1)
 
 
@@ -1146,7 +1147,9 @@ _LABELLED_SECRET = re.compile(
     re.IGNORECASE,
 )
 # What goes wrong, said without a question: 「绑不上」「付不了款」.
-_TROUBLE = re.compile(r"不上|不了|失败|不到|不行|[不未没]成功|没到|错误|报错|异常|被拒|冻结|锁")
+_TROUBLE = re.compile(
+    r"不上|不了|失败|不到|不行|[不未没]成功|没到|错误|报错|异常|被拒|冻结|锁|不出去|不进去|不出来"
+)
 _TROUBLE_MORE = re.compile(
     r"忘|丢|被盗|盗刷|转错|扣了|多扣|没收到|收不到|没反应|卡住|不对|不见|少了|没变|没有变|没动"
 )
@@ -1154,7 +1157,8 @@ _TROUBLE_MORE = re.compile(
 
 # A fact of the user's situation: an amount, a time, a count (「已经五个小时了」「金额是五千」).
 _AMOUNT_OR_TIME = re.compile(
-    r"\d|[一二三四五六七八九十两几半百千万]+(?:个)?(?:小时|分钟|天|周|星期|月|年|块|元|笔|次|万|千)"
+    r"\d|[一二三四五六七八九十两几半百千万]+(?:个|整)?(?:小时|分钟|天|周|星期|礼拜|月|年|块|元|笔|次|万|千"
+    r"|工作日|上午|下午|晚|早上|夜|宿)"
 )
 _LATIN = re.compile(r"[a-z]{3,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -1190,6 +1194,44 @@ def declines_person(text: str) -> bool:
     none elsewhere."""
     normal = normalize(text)
     return bool(_NOT_PERSON.search(normal)) and not _PERSON.search(_NOT_PERSON.sub(" ", normal))
+
+
+# 「真人客服啥时候在线」「人工客服几点下班」: a question about the service, not a request.
+_ABOUT_THE_SERVICE = re.compile(
+    rf"{_PERSON_NOUN}?客服[^，,。]{{0,4}}(?:几点|什么时候|啥时候|何时|时间|在线|上班|下班|电话|热线)"
+)
+
+
+def asks_about_the_service(text: str) -> bool:
+    """Whether ``text`` asks when or how the support staff can be reached."""
+    normal = normalize(text)
+    return bool(_ABOUT_THE_SERVICE.search(normal)) and bool(_ASKS.search(normal))
+
+
+_GOODBYE = re.compile(r"拜拜|再见|(?<![a-z])bye(?![a-z])|(?<!\d)88(?:6)?(?!\d)")
+
+
+def pleasantry_of(text: str) -> str | None:
+    """The small-talk intent a message with nothing to look up amounts to, read from its
+    words (the NLU may have heard it as a question): goodbye before thanks."""
+    normal = normalize(text)
+    if _GOODBYE.search(normal):
+        return "goodbye"
+    if _THANKS.search(normal):
+        return "thank"
+    return None
+
+
+def says_it_worked(text: str) -> bool:
+    """「绑好了 多谢」「到账了」: news that the problem went away, and nothing else."""
+    rest = _TRAILING_THANKS.sub("", normalize(text)).strip(" ，,。.!！~～、:：")
+    rest = _THANKS.sub("", rest).strip(" ，,。.!！~～、:：")
+    return (
+        0 < len(rest) <= MAX_SOLVED_LENGTH
+        and bool(_SOLVED.search(rest))
+        and not _NEGATED.search(rest)
+        and not _ASKS.search(rest)
+    )
 
 
 def reports_trouble(text: str) -> bool:

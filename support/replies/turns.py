@@ -997,7 +997,6 @@ def _other_trouble(topic: FAQ, question: str, result: QueryResult) -> bool:
     not more of the same case (「我什么都没干 突然就锁了」 after a locked account is)."""
     return (
         understanding.reports_trouble(question)
-        and not _says_it_goes_on(question)
         and not understanding.has_domain_term(understanding.normalize(question))
         and result.top is not None
         and result.top.id != topic.id
@@ -1017,6 +1016,12 @@ def _names_only_what_the_answer_does(topic: FAQ, question: str) -> bool:
     )
 
 
+# Going back to what was asked before, in so many words: 「还是说…的事」「回到刚才那个」.
+_RETURNS = re.compile(
+    r"还是说|说回|回到|回头说|接着说|继续说|(?:刚才|之前|前面|上面)(?:那个|那件|说的|问的)"
+)
+
+
 def _back_to_earlier(
     kb: KnowledgeBase, question: str, context: Context, result: QueryResult
 ) -> QueryResult | None:
@@ -1025,6 +1030,12 @@ def _back_to_earlier(
     returns to it, when the KB finds it near."""
     earlier = kb.get(context.earlier) if context.earlier else None
     topic = kb.get(context.topic) if context.topic else None
+    if earlier is not None and topic is not None and _RETURNS.search(question):
+        # 「那还是说锁号的事 要多久能解开」: back in so many words; read with what the
+        # earlier topic asked, the KB must still find that topic.
+        back = kb.query(f"{earlier.question} {question}")
+        if back.decision is Decision.ANSWER and _top_id(back) == earlier.id:
+            return back
     if (
         earlier is None
         or topic is None

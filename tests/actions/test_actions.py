@@ -38,6 +38,7 @@ from support.knowledge.store import CATEGORIES_KEY, KbStore
 from support.replies.vocabulary import (
     FALLBACK_AGAIN,
     FALLBACK_FIRST,
+    GLAD_IT_HELPED,
     HELPED_QUESTION,
     OFF_TOPIC,
     PERSON_BUTTON,
@@ -1066,6 +1067,48 @@ async def test_a_number_after_a_side_question_picks_from_the_list_before(
     assert slots_set(events)["topic"] == "payment_password_reset"
     # Picked: the list is the one before now, for a second pick.
     assert slots_set(events)["listed_before"] == []
+
+
+@pytest.mark.parametrize("intent", ["affirm", "thank"])
+async def test_news_that_it_worked_is_met_with_gladness_whatever_came_before(
+    make_tracker: MakeTracker, intent: str
+) -> None:
+    """「绑好了 多谢」 after a 「1」 that picked nothing (recorded as a miss): glad it
+    worked, not 「抱歉没能帮上忙」."""
+    tracker = make_tracker("绑好了 多谢", intent=intent, slots={"kb_decision": "fallback"})
+    action = ActionAnswerFeedback() if intent == "affirm" else ActionAnswerFAQ()
+    dispatcher, _ = await run(action, tracker)
+    assert [message["text"] for message in dispatcher.messages] == [GLAD_IT_HELPED]
+
+
+@pytest.mark.parametrize(
+    ("text", "response"),
+    [
+        ("好的谢谢 886", "utter_goodbye"),
+        ("好的 多谢", "utter_thank"),
+        ("好的", "utter_nothing_to_cancel"),
+    ],
+)
+async def test_a_pleasantry_heard_as_a_question_gets_its_own_reply(
+    make_tracker: MakeTracker, text: str, response: str
+) -> None:
+    dispatcher, _ = await run(
+        ActionAnswerFAQ(), make_tracker(text, slots={"kb_decision": "answer"})
+    )
+    assert [message["response"] for message in dispatcher.messages] == [response]
+
+
+async def test_a_question_about_the_staff_heard_as_a_request_is_answered(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """「真人客服啥时候在线」 may reach the handoff as request_human: it asks about the
+    service, and the KB answers it."""
+    _, escalations = services
+    tracker = make_tracker("真人客服啥时候在线", intent="request_human")
+    _, events = await run(ActionHandoff(), tracker)
+    assert ConversationPaused() not in events
+    assert escalations.open_for_conversation("user-1") is None
+    assert slots_set(events)["topic"] == "contact_support"
 
 
 async def test_a_number_after_a_clarify_list_picks_that_option(make_tracker: MakeTracker) -> None:

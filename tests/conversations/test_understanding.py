@@ -2055,6 +2055,71 @@ def test_a_person_turned_down(text: str, declines: bool) -> None:
     assert signals.declines_person(text) is declines
 
 
+@pytest.mark.parametrize(
+    ("text", "worked"),
+    [("绑好了 多谢", True), ("到账了", True), ("好了谢谢", True), ("没好", False),
+     ("成功了吗", False), ("谢谢", False), ("提现到账了，但少了十块", False)],
+)  # fmt: skip
+def test_news_that_it_worked(text: str, worked: bool) -> None:
+    assert signals.says_it_worked(text) is worked
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("好的谢谢 886", ""), ("88", ""), ("提现886块", "提现886块"), ("转了88元", "转了88元")],
+)  # fmt: skip
+def test_internet_goodbyes_are_small_talk(text: str, question: str) -> None:
+    assert signals.read(text).question == question
+
+
+@pytest.mark.parametrize("text", ["已经等了一下午了", "已经过了三个工作日了", "等了一整晚"])
+def test_how_long_it_has_been_is_a_fact_of_the_case(text: str) -> None:
+    assert signals.tells_a_fact(signals.read(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "about"),
+    [("真人客服啥时候在线", True), ("人工客服几点下班", True), ("客服电话多少", True),
+     ("转人工客服", False), ("客服太慢了", False)],
+)  # fmt: skip
+def test_a_question_about_the_staff(text: str, about: bool) -> None:
+    assert signals.asks_about_the_service(text) is about
+
+
+def test_a_currency_asked_after_an_answer_is_a_question_of_its_own(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「可以用哪些幣」 after what the wallet is: 币 names a subject; not 「nothing more」."""
+    first = respond(knowledge_base, "这个钱包能干嘛", Context())
+    assert first.context.topic == "about_wallet"
+    turn = respond(knowledge_base, "可以用哪些幣", first.context)
+    assert "follow_up" not in turn.signals
+    assert turn.answer.candidates[0]["id"] == "supported_currencies"
+
+
+def test_going_back_to_the_earlier_topic_in_so_many_words(knowledge_base: KnowledgeBase) -> None:
+    """「那还是说锁号的事」 after a side question on a wrong recipient: the locked account."""
+    first = respond(knowledge_base, "帐户被锁了 登不进去", Context())
+    assert first.context.topic == "account_locked"
+    side = respond(knowledge_base, "先不管这个 我上礼拜转错人了 钱还能要回来吗", first.context)
+    assert side.context.topic == "wrong_recipient"
+    back = respond(knowledge_base, "行 那还是说锁号的事 要多久能解开", side.context)
+    assert back.context.topic == "account_locked"
+
+
+def test_new_trouble_after_a_side_question_is_no_follow_up_on_it(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「那要是扫了付不出去是什么原因」 after a side question on currencies: trouble of its
+    own, though it starts with 那."""
+    first = respond(knowledge_base, "在便利店怎么用这个扫码付钱", Context())
+    side = respond(knowledge_base, "btw 能用港币吗", first.context)
+    assert side.context.topic == "supported_currencies"
+    turn = respond(knowledge_base, "ok 那要是扫了付不出去是什么原因", side.context)
+    assert turn.answer.candidates[0]["id"] != "supported_currencies"
+    assert "payment_failed" in [candidate["id"] for candidate in turn.answer.candidates]
+
+
 def test_typing_a_secret_into_a_link_after_being_approached_is_giving_it() -> None:
     """「收到条短信…让点链接输密码」, then 「我已经输进去了」: done as told."""
     assert signals.read("收到条短信说钱包要升级 让点链接输密码").approached
