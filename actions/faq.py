@@ -215,8 +215,11 @@ class ActionAnswerFAQ(Action):
         turn = understood(tracker)
         if turn.small_talk:  # 「好的」「好的谢谢 886」 read as a question: nothing to look up
             heard = signals.pleasantry_of(text)
-            response = SMALL_TALK_RESPONSES[heard] if heard else "utter_nothing_to_cancel"
-            return _pleasantry(dispatcher, tracker, response)
+            if heard is not None and not signals.says_it_worked(text):
+                # Thanks or goodbye: their own reply, as ActionSmallTalk's.
+                dispatcher.utter_message(response=SMALL_TALK_RESPONSES[heard])
+                return []
+            return _pleasantry(dispatcher, tracker, "utter_nothing_to_cancel")
         return await carry_out(dispatcher, tracker, turn)
 
 

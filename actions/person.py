@@ -36,7 +36,11 @@ class ActionHandoff(Action):
         ):
             # 「不用转人工 就问下支付密码咋改」「真人客服啥时候在线」: the NLU heard 人工 or
             # 客服; the user asked for nobody.
-            return await carry_out(dispatcher, tracker, understood(tracker))
+            turn = understood(tracker)
+            if turn.small_talk:  # 「不用转人工了」 and nothing else
+                dispatcher.utter_message(response="utter_nothing_to_cancel")
+                return []
+            return await carry_out(dispatcher, tracker, turn)
         urgent = bool(tracker.get_slot("urgent")) or bool(said and said.urgent)
         if said is not None and said.urgent:  # safety first, then the person
             dispatcher.utter_message(text=Reply(SAFETY_STEPS).text)

@@ -99,7 +99,9 @@ def settled(text: str) -> bool:
 
 
 # 「不用提交工单了」「可以不提交工单吗」: a request to file, turned down.
-_NO_TICKET = re.compile(r"[不别甭](?:用|要|想|需要|必)?(?:再)?(?:帮我)?(?:提交|提|开|建|填|登记)")
+_NO_TICKET = re.compile(
+    r"(?<![打拉想])[不别甭](?:用|要|想|需要|必)?(?:再)?(?:帮我)?(?:提交|提|开|建|填|登记)"
+)
 
 
 def _wants_to_leave(tracker: Tracker) -> bool:

@@ -1018,7 +1018,8 @@ def _names_only_what_the_answer_does(topic: FAQ, question: str) -> bool:
 
 # Going back to what was asked before, in so many words: 「还是说…的事」「回到刚才那个」.
 _RETURNS = re.compile(
-    r"还是说|说回|回到|回头说|接着说|继续说|(?:刚才|之前|前面|上面)(?:那个|那件|说的|问的)"
+    r"(?:还是说|说回|回到|回头说|接着说|继续说)(?:刚才|之前|前面|上面)?[^，,。\s]{0,8}(?:的事|那个问题)"
+    r"|(?:还是说|说回|回到|接着说|继续说)(?:刚才|之前|前面|上面)(?:那个|那件|说的|问的)?"
 )
 
 
@@ -1030,7 +1031,13 @@ def _back_to_earlier(
     returns to it, when the KB finds it near."""
     earlier = kb.get(context.earlier) if context.earlier else None
     topic = kb.get(context.topic) if context.topic else None
-    if earlier is not None and topic is not None and _RETURNS.search(question):
+    if (
+        earlier is not None
+        and topic is not None
+        and _RETURNS.search(question)
+        # The KB answering something else outright: a new question, not a way back.
+        and not (result.decision is Decision.ANSWER and _top_id(result) not in {earlier.id, ""})
+    ):
         # 「那还是说锁号的事 要多久能解开」: back in so many words; read with what the
         # earlier topic asked, the KB must still find that topic.
         back = kb.query(f"{earlier.question} {question}")

@@ -348,6 +348,7 @@ async def test_cancel_leaves_the_form_at_any_point(
 @pytest.mark.parametrize(
     ("text", "leaves"),
     [("试了还是不行 给我提交个工单", False), ("不行 帮我提个工单吧", False),
+     ("app还是打不开 帮我开个工单", False),
      ("不用提交工单了", True), ("可以不提交工单吗", True), ("不想弄了", True)],
 )  # fmt: skip
 async def test_a_request_to_file_heard_as_a_cancel_starts_the_form(
@@ -964,6 +965,11 @@ async def test_a_person_turned_down_is_no_handoff_whatever_the_nlu_heard(
     assert escalations.open_for_conversation("user-1") is None
     assert slots_set(events)["topic"] == "payment_password_reset"
     assert "支付密码" in dispatcher.messages[0]["text"]
+    # Turned down and nothing else: no person, and a reply all the same.
+    declined = make_tracker("不用转人工了", intent="request_human")
+    dispatcher, events = await run(ActionHandoff(), declined)
+    assert ConversationPaused() not in events
+    assert [message["response"] for message in dispatcher.messages] == ["utter_nothing_to_cancel"]
     # Asked for after all: handed off.
     tracker = make_tracker("不用机器人 给我转人工", intent="request_human")
     _, events = await run(ActionHandoff(), tracker)
@@ -1096,6 +1102,12 @@ async def test_a_pleasantry_heard_as_a_question_gets_its_own_reply(
         ActionAnswerFAQ(), make_tracker(text, slots={"kb_decision": "answer"})
     )
     assert [message["response"] for message in dispatcher.messages] == [response]
+
+
+async def test_a_goodbye_after_a_miss_is_said_goodbye_to(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker("好的谢谢 886", slots={"kb_decision": "fallback"})
+    dispatcher, _ = await run(ActionAnswerFAQ(), tracker)
+    assert [message["response"] for message in dispatcher.messages] == ["utter_goodbye"]
 
 
 async def test_a_question_about_the_staff_heard_as_a_request_is_answered(

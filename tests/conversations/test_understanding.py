@@ -585,7 +585,9 @@ def test_frustration(text: str) -> None:
      "这苹果真的烂了",
      "我真蠢 转错账了",
      "商家这什么态度",
-     "和商家说了半天"],
+     "和商家说了半天",
+     "退款要凭什么？",
+     "领取需要凭什么"],
 )  # fmt: skip
 def test_words_that_also_name_a_state_are_not_frustration(text: str) -> None:
     assert not signals.read(text).frustrated
@@ -1513,7 +1515,7 @@ def test_a_long_story_is_read_up_to_its_question(knowledge_base: KnowledgeBase) 
     script["我昨天给孙子转了两百块"] = (Decision.FALLBACK, ["transfer_pending"])
     script["孩子打电话说没收到"] = (Decision.FALLBACK, ["transfer_pending"])
     turn = respond(cast(KnowledgeBase, kb), " ".join(scene + story + asked), Context())
-    assert turn.answer.decision is not Decision.CLARIFY
+    assert turn.answer.decision is Decision.FALLBACK
     # Told only once, the entry is no agreement: the honest fallback.
     script["我昨天给孙子转了两百块"] = (Decision.CLARIFY, ["transfer_pending", "fraud_scam"])
     del script["孩子打电话说没收到"]
@@ -2044,6 +2046,9 @@ def test_a_person_named_as_who_handles_the_ticket_is_no_handoff() -> None:
     said = signals.read("帮我登记一下问题 要人工后面处理的那种工单")
     assert said.opens_ticket and not said.wants_person
     assert signals.read("帮我转人工").wants_person
+    # A person asked for beside a ticket is still asked for.
+    assert signals.read("我要人工 帮我提交个工单").wants_person
+    assert signals.read("给我转人工 我要提工单").wants_person
 
 
 @pytest.mark.parametrize(
@@ -2057,8 +2062,9 @@ def test_a_person_turned_down(text: str, declines: bool) -> None:
 
 @pytest.mark.parametrize(
     ("text", "worked"),
-    [("绑好了 多谢", True), ("到账了", True), ("好了谢谢", True), ("没好", False),
-     ("成功了吗", False), ("谢谢", False), ("提现到账了，但少了十块", False)],
+    [("绑好了 多谢", True), ("到账了", True), ("好了谢谢", False), ("没好", False),
+     ("成功了吗", False), ("谢谢", False), ("提现到账了，但少了十块", False), ("收到", False),
+     ("好的 可以了", False), ("正常", False)],
 )  # fmt: skip
 def test_news_that_it_worked(text: str, worked: bool) -> None:
     assert signals.says_it_worked(text) is worked
@@ -2066,7 +2072,9 @@ def test_news_that_it_worked(text: str, worked: bool) -> None:
 
 @pytest.mark.parametrize(
     ("text", "question"),
-    [("好的谢谢 886", ""), ("88", ""), ("提现886块", "提现886块"), ("转了88元", "转了88元")],
+    [("好的谢谢 886", ""), ("88", ""), ("提现886块", "提现886块"), ("转了88元", "转了88元"),
+     ("88 块钱没到账", "88 块钱没到账"), ("88.5元没到账", "88.5元没到账"),
+     ("12.5元没到账", "12.5元没到账")],
 )  # fmt: skip
 def test_internet_goodbyes_are_small_talk(text: str, question: str) -> None:
     assert signals.read(text).question == question
@@ -2121,9 +2129,29 @@ def test_new_trouble_after_a_side_question_is_no_follow_up_on_it(
 
 
 def test_typing_a_secret_into_a_link_after_being_approached_is_giving_it() -> None:
-    """「收到条短信…让点链接输密码」, then 「我已经输进去了」: done as told."""
+    """「收到条短信…让点链接输密码」, then 「我已经输进去了」: done as told; typing one's
+    password into the official app is not."""
     assert signals.read("收到条短信说钱包要升级 让点链接输密码").approached
     assert signals.read("我已经输进去了 怎么办啊").complied
+    assert not signals.read("我在官方app里输入了登录密码 还是登不上").complied
+
+
+@pytest.mark.parametrize(
+    ("text", "trouble"),
+    [("网上买东西也付不了", True), ("钱转不出去", True), ("钱包余额一直没变", True),
+     ("我什么都没动 它自己就这样了", False), ("他也用这个app", False)],
+)  # fmt: skip
+def test_what_tells_of_trouble(text: str, trouble: bool) -> None:
+    assert signals.reports_trouble(text) is trouble
+
+
+def test_everyday_words_for_back_are_no_way_back(knowledge_base: KnowledgeBase) -> None:
+    """「退款会回到原来的卡上吗」 after a side question: a question of its own, not a
+    return to the locked account."""
+    first = respond(knowledge_base, "帐户被锁了 登不进去", Context())
+    side = respond(knowledge_base, "先不管这个 我上礼拜转错人了 钱还能要回来吗", first.context)
+    turn = respond(knowledge_base, "退款会回到原来的卡上吗", side.context)
+    assert turn.context.topic != "account_locked"
 
 
 @pytest.mark.parametrize(
