@@ -1211,7 +1211,8 @@ def asks_about_the_service(text: str) -> bool:
     return bool(_ABOUT_THE_SERVICE.search(normal)) and bool(_ASKS.search(normal))
 
 
-_GOODBYE = re.compile(r"拜拜|再见|(?<![a-z])bye(?![a-z])|(?<!\d)88(?:6)?(?!\d)")
+# (886 and 88 only at the end, as in _FILLER: 「转了88元」 is an amount.)
+_GOODBYE = re.compile(r"拜拜|再见|(?<![a-z])bye(?![a-z])|(?<![\d.])88(?:6)?[,，.。!！~～]*$")
 
 
 def pleasantry_of(text: str) -> str | None:

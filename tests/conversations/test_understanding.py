@@ -2080,6 +2080,15 @@ def test_internet_goodbyes_are_small_talk(text: str, question: str) -> None:
     assert signals.read(text).question == question
 
 
+@pytest.mark.parametrize(
+    ("text", "pleasantry"),
+    [("好的谢谢 886", "goodbye"), ("好的 多谢", "thank"), ("好的 拜拜", "goodbye"),
+     ("转了88元", None), ("好的", None)],
+)  # fmt: skip
+def test_which_pleasantry_a_message_amounts_to(text: str, pleasantry: str | None) -> None:
+    assert signals.pleasantry_of(text) == pleasantry
+
+
 @pytest.mark.parametrize("text", ["已经等了一下午了", "已经过了三个工作日了", "等了一整晚"])
 def test_how_long_it_has_been_is_a_fact_of_the_case(text: str) -> None:
     assert signals.tells_a_fact(signals.read(text))
