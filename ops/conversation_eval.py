@@ -1,15 +1,16 @@
 """The multi-turn conversation set (tests/conversations/scenarios.yml) run against a live bot.
 
-Each scenario is a new conversation sent turn by turn through Rasa's REST channel, as
-the gateway sends it; every turn's replies are checked against what the scenario
-expects of it (see tests/conversations/README.md). `make test` runs it with a pass-rate
-floor; `kefu eval conversations` prints the failures.
+Each scenario is a new web conversation sent turn by turn through the gateway's flows
+(support.conversations.flows: the guard, typed choices, the queue for a person) to the
+live Rasa and action server, so what is measured is what a user gets; every turn's
+replies are checked against what the scenario expects of it (see
+tests/conversations/README.md). `make test` runs it with a pass-rate floor;
+`kefu eval conversations` prints the failures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +25,25 @@ from actions.tickets import (
     ActionAskDescription,
     ActionAskTransactionId,
 )
+from support.conversations.flows import ConversationService
+from support.conversations.models import ConversationState
+from support.conversations.schemas import TurnResult
 from support.dialogue import BotMessage, RasaClient
+from support.escalations.service import EscalationService
+from support.events import event_bus
+from support.knowledge.service import KnowledgeService
+from support.ratelimit import rate_limiter
 from support.replies.vocabulary import (
     ANYTHING_ELSE,
     GLAD_IT_HELPED,
     OFF_TOPIC,
     REQUEST_HUMAN,
+    WAITING_GOODBYE,
+    WAITING_THANKS,
     chosen_faq_id,
 )
 from support.settings import Settings
+from support.storage import session_factory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = PROJECT_ROOT / "tests" / "conversations" / "scenarios.yml"
@@ -68,7 +79,7 @@ def small_talk_texts() -> frozenset[str]:
     responses = yaml.safe_load(DOMAIN.read_text("utf-8"))["responses"]
     names = ("utter_greet", "utter_goodbye", "utter_thank", "utter_nothing_to_cancel")
     texts = {variant["text"] for name in names for variant in responses.get(name, [])}
-    return frozenset(texts | {ANYTHING_ELSE, GLAD_IT_HELPED})
+    return frozenset(texts | {ANYTHING_ELSE, GLAD_IT_HELPED, WAITING_THANKS, WAITING_GOODBYE})
 
 
 @dataclass(frozen=True)
@@ -201,22 +212,42 @@ def _button_payload(turn: Turn, previous: Sequence[BotMessage]) -> str | None:
     return None
 
 
+def _as_bot_messages(turn: TurnResult) -> list[BotMessage]:
+    """A turn's stored replies as the checks read them; the last one carries the handoff
+    when the conversation is with a person, or waits for one, after this turn (a user
+    already in the queue has been handed off; no button can offer more)."""
+    handed_off = turn.state is not ConversationState.BOT
+    messages = [
+        BotMessage(
+            message.text,
+            [{"title": b.title, "payload": b.payload} for b in message.buttons],
+            kb=message.kb,
+        )
+        for message in turn.replies
+    ]
+    if handed_off:
+        last = messages[-1] if messages else BotMessage("", [])
+        messages[-1:] = [BotMessage(last.text, last.buttons, last.kb, handoff=1)]
+    return messages
+
+
 async def run_scenario(
-    client: RasaClient, scenario: Scenario, fillers: frozenset[str]
+    service: ConversationService, scenario: Scenario, fillers: frozenset[str]
 ) -> ScenarioResult:
     result = ScenarioResult(scenario)
-    conversation_id = f"eval-{uuid.uuid4().hex}"
+    conversation, _ = await asyncio.to_thread(service.start_web)
     previous: list[BotMessage] = []
     for number, turn in enumerate(scenario.turns, start=1):
         if turn.say is not None:
-            outgoing, shown = turn.say, turn.say
+            text, payload, shown = turn.say, None, turn.say
         else:
             payload = _button_payload(turn, previous)
             if payload is None:
                 result.failures.append(f"第 {number} 轮：上一轮没有要点的按钮")
                 break
-            outgoing, shown = payload, f"［点击］{turn.press_title or turn.press}"
-        messages = await client.send(conversation_id, outgoing, {"channel": "web"})
+            text, shown = None, f"［点击］{turn.press_title or turn.press}"
+        outcome = await service.handle(conversation.id, text=text, payload=payload)
+        messages = _as_bot_messages(outcome)
         for problem in check_turn(turn.expect, messages, previous, fillers):
             said = " / ".join(m.text[:40] for m in messages) or "（无回复）"
             result.failures.append(f"第 {number} 轮「{shown[:40]}」：{problem}。机器人：{said}")
@@ -224,22 +255,36 @@ async def run_scenario(
     return result
 
 
+# No scenario runs into the per-conversation limit on messages.
+UNLIMITED_MESSAGES = 1_000_000
+
+
 async def run_scenarios(
     settings: Settings, scenarios: Sequence[Scenario], concurrency: int = 4
 ) -> list[ScenarioResult]:
-    """Every scenario, a few conversations at a time (each one's turns stay in order)."""
+    """Every scenario, a few conversations at a time (each one's turns stay in order),
+    through the gateway's flows with the database of ``settings`` (migrated)."""
     fillers = small_talk_texts()
-    client = RasaClient(settings)
+    sessions = session_factory(settings.database_url)
+    rasa = RasaClient(settings)
+    service = ConversationService(
+        sessions,
+        dialogue=rasa,
+        knowledge=KnowledgeService(settings),
+        escalations=EscalationService(sessions),
+        bus=event_bus(None),
+        limiter=rate_limiter(None, UNLIMITED_MESSAGES, 1),
+    )
     gate = asyncio.Semaphore(concurrency)
 
     async def one(scenario: Scenario) -> ScenarioResult:
         async with gate:
-            return await run_scenario(client, scenario, fillers)
+            return await run_scenario(service, scenario, fillers)
 
     try:
         return list(await asyncio.gather(*(one(scenario) for scenario in scenarios)))
     finally:
-        await client.aclose()
+        await rasa.aclose()
 
 
 def pass_rate(results: Sequence[ScenarioResult]) -> float:

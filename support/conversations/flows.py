@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 import httpx
@@ -50,16 +51,25 @@ from support.replies.vocabulary import (
     AFFIRM,
     DENY,
     DESCRIBE_IT,
+    LEFT_QUEUE,
     OPEN_TICKET,
     REQUEST_HUMAN,
+    SAFETY_BRIEF,
     SAFETY_STEPS,
     SAFETY_STEPS_WAITING,
+    SCAM_WARNING,
+    STILL_IN_QUEUE,
     TICKET_OR_HUMAN,
     URGENT_NOTED,
+    WAITING_GOODBYE,
     WAITING_NOTED,
+    WAITING_THANKS,
     HandoffReason,
     chosen_faq_id,
+    queue_place_notice,
 )
+from support.replies.waiting import WaitingMove, WaitingTurn, while_waiting
+from support.storage import as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -162,20 +172,17 @@ class ConversationService(ConversationStore):
             conversation_id, text or "", payload
         )
 
+        left_queue: list[MessageView] = []
         if conversation.state is not ConversationState.BOT:
-            await self.bus.publish(
-                AGENTS_CHANNEL,
-                {
-                    "type": "user_message",
-                    "conversation_id": conversation_id,
-                    "message": user_message.for_agents(),
-                },
+            held, left = await self._while_held(
+                conversation, text or "", payload, user_message, redacted
             )
-            noted: list[MessageView] = []
-            if payload is None and conversation.state is ConversationState.WAITING_AGENT:
-                noted = await self._while_waiting(conversation, text or "", user_message, redacted)
-            self._turn_done(conversation, started, "人工客服")
-            return TurnResult(noted, conversation.state, user_message.id)
+            if not left:
+                self._turn_done(conversation, started, "人工客服")
+                return TurnResult(held, conversation.state, user_message.id)
+            # The user left the queue: the bot has the conversation back, this message too.
+            left_queue = held
+            conversation = replace(conversation, state=ConversationState.BOT)
 
         metadata: dict[str, Any] = {"channel": conversation.channel.value}
         if redacted:
@@ -214,39 +221,162 @@ class ConversationService(ConversationStore):
         )
         state = await self._refresh_state(conversation, escalation)
         self._turn_done(conversation, started, "知识库" if degraded else "机器人")
-        return TurnResult(stored, state, user_message.id, degraded)
+        return TurnResult([*left_queue, *stored], state, user_message.id, degraded)
+
+    async def _while_held(
+        self,
+        conversation: ConversationView,
+        text: str,
+        payload: str | None,
+        said: MessageView,
+        redacted: tuple[str, ...],
+    ) -> tuple[list[MessageView], bool]:
+        """A message to a conversation a person holds or will hold: the agents see it;
+        (the replies, whether the user left the queue and the bot takes the message)."""
+        await self.bus.publish(
+            AGENTS_CHANNEL,
+            {
+                "type": "user_message",
+                "conversation_id": conversation.id,
+                "message": said.for_agents(),
+            },
+        )
+        if conversation.state is not ConversationState.WAITING_AGENT:
+            return [], False
+        noted = await self._while_waiting(conversation, text, payload, said, redacted)
+        if noted is not None:
+            return noted, False
+        left_queue = await self._leave_queue(conversation)
+        return left_queue, bool(left_queue)
 
     async def _while_waiting(
         self,
         conversation: ConversationView,
         text: str,
+        payload: str | None,
         said: MessageView,
         redacted: tuple[str, ...],
-    ) -> list[MessageView]:
-        """A user waiting for a person who reports money or a secret gone (「我已经告诉他了
-        怎么办啊」 after a scam, 「有人把我的钱转走了」): the queue moves them up, and the
-        safety steps come now, not when an agent picks up; said again, a short word that it
-        was heard. Anything else waits for the agent: the first such message gets one word
-        that it will be read (silence reads as a lost message), the rest none; a message
-        with something hidden is told so (the agent will not see it)."""
+    ) -> list[MessageView] | None:
+        """A user's message while they wait for a person; None when they leave the queue
+        (「不用人工了」), and the bot takes the message as any other.
+
+        Money or a secret reported gone (「我已经告诉他了怎么办啊」 after a scam, 「有人把我的
+        钱转走了」): the queue moves them up, and the safety steps come now, not when an
+        agent picks up; said again, a short word that it was heard. Until an agent takes
+        the case, the help centre answers what it can (support.replies.waiting); anything
+        else waits for the agent, and the first such message gets one word that it will
+        be read (silence reads as a lost message). Once an agent has the case, the agent
+        answers. A message with something hidden is told so (the agent will not see it)."""
         read = signals.read(text)
         waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
         if waiting is None:
             return []
-        if not (read.urgent or (read.complied and waiting.urgent)):
-            if waiting.status is not EscalationStatus.WAITING:
-                return []  # an agent has the conversation and answers it
-            if redacted:
-                notice = hidden_notice(redacted, alone=False) or WARNING
-                hidden = OutgoingMessage(notice, role=Role.SYSTEM)
-                return await asyncio.to_thread(self.add_messages, conversation.id, [hidden])
+        if payload is None and (read.urgent or (read.complied and waiting.urgent)):
+            return await self._urgent_while_waiting(conversation, said, waiting)
+        if waiting.status is not EscalationStatus.WAITING:
+            return []  # an agent has the conversation and answers it
+        if redacted:
+            notice = hidden_notice(redacted, alone=False) or WARNING
+            hidden = OutgoingMessage(notice, role=Role.SYSTEM)
+            return await asyncio.to_thread(self.add_messages, conversation.id, [hidden])
+        move = await asyncio.to_thread(self._waiting_move, conversation, text, payload, waiting)
+        if move.move is WaitingMove.LEAVE_QUEUE:
+            return None
+        replies: list[OutgoingMessage] = []
+        if move.move is WaitingMove.QUEUE_PLACE:
+            place = await asyncio.to_thread(self._escalations.place_in_queue, waiting.id)
+            replies = [OutgoingMessage(queue_place_notice(place))]
+        elif move.move is WaitingMove.THANKS:
+            replies = [OutgoingMessage(WAITING_THANKS)]
+        elif move.move is WaitingMove.GOODBYE:
+            replies = [OutgoingMessage(WAITING_GOODBYE)]
+        elif move.move is WaitingMove.ANSWER and move.answer is not None:
+            replies = _outgoing(move.answer)
+            told = await asyncio.to_thread(self._said_since, conversation.id, waiting)
+            if STILL_IN_QUEUE not in told:
+                replies.append(OutgoingMessage(STILL_IN_QUEUE))
+        else:
             last = await asyncio.to_thread(
                 self.last_text, conversation.id, (Role.BOT, Role.AGENT, Role.SYSTEM)
             )
-            if last in (WAITING_NOTED, SAFETY_STEPS_WAITING, URGENT_NOTED):
+            word = _word_while_waiting(read, urgent=waiting.urgent)
+            if last == word or (word == WAITING_NOTED and last in _HEARD_WHILE_WAITING):
                 return []
-            noted = OutgoingMessage(WAITING_NOTED)
-            return await asyncio.to_thread(self.add_messages, conversation.id, [noted])
+            replies = [OutgoingMessage(word)]
+        stored = await asyncio.to_thread(self.add_messages, conversation.id, replies)
+        await self.bus.publish(
+            AGENTS_CHANNEL,
+            {
+                "type": "bot_message",
+                "conversation_id": conversation.id,
+                "messages": [message.for_agents() for message in stored],
+            },
+        )
+        return stored
+
+    def _waiting_move(
+        self,
+        conversation: ConversationView,
+        text: str,
+        payload: str | None,
+        waiting: EscalationView,
+    ) -> WaitingTurn:
+        try:
+            kb = self._knowledge.knowledge_base()
+        except KnowledgeUnavailableError:
+            return WaitingTurn(WaitingMove.FOR_THE_AGENT)
+        said = self.history(conversation.id)
+        turn = while_waiting(
+            kb,
+            text,
+            context_from_history(said[:-1]),
+            payload=payload,
+            urgent_case=waiting.urgent,
+        )
+        if turn.answer is not None and conversation.channel in BRIEF_CHANNELS:
+            return replace(turn, answer=briefly(turn.answer, kb.get))
+        return turn
+
+    def _said_since(self, conversation_id: str, waiting: EscalationView) -> set[str]:
+        """What the bot said in this wait (since the case was queued)."""
+        queued = as_utc(waiting.created_at)
+        return {
+            message.text
+            for message in self.history(conversation_id)
+            if message.role is Role.BOT and as_utc(message.created_at) >= queued
+        }
+
+    async def _leave_queue(self, conversation: ConversationView) -> list[MessageView]:
+        """Close the waiting case and give the conversation back to the bot; [] when an
+        agent took it meanwhile or Rasa cannot resume it (the user stays in the queue)."""
+        waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
+        if waiting is None or waiting.status is not EscalationStatus.WAITING:
+            return []
+        try:
+            await self.dialogue.resume(conversation.id)
+        except httpx.HTTPError as exc:
+            logger.warning("用户取消排队，但 Rasa 不可用，仍在排队：%s", exc)
+            return []
+        closed = await asyncio.to_thread(self._escalations.withdraw, waiting.id)
+        if closed is None:
+            return []  # an agent took it a moment ago: the agent answers
+        await self.change_state(conversation.id, ConversationState.BOT)
+        await self.bus.publish(
+            AGENTS_CHANNEL,
+            {
+                "type": "resolved",
+                "id": closed.id,
+                "conversation_id": conversation.id,
+                "assigned_to": None,
+            },
+        )
+        notice = OutgoingMessage(LEFT_QUEUE, role=Role.SYSTEM)
+        return await asyncio.to_thread(self.add_messages, conversation.id, [notice])
+
+    async def _urgent_while_waiting(
+        self, conversation: ConversationView, said: MessageView, waiting: EscalationView
+    ) -> list[MessageView]:
+        """Money or a secret gone while waiting: urgent now, and the steps once."""
         await asyncio.to_thread(
             self._escalations.open,
             EscalationRequest.from_user_texts(
@@ -271,7 +401,9 @@ class ConversationService(ConversationStore):
         if last_word == URGENT_NOTED:
             return []
         told = await asyncio.to_thread(
-            self.bot_said, conversation.id, (SAFETY_STEPS, SAFETY_STEPS_WAITING, URGENT_NOTED)
+            self.bot_said,
+            conversation.id,
+            (SAFETY_STEPS, SAFETY_BRIEF, SAFETY_STEPS_WAITING, URGENT_NOTED),
         )
         reply = OutgoingMessage(URGENT_NOTED if told else SAFETY_STEPS_WAITING)
         return await asyncio.to_thread(self.add_messages, conversation.id, [reply])
@@ -303,7 +435,7 @@ class ConversationService(ConversationStore):
         (「无」 under a question) leaves a typed 「1」 as the answer it is. The history is
         read only for a message that could be such a pick.
         """
-        if conversation.state is not ConversationState.BOT:
+        if conversation.state is ConversationState.AGENT:
             return None  # said to a person, who reads it as written
         if signals.numbered_choice(text, MAX_NUMBERED_BUTTONS) is None:
             return None
@@ -498,6 +630,22 @@ class ConversationService(ConversationStore):
         await self.bus.publish(
             conversation_channel(conversation_id), {"type": "state", "state": state.value}
         )
+
+
+# Once one of these was the last word, an ordinary message gets none.
+_HEARD_WHILE_WAITING = (WAITING_NOTED, SAFETY_STEPS_WAITING, URGENT_NOTED, SCAM_WARNING)
+
+
+def _word_while_waiting(read: signals.Signals, *, urgent: bool) -> str:
+    """The word for a message that waits for the agent. In an urgent case (fraud, theft)
+    the user is not left with 「收到」 alone: talk of the other party (「可是他连我的身份证号
+    都知道」) gets the warning that it is a scam, a question (「那我现在还要做什么」) the
+    steps again."""
+    if not urgent:
+        return WAITING_NOTED
+    if read.scam or read.approached or signals.speaks_of_someone(read.text):
+        return SCAM_WARNING
+    return URGENT_NOTED
 
 
 def _outgoing(answer: Answer) -> list[OutgoingMessage]:

@@ -56,13 +56,7 @@ class EscalationService:
             elif request.urgent and not escalation.urgent:
                 escalation.urgent = True
                 session.flush()
-            position = session.scalar(
-                select(func.count()).where(
-                    Escalation.status == EscalationStatus.WAITING.value,
-                    _ahead_of_or_is(escalation),
-                )
-            )
-            return Handoff(_view(escalation), max(int(position or 0), 1))
+            return Handoff(_view(escalation), _place_in_queue(session, escalation))
 
     def with_status(self, statuses: Sequence[EscalationStatus]) -> list[EscalationView]:
         """Escalations in these states in the queue's order: urgent first, then oldest first."""
@@ -113,6 +107,27 @@ class EscalationService:
             escalation.resolved_at = datetime.now(UTC)
             return _view(escalation)
 
+    def withdraw(self, escalation_id: int) -> EscalationView | None:
+        """The user no longer wants a person: close the case if no agent has taken it
+        (None if one has, or it is closed already; the agent then answers as usual)."""
+        with transaction(self._sessions) as session:
+            escalation = session.scalar(
+                select(Escalation).where(Escalation.id == escalation_id).with_for_update()
+            )
+            if escalation is None or escalation.status != EscalationStatus.WAITING.value:
+                return None
+            escalation.status = EscalationStatus.RESOLVED.value
+            escalation.resolved_at = datetime.now(UTC)
+            return _view(escalation)
+
+    def place_in_queue(self, escalation_id: int) -> int:
+        """How many waiting cases are served before this one, itself included."""
+        with self._sessions() as session:
+            escalation = session.get(Escalation, escalation_id)
+            if escalation is None:
+                raise EscalationNotFoundError
+            return _place_in_queue(session, escalation)
+
     @staticmethod
     def _open_for_update(session: Session, escalation_id: int) -> Escalation:
         escalation = session.scalar(
@@ -129,6 +144,16 @@ class EscalationService:
         with self._sessions() as session:
             escalation = session.scalar(_open_of(conversation_id))
             return _view(escalation) if escalation else None
+
+
+def _place_in_queue(session: Session, escalation: Escalation) -> int:
+    position = session.scalar(
+        select(func.count()).where(
+            Escalation.status == EscalationStatus.WAITING.value,
+            _ahead_of_or_is(escalation),
+        )
+    )
+    return max(int(position or 0), 1)
 
 
 def _open_of(conversation_id: str) -> Select[Escalation]:

@@ -61,6 +61,7 @@ from support.replies.vocabulary import (
     PICK_FIRST,
     RELEVANT_PART,
     RULED_OUT,
+    SAFETY_BRIEF,
     SAFETY_STEPS,
     SCAM_WARNING,
     TICKET_OR_HUMAN,
@@ -334,7 +335,7 @@ def _respond(
         return _pick_first(kb, said.text, context)
     urgent = in_danger or ((context.urgent or said.approached) and said.wants_person)
     if in_danger:
-        return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=(SAFETY_REPLY,))
+        return _urgent(kb, said, context)
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
         return _handoff(context, said, reason, urgent=urgent)
@@ -572,6 +573,26 @@ def _for_the_agent(said: Signals) -> str:
 
 
 SAFETY_REPLY = Reply(SAFETY_STEPS)
+
+
+def _urgent(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
+    """Money or a secret at stake: the safety steps and a person now.
+
+    When the help centre is sure of its entry on scams or on a stolen account
+    (「有人自称客服让我报验证码」「陌生人转错钱让我转回另一个账户」), that entry says why
+    and what to do, and the steps shrink to one line after it; any other entry (fees,
+    limits) would not, and the steps stay whole. Read without the topic before: the
+    danger is the subject now."""
+    question = said.question or said.text
+    result, _, _ = _understood(kb, question, replace(context, topic=None, offered=()))
+    if said.approached or said.scam:
+        result = _on_guard(kb, question, result)
+    top = result.top
+    replies: tuple[Reply, ...] = (SAFETY_REPLY,)
+    if result.decision is Decision.ANSWER and top is not None and _on_safety(top.faq):
+        answered = answer_faq(top.faq, ask_if_helped=False).replies
+        replies = (*(reply for reply in answered if reply.kb), Reply(SAFETY_BRIEF))
+    return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=replies)
 
 
 def _answer(
@@ -1119,6 +1140,17 @@ def _on_guard(kb: KnowledgeBase, question: str, result: QueryResult) -> QueryRes
         return result
     rest = [c for c in result.candidates if c is not on_scams[0]]
     return replace(result, decision=Decision.ANSWER, candidates=[on_scams[0], *rest])
+
+
+def _on_safety(faq: FAQ) -> bool:
+    """Whether an entry is on scams or on a stolen account: its standard question reads
+    as one (「被骗了或接到冒充客服的电话怎么办？」「账户被盗……怎么办？」)."""
+    return _is_about_scams(faq.question) or _is_about_theft(faq.question)
+
+
+@lru_cache(maxsize=1024)
+def _is_about_theft(question: str) -> bool:
+    return understanding.read(question).urgent
 
 
 @lru_cache(maxsize=1024)

@@ -74,14 +74,28 @@ _FIRST_STEPS = (
     "4. 保留聊天记录、转账凭证等证据，涉及诈骗请尽快报警。\n"
 )
 SAFETY_STEPS = _FIRST_STEPS + "我现在就为您转接人工客服。"
+# After the help centre's own entry on scams or a stolen account: the steps in one line.
+SAFETY_BRIEF = (
+    "情况紧急，请先修改登录密码和支付密码、联系发卡银行冻结已绑定的银行卡，不要再向对方转账，"
+    "也不要把验证码、密码或助记词告诉任何人。我现在就为您转接人工客服。"
+)
 # The same, to a user already waiting for a person: the queue moves them up.
 SAFETY_STEPS_WAITING = _FIRST_STEPS + "您的对话已标为紧急，人工客服接入后会优先处理。"
 # Said once to a user who writes while waiting for a person: the message is not lost.
 WAITING_NOTED = "收到。人工客服接入后会看到您在这里发的所有消息，请稍候。"
+# After the help centre answered a question asked in the queue (once a wait).
+STILL_IN_QUEUE = (
+    "以上是帮助中心的说明，供您先参考。您仍在人工客服的队列中，客服接入后会在这里回复您。"
+)
+# 「谢谢」「拜拜」 while waiting: the case stays in the queue.
+WAITING_THANKS = "不客气。人工客服接入后会在这里回复您，请稍候。"
+WAITING_GOODBYE = "好的，再见。您的问题仍在人工客服的队列中，客服接入后会在这里回复您。"
+# 「不用人工了」 while waiting: the user leaves the queue.
+LEFT_QUEUE = "好的，已为您取消人工客服排队。"
 # Said again while waiting, after the steps were given.
 URGENT_NOTED = (
     "收到，您的对话已标为紧急，人工客服接入后会优先处理。在此之前请先按上面的步骤修改密码、"
-    "联系银行冻结银行卡，不要再向对方转账或透露验证码。"
+    "联系银行冻结银行卡，不要再向对方转账或透露验证码；涉及诈骗请尽快报警。"
 )
 SCAM_WARNING = (
     "提醒您：任何人（包括自称客服、官方或警察的人）索要验证码、密码或助记词，"
@@ -181,6 +195,14 @@ REASON_LABELS = {
 def handoff_notice(queue_position: int) -> str:
     return (
         f"正在为您转接人工客服，您目前排在第 {queue_position} 位。"
+        "客服接入后会直接在这里回复您，请稍候。"
+    )
+
+
+def queue_place_notice(queue_position: int) -> str:
+    """「人呢」 or 「转人工」 again while waiting: where the user stands."""
+    return (
+        f"您已在人工客服的队列中，目前排在第 {queue_position} 位，不用重新排队。"
         "客服接入后会直接在这里回复您，请稍候。"
     )
 

@@ -8,7 +8,16 @@ from guard import hidden_notice
 from support.dialogue import BotMessage
 from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService, EscalationView
-from support.replies.vocabulary import SAFETY_STEPS_WAITING, URGENT_NOTED, WAITING_NOTED
+from support.replies.vocabulary import (
+    LEFT_QUEUE,
+    REQUEST_HUMAN,
+    SAFETY_STEPS_WAITING,
+    STILL_IN_QUEUE,
+    URGENT_NOTED,
+    WAITING_NOTED,
+    WAITING_THANKS,
+    queue_place_notice,
+)
 from support.storage import session_factory
 from tests.web.conftest import Gateway
 
@@ -273,11 +282,11 @@ def test_money_gone_while_waiting_moves_up_and_gets_the_safety_steps(gateway: Ga
     in silence: the queue moves them up and the safety steps come now; once each."""
     session_id, headers = gateway.session()
     gateway.queue_with_a_silent_bot(session_id)
-    assert gateway.say(session_id, headers, text="有人吗").json()["state"] == "waiting_agent"
-    # A first message gets one word that a person will read it; the next, none.
-    first = gateway.say(session_id, headers, text="提现到账一般要多久").json()["replies"]
+    assert gateway.say(session_id, headers, text="好的").json()["state"] == "waiting_agent"
+    # A first message for the agent gets one word that a person will read it; the next, none.
+    first = gateway.say(session_id, headers, text="嗯嗯").json()["replies"]
     assert [reply["text"] for reply in first] == [WAITING_NOTED]
-    assert gateway.say(session_id, headers, text="还要等多久").json()["replies"] == []
+    assert gateway.say(session_id, headers, text="好吧").json()["replies"] == []
     waiting = gateway.escalations().open_for_conversation(session_id)
     assert waiting is not None and not waiting.urgent
     replies = gateway.say(session_id, headers, text="刚才有人把我钱包里的钱转走了").json()
@@ -289,6 +298,71 @@ def test_money_gone_while_waiting_moves_up_and_gets_the_safety_steps(gateway: Ga
     again = gateway.say(session_id, headers, text="我已经把验证码告诉他了").json()["replies"]
     assert [reply["text"] for reply in again] == [URGENT_NOTED]
     assert gateway.say(session_id, headers, text="我又转了一笔").json()["replies"] == []
+
+
+def test_while_waiting_the_help_centre_answers_and_the_user_may_leave_the_queue(
+    gateway: Gateway,
+) -> None:
+    """A queue may take minutes: until an agent takes the case, questions get the help
+    centre's answer (said once that the user is still in the queue), thanks a word back,
+    a second 「转人工」 the place in the queue, and 「不用人工了」 gives the bot back."""
+    session_id, headers = gateway.session()
+    gateway.queue_with_a_silent_bot(session_id)
+    gateway.say(session_id, headers, text="好的")
+    answered = gateway.say(session_id, headers, text="提现一般多久到账").json()
+    texts = [reply["text"] for reply in answered["replies"]]
+    assert answered["state"] == "waiting_agent"
+    assert len(texts) >= 2 and texts[-1] == STILL_IN_QUEUE
+    assert WAITING_NOTED not in texts
+    payloads = [b["payload"] for reply in answered["replies"] for b in reply["buttons"]]
+    assert REQUEST_HUMAN not in payloads  # already waiting for one
+    again = gateway.say(session_id, headers, text="怎么绑定银行卡").json()["replies"]
+    assert again and STILL_IN_QUEUE not in [reply["text"] for reply in again]
+    thanks = gateway.say(session_id, headers, text="好的谢谢").json()["replies"]
+    assert [reply["text"] for reply in thanks] == [WAITING_THANKS]
+    place = gateway.say(session_id, headers, text="人呢？我要人工客服").json()["replies"]
+    assert [reply["text"] for reply in place] == [queue_place_notice(1)]
+    # The paused bot heard only the first message (before the gateway saw the queue).
+    assert [text for _, text, _ in gateway.rasa.received] == ["好的"]
+    gateway.rasa.script = None
+    left = gateway.say(session_id, headers, text="算了 不用人工了").json()
+    assert left["state"] == "bot"
+    assert [reply["text"] for reply in left["replies"]] == [
+        LEFT_QUEUE,
+        "机器人收到：算了 不用人工了",
+        "这个回答解决您的问题了吗？",
+    ]
+    assert gateway.rasa.resumed == [session_id]
+    assert gateway.escalations().open_for_conversation(session_id) is None
+
+
+def test_an_urgent_case_stays_in_the_queue_and_rasa_down_keeps_the_user_waiting(
+    gateway: Gateway,
+) -> None:
+    urgent_id, urgent_headers = gateway.session()
+    gateway.escalations().open(
+        EscalationRequest(
+            conversation_id=urgent_id,
+            channel="web",
+            reason="疑似诈骗或盗用（紧急）",
+            last_messages=["有人冒充客服让我报验证码"],
+            kb_candidates=[],
+            urgent=True,
+        )
+    )
+    gateway.rasa.script = lambda sender, text: []
+    gateway.say(urgent_id, urgent_headers, text="好的")
+    stay = gateway.say(urgent_id, urgent_headers, text="不用人工 我就想知道钱能不能追回来").json()
+    assert stay["state"] == "waiting_agent"
+    assert gateway.escalations().open_for_conversation(urgent_id) is not None
+    # Rasa cannot take the conversation back: the user is not dropped from the queue.
+    plain_id, plain_headers = gateway.session()
+    gateway.queue_with_a_silent_bot(plain_id)
+    gateway.say(plain_id, plain_headers, text="好的")
+    gateway.rasa.down = True
+    kept = gateway.say(plain_id, plain_headers, text="不用人工了").json()
+    assert kept["state"] == "waiting_agent"
+    assert gateway.escalations().open_for_conversation(plain_id) is not None
 
 
 def test_while_waiting_a_hidden_card_number_is_said_and_an_agent_s_case_is_left_alone(

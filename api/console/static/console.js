@@ -415,21 +415,25 @@ function connectEvents() {
     else toast('有新的转人工会话。', 'ok');
   });
   ['assigned', 'resolved', 'agent_message'].forEach(function (kind) { source.addEventListener(kind, refresh); });
-  source.addEventListener('user_message', function (event) {
+  // A user's message, or the bot's replies to a user still in the queue: into the open case.
+  function appendLive(event, many) {
     var data = {};
     try { data = JSON.parse(event.data); } catch (e) { return; }
     if (!panels.queue.rendered) return;
     loadQueue();
     var current = queue.caseData;
     if (current && current.conversation.id === data.conversation_id && queue.els.transcript) {
-      var message = data.message;
-      queue.els.transcript.appendChild(messageRow({
-        id: message.id, role: message.role, text: message.text, created_at: message.created_at,
-        buttons: [], redacted: message.text.indexOf('〔已隐藏〕') >= 0
-      }));
+      (many ? data.messages || [] : [data.message]).forEach(function (message) {
+        queue.els.transcript.appendChild(messageRow({
+          id: message.id, role: message.role, text: message.text, created_at: message.created_at,
+          buttons: [], redacted: message.text.indexOf('〔已隐藏〕') >= 0
+        }));
+      });
       queue.els.transcript.scrollTop = queue.els.transcript.scrollHeight;
     }
-  });
+  }
+  source.addEventListener('user_message', function (event) { appendLive(event, false); });
+  source.addEventListener('bot_message', function (event) { appendLive(event, true); });
   source.addEventListener('open', function () { document.body.classList.remove('offline'); });
   source.addEventListener('error', function () { document.body.classList.add('offline'); });
 }

@@ -1,0 +1,160 @@
+"""The bot's moves for a user in the queue for a person, and the urgent turn's replies
+(support.replies.waiting, support.replies.turns): decisions read from the words, with the
+KB's decision fixed for every text so that each test says what it depends on."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import pytest
+
+from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
+from support.replies.turns import Context, respond
+from support.replies.vocabulary import (
+    OPEN_TICKET,
+    REQUEST_HUMAN,
+    SAFETY_BRIEF,
+    SAFETY_STEPS,
+    HandoffReason,
+    clarify_payload,
+)
+from support.replies.waiting import WaitingMove, while_waiting
+from tests.conversations.test_understanding import ScriptedKB
+
+
+class FixedKB(ScriptedKB):
+    """The real entries; every query gets the same decision over the same entries."""
+
+    def __init__(self, kb: KnowledgeBase, decision: Decision, ids: list[str]) -> None:
+        super().__init__(kb, {})
+        self._decision = decision
+        self._ids = ids
+
+    def query(self, text: str, top_k: int = 3) -> QueryResult:
+        top = 0.15 if self._decision is Decision.FALLBACK else 0.6
+        candidates = []
+        for rank, faq_id in enumerate(self._ids):
+            faq = self.get(faq_id)
+            assert faq is not None
+            candidates.append(Candidate(faq, top - rank / 20, 0.5, 0.5))
+        return QueryResult(self._decision, candidates, 1.0)
+
+
+def fixed(kb: KnowledgeBase, decision: Decision, *ids: str) -> KnowledgeBase:
+    return cast(KnowledgeBase, FixedKB(kb, decision, list(ids)))
+
+
+# Urgent: the safety steps, or the help centre's entry on scams and the steps in a line.
+
+MONEY_GONE = "刚才有人把我钱包里的钱转走了"
+
+
+def test_an_urgent_turn_with_the_entry_on_scams_gives_it_and_the_steps_in_a_line(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    kb = fixed(knowledge_base, Decision.ANSWER, "suspicious_activity", "fees")
+    turn = respond(kb, MONEY_GONE, Context())
+    assert turn.handoff is not None and turn.handoff.urgent
+    assert turn.handoff.reason is HandoffReason.URGENT
+    entry = knowledge_base.get("suspicious_activity")
+    assert entry is not None
+    texts = [reply.text for reply in turn.answer.replies]
+    assert texts == [entry.answer, SAFETY_BRIEF]
+    # No 「转人工」 buttons under it: the person is on the way.
+    assert not [b for reply in turn.answer.replies for b in reply.buttons]
+
+
+@pytest.mark.parametrize(
+    ("decision", "ids"),
+    [
+        (Decision.ANSWER, ["fees"]),  # sure, but of an entry that says nothing of the danger
+        (Decision.CLARIFY, ["withdraw_failed", "fees"]),  # not sure, and neither is on safety
+        (Decision.FALLBACK, []),
+    ],
+)
+def test_an_urgent_turn_without_a_sure_entry_on_safety_gives_the_whole_steps(
+    knowledge_base: KnowledgeBase, decision: Decision, ids: list[str]
+) -> None:
+    turn = respond(fixed(knowledge_base, decision, *ids), MONEY_GONE, Context())
+    assert turn.handoff is not None and turn.handoff.urgent
+    assert [reply.text for reply in turn.answer.replies] == [SAFETY_STEPS]
+
+
+# In the queue.
+
+
+def test_declining_a_person_leaves_the_queue_unless_the_case_is_urgent(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    kb = fixed(knowledge_base, Decision.ANSWER, "fraud_scam")
+    text = "不用人工了 我就想知道钱能不能追回来"
+    assert while_waiting(kb, text, Context()).move is WaitingMove.LEAVE_QUEUE
+    assert while_waiting(kb, text, Context(), urgent_case=True).move is WaitingMove.ANSWER
+
+
+@pytest.mark.parametrize("text", ["人呢？我要人工客服", "转人工", "叫你们经理出来"])
+def test_asking_for_a_person_again_is_told_the_place_in_the_queue(
+    knowledge_base: KnowledgeBase, text: str
+) -> None:
+    kb = fixed(knowledge_base, Decision.FALLBACK)
+    assert while_waiting(kb, text, Context()).move is WaitingMove.QUEUE_PLACE
+
+
+@pytest.mark.parametrize(
+    ("text", "move"),
+    [
+        ("好的谢谢", WaitingMove.THANKS),
+        ("thx", WaitingMove.THANKS),
+        ("好 拜拜", WaitingMove.GOODBYE),
+        ("嗯嗯", WaitingMove.FOR_THE_AGENT),
+    ],
+)
+def test_pleasantries_while_waiting(
+    knowledge_base: KnowledgeBase, text: str, move: WaitingMove
+) -> None:
+    kb = fixed(knowledge_base, Decision.FALLBACK)
+    assert while_waiting(kb, text, Context()).move is move
+
+
+def test_a_question_gets_the_help_centre_without_buttons_for_a_person(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    answered = while_waiting(
+        fixed(knowledge_base, Decision.ANSWER, "fees"), "提现手续费怎么收", Context()
+    )
+    assert answered.move is WaitingMove.ANSWER and answered.answer is not None
+    fees = knowledge_base.get("fees")
+    assert fees is not None and answered.answer.replies[0].text == fees.answer
+    payloads = {b.payload for reply in answered.answer.replies for b in reply.buttons}
+    assert not payloads & {REQUEST_HUMAN, OPEN_TICKET}
+
+    narrowed = while_waiting(
+        fixed(knowledge_base, Decision.CLARIFY, "withdraw_how", "withdraw_failed"),
+        "提现的问题",
+        Context(),
+    )
+    assert narrowed.move is WaitingMove.ANSWER and narrowed.answer is not None
+    payloads = {b.payload for reply in narrowed.answer.replies for b in reply.buttons}
+    assert {clarify_payload("withdraw_how"), clarify_payload("withdraw_failed")} <= payloads
+    assert not payloads & {REQUEST_HUMAN, OPEN_TICKET}
+
+
+def test_what_the_help_centre_cannot_answer_waits_for_the_agent(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    kb = fixed(knowledge_base, Decision.FALLBACK, "fees")
+    assert while_waiting(kb, "上周三那笔的事你们查清楚没有", Context()).move is (
+        WaitingMove.FOR_THE_AGENT
+    )
+
+
+def test_a_pressed_choice_is_answered_and_another_button_waits(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    kb = fixed(knowledge_base, Decision.FALLBACK)
+    chosen = while_waiting(kb, "", Context(), payload=clarify_payload("bind_card"))
+    bind_card = knowledge_base.get("bind_card")
+    assert chosen.move is WaitingMove.ANSWER and chosen.answer is not None
+    assert bind_card is not None and chosen.answer.replies[0].text == bind_card.answer
+    other = while_waiting(kb, "", Context(), payload="/affirm")
+    assert other.move is WaitingMove.FOR_THE_AGENT
