@@ -118,6 +118,19 @@ def _wants_to_leave(tracker: Tracker) -> bool:
     return not (signals.read(normal).opens_ticket and not _NO_TICKET.search(normal))
 
 
+def _not_a_ticket(tracker: Tracker) -> bool:
+    """The form began on the NLU's open_ticket, but the words file nothing (「帮我写个请假条」
+    「我要不要再转一次」): a question like any other. A button's payload (「/open_ticket」)
+    and a message naming a ticket, a complaint or a report do file."""
+    text = tracker.latest_message.get("text") or ""
+    return (
+        tracker.get_slot("requested_slot") is None
+        and tracker.get_intent_of_latest_message() == "open_ticket"
+        and not text.startswith("/")
+        and not signals.files_something(redact(text))
+    )
+
+
 class ValidateTicketForm(FormValidationAction):
     def name(self) -> str:
         return "validate_ticket_form"
@@ -126,6 +139,10 @@ class ValidateTicketForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         leave = [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet("requested_slot", None)]
+        if _not_a_ticket(tracker):
+            # Answered as a question; the form ends before its first question.
+            answered = await ActionAnswerFAQ().run(dispatcher, tracker, domain)
+            return [*leave, *answered]
         if _wants_to_leave(tracker):
             # Ending the loop with nothing filled; action_submit_ticket reports the cancel.
             return leave
@@ -439,6 +456,8 @@ class ActionSubmitTicket(Action):
         values = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
         if not all(values[slot] for slot in ("category", "description", "contact")):
+            if _not_a_ticket(tracker):
+                return reset  # no ticket was asked for; the question was answered
             if settled(tracker.latest_message.get("text") or ""):
                 dispatcher.utter_message(
                     text="太好了，问题解决了就不提交工单了。还有其他问题随时问我。"

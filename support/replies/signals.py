@@ -726,6 +726,20 @@ _TICKET = re.compile(
     r"|帮我登记|登记一下|报给(?:后台|技术|相关部门)|反馈给(?:后台|技术|相关部门)"
 )
 
+# Words that file something, the form's own and the NLU's open_ticket examples' (「我要投诉」
+# 「反馈问题」「我要报修」「file a complaint」): a message heard as open_ticket without any
+# (「帮我写个请假条」「我要不要再转一次」) asks to file nothing.
+_FILES = re.compile(
+    r"工单|单子|开个?单|投诉|反馈|报障|报修|故障|举报|申诉|提交|登记|记录|留言|备案"
+    r"|(?<![a-z])(?:ticket|complain|complaint|report|file)(?![a-z])"
+)
+
+
+def files_something(text: str) -> bool:
+    """Whether ``text`` asks, in so many words, for something to be filed."""
+    return bool(_FILES.search(normalize(text)))
+
+
 # A question, by its mark or its question words (not "好的" with a question in tow).
 _ASKS = re.compile(
     # 「什么都没做」「怎么都不行」: 什么 and 怎么 before 都 or 也 mean "any", and ask nothing.
@@ -1224,6 +1238,21 @@ def pleasantry_of(text: str) -> str | None:
     if _THANKS.search(normal):
         return "thank"
     return None
+
+
+# 「算了 不注销了」「那我先不转了」: the user drops what they were about to do.
+_DROPS = re.compile(
+    r"(?:算了|那|好吧|行|嗯|哦|噢)?[\s,，]*(?:我)?(?:就|先|还是|暂时)?不(?:再)?"
+    r"(?:注销|转账?|提现?|充值?|绑定?|解绑|付款?|买|弄|办|改|换|申请|退款?|等|问|查|试|提交)"
+    r"了[啊吧哈呀]*"
+)
+
+
+def drops_the_matter(text: str) -> bool:
+    """「算了 不注销了 拜拜」「不弄了 谢谢」: the matter dropped, nothing else said (no
+    question to look up; 「不注销了 那会员怎么退」 says more)."""
+    rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
+    return bool(_DROPS.fullmatch(rest.strip(" ，,。.!！~～、")))
 
 
 # Acknowledgements that only sound like an outcome: 「收到」「好了」「可以了」 say OK.

@@ -533,7 +533,8 @@ def _reason_for(context: Context, said: Signals) -> HandoffReason:
 def _is_small_talk(said: Signals, intent: str | None) -> bool:
     if said.frustrated or said.scam:
         return False
-    if not said.question:  # nothing left once the greetings and thanks are gone
+    if not said.question or understanding.drops_the_matter(said.text):
+        # Nothing left once the greetings and thanks are gone, or only 「不注销了」.
         return True
     if intent is None and understanding.asks_who_answers(said.question):
         return True

@@ -10,6 +10,7 @@ secret gone) is the gateway's own (support.conversations.flows).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -18,6 +19,14 @@ from support.replies import signals
 from support.replies.answering import Answer, answer_faq
 from support.replies.turns import Context, respond
 from support.replies.vocabulary import chosen_faq_id
+
+# While waiting, the pending person is what a bare 「不用了」 turns down: 「哦不用了 我自己
+# 点开明细看看」「算了不等了」「取消排队」.
+_NO_LONGER = re.compile(
+    r"^(?:哦|噢|喔|嗯|那|好吧|好的|行|算了)?[\s,，。!！~]*(?:算了)?[\s,，]*"
+    r"(?:不用了|不需要了|不要了|不等了|先不用了?|取消(?:排队|转人工|人工)?)"
+    r"(?:[\s,，。!！~]|$)"
+)
 
 
 class WaitingMove(StrEnum):
@@ -60,7 +69,8 @@ def while_waiting(
         if faq is None:
             return WaitingTurn(WaitingMove.FOR_THE_AGENT)
         return WaitingTurn(WaitingMove.ANSWER, _choices_only(answer_faq(faq, ask_if_helped=False)))
-    if signals.declines_person(text) and not urgent_case:
+    no_longer = signals.declines_person(text) or bool(_NO_LONGER.search(signals.normalize(text)))
+    if no_longer and not urgent_case:
         return WaitingTurn(WaitingMove.LEAVE_QUEUE)
     turn = respond(kb, text, context, ask_if_helped=False)
     if turn.handoff is not None:

@@ -362,6 +362,28 @@ async def test_a_request_to_file_heard_as_a_cancel_starts_the_form(
 
 
 @pytest.mark.parametrize(
+    ("text", "files"),
+    [("帮我写个请假条", False), ("我要不要再转一次", False), ("你能帮我写首诗吗", False),
+     ("我要投诉", True), ("反馈问题", True), ("我要报修", True), ("/open_ticket", True)],
+)  # fmt: skip
+async def test_open_ticket_in_words_that_file_nothing_is_answered_as_a_question(
+    make_tracker: MakeTracker, text: str, files: bool
+) -> None:
+    """The NLU hears 「帮我写个请假条」 as open_ticket: the form ends before its first
+    question, the message is answered as any question is, and no 「已取消」 follows."""
+    tracker = make_tracker(text, intent="open_ticket", active_loop="ticket_form")
+    dispatcher, slots = await validate(tracker)
+    assert (slots.get("requested_slot", "kept") is None) is not files
+    if files:
+        return
+    assert dispatcher.messages  # an answer, a choice or an honest fallback
+    submitted, _ = await run(
+        ActionSubmitTicket(), make_tracker(text, intent="open_ticket", slots=slots)
+    )
+    assert submitted.messages == []
+
+
+@pytest.mark.parametrize(
     ("slot", "text"),
     [
         ("contact", "不用回复了 我自己解决了"),

@@ -2174,3 +2174,25 @@ def test_the_request_to_file_is_not_part_of_the_question(text: str, question: st
     """Beside the problem, the request is the form's to take; looked up, 「我想提交一个投诉」
     would be a question about contacting us. Alone, it is what the user asks."""
     assert signals.read(text).question == question
+
+
+@pytest.mark.parametrize(
+    ("text", "dropped"),
+    [
+        ("算了 不注销了 拜拜", True),
+        ("那我先不转了 谢谢", True),
+        ("不弄了", True),
+        ("还是不行了", False),  # it does not work: no matter dropped
+        ("不注销了 那会员怎么退", False),  # says more
+        ("不转了吗？", False),
+    ],
+)
+def test_a_matter_dropped_is_small_talk_not_a_question(
+    knowledge_base: KnowledgeBase, text: str, dropped: bool
+) -> None:
+    """「算了 不注销了 拜拜」 names the closing of the account only to drop it: no answer on
+    closing it again, whatever the KB would make of the words."""
+    kb = ScriptedKB(knowledge_base, {})
+    assert signals.drops_the_matter(text) is dropped
+    if dropped:
+        assert respond(kb, text, Context(topic="close_account", answered=True)).small_talk

@@ -83,13 +83,31 @@ def test_an_urgent_turn_without_a_sure_entry_on_safety_gives_the_whole_steps(
 # In the queue.
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不用人工了 我就想知道钱能不能追回来",
+        "哦不用了 我自己点开明细看看",
+        "算了不等了",
+        "取消排队",
+    ],
+)
 def test_declining_a_person_leaves_the_queue_unless_the_case_is_urgent(
-    knowledge_base: KnowledgeBase,
+    knowledge_base: KnowledgeBase, text: str
 ) -> None:
     kb = fixed(knowledge_base, Decision.ANSWER, "fraud_scam")
-    text = "不用人工了 我就想知道钱能不能追回来"
     assert while_waiting(kb, text, Context()).move is WaitingMove.LEAVE_QUEUE
-    assert while_waiting(kb, text, Context(), urgent_case=True).move is WaitingMove.ANSWER
+    assert while_waiting(kb, text, Context(), urgent_case=True).move is not (
+        WaitingMove.LEAVE_QUEUE
+    )
+
+
+@pytest.mark.parametrize("text", ["用不用等很久", "不用密码也能付款吗", "要等多久"])
+def test_what_only_sounds_like_a_no_stays_in_the_queue(
+    knowledge_base: KnowledgeBase, text: str
+) -> None:
+    kb = fixed(knowledge_base, Decision.FALLBACK)
+    assert while_waiting(kb, text, Context()).move is not WaitingMove.LEAVE_QUEUE
 
 
 @pytest.mark.parametrize("text", ["人呢？我要人工客服", "转人工", "叫你们经理出来"])
