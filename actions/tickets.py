@@ -128,6 +128,8 @@ def _not_a_ticket(tracker: Tracker) -> bool:
         and tracker.get_intent_of_latest_message() == "open_ticket"
         and not text.startswith("/")
         and not signals.files_something(redact(text))
+        # A secret in it is warned about by the form, as in any message to it.
+        and not contains_secret(text)
     )
 
 

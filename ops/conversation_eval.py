@@ -165,11 +165,14 @@ def check_turn(
     messages: Sequence[BotMessage],
     previous: Sequence[BotMessage],
     fillers: frozenset[str],
+    *,
+    with_a_person: bool = False,
 ) -> list[str]:
-    """What this turn's replies miss of ``expect``, in words."""
+    """What this turn's replies miss of ``expect``, in words. ``with_a_person``: the
+    conversation is with a person, or in the queue for one, after this turn."""
     problems = []
     texts = [m.text for m in messages]
-    handed_off = any(m.handoff is not None for m in messages)
+    handed_off = with_a_person or any(m.handoff is not None for m in messages)
     if "answers" in expect and not _ids(expect["answers"]) & _answered(messages):
         problems.append(f"应回答 {expect['answers']}，实际回答 {sorted(_answered(messages))}")
     if "about" in expect:
@@ -213,11 +216,8 @@ def _button_payload(turn: Turn, previous: Sequence[BotMessage]) -> str | None:
 
 
 def _as_bot_messages(turn: TurnResult) -> list[BotMessage]:
-    """A turn's stored replies as the checks read them; the last one carries the handoff
-    when the conversation is with a person, or waits for one, after this turn (a user
-    already in the queue has been handed off; no button can offer more)."""
-    handed_off = turn.state is not ConversationState.BOT
-    messages = [
+    """A turn's stored replies as the checks read them."""
+    return [
         BotMessage(
             message.text,
             [{"title": b.title, "payload": b.payload} for b in message.buttons],
@@ -225,10 +225,6 @@ def _as_bot_messages(turn: TurnResult) -> list[BotMessage]:
         )
         for message in turn.replies
     ]
-    if handed_off:
-        last = messages[-1] if messages else BotMessage("", [])
-        messages[-1:] = [BotMessage(last.text, last.buttons, last.kb, handoff=1)]
-    return messages
 
 
 async def run_scenario(
@@ -248,7 +244,11 @@ async def run_scenario(
             text, shown = None, f"［点击］{turn.press_title or turn.press}"
         outcome = await service.handle(conversation.id, text=text, payload=payload)
         messages = _as_bot_messages(outcome)
-        for problem in check_turn(turn.expect, messages, previous, fillers):
+        # A user already in the queue has been handed off; no button can offer more.
+        with_a_person = outcome.state is not ConversationState.BOT
+        for problem in check_turn(
+            turn.expect, messages, previous, fillers, with_a_person=with_a_person
+        ):
             said = " / ".join(m.text[:40] for m in messages) or "（无回复）"
             result.failures.append(f"第 {number} 轮「{shown[:40]}」：{problem}。机器人：{said}")
         previous = messages

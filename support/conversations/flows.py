@@ -49,19 +49,23 @@ from support.replies.answering import Answer, answer_faq, answer_query, briefly
 from support.replies.turns import context_from_history, respond
 from support.replies.vocabulary import (
     AFFIRM,
+    CANNOT_LEAVE_QUEUE,
     DENY,
     DESCRIBE_IT,
     LEFT_QUEUE,
+    LEFT_QUEUE_DONE,
     OPEN_TICKET,
     REQUEST_HUMAN,
     SAFETY_BRIEF,
     SAFETY_STEPS,
     SAFETY_STEPS_WAITING,
     SCAM_WARNING,
+    STAYS_URGENT,
     STILL_IN_QUEUE,
     TICKET_OR_HUMAN,
     URGENT_NOTED,
     WAITING_GOODBYE,
+    WAITING_NO_FORM,
     WAITING_NOTED,
     WAITING_THANKS,
     HandoffReason,
@@ -174,12 +178,12 @@ class ConversationService(ConversationStore):
 
         left_queue: list[MessageView] = []
         if conversation.state is not ConversationState.BOT:
-            held, left = await self._while_held(
+            held, state, bot_takes = await self._while_held(
                 conversation, text or "", payload, user_message, redacted
             )
-            if not left:
+            if not bot_takes:
                 self._turn_done(conversation, started, "人工客服")
-                return TurnResult(held, conversation.state, user_message.id)
+                return TurnResult(held, state, user_message.id)
             # The user left the queue: the bot has the conversation back, this message too.
             left_queue = held
             conversation = replace(conversation, state=ConversationState.BOT)
@@ -230,9 +234,10 @@ class ConversationService(ConversationStore):
         payload: str | None,
         said: MessageView,
         redacted: tuple[str, ...],
-    ) -> tuple[list[MessageView], bool]:
-        """A message to a conversation a person holds or will hold: the agents see it;
-        (the replies, whether the user left the queue and the bot takes the message)."""
+    ) -> tuple[list[MessageView], ConversationState, bool]:
+        """A message to a conversation a person holds or will hold: the agents see it, and
+        what the bot says to it; (the replies, the state after them, whether the bot takes
+        the message: the user left the queue saying more, or no case is open any more)."""
         await self.bus.publish(
             AGENTS_CHANNEL,
             {
@@ -242,23 +247,43 @@ class ConversationService(ConversationStore):
             },
         )
         if conversation.state is not ConversationState.WAITING_AGENT:
-            return [], False
-        noted = await self._while_waiting(conversation, text, payload, said, redacted)
-        if noted is not None:
-            return noted, False
-        left_queue = await self._leave_queue(conversation)
-        return left_queue, bool(left_queue)
+            return [], conversation.state, False
+        waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
+        if waiting is None:
+            # Waiting, with no case open (a state change that never landed): the bot has
+            # the conversation back rather than leaving the user unheard for good.
+            await self._give_back_to_the_bot(conversation)
+            return [], ConversationState.BOT, True
+        replies = await self._while_waiting(
+            conversation, waiting, text=text, payload=payload, said=said, redacted=redacted
+        )
+        state: ConversationState = conversation.state
+        bot_takes = False
+        if isinstance(replies, WaitingTurn):
+            replies, state, bot_takes = await self._leave_queue(conversation, replies.says_more)
+        if replies:
+            await self.bus.publish(
+                AGENTS_CHANNEL,
+                {
+                    "type": "bot_message",
+                    "conversation_id": conversation.id,
+                    "messages": [message.for_agents() for message in replies],
+                },
+            )
+        return replies, state, bot_takes
 
     async def _while_waiting(
         self,
         conversation: ConversationView,
+        waiting: EscalationView,
+        *,
         text: str,
         payload: str | None,
         said: MessageView,
         redacted: tuple[str, ...],
-    ) -> list[MessageView] | None:
-        """A user's message while they wait for a person; None when they leave the queue
-        (「不用人工了」), and the bot takes the message as any other.
+    ) -> list[MessageView] | WaitingTurn:
+        """A user's message while they wait for a person; the LEAVE_QUEUE turn when they
+        no longer want one (「不用人工了」).
 
         Money or a secret reported gone (「我已经告诉他了怎么办啊」 after a scam, 「有人把我的
         钱转走了」): the queue moves them up, and the safety steps come now, not when an
@@ -268,9 +293,6 @@ class ConversationService(ConversationStore):
         be read (silence reads as a lost message). Once an agent has the case, the agent
         answers. A message with something hidden is told so (the agent will not see it)."""
         read = signals.read(text)
-        waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
-        if waiting is None:
-            return []
         if payload is None and (read.urgent or (read.complied and waiting.urgent)):
             return await self._urgent_while_waiting(conversation, said, waiting)
         if waiting.status is not EscalationStatus.WAITING:
@@ -279,21 +301,23 @@ class ConversationService(ConversationStore):
             notice = hidden_notice(redacted, alone=False) or WARNING
             hidden = OutgoingMessage(notice, role=Role.SYSTEM)
             return await asyncio.to_thread(self.add_messages, conversation.id, [hidden])
-        move = await asyncio.to_thread(self._waiting_move, conversation, text, payload, waiting)
+        recent = await asyncio.to_thread(self.recent_history, conversation.id, CONTEXT_MESSAGES)
+        move = await asyncio.to_thread(
+            self._waiting_move, conversation, text, payload, waiting, recent
+        )
         if move.move is WaitingMove.LEAVE_QUEUE:
-            return None
+            return move
+        if move.move is WaitingMove.URGENT:
+            return await self._urgent_while_waiting(conversation, said, waiting)
         replies: list[OutgoingMessage] = []
         if move.move is WaitingMove.QUEUE_PLACE:
             place = await asyncio.to_thread(self._escalations.place_in_queue, waiting.id)
             replies = [OutgoingMessage(queue_place_notice(place))]
-        elif move.move is WaitingMove.THANKS:
-            replies = [OutgoingMessage(WAITING_THANKS)]
-        elif move.move is WaitingMove.GOODBYE:
-            replies = [OutgoingMessage(WAITING_GOODBYE)]
+        elif move.move in _WAITING_WORDS:
+            replies = [OutgoingMessage(_WAITING_WORDS[move.move])]
         elif move.move is WaitingMove.ANSWER and move.answer is not None:
             replies = _outgoing(move.answer)
-            told = await asyncio.to_thread(self._said_since, conversation.id, waiting)
-            if STILL_IN_QUEUE not in told:
+            if STILL_IN_QUEUE not in _said_since(recent, waiting):
                 replies.append(OutgoingMessage(STILL_IN_QUEUE))
         else:
             last = await asyncio.to_thread(
@@ -303,16 +327,7 @@ class ConversationService(ConversationStore):
             if last == word or (word == WAITING_NOTED and last in _HEARD_WHILE_WAITING):
                 return []
             replies = [OutgoingMessage(word)]
-        stored = await asyncio.to_thread(self.add_messages, conversation.id, replies)
-        await self.bus.publish(
-            AGENTS_CHANNEL,
-            {
-                "type": "bot_message",
-                "conversation_id": conversation.id,
-                "messages": [message.for_agents() for message in stored],
-            },
-        )
-        return stored
+        return await asyncio.to_thread(self.add_messages, conversation.id, replies)
 
     def _waiting_move(
         self,
@@ -320,16 +335,16 @@ class ConversationService(ConversationStore):
         text: str,
         payload: str | None,
         waiting: EscalationView,
+        recent: Sequence[MessageView],
     ) -> WaitingTurn:
         try:
             kb = self._knowledge.knowledge_base()
         except KnowledgeUnavailableError:
             return WaitingTurn(WaitingMove.FOR_THE_AGENT)
-        said = self.history(conversation.id)
         turn = while_waiting(
             kb,
             text,
-            context_from_history(said[:-1]),
+            context_from_history(recent[:-1]),
             payload=payload,
             urgent_case=waiting.urgent,
         )
@@ -337,29 +352,29 @@ class ConversationService(ConversationStore):
             return replace(turn, answer=briefly(turn.answer, kb.get))
         return turn
 
-    def _said_since(self, conversation_id: str, waiting: EscalationView) -> set[str]:
-        """What the bot said in this wait (since the case was queued)."""
-        queued = as_utc(waiting.created_at)
-        return {
-            message.text
-            for message in self.history(conversation_id)
-            if message.role is Role.BOT and as_utc(message.created_at) >= queued
-        }
-
-    async def _leave_queue(self, conversation: ConversationView) -> list[MessageView]:
-        """Close the waiting case and give the conversation back to the bot; [] when an
-        agent took it meanwhile or Rasa cannot resume it (the user stays in the queue)."""
+    async def _leave_queue(
+        self, conversation: ConversationView, says_more: bool
+    ) -> tuple[list[MessageView], ConversationState, bool]:
+        """Close the waiting case and give the conversation back to the bot; (the word
+        said, the state after it, whether the bot takes the message: when it says more
+        than the decline).
+        When Rasa cannot resume the conversation the user stays and is told; when an
+        agent took the case a moment ago, the agent answers."""
         waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
         if waiting is None or waiting.status is not EscalationStatus.WAITING:
-            return []
+            return [], conversation.state, False
         try:
+            # Before the case closes: should an agent take it meanwhile, the resumed bot
+            # stays quiet all the same (the gateway sends it nothing while a person holds it).
             await self.dialogue.resume(conversation.id)
         except httpx.HTTPError as exc:
             logger.warning("用户取消排队，但 Rasa 不可用，仍在排队：%s", exc)
-            return []
+            stay = OutgoingMessage(CANNOT_LEAVE_QUEUE)
+            stored = await asyncio.to_thread(self.add_messages, conversation.id, [stay])
+            return stored, conversation.state, False
         closed = await asyncio.to_thread(self._escalations.withdraw, waiting.id)
         if closed is None:
-            return []  # an agent took it a moment ago: the agent answers
+            return [], conversation.state, False
         await self.change_state(conversation.id, ConversationState.BOT)
         await self.bus.publish(
             AGENTS_CHANNEL,
@@ -370,8 +385,20 @@ class ConversationService(ConversationStore):
                 "assigned_to": None,
             },
         )
-        notice = OutgoingMessage(LEFT_QUEUE, role=Role.SYSTEM)
-        return await asyncio.to_thread(self.add_messages, conversation.id, [notice])
+        notice = (
+            OutgoingMessage(LEFT_QUEUE, role=Role.SYSTEM)
+            if says_more
+            else OutgoingMessage(LEFT_QUEUE_DONE)
+        )
+        stored = await asyncio.to_thread(self.add_messages, conversation.id, [notice])
+        return stored, ConversationState.BOT, says_more
+
+    async def _give_back_to_the_bot(self, conversation: ConversationView) -> None:
+        try:
+            await self.dialogue.resume(conversation.id)
+        except httpx.HTTPError as exc:  # the degraded path answers while Rasa stays paused
+            logger.warning("会话在排队却没有未解决的转人工记录，交还机器人时 Rasa 不可用：%s", exc)
+        await self.change_state(conversation.id, ConversationState.BOT)
 
     async def _urgent_while_waiting(
         self, conversation: ConversationView, said: MessageView, waiting: EscalationView
@@ -630,6 +657,28 @@ class ConversationService(ConversationStore):
         await self.bus.publish(
             conversation_channel(conversation_id), {"type": "state", "state": state.value}
         )
+
+
+# The transcript read for a waiting user's context: the latest messages, not a WeChat
+# conversation's whole history.
+CONTEXT_MESSAGES = 40
+# A word back for these moves while waiting.
+_WAITING_WORDS = {
+    WaitingMove.THANKS: WAITING_THANKS,
+    WaitingMove.GOODBYE: WAITING_GOODBYE,
+    WaitingMove.STAYS_URGENT: STAYS_URGENT,
+    WaitingMove.NO_FORM: WAITING_NO_FORM,
+}
+
+
+def _said_since(recent: Sequence[MessageView], waiting: EscalationView) -> set[str]:
+    """What the bot said in this wait (since the case was queued)."""
+    queued = as_utc(waiting.created_at)
+    return {
+        message.text
+        for message in recent
+        if message.role is Role.BOT and as_utc(message.created_at) >= queued
+    }
 
 
 # Once one of these was the last word, an ordinary message gets none.

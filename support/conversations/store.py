@@ -174,6 +174,17 @@ class ConversationStore:
                     return button.title
         return None
 
+    def recent_history(self, conversation_id: str, count: int) -> list[MessageView]:
+        """The conversation's last ``count`` messages, oldest first."""
+        with self._sessions() as session:
+            messages = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id.desc())
+                .limit(count)
+            ).all()
+            return [MessageView.model_validate(message) for message in reversed(messages)]
+
     def recent_typed_messages(self, conversation_id: str, count: int) -> list[MessageView]:
         """The user's last ``count`` typed messages (not button presses), oldest first."""
         with self._sessions() as session:

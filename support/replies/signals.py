@@ -730,7 +730,8 @@ _TICKET = re.compile(
 # 「反馈问题」「我要报修」「file a complaint」): a message heard as open_ticket without any
 # (「帮我写个请假条」「我要不要再转一次」) asks to file nothing.
 _FILES = re.compile(
-    r"工单|单子|开个?单|投诉|反馈|报障|报修|故障|举报|申诉|提交|登记|记录|留言|备案"
+    r"工单|单子|(?:开|提|建)个?单|投诉|反馈|报障|报修|故障|举报|申诉|提交|登记|记录|留言|备案"
+    r"|上报|意见|建议|售后|赔偿|索赔"
     r"|(?<![a-z])(?:ticket|complain|complaint|report|file)(?![a-z])"
 )
 
@@ -979,6 +980,19 @@ def _lost(text: str) -> bool:
 def clauses(text: str) -> list[str]:
     """The message's clauses, each long enough to mean something on its own."""
     return [part.strip() for part in _CLAUSE_BREAK.split(text) if len(part.strip()) >= 3]
+
+
+# 「刷新了」「重新登录了」: something the user did, told, not asked.
+_DID = re.compile(r"(?:了|过)[啊呀吧的]*$")
+
+
+def tried_then_still(text: str) -> bool:
+    """「刷新了 重新登录了 还是没有」: what the user tried, then that it still fails. The
+    things tried may name a subject (登录), but the message asks nothing new of it."""
+    parts = clauses(normalize(text))
+    if len(parts) < 2 or not _NOT_SOLVED.search(parts[-1]):
+        return False
+    return all(_DID.search(part) and not _ASKS.search(part) for part in parts[:-1])
 
 
 # 「不是看余额，是余额少了一笔钱」: what the user does not mean, then what they do.
@@ -1241,10 +1255,10 @@ def pleasantry_of(text: str) -> str | None:
 
 
 # 「算了 不注销了」「那我先不转了」: the user drops what they were about to do.
+_DROPPED = r"(?:注销|转账?|提现?|充值?|绑定?|解绑|付款?|买|弄|办|改|换|申请|退款?|等|问|查|试|提交)"
 _DROPS = re.compile(
-    r"(?:算了|那|好吧|行|嗯|哦|噢)?[\s,，]*(?:我)?(?:就|先|还是|暂时)?不(?:再)?"
-    r"(?:注销|转账?|提现?|充值?|绑定?|解绑|付款?|买|弄|办|改|换|申请|退款?|等|问|查|试|提交)"
-    r"了[啊吧哈呀]*"
+    r"(?:(?:算了|那|好吧|行|嗯|哦|噢)[\s,，]*)*(?:我)?(?:就|先|还是|暂时)*"
+    rf"(?:不(?:再)?{_DROPPED}了|(?:不想|不用)(?:再)?{_DROPPED}了?)[啊吧哈呀]*"
 )
 
 

@@ -347,7 +347,10 @@ def _respond(
         # Angry again with nothing new to look up (「回话啊」, then 「我要投诉你们」): the
         # apology and the button were not enough; a person now.
         return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
-    if said.not_solved and not understanding.names_a_subject(said.question):
+    if said.not_solved and (
+        not understanding.names_a_subject(said.question)
+        or understanding.tried_then_still(said.text)
+    ):
         if context.answered:
             return _not_solved(kb, said, context)
         if context.topic and context.fallback_streak:
@@ -616,6 +619,7 @@ def _answer(
     if _angry_again_at_the_answer(said, question, context, result):
         return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
     result = _on_the_case(kb, question, reading, result)
+    result = _narrowed_to_the_subject(question, result)
     if (
         context.offered
         and result.decision is not Decision.ANSWER
@@ -749,6 +753,39 @@ def _on_the_case(
     if result.decision is Decision.CLARIFY and {c.id for c in result.candidates} == {context.topic}:
         return replace(result, decision=Decision.ANSWER)
     return result
+
+
+# 「提现有问题」「银行卡出问题了」: something is wrong, and nothing said of what.
+_VAGUE_TROUBLE = re.compile(
+    r"(?:有|出了?|遇到了?)(?:点|些|个)?问题|有毛病|不对劲|不正常|异常|搞不定|用不了"
+)
+# What may stand beside the subject in such a message: 「我的」「这个」「你们的」.
+MAX_VAGUE_REST = 3
+
+
+def _narrowed_to_the_subject(question: str, result: QueryResult) -> QueryResult:
+    """A subject and a vague 「有问题」 alone (「提现有问题」「我的银行卡出问题了」): too
+    little for the KB to be sure of any entry, yet the user said where the trouble is.
+    The entries among the KB's candidates whose own question names that subject are the
+    choices (two at least), rather than a fallback that asks to say it again."""
+    if result.decision is not Decision.FALLBACK:
+        return result
+    normal = normalize(question)
+    trouble = _VAGUE_TROUBLE.search(normal)
+    if trouble is None:
+        return result
+    rest = (normal[: trouble.start()] + normal[trouble.end() :]).strip(" ，,。.!！?？~～了啊呀")
+    terms = [term for term in understanding.domain_terms() if term in rest]
+    if not terms or len(rest) - max(len(term) for term in terms) > MAX_VAGUE_REST:
+        return result
+    named = [
+        candidate
+        for candidate in result.candidates
+        if any(term in normalize(candidate.faq.question) for term in terms)
+    ]
+    if len(named) < 2:
+        return result
+    return replace(result, decision=Decision.CLARIFY, candidates=named)
 
 
 def _understood(

@@ -85,13 +85,28 @@ SAFETY_STEPS_WAITING = _FIRST_STEPS + "您的对话已标为紧急，人工客�
 WAITING_NOTED = "收到。人工客服接入后会看到您在这里发的所有消息，请稍候。"
 # After the help centre answered a question asked in the queue (once a wait).
 STILL_IN_QUEUE = (
-    "以上是帮助中心的说明，供您先参考。您仍在人工客服的队列中，客服接入后会在这里回复您。"
+    "以上是帮助中心的说明，供您先参考。您仍在人工客服的队列中，客服接入后会在这里回复您；"
+    "不再需要人工的话，回复「不用人工了」即可。"
 )
 # 「谢谢」「拜拜」 while waiting: the case stays in the queue.
 WAITING_THANKS = "不客气。人工客服接入后会在这里回复您，请稍候。"
 WAITING_GOODBYE = "好的，再见。您的问题仍在人工客服的队列中，客服接入后会在这里回复您。"
-# 「不用人工了」 while waiting: the user leaves the queue.
-LEFT_QUEUE = "好的，已为您取消人工客服排队。"
+# 「不用人工了」 while waiting: the user leaves the queue (the bot then takes the rest of
+# the message; with nothing else said, the second form).
+LEFT_QUEUE = "已为您取消人工客服排队。"
+LEFT_QUEUE_DONE = "已为您取消人工客服排队。还有什么可以帮您？"
+# The queue could not be left just now (the dialogue service is down).
+CANNOT_LEAVE_QUEUE = (
+    "暂时没能为您取消排队，您仍在人工客服的队列中。客服接入后，直接告诉客服不需要了即可。"
+)
+# 「不用人工了」 in an urgent case: it stays in the queue.
+STAYS_URGENT = (
+    "您的情况涉及资金安全，人工客服仍会尽快联系您，请留意这里的消息；等待期间也可以继续在这里提问。"
+)
+# An older 「提交工单」 button pressed while waiting.
+WAITING_NO_FORM = (
+    "排队期间不能在这里填写工单。客服接入后，直接把问题告诉客服即可，需要时客服会为您登记。"
+)
 # Said again while waiting, after the steps were given.
 URGENT_NOTED = (
     "收到，您的对话已标为紧急，人工客服接入后会优先处理。在此之前请先按上面的步骤修改密码、"

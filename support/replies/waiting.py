@@ -18,22 +18,45 @@ from kb.knowledge_base import Decision, KnowledgeBase
 from support.replies import signals
 from support.replies.answering import Answer, answer_faq
 from support.replies.turns import Context, respond
-from support.replies.vocabulary import chosen_faq_id
+from support.replies.vocabulary import OPEN_TICKET, REQUEST_HUMAN, chosen_faq_id
 
 # While waiting, the pending person is what a bare 「不用了」 turns down: 「哦不用了 我自己
-# 点开明细看看」「算了不等了」「取消排队」.
+# 点开明细看看」「算了算了不等了」「不用了谢谢」「太慢了 我不等了」「取消排队」. 「不要了，直接给
+# 我退款」 and 「取消 自动续费在哪关」 turn down something else.
 _NO_LONGER = re.compile(
-    r"^(?:哦|噢|喔|嗯|那|好吧|好的|行|算了)?[\s,，。!！~]*(?:算了)?[\s,，]*"
-    r"(?:不用了|不需要了|不要了|不等了|先不用了?|取消(?:排队|转人工|人工)?)"
-    r"(?:[\s,，。!！~]|$)"
+    r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了)[\s,，。!！~]*)*(?:我)?"
+    r"(?:不用了|不用啦|不需要了|不等了|不想等了|先不用了?|取消(?:排队|转人工|人工)"
+    r"|自己(?:解决|弄好|搞定|处理好?)了)"
+    r"(?:[\s,，。!！~]|谢谢|哈|吧|啦|了|$)"
+)
+# A decline of a person that opens the message (「不用人工了 我就想知道……」), not one
+# inside a complaint (「你们是不是不要客服了」).
+_OPENS_WITH_A_NO = re.compile(
+    r"^(?:(?:哦|噢|嗯|那|好吧|算了|先|暂时)[\s,，]*)*(?:我)?"
+    r"(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要)"
+)
+# What a decline may leave unsaid besides (「不用了 谢谢」): nothing for the bot to take.
+_ONLY_THE_NO = re.compile(
+    r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了|我|先|暂时)[\s,，。!！~]*)*"
+    r"(?:(?:不用|不要|不需要|无需|不必|没必要|不想|不|取消)?(?:转|找|接|等)?"
+    r"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*"
+    r"|(?:我)?自己(?:解决|弄好|搞定|处理好?)了)"
+    r"[\s,，。!！~]*(?:谢谢|哈|吧|啦|了)*[\s,，。!！~]*$"
 )
 
 
 class WaitingMove(StrEnum):
-    # 「不用人工了」「算了不等了」: the user leaves the queue and the bot has them back.
+    # 「不用人工了」「算了不等了」「没事了」: the user leaves the queue and the bot has them
+    # back (with the message, if it says more).
     LEAVE_QUEUE = "leave_queue"
+    # The same in an urgent case (fraud, theft): it stays, and the user is told why.
+    STAYS_URGENT = "stays_urgent"
+    # Money or a code handed over after the fraud told earlier: the urgent path.
+    URGENT = "urgent"
     # 「人呢」「转人工」 again: where they stand in the queue.
     QUEUE_PLACE = "queue_place"
+    # An old 「提交工单」 button: no form while waiting; the agent takes it down.
+    NO_FORM = "no_form"
     # A question the help centre answers or narrows to a few choices.
     ANSWER = "answer"
     # 「谢谢」: a word back.
@@ -49,6 +72,19 @@ class WaitingTurn:
     move: WaitingMove
     # For ANSWER: the help centre's answer (its choice buttons only).
     answer: Answer | None = None
+    # For LEAVE_QUEUE: whether the message says more than the decline (the bot takes it).
+    says_more: bool = False
+
+
+def no_longer_waits(text: str) -> bool:
+    """Whether a user in the queue says they no longer need the person (「不用人工了」
+    「哦不用了 我自己看看」「没事了 我自己解决了」)."""
+    normal = signals.normalize(text)
+    return (
+        bool(_NO_LONGER.search(normal))
+        or (signals.declines_person(text) and bool(_OPENS_WITH_A_NO.search(normal)))
+        or signals.says_it_worked(text)
+    )
 
 
 def while_waiting(
@@ -65,16 +101,17 @@ def while_waiting(
     An urgent case (fraud, theft) is not left on a 「不用人工」: the person still calls.
     """
     if payload is not None:
-        faq = kb.get(chosen_faq_id(payload) or "")
-        if faq is None:
-            return WaitingTurn(WaitingMove.FOR_THE_AGENT)
-        return WaitingTurn(WaitingMove.ANSWER, _choices_only(answer_faq(faq, ask_if_helped=False)))
-    no_longer = signals.declines_person(text) or bool(_NO_LONGER.search(signals.normalize(text)))
-    if no_longer and not urgent_case:
-        return WaitingTurn(WaitingMove.LEAVE_QUEUE)
+        return _pressed(kb, payload)
+    if no_longer_waits(text):
+        if urgent_case:
+            return WaitingTurn(WaitingMove.STAYS_URGENT)
+        says_more = not _ONLY_THE_NO.match(signals.normalize(text)) and not (
+            signals.says_it_worked(text)
+        )
+        return WaitingTurn(WaitingMove.LEAVE_QUEUE, says_more=says_more)
     turn = respond(kb, text, context, ask_if_helped=False)
     if turn.handoff is not None:
-        return WaitingTurn(WaitingMove.QUEUE_PLACE)
+        return WaitingTurn(WaitingMove.URGENT if turn.handoff.urgent else WaitingMove.QUEUE_PLACE)
     if turn.small_talk:
         pleasantry = signals.pleasantry_of(text)
         if pleasantry == "goodbye":
@@ -87,6 +124,19 @@ def while_waiting(
     ):
         return WaitingTurn(WaitingMove.ANSWER, _choices_only(turn.answer))
     return WaitingTurn(WaitingMove.FOR_THE_AGENT)
+
+
+def _pressed(kb: KnowledgeBase, payload: str) -> WaitingTurn:
+    """A button pressed while waiting: a choice is answered; an older 「转人工」 hears the
+    place in the queue, 「提交工单」 that the agent takes it down."""
+    if payload == REQUEST_HUMAN:
+        return WaitingTurn(WaitingMove.QUEUE_PLACE)
+    if payload == OPEN_TICKET:
+        return WaitingTurn(WaitingMove.NO_FORM)
+    faq = kb.get(chosen_faq_id(payload) or "")
+    if faq is None:
+        return WaitingTurn(WaitingMove.FOR_THE_AGENT)
+    return WaitingTurn(WaitingMove.ANSWER, _choices_only(answer_faq(faq, ask_if_helped=False)))
 
 
 def _choices_only(answer: Answer) -> Answer:

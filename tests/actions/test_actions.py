@@ -364,7 +364,10 @@ async def test_a_request_to_file_heard_as_a_cancel_starts_the_form(
 @pytest.mark.parametrize(
     ("text", "files"),
     [("帮我写个请假条", False), ("我要不要再转一次", False), ("你能帮我写首诗吗", False),
-     ("我要投诉", True), ("反馈问题", True), ("我要报修", True), ("/open_ticket", True)],
+     ("我要投诉", True), ("反馈问题", True), ("我要报修", True), ("/open_ticket", True),
+     ("帮我提个单", True), ("帮我上报一下", True), ("我要售后", True),
+     # A secret in it: the form's own warning, as for any message to it.
+     ("帮我看看 卡号 6222 0212 3456 7890 128", True)],
 )  # fmt: skip
 async def test_open_ticket_in_words_that_file_nothing_is_answered_as_a_question(
     make_tracker: MakeTracker, text: str, files: bool

@@ -2182,6 +2182,8 @@ def test_the_request_to_file_is_not_part_of_the_question(text: str, question: st
         ("算了 不注销了 拜拜", True),
         ("那我先不转了 谢谢", True),
         ("不弄了", True),
+        ("算了算了 我不想注销了", True),
+        ("那就先不提现了吧", True),
         ("还是不行了", False),  # it does not work: no matter dropped
         ("不注销了 那会员怎么退", False),  # says more
         ("不转了吗？", False),
@@ -2196,3 +2198,55 @@ def test_a_matter_dropped_is_small_talk_not_a_question(
     assert signals.drops_the_matter(text) is dropped
     if dropped:
         assert respond(kb, text, Context(topic="close_account", answered=True)).small_talk
+
+
+@pytest.mark.parametrize(
+    ("text", "choices"),
+    [
+        ("提现有问题", ["withdraw_how", "withdraw_failed"]),
+        ("我的提现出问题了", ["withdraw_how", "withdraw_failed"]),
+        # More than a subject and 「有问题」: the KB's own decision stands.
+        ("提现有问题 昨天提了五百到现在没到", []),
+        ("余额有利息吗", []),
+    ],
+)
+def test_a_subject_with_a_vague_problem_lists_the_entries_that_name_it(
+    knowledge_base: KnowledgeBase, text: str, choices: list[str]
+) -> None:
+    """「提现有问题」: the KB falls back (too little to be sure), but the user said where
+    the trouble is; the candidates whose own question names 提现 are the choices."""
+    candidates = ["withdraw_how", "withdraw_failed", "contact_support"]
+    kb = ScriptedKB(knowledge_base, {text: (Decision.FALLBACK, candidates)})
+    turn = respond(kb, text, Context())
+    offered = [
+        chosen_faq_id(button.payload)
+        for reply in turn.answer.replies
+        for button in reply.buttons
+        if chosen_faq_id(button.payload)
+    ]
+    assert offered == choices
+    assert (turn.answer.decision is Decision.CLARIFY) is bool(choices)
+
+
+@pytest.mark.parametrize(
+    ("text", "still"),
+    [
+        ("刷新了 重新登录了 还是没有", True),
+        ("卸载重装过 还是登不上", True),
+        ("还是不行 另外提现怎么弄", False),  # a new question besides
+        ("充值了吗 还是没有", False),
+    ],
+)
+def test_what_was_tried_then_still_failing_is_not_solved(
+    knowledge_base: KnowledgeBase, text: str, still: bool
+) -> None:
+    """After an answer, 「刷新了 重新登录了 还是没有」 names 登录 only as something tried:
+    the answer did not help, and a person is offered; it is no new question on logging in."""
+    assert signals.tried_then_still(text) is still
+    if still:
+        options = ["password_reset", "kyc_verification"]
+        kb = ScriptedKB(knowledge_base, {text: (Decision.CLARIFY, options)})
+        turn = respond(kb, text, Context(topic="topup_delay", answered=True))
+        payloads = {b.payload for reply in turn.answer.replies for b in reply.buttons}
+        assert REQUEST_HUMAN in payloads
+        assert turn.answer.decision is Decision.FALLBACK

@@ -84,30 +84,54 @@ def test_an_urgent_turn_without_a_sure_entry_on_safety_gives_the_whole_steps(
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "says_more"),
     [
-        "不用人工了 我就想知道钱能不能追回来",
-        "哦不用了 我自己点开明细看看",
-        "算了不等了",
-        "取消排队",
+        ("不用人工了 我就想知道钱能不能追回来", True),
+        ("哦不用了 我自己点开明细看看", True),
+        ("算了算了不等了", False),
+        ("不用了谢谢", False),
+        ("太慢了 我不等了", False),
+        ("没事了 我自己解决了", False),
+        ("取消排队", False),
     ],
 )
 def test_declining_a_person_leaves_the_queue_unless_the_case_is_urgent(
-    knowledge_base: KnowledgeBase, text: str
+    knowledge_base: KnowledgeBase, text: str, says_more: bool
 ) -> None:
     kb = fixed(knowledge_base, Decision.ANSWER, "fraud_scam")
-    assert while_waiting(kb, text, Context()).move is WaitingMove.LEAVE_QUEUE
-    assert while_waiting(kb, text, Context(), urgent_case=True).move is not (
-        WaitingMove.LEAVE_QUEUE
-    )
+    left = while_waiting(kb, text, Context())
+    assert left.move is WaitingMove.LEAVE_QUEUE
+    assert left.says_more is says_more  # whether the bot is to take the rest of it
+    stays = while_waiting(kb, text, Context(), urgent_case=True)
+    assert stays.move is WaitingMove.STAYS_URGENT
 
 
-@pytest.mark.parametrize("text", ["用不用等很久", "不用密码也能付款吗", "要等多久"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "用不用等很久",
+        "不用密码也能付款吗",
+        "要等多久",
+        "你们是不是不要客服了",  # anger at the service, not a decline
+        "不要了，直接给我退款",
+        "取消 自动续费在哪关",
+    ],
+)
 def test_what_only_sounds_like_a_no_stays_in_the_queue(
     knowledge_base: KnowledgeBase, text: str
 ) -> None:
     kb = fixed(knowledge_base, Decision.FALLBACK)
     assert while_waiting(kb, text, Context()).move is not WaitingMove.LEAVE_QUEUE
+
+
+def test_money_handed_over_after_the_fraud_told_earlier_is_urgent(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """The case in the queue is not urgent, but the transcript tells of someone at work
+    on the user: 「我已经转过去了」 now is the urgent path, not the place in the queue."""
+    kb = fixed(knowledge_base, Decision.FALLBACK)
+    told = Context(urgent=True)
+    assert while_waiting(kb, "我已经转过去了", told).move is WaitingMove.URGENT
 
 
 @pytest.mark.parametrize("text", ["人呢？我要人工客服", "转人工", "叫你们经理出来"])
@@ -176,3 +200,8 @@ def test_a_pressed_choice_is_answered_and_another_button_waits(
     assert bind_card is not None and chosen.answer.replies[0].text == bind_card.answer
     other = while_waiting(kb, "", Context(), payload="/affirm")
     assert other.move is WaitingMove.FOR_THE_AGENT
+    # Older buttons under an earlier answer: the place in the queue; no form meanwhile.
+    person = while_waiting(kb, "", Context(), payload=REQUEST_HUMAN)
+    assert person.move is WaitingMove.QUEUE_PLACE
+    ticket = while_waiting(kb, "", Context(), payload=OPEN_TICKET)
+    assert ticket.move is WaitingMove.NO_FORM

@@ -9,9 +9,12 @@ from support.dialogue import BotMessage
 from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService, EscalationView
 from support.replies.vocabulary import (
+    CANNOT_LEAVE_QUEUE,
     LEFT_QUEUE,
+    LEFT_QUEUE_DONE,
     REQUEST_HUMAN,
     SAFETY_STEPS_WAITING,
+    STAYS_URGENT,
     STILL_IN_QUEUE,
     URGENT_NOTED,
     WAITING_NOTED,
@@ -327,13 +330,59 @@ def test_while_waiting_the_help_centre_answers_and_the_user_may_leave_the_queue(
     gateway.rasa.script = None
     left = gateway.say(session_id, headers, text="算了 不用人工了").json()
     assert left["state"] == "bot"
-    assert [reply["text"] for reply in left["replies"]] == [
-        LEFT_QUEUE,
-        "机器人收到：算了 不用人工了",
-        "这个回答解决您的问题了吗？",
-    ]
+    # Nothing said besides the decline: the bot is not sent it.
+    assert [reply["text"] for reply in left["replies"]] == [LEFT_QUEUE_DONE]
     assert gateway.rasa.resumed == [session_id]
     assert gateway.escalations().open_for_conversation(session_id) is None
+    assert [text for _, text, _ in gateway.rasa.received] == ["好的"]
+
+
+def test_a_user_who_leaves_the_queue_with_a_question_gets_it_answered_by_the_bot(
+    gateway: Gateway,
+) -> None:
+    session_id, headers = gateway.session()
+    gateway.queue_with_a_silent_bot(session_id)
+    gateway.say(session_id, headers, text="好的")
+    gateway.rasa.script = None
+    left = gateway.say(session_id, headers, text="不用人工了 支付密码怎么改").json()
+    assert left["state"] == "bot"
+    assert [reply["text"] for reply in left["replies"]] == [
+        LEFT_QUEUE,
+        "机器人收到：不用人工了 支付密码怎么改",
+        "这个回答解决您的问题了吗？",
+    ]
+
+
+def test_a_conversation_waiting_with_no_case_open_goes_back_to_the_bot(
+    gateway: Gateway,
+) -> None:
+    """A case resolved while the state change to the bot never landed: the user is not
+    left unheard for good; the bot has the conversation back."""
+    session_id, headers = gateway.session()
+    gateway.queue_with_a_silent_bot(session_id)
+    assert gateway.say(session_id, headers, text="好的").json()["state"] == "waiting_agent"
+    waiting = gateway.escalations().open_for_conversation(session_id)
+    assert waiting is not None
+    gateway.escalations().resolve(waiting.id)
+    gateway.rasa.script = None
+    back = gateway.say(session_id, headers, text="在吗").json()
+    assert back["state"] == "bot"
+    assert back["replies"][0]["text"] == "机器人收到：在吗"
+    assert gateway.rasa.resumed == [session_id]
+
+
+def test_money_handed_over_after_a_scam_told_before_the_queue_is_urgent(
+    gateway: Gateway,
+) -> None:
+    session_id, headers = gateway.session()
+    gateway.queue_with_a_silent_bot(session_id)
+    gateway.say(session_id, headers, text="有个自称客服的人让我把钱转到安全账户")
+    waiting = gateway.escalations().open_for_conversation(session_id)
+    assert waiting is not None and not waiting.urgent
+    urgent = gateway.say(session_id, headers, text="我已经转过去了").json()["replies"]
+    assert [reply["text"] for reply in urgent] == [SAFETY_STEPS_WAITING]
+    waiting = gateway.escalations().open_for_conversation(session_id)
+    assert waiting is not None and waiting.urgent
 
 
 def test_an_urgent_case_stays_in_the_queue_and_rasa_down_keeps_the_user_waiting(
@@ -354,6 +403,7 @@ def test_an_urgent_case_stays_in_the_queue_and_rasa_down_keeps_the_user_waiting(
     gateway.say(urgent_id, urgent_headers, text="好的")
     stay = gateway.say(urgent_id, urgent_headers, text="不用人工 我就想知道钱能不能追回来").json()
     assert stay["state"] == "waiting_agent"
+    assert [reply["text"] for reply in stay["replies"]] == [STAYS_URGENT]
     assert gateway.escalations().open_for_conversation(urgent_id) is not None
     # Rasa cannot take the conversation back: the user is not dropped from the queue.
     plain_id, plain_headers = gateway.session()
@@ -362,6 +412,7 @@ def test_an_urgent_case_stays_in_the_queue_and_rasa_down_keeps_the_user_waiting(
     gateway.rasa.down = True
     kept = gateway.say(plain_id, plain_headers, text="不用人工了").json()
     assert kept["state"] == "waiting_agent"
+    assert [reply["text"] for reply in kept["replies"]] == [CANNOT_LEAVE_QUEUE]
     assert gateway.escalations().open_for_conversation(plain_id) is not None
 
 
