@@ -260,7 +260,9 @@ class ConversationService(ConversationStore):
         state: ConversationState = conversation.state
         bot_takes = False
         if isinstance(replies, WaitingTurn):
-            replies, state, bot_takes = await self._leave_queue(conversation, replies.says_more)
+            replies, state, bot_takes = await self._leave_queue(
+                conversation, waiting, replies.says_more
+            )
         if replies:
             await self.bus.publish(
                 AGENTS_CHANNEL,
@@ -353,16 +355,14 @@ class ConversationService(ConversationStore):
         return turn
 
     async def _leave_queue(
-        self, conversation: ConversationView, says_more: bool
+        self, conversation: ConversationView, waiting: EscalationView, says_more: bool
     ) -> tuple[list[MessageView], ConversationState, bool]:
         """Close the waiting case and give the conversation back to the bot; (the word
         said, the state after it, whether the bot takes the message: when it says more
         than the decline).
         When Rasa cannot resume the conversation the user stays and is told; when an
-        agent took the case a moment ago, the agent answers."""
-        waiting = await asyncio.to_thread(self._escalations.open_for_conversation, conversation.id)
-        if waiting is None or waiting.status is not EscalationStatus.WAITING:
-            return [], conversation.state, False
+        agent took the case a moment ago (``withdraw`` checks under a row lock), the agent
+        answers."""
         try:
             # Before the case closes: should an agent take it meanwhile, the resumed bot
             # stays quiet all the same (the gateway sends it nothing while a person holds it).

@@ -20,27 +20,26 @@ from support.replies.answering import Answer, answer_faq
 from support.replies.turns import Context, respond
 from support.replies.vocabulary import OPEN_TICKET, REQUEST_HUMAN, chosen_faq_id
 
+# What may come before a decline: 「哦」「算了算了」「太慢了」「先」.
+_LEAD = r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了|先|暂时)[\s,，。!！~]*)*(?:我)?"
+# Someone who did it themselves needs the person no more.
+_SELF_SOLVED = r"自己(?:解决|弄好|搞定|处理好?)了"
 # While waiting, the pending person is what a bare 「不用了」 turns down: 「哦不用了 我自己
 # 点开明细看看」「算了算了不等了」「不用了谢谢」「太慢了 我不等了」「取消排队」. 「不要了，直接给
 # 我退款」 and 「取消 自动续费在哪关」 turn down something else.
 _NO_LONGER = re.compile(
-    r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了)[\s,，。!！~]*)*(?:我)?"
-    r"(?:不用了|不用啦|不需要了|不等了|不想等了|先不用了?|取消(?:排队|转人工|人工)"
-    r"|自己(?:解决|弄好|搞定|处理好?)了)"
-    r"(?:[\s,，。!！~]|谢谢|哈|吧|啦|了|$)"
+    _LEAD + r"(?:不用了|不用啦|不需要了|不等了|不想等了|先不用了?|取消(?:排队|转人工|人工)"
+    rf"|{_SELF_SOLVED})(?:[\s,，。!！~]|谢谢|哈|吧|啦|了|$)"
 )
 # A decline of a person that opens the message (「不用人工了 我就想知道……」), not one
 # inside a complaint (「你们是不是不要客服了」).
 _OPENS_WITH_A_NO = re.compile(
-    r"^(?:(?:哦|噢|嗯|那|好吧|算了|先|暂时)[\s,，]*)*(?:我)?"
-    r"(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要)"
+    _LEAD + r"(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要)"
 )
 # What a decline may leave unsaid besides (「不用了 谢谢」): nothing for the bot to take.
 _ONLY_THE_NO = re.compile(
-    r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了|我|先|暂时)[\s,，。!！~]*)*"
-    r"(?:(?:不用|不要|不需要|无需|不必|没必要|不想|不|取消)?(?:转|找|接|等)?"
-    r"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*"
-    r"|(?:我)?自己(?:解决|弄好|搞定|处理好?)了)"
+    _LEAD + r"(?:(?:不用|不要|不需要|无需|不必|没必要|不想|不|取消)?(?:转|找|接|等)?"
+    rf"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*|{_SELF_SOLVED})"
     r"[\s,，。!！~]*(?:谢谢|哈|吧|啦|了)*[\s,，。!！~]*$"
 )
 
