@@ -97,6 +97,7 @@ def context_of(tracker: Tracker) -> Context:
     listed_before = tracker.get_slot("listed_before") or []
     return Context(
         topic=tracker.get_slot("topic"),
+        asked=_said_before(tracker) if offered else "",
         earlier=tracker.get_slot("earlier_topic"),
         offered=tuple(str(faq_id) for faq_id in offered),
         listed_before=tuple(str(faq_id) for faq_id in listed_before),
@@ -105,6 +106,17 @@ def context_of(tracker: Tracker) -> Context:
         frustrated=bool(tracker.get_slot("frustrated")),
         answered=tracker.get_slot("kb_decision") == Decision.ANSWER.value,
     )
+
+
+def _said_before(tracker: Tracker) -> str:
+    """The user's typed message before the latest one (redacted): what got the list
+    still offered."""
+    typed = [
+        text
+        for event in tracker.events
+        if event.get("event") == "user" and not (text := event.get("text") or "").startswith("/")
+    ]
+    return redact(typed[-2]) if len(typed) >= 2 else ""
 
 
 def remembered(answer: Answer, context: Context) -> list[EventType]:

@@ -3,6 +3,7 @@ themselves turn a person down."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,9 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.faq import carry_out, understood
 from actions.handoff import hand_off, handoff_reason
 from guard import redact
+from kb.follow import IndexNotLoadedError
 from support.replies import signals
-from support.replies.answering import Reply
 from support.replies.vocabulary import SAFETY_STEPS
+
+logger = logging.getLogger(__name__)
 
 
 class ActionHandoff(Action):
@@ -41,9 +44,23 @@ class ActionHandoff(Action):
                 dispatcher.utter_message(response="utter_nothing_to_cancel")
                 return []
             return await carry_out(dispatcher, tracker, turn)
-        urgent = bool(tracker.get_slot("urgent")) or bool(said and said.urgent)
-        if said is not None and said.urgent:  # safety first, then the person
-            dispatcher.utter_message(text=Reply(SAFETY_STEPS).text)
+        if said is not None:
+            # Decided as the gateway decides a typed person request: the safety steps
+            # first when money is at stake, the answer to a problem told with it.
+            try:
+                turn = understood(tracker)
+            except (IndexNotLoadedError, OSError) as exc:
+                # No KB to read it with: the person all the same, and the steps if urgent.
+                logger.warning("转人工时知识库不可用：%s", exc)
+                if said.urgent:
+                    dispatcher.utter_message(text=SAFETY_STEPS)
+                urgent = said.urgent or bool(tracker.get_slot("urgent"))
+                reason = handoff_reason(tracker, urgent=urgent)
+                return hand_off(dispatcher, tracker, reason, urgent, said.question or None)
+            if turn.handoff is not None:
+                return await carry_out(dispatcher, tracker, turn)
+        # A button, or a request only the NLU heard: the person, as asked.
+        urgent = bool(tracker.get_slot("urgent"))
         question = said.question if said is not None and said.question else None
         return hand_off(
             dispatcher, tracker, handoff_reason(tracker, urgent=urgent), urgent, question

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.faq import ActionAnswerFAQ, for_channel, hidden_kinds, utter
+from actions.faq import ActionAnswerFAQ, for_channel, hidden_kinds, understood, utter
 from actions.handoff import channel_of, hand_off, handoff_reason
 from actions.ticket_status import (
     SPEAKS_OF_A_TICKET,
@@ -164,8 +164,9 @@ class ValidateTicketForm(FormValidationAction):
         recategorised = _recategorised(dispatcher, tracker)
         if recategorised is not None:
             return recategorised
+        told = _told_with_the_request(dispatcher, tracker)
         events: list[EventType] = await super().run(dispatcher, tracker, domain)
-        return events
+        return [*told, *events]
 
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -271,6 +272,37 @@ def _recategorised(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
     return [SlotSet("category", None), undone]
 
 
+def _told_with_the_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """「我要提交工单 提现问题」「投诉一下 转账一直没到账」: the category named or told with
+    the request that starts the form is not asked for again (nor the problem, when it is
+    told in full). Nothing at any later step, or when the words leave the category open."""
+    text = redact(tracker.latest_message.get("text") or "")
+    if (
+        text.startswith("/")
+        or tracker.get_slot("requested_slot") is not None
+        or tracker.get_intent_of_latest_message() != "open_ticket"
+    ):
+        return []
+    problem = signals.read(text).question
+    if not problem or not signals.files_something(text):
+        return []
+    categories = runtime.ticket_categories().current()
+    troubled = signals.reports_trouble(problem)
+    named = category_named_in(problem, categories)
+    if named is None and troubled:
+        named = category_of_problem(runtime.knowledge_base(), problem, categories)
+    if named is None:
+        return []
+    told = (
+        troubled
+        and tracker.get_slot("description") is None
+        and signals.names_a_subject(normalize(problem))
+        and len(problem) >= MIN_DESCRIPTION
+    )
+    filled = _filed_under(dispatcher, named, text if told else None)
+    return [SlotSet(slot, value) for slot, value in filled.items()]
+
+
 def contact_in(text: str) -> str | None:
     """The one mobile number or email address that ``text`` gives, however it is written
     around it; None when it gives none, or more than one (which to keep is not ours to
@@ -324,7 +356,14 @@ def _person_now(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     if not (said.urgent or (said.wants_person and asked_for != "description")):
         return None
     if said.urgent:
-        dispatcher.utter_message(text=SAFETY_STEPS)
+        # What the chat says to an emergency: the help centre's entry on scams or theft
+        # when it is sure of one, and the safety steps.
+        turn = understood(tracker)
+        if turn.handoff is not None and turn.handoff.urgent:
+            for reply in for_channel(turn.answer, tracker).replies:
+                utter(dispatcher, reply)
+        else:
+            dispatcher.utter_message(text=SAFETY_STEPS)
     urgent = said.urgent or bool(tracker.get_slot("urgent"))
     emptied: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS]
     return emptied + _leave_for_a_person(dispatcher, tracker, urgent, said.question)

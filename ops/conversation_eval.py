@@ -48,9 +48,14 @@ from support.storage import session_factory
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = PROJECT_ROOT / "tests" / "conversations" / "scenarios.yml"
 DOMAIN = PROJECT_ROOT / "bot" / "domain.yml"
-# The ticket form's questions: it asks for the category first, unless the FAQ just
-# answered already says which (then for the description).
-TICKET_FORM_PROMPTS = (ActionAskCategory.prompt, ActionAskDescription.prompt)
+# The ticket form's first question: the category, unless the FAQ just answered or the
+# request says which (then the description), or the request told the problem as well
+# (then the contact).
+TICKET_FORM_PROMPTS = (
+    ActionAskCategory.prompt,
+    ActionAskDescription.prompt,
+    ActionAskContact.prompt,
+)
 # What the form asks for each slot (``form_asks``).
 FORM_QUESTIONS = {
     ask.slot: (ask.prompt,)
@@ -267,10 +272,13 @@ async def run_scenarios(
     fillers = small_talk_texts()
     sessions = session_factory(settings.database_url)
     rasa = RasaClient(settings)
+    # Loaded as the gateway loads it at startup: the queue's answers come from it.
+    knowledge = KnowledgeService(settings)
+    knowledge.load()
     service = ConversationService(
         sessions,
         dialogue=rasa,
-        knowledge=KnowledgeService(settings),
+        knowledge=knowledge,
         escalations=EscalationService(sessions),
         bus=event_bus(None),
         limiter=rate_limiter(None, UNLIMITED_MESSAGES, 1),
@@ -284,6 +292,7 @@ async def run_scenarios(
     try:
         return list(await asyncio.gather(*(one(scenario) for scenario in scenarios)))
     finally:
+        knowledge.close()
         await rasa.aclose()
 
 

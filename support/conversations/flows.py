@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from guard import REDACTED, WARNING, hidden_notice, scan, scan_recent
+from kb.knowledge_base import KnowledgeBase
 from support import metrics
 from support.channels import BRIEF_CHANNELS
 from support.conversations.errors import InvalidChoiceError, RateLimitedError
@@ -339,10 +340,11 @@ class ConversationService(ConversationStore):
         waiting: EscalationView,
         recent: Sequence[MessageView],
     ) -> WaitingTurn:
+        kb: KnowledgeBase | None
         try:
             kb = self._knowledge.knowledge_base()
         except KnowledgeUnavailableError:
-            return WaitingTurn(WaitingMove.FOR_THE_AGENT)
+            kb = None  # 「不用人工了」 still leaves the queue
         turn = while_waiting(
             kb,
             text,
@@ -350,7 +352,7 @@ class ConversationService(ConversationStore):
             payload=payload,
             urgent_case=waiting.urgent,
         )
-        if turn.answer is not None and conversation.channel in BRIEF_CHANNELS:
+        if kb is not None and turn.answer is not None and conversation.channel in BRIEF_CHANNELS:
             return replace(turn, answer=briefly(turn.answer, kb.get))
         return turn
 

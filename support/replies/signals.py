@@ -64,6 +64,12 @@ _PERSON = re.compile(
     r"|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)(?=$|[\s,，。!！]|吧|处理|看看|说话|跟我)"
     # 「帮我找个人处理一下」: someone to take the case, not 「找个人帮我代提」.
     r"|(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?(?:处理|解决|跟进|看看|看)(?:一下)?"
+    # 「直接找个人帮我弄」「能不能找个人帮帮我」 (「找个人帮我代提」 is someone else's doing).
+    r"|(?<![他她们方子])(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮帮我|帮我|帮忙)"
+    r"(?:弄|办|处理|操作|搞|看|一下)?(?=$|吧|啊|呀|吗|[\s,，。!！?？])"
+    # 「让你们客服打给我吧」: a call back from the staff.
+    rf"|(?<![不别没])(?:让|叫|请)(?:你们)?的?{_STAFF}(?:尽快|马上|直接)?"
+    r"(?:打给我|给我打(?:个|一个)?电话|回(?:个|一个)?电话|联系我)(?!的时候|时|说)"
     r"|(?:让|叫)(?:一个|个)(?:真的?|真人)?客服(?:来)?(?:回答|跟|和|给|帮)我"
     # 「找个人跟我说」「有没有人能跟我讲一下」: someone to talk to, in a chat with the bot.
     r"|(?<![他她们方子])(?:找|叫|让)(?:个|一个|一位)(?:真)?人(?:来)?(?:跟|和|给|同)我"
@@ -280,6 +286,11 @@ _SCAM = re.compile(
     r"|放款[^。]{0,12}(?:先交|先付|先转|会员费|保证金|解冻)|会员费[^。]{0,8}放款"
     r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
     r"|钓鱼|可疑链接|陌生链接"
+    # Apps from outside the stores, and "support" numbers passed round for refunds.
+    r"|(?:内部|内测|破解)版(?:的)?(?:app|软件|安装包|下载|链接|钱包)?"
+    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友)[^。]{0,12}(?:安装包|apk|下载链接)"
+    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友|朋友圈)[^。]{0,12}客服(?:电话|号码|热线|微信|qq)"
+    r"[^。]{0,16}(?:退款|理赔|退钱|赔偿|赔付|解冻|返还)"
     # Crypto sold by someone in a chat, someone telling the user to move the money out
     # (「我想卖usdt怎么操作」「客服告诉我可以把余额转到银行卡」 are no scam).
     r"|(?:有人|群里|群主|网友|陌生人|朋友圈|微信上|对方)[^。]{0,12}(?:卖|出)[^。]{0,6}(?:usdt|泰达币|虚拟币|数字货币)"
@@ -465,7 +476,7 @@ _HANDED = re.compile(
 # The other party's sending, not the user's: 「有人发了个链接」「他给我发了张截图」 (but
 # 「我给他发了验证码」 is the user's).
 _THEIR_SENDING = re.compile(
-    r"(?<![给向])(?:有人|有个人|别人|对方|他们|她们|网友|骗子|他|她)(?:又|还|刚|刚才)?(?:给我|在群里)?"
+    r"(?<![给向])(?:有人|有个人|别人|对方|他们|她们|网友|骗子|他|她|群里|群主)(?:又|还|刚|刚才)?(?:给我|在群里)?"
     r"发了(?:个|一个|条|一条|张|一张|些)?"
 )
 _REFUSED = re.compile(
@@ -479,7 +490,7 @@ _REFUSED = re.compile(
 # Someone in particular deals with the user (a caller, a stranger, "customer service"), as
 # opposed to a question about scams in general (「怎么防止被诈骗」) or hearsay.
 _SOMEONE = re.compile(
-    r"收到[^。]{0,4}(?:短信|邮件|私信)|有人|有个人|那个人|对方|(?<!其)他|她|自称|说是|打电话|来电|接到.{0,4}电话|电话里|网友|陌生人|客服说"
+    r"收到[^。]{0,4}(?:短信|邮件|私信)|群里|群主|有人|有个人|那个人|对方|(?<!其)他|她|自称|说是|打电话|来电|接到.{0,4}电话|电话里|网友|陌生人|客服说"
     r"|(?<![a-z])(?:someone|somebody|he|she|caller)(?![a-z])"
 )
 _HEARSAY = re.compile(r"听说|据说|新闻|网上(?:说|看到|有人说|看)|(?<![a-z])(?:heard|news)(?![a-z])")
@@ -760,7 +771,7 @@ _FILLER = re.compile(
     r"|(?:另外|还有)(?:一个|个)问题)[\s,，.。!！~～、:：?？]*"
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
     r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|谢啦|谢了"
-    r"|好的|好吧|好嘞|好滴|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks|thx"
+    r"|好的|好吧|好嘞|好滴|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks|thx|3q|3ks|tks"
     r"|thank you|hi|hello|hey|是的|是|对|对的|对了|不是|不对|没有|不用了|算了|那个|还有|另外|顺便"
     # Greetings and acknowledgements: 「早上好」「明白了 谢啦」「算了 没事了」.
     r"|(?:早上|上午|中午|下午|晚上)好|早安|晚安|明白了?|知道了|懂了|了解了?|清楚了|收到了?"
@@ -787,9 +798,11 @@ _SOLVED = re.compile(
 )
 _NEGATED = re.compile(r"[没不未无]|失败")
 MAX_SOLVED_LENGTH = 10
-_THANKS = re.compile(r"谢谢|多谢|感谢|谢啦|谢了|(?<![a-z])(?:thank|thx)")
+_THANKS = re.compile(
+    r"谢谢|多谢|感谢|谢啦|谢了|(?<![a-z])(?:thank|thx)|(?<![a-z0-9])(?:3q|3ks|tks)(?![a-z0-9])"
+)
 _TRAILING_THANKS = re.compile(
-    r"(?<=\S)[\s,，.。!！~～]*(?:谢谢(?:你|您)?们?|多谢|谢啦|谢了|thanks|thank you|thx)"
+    r"(?<=\S)[\s,，.。!！~～]*(?:谢谢(?:你|您)?们?|多谢|谢啦|谢了|thanks|thank you|thx|3q|3ks|tks)"
     r"[啊呀啦哈了!！~～。.]*$"
 )
 
@@ -896,7 +909,10 @@ def _read(normal: str) -> Signals:
         _PERSON_FOR_A_TICKET.search(normal)
     )
     wants_person = (
-        bool(_PERSON.search(normal)) and not _NOT_PERSON.search(normal) and not for_the_ticket
+        bool(_PERSON.search(normal))
+        and not _NOT_PERSON.search(normal)
+        and not for_the_ticket
+        and not _thinks_better(normal)
     )
     accused = bool(_ACCUSATION.search(normal))
     # Fraud by someone else, not the wallet "scamming" or the user taken for a fraudster.
@@ -1021,6 +1037,19 @@ def corrects(text: str) -> bool:
     sets the topic aside for another matter."""
     normal = normalize(text)
     return bool(_NOT_THIS_BUT.search(normal) or _THIS_NOT_THAT.search(normal))
+
+
+# 「另外日元能放钱包里吗」「对了，我老公……」: the user marks a new question.
+_ANOTHER_MATTER = re.compile(
+    r"^(?:(?:好的?|嗯|哦|ok|谢谢)[\s,，。!！]*)*(?:另外|对了|顺便(?:问|说)|换个问题|另一个问题"
+    r"|再问(?:个|一个)?(?:别的|其他的?)问题|(?:我)?还想问(?:个|一个)?(?:别的|其他的?)?(?:问题)?"
+    r"|by the way|btw)"
+)
+
+
+def opens_another_matter(text: str) -> bool:
+    """Whether the message says it asks about something new, not the topic so far."""
+    return bool(_ANOTHER_MATTER.search(normalize(text)))
 
 
 def question_part(normal: str) -> str:
@@ -1221,10 +1250,24 @@ def speaks_of_someone(text: str) -> bool:
 
 
 def declines_person(text: str) -> bool:
-    """Whether ``text`` turns a person down (「不用转人工」「先不需要人工哈」) and asks for
-    none elsewhere."""
+    """Whether ``text`` turns a person down (「不用转人工」「先不需要人工哈」「转人工还得
+    排队是吧，算了不用了」) and asks for none elsewhere."""
     normal = normalize(text)
+    if _thinks_better(normal):
+        return True
     return bool(_NOT_PERSON.search(normal)) and not _PERSON.search(_NOT_PERSON.sub(" ", normal))
+
+
+# 「…算了不用了」「…还是不转了」 after the person: the user thought better of it.
+_THOUGHT_BETTER = re.compile(
+    r"(?:算了|还是)[\s,，。!！~]*(?:算了[\s,，。!！~]*)?(?:不用|不要|不需要|不转|不找|不等)(?:了|啦)"
+)
+
+
+def _thinks_better(normal: str) -> bool:
+    """A person asked for (or asked about), then turned down later in the message."""
+    ends = [found.end() for found in _PERSON.finditer(normal)]
+    return bool(ends) and bool(_THOUGHT_BETTER.search(normal, ends[-1]))
 
 
 # 「真人客服啥时候在线」「人工客服几点下班」: a question about the service, not a request.
@@ -1267,6 +1310,20 @@ def drops_the_matter(text: str) -> bool:
     question to look up; 「不注销了 那会员怎么退」 says more)."""
     rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
     return bool(_DROPS.fullmatch(rest.strip(" ，,。.!！~～、")))
+
+
+# 「我重新登录看看」「我去试试」「那我晚点再试试吧」: the user will try it themselves.
+_OWN_TRY = re.compile(
+    r"(?:(?:好的?|行|嗯|哦|噢|ok|那)[\s,，]*)*我(?:先|再|去|就|晚点|晚些|等会儿?|明天|回头|自己|重新)*"
+    r"[^\s,，。?？吗呢么]{0,6}?(?:看看|试试|试一下|看一下|等等|等一等|等一下)(?:吧|啊|哈|呀)?"
+)
+
+
+def tries_it_themselves(text: str) -> bool:
+    """「好的谢谢，我重新登录看看」「谢谢 我去试试」: the user goes to try the answer,
+    nothing else said (「我试试 但是卡绑不上怎么办」 says more)."""
+    rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
+    return bool(_OWN_TRY.fullmatch(rest.strip(" ，,。.!！~～、")))
 
 
 # Acknowledgements that only sound like an outcome: 「收到」「好了」「可以了」 say OK.

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kb.content import FAQ
-from kb.knowledge_base import Candidate, Decision, KnowledgeBase, QueryResult
+from kb.knowledge_base import CLARIFY_OPTIONS, Candidate, Decision, KnowledgeBase, QueryResult
 from kb.text import canonicalize, normalize
 from support.replies import signals as understanding
 from support.replies.answering import (
@@ -67,6 +67,7 @@ from support.replies.vocabulary import (
     TICKET_OR_HUMAN,
     WHAT_NOW,
     WHAT_NOW_STEPS,
+    WHILE_A_PERSON_COMES,
     Button,
     HandoffReason,
     chosen_faq_id,
@@ -260,6 +261,9 @@ class Context:
     # The list before the reply just given, when that reply listed nothing: 「1」 after a
     # side question (「卡的问题」, then 「绑卡要手续费吗」) still picks from it.
     listed_before: tuple[str, ...] = ()
+    # What the user said that got the list in ``offered``: 「提现的」 to the list for
+    # 「没到账」 narrows that question, to an entry the list may not hold.
+    asked: str = ""
 
     def earlier_after(self, topic: str | None) -> str | None:
         """The topic before ``topic`` once the conversation moves to it."""
@@ -338,7 +342,8 @@ def _respond(
         return _urgent(kb, said, context)
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
-        return _handoff(context, said, reason, urgent=urgent)
+        meanwhile = () if urgent else _meanwhile(kb, said, context)
+        return _handoff(context, said, reason, urgent=urgent, replies=meanwhile)
     if (
         said.frustrated
         and context.frustrated
@@ -536,8 +541,14 @@ def _reason_for(context: Context, said: Signals) -> HandoffReason:
 def _is_small_talk(said: Signals, intent: str | None) -> bool:
     if said.frustrated or said.scam:
         return False
-    if not said.question or understanding.drops_the_matter(said.text):
-        # Nothing left once the greetings and thanks are gone, or only 「不注销了」.
+    if (
+        not said.question
+        or understanding.drops_the_matter(said.text)
+        or understanding.tries_it_themselves(said.text)
+        or understanding.says_it_worked(said.text)
+    ):
+        # Nothing left once the greetings and thanks are gone, or only 「不注销了」
+        # 「我重新登录看看」「她收到了」.
         return True
     if intent is None and understanding.asks_who_answers(said.question):
         return True
@@ -574,6 +585,23 @@ def _for_the_agent(said: Signals) -> str:
     question = said.question
     says_something = understanding.has_domain_term(question) or (said.asks and len(question) >= 5)
     return question if question and says_something else said.text
+
+
+def _meanwhile(kb: KnowledgeBase, said: Signals, context: Context) -> tuple[Reply, ...]:
+    """The help centre's answer to the problem told with the request for a person
+    (「转人工，我的提现三天了还没到账」): the user still gets the person, and something
+    to read until one comes. Only when the KB is sure; a list of guesses would not help."""
+    question = said.question
+    if not question or not understanding.has_domain_term(normalize(question)):
+        return ()
+    if not (said.asks or understanding.reports_trouble(question)):
+        return ()
+    result, _, _ = _understood(kb, question, replace(context, offered=()))
+    top = result.top
+    if result.decision is not Decision.ANSWER or top is None:
+        return ()
+    answered = answer_faq(top.faq, ask_if_helped=False).replies
+    return (Reply(WHILE_A_PERSON_COMES), *(reply for reply in answered if reply.kb))
 
 
 SAFETY_REPLY = Reply(SAFETY_STEPS)
@@ -614,8 +642,11 @@ def _answer(
         return Turn(answer, kept, signals=(HandoffReason.FRUSTRATION.value,))
     question = said.question or said.text
     # 「不是看余额，是余额少了一笔钱」 sets the topic aside: read without it.
-    reading = replace(context, topic=None) if understanding.corrects(said.text) else context
+    # 「另外日元能放钱包里吗」 after cross-border transfers: a new question, read on its own.
+    aside = understanding.corrects(said.text) or understanding.opens_another_matter(said.text)
+    reading = replace(context, topic=None, earlier=None) if aside else context
     result, others, leaned = _understood(kb, question, reading)
+    result = _narrowing_the_list(kb, question, context, result)
     if _angry_again_at_the_answer(said, question, context, result):
         return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
     result = _on_the_case(kb, question, reading, result)
@@ -637,6 +668,8 @@ def _answer(
         # 的官方截图」 after 「有个人说我中奖了 要先交手续费」): unless the KB is sure of
         # another entry, the one on fakes and scams.
         result = _on_guard(kb, question, result)
+    if leaned:
+        result = _moved_on(kb, question, context, result)
     marks: list[str] = []
     answer = answer_query(
         result, query=question, fallback_streak=context.fallback_streak, ask_if_helped=ask_if_helped
@@ -690,6 +723,7 @@ def _answer(
         topic=topic,
         earlier=context.earlier_after(topic),
         offered=offered,
+        asked=said.text if offered else "",
         fallback_streak=answer.fallback_streak,
         urgent=context.urgent or said.approached,
         frustrated=context.frustrated or said.frustrated,
@@ -701,6 +735,54 @@ def _answer(
         answer = replace(answer, replies=shown)
         marks.append("ticket")
     return Turn(_marked(answer, marks), after, signals=tuple(marks), opens_ticket=said.opens_ticket)
+
+
+# 「那如果朋友在国外呢」「要是对方没注册呢」: the same matter in other circumstances.
+_CIRCUMSTANCE = re.compile(r"如果|要是|假如|万一|若是|换成|换作|是[^，,。？?]{1,8}的话")
+
+
+def _moved_on(
+    kb: KnowledgeBase, question: str, context: Context, result: QueryResult
+) -> QueryResult:
+    """「那如果朋友在国外呢」 after how to transfer: read with the topic, the topic comes
+    first, but its answer has nothing on it, and the entry that the message alone points
+    to (cross-border transfers) is close behind: that entry is the answer."""
+    top = result.top
+    if result.decision is not Decision.ANSWER or top is None or top.id != context.topic:
+        return result
+    if _asks_what_now(question) or _other_causes(top.faq.answer, question):
+        return result
+    # A new circumstance (「那如果…呢」), not an aspect of the topic (「要多久」, which the
+    # topic before may answer), something it may offer (「那能设置提醒吗」) nor the topic
+    # asked again in other words (「咋提」).
+    if not _CIRCUMSTANCE.search(question) or _asks_an_aspect(question):
+        return result
+    earlier = kb.get(context.earlier) if context.earlier else None
+    quoted, part = _part_for(kb, top, question, earlier, covered=False)
+    if part is not None or quoted.id != top.id:
+        return result
+    alone = kb.query(question).top
+    if alone is None or alone.id == top.id:
+        return result
+    runner_up = next((c for c in result.candidates[1:CLARIFY_OPTIONS] if c.id == alone.id), None)
+    if runner_up is None or runner_up.score < kb.manifest.thresholds.clarify:
+        return result
+    rest = [candidate for candidate in result.candidates if candidate is not runner_up]
+    return replace(result, candidates=[runner_up, *rest])
+
+
+def _narrowing_the_list(
+    kb: KnowledgeBase, question: str, context: Context, result: QueryResult
+) -> QueryResult:
+    """「提现的」 to the list shown for 「没到账」: the question asked before, narrowed by
+    this message, when that reading is sure of an entry (the list may not hold it) and
+    the message alone is not."""
+    if not (context.offered and context.asked) or result.decision is Decision.ANSWER:
+        return result
+    if not _elliptical(question) or not understanding.names_a_subject(normalize(question)):
+        return result
+    narrowed = kb.query(f"{context.asked} {question}")
+    return narrowed if narrowed.decision is Decision.ANSWER else result
 
 
 def _angry_again_at_the_answer(
@@ -1655,8 +1737,10 @@ def context_from_history(messages: Iterable[Any]) -> Context:
     listed_before: tuple[str, ...] = ()
     streak = 0
     urgent = frustrated = answered = False
+    last_said = asked = ""
     for message in messages:
         if getattr(message.role, "value", message.role) == "user":
+            last_said = message.text or ""
             # As respond() keeps it: the list before this turn, unless the turn lists
             # another or turns this one down.
             listed_before = offered
@@ -1685,9 +1769,11 @@ def context_from_history(messages: Iterable[Any]) -> Context:
             picks = (chosen_faq_id(button.payload) for button in message.buttons)
             offered = tuple(faq_id for faq_id in picks if faq_id)
             listed_before = ()
+            asked = last_said
     return Context(
         topic=topic,
         offered=offered,
+        asked=asked if offered else "",
         listed_before=listed_before,
         fallback_streak=streak,
         urgent=urgent,

@@ -81,6 +81,8 @@ SAFETY_BRIEF = (
 )
 # The same, to a user already waiting for a person: the queue moves them up.
 SAFETY_STEPS_WAITING = _FIRST_STEPS + "您的对话已标为紧急，人工客服接入后会优先处理。"
+# Before the answer to a problem told with the request for a person.
+WHILE_A_PERSON_COMES = "马上为您转接人工客服。在客服接入之前，您可以先看看帮助中心的说明："
 # Said once to a user who writes while waiting for a person: the message is not lost.
 WAITING_NOTED = "收到。人工客服接入后会看到您在这里发的所有消息，请稍候。"
 # After the help centre answered a question asked in the queue (once a wait).

@@ -21,16 +21,21 @@ from support.replies.turns import Context, respond
 from support.replies.vocabulary import OPEN_TICKET, REQUEST_HUMAN, chosen_faq_id
 
 # What may come before a decline: 「哦」「算了算了」「太慢了」「先」.
-_LEAD = r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了|先|暂时)[\s,，。!！~]*)*(?:我)?"
+_LEAD = (
+    r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了|先|暂时|不用了|不用不用)"
+    r"[\s,，。!！~]*)*(?:我)?"
+)
 # Someone who did it themselves needs the person no more.
 _SELF_SOLVED = r"自己(?:解决|弄好|搞定|处理好?)了"
 # While waiting, the pending person is what a bare 「不用了」 turns down: 「哦不用了 我自己
 # 点开明细看看」「算了算了不等了」「不用了谢谢」「太慢了 我不等了」「取消排队」. 「不要了，直接给
 # 我退款」 and 「取消 自动续费在哪关」 turn down something else.
 _NO_LONGER = re.compile(
-    _LEAD + r"(?:不用了|不用啦|不需要了|不等了|不想等了|先不用了?|取消(?:排队|转人工|人工)"
+    _LEAD + r"(?:不用了|不用啦|不用不用|不需要了|不等了|不想等了|先不用了?|取消(?:排队|转人工|人工)"
     rf"|{_SELF_SOLVED})(?:[\s,，。!！~]|谢谢|哈|吧|啦|了|$)"
 )
+# 「算了，我还是自己先把余额提出来再说」: the user will do it alone after all.
+_ON_THEIR_OWN = re.compile(_LEAD + r"还是(?:我)?自己(?:来|先|弄|处理|搞|办|看|试|把|去)")
 # A decline of a person that opens the message (「不用人工了 我就想知道……」), not one
 # inside a complaint (「你们是不是不要客服了」).
 _OPENS_WITH_A_NO = re.compile(
@@ -40,7 +45,10 @@ _OPENS_WITH_A_NO = re.compile(
 _ONLY_THE_NO = re.compile(
     _LEAD + r"(?:(?:不用|不要|不需要|无需|不必|没必要|不想|不|取消)?(?:转|找|接|等)?"
     rf"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*|{_SELF_SOLVED})"
-    r"[\s,，。!！~]*(?:谢谢|哈|吧|啦|了)*[\s,，。!！~]*$"
+    r"[\s,，。!！~]*(?:谢谢|哈|吧|啦|了)*[\s,，。!！~]*"
+    # The user's own plan after it: 「我再等等看」「我自己再看看」「回头再说吧」.
+    r"(?:(?:我)?(?:再|先|自己)*(?:等等|等一等|等一下|看看|试试|找找)(?:看|吧|再说)?"
+    r"|(?:下次|以后|回头|改天|过两天|明天)再说(?:吧)?)?[\s,，。!！~]*(?:谢谢|哈|吧|啦)*[\s,，。!！~]*$"
 )
 
 
@@ -81,13 +89,14 @@ def no_longer_waits(text: str) -> bool:
     normal = signals.normalize(text)
     return (
         bool(_NO_LONGER.search(normal))
+        or bool(_ON_THEIR_OWN.search(normal))
         or (signals.declines_person(text) and bool(_OPENS_WITH_A_NO.search(normal)))
         or signals.says_it_worked(text)
     )
 
 
 def while_waiting(
-    kb: KnowledgeBase,
+    kb: KnowledgeBase | None,
     text: str,
     context: Context,
     *,
@@ -98,6 +107,8 @@ def while_waiting(
     in the queue. ``context`` is rebuilt from the transcript before this message.
 
     An urgent case (fraud, theft) is not left on a 「不用人工」: the person still calls.
+    Without a KB (it failed to load) the user can still leave the queue; the rest waits
+    for the agent.
     """
     if payload is not None:
         return _pressed(kb, payload)
@@ -108,6 +119,8 @@ def while_waiting(
             signals.says_it_worked(text)
         )
         return WaitingTurn(WaitingMove.LEAVE_QUEUE, says_more=says_more)
+    if kb is None:
+        return WaitingTurn(WaitingMove.FOR_THE_AGENT)
     turn = respond(kb, text, context, ask_if_helped=False)
     if turn.handoff is not None:
         return WaitingTurn(WaitingMove.URGENT if turn.handoff.urgent else WaitingMove.QUEUE_PLACE)
@@ -125,14 +138,14 @@ def while_waiting(
     return WaitingTurn(WaitingMove.FOR_THE_AGENT)
 
 
-def _pressed(kb: KnowledgeBase, payload: str) -> WaitingTurn:
+def _pressed(kb: KnowledgeBase | None, payload: str) -> WaitingTurn:
     """A button pressed while waiting: a choice is answered; an older 「转人工」 hears the
     place in the queue, 「提交工单」 that the agent takes it down."""
     if payload == REQUEST_HUMAN:
         return WaitingTurn(WaitingMove.QUEUE_PLACE)
     if payload == OPEN_TICKET:
         return WaitingTurn(WaitingMove.NO_FORM)
-    faq = kb.get(chosen_faq_id(payload) or "")
+    faq = kb.get(chosen_faq_id(payload) or "") if kb is not None else None
     if faq is None:
         return WaitingTurn(WaitingMove.FOR_THE_AGENT)
     return WaitingTurn(WaitingMove.ANSWER, _choices_only(answer_faq(faq, ask_if_helped=False)))

@@ -43,6 +43,7 @@ from support.replies.vocabulary import (
     OFF_TOPIC,
     PERSON_BUTTON,
     TICKET_TIMING,
+    WHILE_A_PERSON_COMES,
 )
 from support.storage import session_factory
 from support.tickets.service import TicketService
@@ -535,7 +536,8 @@ async def test_an_emergency_told_in_the_form_goes_to_a_person_at_once(
         {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"
     ]
     assert slots_set(events)["requested_slot"] is None
-    assert "不要再向对方转账" in dispatcher.messages[0]["text"]
+    # The help centre's entry on scams, then the steps in one line, before the person.
+    assert "不要再向对方转账" in "".join(m.get("text") or "" for m in dispatcher.messages[:-1])
 
 
 async def test_a_person_asked_for_mid_form_is_one_except_in_the_description(
@@ -936,7 +938,7 @@ async def test_handoff_records_the_case_and_pauses(
         metadata={"channel": "wechat"},
     )
     dispatcher, events = await run(ActionHandoff(), tracker)
-    assert events == [ConversationPaused()]
+    assert events[-1] == ConversationPaused()
     assert "第 1 位" in dispatcher.messages[0]["text"]
     case = escalations.open_for_conversation("user-1")
     assert case is not None
@@ -1229,3 +1231,45 @@ async def test_a_yes_with_nothing_to_confirm_and_other_words_is_looked_up(
     )
     assert dispatcher.messages[0]["text"] == FALLBACK_FIRST
     assert slots_set(events)["kb_decision"] == "fallback"
+
+
+# The request that starts the form may say the category, or the whole problem.
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "described"),
+    [
+        ("我要提交工单 提现问题", "提现", False),
+        ("帮我提个工单，转账的问题", "转账", False),
+        ("我要提交工单，昨天充值了300块银行卡扣款了但余额一直没变", "充值", True),
+    ],
+)
+async def test_the_request_that_starts_the_form_fills_what_it_tells(
+    make_tracker: MakeTracker, text: str, category: str, described: bool
+) -> None:
+    tracker = make_tracker(text, intent="open_ticket", active_loop="ticket_form")
+    dispatcher, slots = await validate(tracker)
+    assert slots["category"] == category
+    assert ("description" in slots) is described
+    assert f"「{category}」" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize("text", ["我要提交工单", "帮我提个工单"])
+async def test_a_bare_request_leaves_the_category_to_be_asked(
+    make_tracker: MakeTracker, text: str
+) -> None:
+    tracker = make_tracker(text, intent="open_ticket", active_loop="ticket_form")
+    dispatcher, slots = await validate(tracker)
+    assert "category" not in slots and not dispatcher.messages
+
+
+async def test_a_person_asked_for_with_a_problem_is_answered_meanwhile(
+    make_tracker: MakeTracker, services: Any
+) -> None:
+    tracker = make_tracker("转人工，我的支付密码忘了怎么改", intent="request_human")
+    dispatcher, events = await run(ActionHandoff(), tracker)
+    assert events[-1] == ConversationPaused()
+    texts = [message.get("text") or "" for message in dispatcher.messages]
+    assert texts[0] == WHILE_A_PERSON_COMES
+    assert "支付密码" in texts[1]
+    assert "第 1 位" in texts[-1]

@@ -1338,7 +1338,7 @@ def test_the_context_is_rebuilt_from_a_transcript() -> None:
         message("bot", "请选择", {"decision": "clarify", "faq_id": "x"}, [button]),
     ]
     context = context_from_history(transcript)
-    assert context == Context("topup_delay", ("bind_card",), 0, False, True)
+    assert context == Context("topup_delay", ("bind_card",), 0, False, True, asked="密码")
     # 「都不是」 was answered with other buttons: a later 「1」 picks from those, not the list.
     person = SimpleNamespace(payload=REQUEST_HUMAN, title="转人工客服")
     rejected = [*transcript, message("user", "都不是"), message("bot", "好的", None, [person])]
@@ -2250,3 +2250,134 @@ def test_what_was_tried_then_still_failing_is_not_solved(
         payloads = {b.payload for reply in turn.answer.replies for b in reply.buttons}
         assert REQUEST_HUMAN in payloads
         assert turn.answer.decision is Decision.FALLBACK
+
+
+def test_a_word_after_a_list_narrows_the_question_that_got_it(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「没到账」 gets a list without withdrawals; 「提现的」 narrows 「没到账」 to the entry on
+    withdrawals not arriving, which the list did not hold."""
+    script = {
+        "没到账": (Decision.CLARIFY, ["topup_delay", "refund", "transfer_pending"]),
+        "没到账 提现的": (Decision.ANSWER, ["withdraw_failed", "topup_delay"]),
+    }
+    kb = cast(KnowledgeBase, ScriptedKB(knowledge_base, script))
+    first = respond(kb, "没到账", Context())
+    assert first.context.offered and first.context.asked == "没到账"
+    second = respond(kb, "提现的", first.context)
+    assert second.context.topic == "withdraw_failed"
+    # With nothing asked before the list, the word alone decides (here: a fallback).
+    alone = respond(kb, "提现的", replace(first.context, asked=""))
+    assert alone.context.topic != "withdraw_failed"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ok 3q", "thank"),
+        ("好的 3q", "thank"),
+        ("谢谢", "thank"),
+    ],
+)
+def test_thanks_in_internet_slang(text: str, expected: str) -> None:
+    assert signals.read(text).question == ""
+    assert signals.pleasantry_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "tries"),
+    [
+        ("好的谢谢，我重新登录看看", True),
+        ("谢谢 我去试试", True),
+        ("那我重新绑一下卡试试", True),
+        ("我试试 但是卡绑不上怎么办", False),
+        ("我去看看怎么提现", False),
+        ("我重新试了还是不行", False),
+    ],
+)
+def test_the_user_going_to_try_it_is_told_apart(text: str, tries: bool) -> None:
+    assert signals.tries_it_themselves(text) is tries
+
+
+def test_going_to_try_it_or_news_that_it_worked_is_no_question(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    for text in ("好的谢谢，我重新登录看看", "转过去了，她收到了，谢谢啊"):
+        assert respond(
+            knowledge_base, text, Context(topic="transfer_how"), intent="ask_faq"
+        ).small_talk
+
+
+@pytest.mark.parametrize(
+    ("text", "wants", "declines"),
+    [
+        ("转人工还得排队是吧，算了不用了，我下个月对账的时候再说", False, True),
+        ("转人工！！算了算了不要了", False, True),
+        ("算了不用了 转人工吧", True, False),
+        ("太麻烦了，直接找个人帮我弄", True, False),
+        ("能不能找个人帮帮我", True, False),
+        ("打字说不清楚，让你们客服打给我吧", True, False),
+        ("找个人帮我代提", False, False),
+        ("客服打电话给我说要退款", False, False),
+    ],
+)
+def test_a_person_asked_for_and_thought_better_of(text: str, wants: bool, declines: bool) -> None:
+    assert signals.read(text).wants_person is wants
+    assert signals.declines_person(text) is declines
+
+
+@pytest.mark.parametrize(
+    ("text", "scam"),
+    [
+        ("群里发了个内部版下载链接，能装吗", True),
+        ("有人发了个apk让我装", True),
+        ("群里有人发了个客服号码，说打过去能退款，靠谱吗", True),
+        ("你们客服电话多少", False),
+        ("我想找客服退款", False),
+        ("高级版钱包有什么功能", False),
+    ],
+)
+def test_apps_and_support_numbers_passed_round_are_scams(text: str, scam: bool) -> None:
+    assert signals.read(text).scam is scam
+
+
+def test_asking_whether_to_install_is_not_yet_an_emergency_but_having_done_so_is(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    first = respond(knowledge_base, "群里发了个内部版下载链接，能装吗", Context())
+    assert first.handoff is None and first.context.urgent
+    then = respond(knowledge_base, "我已经装了，还在里面登录过", first.context)
+    assert then.handoff is not None and then.handoff.urgent
+
+
+def test_a_new_matter_is_told_from_a_follow_up() -> None:
+    assert signals.opens_another_matter("另外日元能直接放在钱包里吗")
+    assert signals.opens_another_matter("对了，我老公也想注册")
+    assert not signals.opens_another_matter("那日元呢")
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "moves"),
+    [
+        ("那如果朋友在国外呢", True),  # another circumstance: the entry on it
+        ("那能设置提醒吗", False),  # something the topic may offer: the topic still
+    ],
+)
+def test_a_follow_up_in_other_circumstances_moves_to_their_entry(
+    knowledge_base: KnowledgeBase, follow_up: str, moves: bool
+) -> None:
+    """Read with the topic, the topic comes first, but its answer has nothing on the
+    follow-up; the entry the message alone points to is close behind."""
+    topic = knowledge_base.get("transfer_how")
+    assert topic is not None
+    script = {
+        follow_up: (Decision.FALLBACK, ["cross_border_transfer", "transfer_how"]),
+        f"{topic.question} {follow_up}": (
+            Decision.ANSWER,
+            ["transfer_how", "cross_border_transfer"],
+        ),
+    }
+    kb = cast(KnowledgeBase, ScriptedKB(knowledge_base, script))
+    turn = respond(kb, follow_up, Context(topic="transfer_how", answered=True))
+    assert (turn.context.topic == "cross_border_transfer") is moves
+    assert turn.context.topic in ("transfer_how", "cross_border_transfer")

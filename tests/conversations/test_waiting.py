@@ -15,6 +15,7 @@ from support.replies.vocabulary import (
     REQUEST_HUMAN,
     SAFETY_BRIEF,
     SAFETY_STEPS,
+    WHILE_A_PERSON_COMES,
     HandoffReason,
     clarify_payload,
 )
@@ -205,3 +206,64 @@ def test_a_pressed_choice_is_answered_and_another_button_waits(
     assert person.move is WaitingMove.QUEUE_PLACE
     ticket = while_waiting(kb, "", Context(), payload=OPEN_TICKET)
     assert ticket.move is WaitingMove.NO_FORM
+
+
+# A person asked for with the problem told: the person, and the answer meanwhile.
+
+
+def test_a_person_asked_for_with_a_problem_gets_the_answer_while_one_comes(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    kb = fixed(knowledge_base, Decision.ANSWER, "withdraw_failed")
+    turn = respond(kb, "转人工，我的提现三天了还没到账", Context())
+    assert turn.handoff is not None and not turn.handoff.urgent
+    entry = knowledge_base.get("withdraw_failed")
+    assert entry is not None
+    texts = [reply.text for reply in turn.answer.replies]
+    assert texts == [WHILE_A_PERSON_COMES, entry.answer]
+
+
+@pytest.mark.parametrize(
+    ("text", "decision", "ids"),
+    [
+        ("转人工", Decision.ANSWER, ["withdraw_failed"]),  # no problem told
+        ("转人工，我的提现三天了还没到账", Decision.CLARIFY, ["withdraw_failed", "fees"]),
+        ("叫你们经理出来", Decision.ANSWER, ["contact_support"]),  # nothing of the wallet
+    ],
+)
+def test_a_person_asked_for_gets_no_answer_the_kb_is_not_sure_of(
+    knowledge_base: KnowledgeBase, text: str, decision: Decision, ids: list[str]
+) -> None:
+    turn = respond(fixed(knowledge_base, decision, *ids), text, Context())
+    assert turn.handoff is not None
+    assert not turn.answer.replies
+
+
+# Leaving the queue: the ways of saying it, and without a KB.
+
+
+@pytest.mark.parametrize(
+    ("text", "says_more"),
+    [
+        ("算了不用了，我再等等看", False),
+        ("哦不用了不用了，刚看到有一笔已经退回来了", True),
+        ("不用不用", False),
+        ("算了，我还是自己先把余额提出来再说", True),
+        ("算了不用了，排队太久了。我就问一下账单怎么导出来", True),
+    ],
+)
+def test_more_ways_of_leaving_the_queue(
+    knowledge_base: KnowledgeBase, text: str, says_more: bool
+) -> None:
+    kb = fixed(knowledge_base, Decision.ANSWER, "transaction_history")
+    turn = while_waiting(kb, text, Context())
+    assert turn.move is WaitingMove.LEAVE_QUEUE
+    assert turn.says_more is says_more
+
+
+def test_the_queue_is_left_without_a_kb_and_the_rest_waits_for_the_agent() -> None:
+    assert while_waiting(None, "不用人工了", Context()).move is WaitingMove.LEAVE_QUEUE
+    assert while_waiting(None, "提现多久到账", Context()).move is WaitingMove.FOR_THE_AGENT
+    assert while_waiting(None, "", Context(), payload=REQUEST_HUMAN).move is (
+        WaitingMove.QUEUE_PLACE
+    )
