@@ -66,7 +66,9 @@ def _pleasantry(
     if signals.says_it_worked(text):  # 「绑好了 多谢」: whatever came before, it is solved
         utter(dispatcher, after_feedback(helped=True, after_answer=True))
         return []
-    if tracker.get_slot("kb_decision") == Decision.FALLBACK.value:
+    if tracker.get_slot("kb_decision") == Decision.FALLBACK.value and not (
+        signals.tries_it_themselves(text)  # 「好滴 我去试试」: they have something to try
+    ):
         utter(dispatcher, after_feedback(helped=False, after_answer=False, after_fallback=True))
         return []
     dispatcher.utter_message(response=response)
@@ -94,10 +96,11 @@ def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
 
 def context_of(tracker: Tracker) -> Context:
     offered = tracker.get_slot("offered_faqs") or []
+    not_answered = tracker.get_slot("kb_decision") == Decision.FALLBACK.value
     listed_before = tracker.get_slot("listed_before") or []
     return Context(
         topic=tracker.get_slot("topic"),
-        asked=_said_before(tracker) if offered else "",
+        asked=_said_before(tracker) if offered or not_answered else "",
         earlier=tracker.get_slot("earlier_topic"),
         offered=tuple(str(faq_id) for faq_id in offered),
         listed_before=tuple(str(faq_id) for faq_id in listed_before),
@@ -109,14 +112,11 @@ def context_of(tracker: Tracker) -> Context:
 
 
 def _said_before(tracker: Tracker) -> str:
-    """The user's typed message before the latest one (redacted): what got the list
-    still offered."""
-    typed = [
-        text
-        for event in tracker.events
-        if event.get("event") == "user" and not (text := event.get("text") or "").startswith("/")
-    ]
-    return redact(typed[-2]) if len(typed) >= 2 else ""
+    """The user's message before the latest one (redacted), when it was typed: what got
+    the list still offered. Empty after a button."""
+    said = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+    before = said[-2] if len(said) >= 2 else ""
+    return "" if before.startswith("/") else redact(before)
 
 
 def remembered(answer: Answer, context: Context) -> list[EventType]:

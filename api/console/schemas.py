@@ -29,6 +29,8 @@ class EscalationOut(BaseModel):
     redacted: bool
     # Fraud, theft, money already gone: first in the queue, with a 「紧急」 badge.
     urgent: bool
+    # Closed by the user's 「不用人工了」 while waiting, not by an agent.
+    withdrawn: bool = False
     created_at: datetime
     resolved_at: datetime | None
     waiting_seconds: float

@@ -385,6 +385,7 @@ class ConversationService(ConversationStore):
                 "id": closed.id,
                 "conversation_id": conversation.id,
                 "assigned_to": None,
+                "withdrawn": True,
             },
         )
         notice = (

@@ -34,6 +34,8 @@ class Escalation(Base):
     redacted: Mapped[bool] = mapped_column(Boolean, default=False)
     # Fraud, theft, money already gone: the queue puts these first (migration 0007).
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Closed because the user no longer wanted a person while waiting (migration 0011).
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     assigned_to: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -68,6 +68,8 @@ class EscalationView:
     assigned_to: str | None = None
     resolved_at: datetime | None = None
     urgent: bool = False
+    # Resolved because the user withdrew while waiting, not by an agent.
+    withdrawn: bool = False
 
     @property
     def reason_label(self) -> str:

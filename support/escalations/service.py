@@ -118,6 +118,7 @@ class EscalationService:
                 return None
             escalation.status = EscalationStatus.RESOLVED.value
             escalation.resolved_at = datetime.now(UTC)
+            escalation.withdrawn = True
             return _view(escalation)
 
     def place_in_queue(self, escalation_id: int) -> int:
@@ -185,4 +186,5 @@ def _view(escalation: Escalation) -> EscalationView:
         assigned_to=escalation.assigned_to,
         resolved_at=as_utc(escalation.resolved_at) if escalation.resolved_at else None,
         urgent=escalation.urgent,
+        withdrawn=bool(escalation.withdrawn),
     )

@@ -80,7 +80,7 @@ _PERSON = re.compile(
     # chat asks for one.
     # 「人工客服排队要多久」「刚才人工客服说明天处理」 speak of the service, not to it.
     rf"|{_PERSON_NOUN}客服(?=$|[\s,，。!！]|吧|啊|呀|呢|在哪|快|来|出来)"
-    rf"|{_PERSON_NOUN}(?:在哪|去哪了|呢|在吗|在不在)"
+    rf"|{_PERSON_NOUN}(?:客服)?(?:在哪|去哪了|呢|在吗|在不在)"
     r"|^[\s\W]*(?:人工|转人工|真人)(?:[\s\W]*$|[\s,，!！]+(?!认证|审核|核实))"
     r"|转(?:认|仁|任|忍)工|人\s+工客服"
     r"|(?<![a-z])(?:human|real person|live agent|live person|real agent|someone real"
@@ -99,7 +99,7 @@ _PERSON_FOR_A_TICKET = re.compile(
 )
 # 「不用转人工」「不要人工」 say the opposite.
 _NOT_PERSON = re.compile(
-    rf"(?:先|暂时|暂且|还)?(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要|不是要|不用麻烦)"
+    rf"(?:先|暂时|暂且|还)?(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要|不是要|不用麻烦|不麻烦)"
     rf"(?:帮我|给我)?(?:转|找|接|要)?{_PERSON_NOUN}(?:了|啦)?"
     rf"|{_PERSON_NOUN}(?:客服)?(?:就)?(?:不用|不需要|不必)了"
     r"|(?:不要|不用|没必要|不需要|不必)(?:找|转|联系)?客服"
@@ -175,6 +175,8 @@ _NEVER_DID = re.compile(
     r"|我(?:从来|根本)?(?:没|没有|从没|从来没)(?:有)?(?:操作|授权)"
     r"(?!好|成功|过来|[^，,。]{0,4}(?:访问|权限|相册|位置|通讯录))"
     r"|(?:根本|压根)没(?:在)?(?:操作|转账|付款|消费|登录|授权|提现|买|转)"
+    # 「多了两笔游戏充值 我根本没玩过游戏」「我没买过东西」: the thing paid for is not theirs.
+    r"|我(?:从来|根本|压根|都|也)?(?:没|没有|从没|从来没)(?:有)?(?:买|玩|充|订阅|下单|用)过"
     # A payee the user does not know, where money went out: 「转给一个叫张什么的 我不认识这人」.
     r"|(?:转给|付给|转出|转到)[^。]{0,16}不认识|收款人我不认识"
 )
@@ -182,7 +184,7 @@ _NEVER_DID = re.compile(
 _OWN_MISTAKE = re.compile(r"转错|打错|汇错|付错|输错|填错")
 # Something already happened in the account: a charge, money gone, an alert received.
 _CHARGE_IN_VIEW = re.compile(
-    r"扣了|扣款|扣费|被扣|少了|一笔|账单上|付款成功|支付成功|转出|支出"
+    r"扣了|扣款|扣费|被扣|少了|一笔|多了[^，,。]{0,4}笔|多出|账单上|付款成功|支付成功|转出|支出"
     r"|收到[^，,。]{0,8}(?:验证码|短信|提醒|通知)|(?:消费|交易|登录|提现)(?:提醒|通知)"
 )
 # Money gone with nothing the user did to explain it: 「余额突然少了2000」「钱包里的钱没了」,
@@ -289,8 +291,8 @@ _SCAM = re.compile(
     # Apps from outside the stores, and "support" numbers passed round for refunds.
     r"|(?:内部|内测|破解)版(?:的)?(?:app|软件|安装包|下载|链接|钱包)?"
     r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友)[^。]{0,12}(?:安装包|apk|下载链接)"
-    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友|朋友圈)[^。]{0,12}客服(?:电话|号码|热线|微信|qq)"
-    r"[^。]{0,16}(?:退款|理赔|退钱|赔偿|赔付|解冻|返还)"
+    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友|朋友圈|百度|搜到|搜索|网上搜|网上找)[^。]{0,12}"
+    r"客服(?:电话|号码|热线|微信|qq)[^。]{0,16}(?:退款|理赔|退钱|赔偿|赔付|解冻|返还|加急|提额|代办)"
     # Crypto sold by someone in a chat, someone telling the user to move the money out
     # (「我想卖usdt怎么操作」「客服告诉我可以把余额转到银行卡」 are no scam).
     r"|(?:有人|群里|群主|网友|陌生人|朋友圈|微信上|对方)[^。]{0,12}(?:卖|出)[^。]{0,6}(?:usdt|泰达币|虚拟币|数字货币)"
@@ -698,6 +700,25 @@ _FRUSTRATION = re.compile(
 )
 
 # The answer just given did not solve it: 「还是不行」「试了没用」「照做了还是登不上」.
+# Still stuck after the answer's step, told rather than asked: the other side does not
+# answer (「已读不回，打语音也不接」), or the wait is long past (「一个礼拜了还没审核完」
+# 「显示处理中，已经两天了」).
+_STUCK_WORDS = (
+    r"已读不回|(?:打|拨)?(?:电话|语音)[^，,。]{0,4}(?:也|都)?(?:不接|没人接|打不通)"
+    r"|[一二两三四五六七八九十几半\d]+(?:个)?(?:多)?(?:天|小时|周|星期|礼拜|月)了?[^，,。]{0,3}"
+    r"(?:还(?:是)?(?:没|没有|不|在)|仍然|依然)"
+    r"|(?:处理中|审核中|待审核|没到账|未到账)[^。]{0,8}(?:已经|都)[^，,。]{0,4}"
+    r"(?:天|小时|周|星期|礼拜|月)了"
+)
+_STUCK = re.compile(_STUCK_WORDS)
+
+
+def still_stuck(text: str) -> bool:
+    """「已读不回」「一个礼拜了还没审核完」: the step the answer gave did not get the user
+    anywhere, told without a new question."""
+    return bool(_STUCK.search(normalize(text)))
+
+
 _NOT_SOLVED = re.compile(
     r"^(?:还是|仍然|依然|也)?(?:不行|没用|不管用|没效果|没反应|没解决|不可以|不好使)(?:啊|呀|哦|的|了|呢)*"
     r"(?:[\s,，。!！]|$)"
@@ -714,6 +735,7 @@ _NOT_SOLVED = re.compile(
     r"|照(?:着)?做了.{0,6}(?:还是|也|都)|(?:没|不)(?:管用|好使)"
     # The step the answer sent them to went nowhere: 「联系了商家，商家根本不理我」.
     r"|(?:商家|卖家|对方|银行|他们)[^，,。]{0,4}(?:根本)?(?:不理|不回|不管|不给退|不退|不处理)"
+    rf"|{_STUCK_WORDS}"
     r"|(?<![a-z])(?:still (?:not|doesn'?t|didn'?t|won'?t)|didn'?t work|doesn'?t work)(?![a-z])"
 )
 
@@ -770,7 +792,8 @@ _FILLER = re.compile(
     r"|(?:我)?(?:想)?问(?:个|件|点)事(?:情|儿)?|(?:我)?有(?:个|件)事(?:情|儿)?(?:想问)?"
     r"|(?:另外|还有)(?:一个|个)问题)[\s,，.。!！~～、:：?？]*"
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
-    r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?|谢谢|多谢|感谢(?:你|您)?们?|谢啦|谢了"
+    r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?"
+    r"|谢谢(?:你|您)?(?:们)?的?(?:提醒|解答|帮助|帮忙|回复|耐心)|谢谢|多谢|感谢(?:你|您)?们?|谢啦|谢了"
     r"|好的|好吧|好嘞|好滴|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks|thx|3q|3ks|tks"
     r"|thank you|hi|hello|hey|是的|是|对|对的|对了|不是|不对|没有|不用了|算了|那个|还有|另外|顺便"
     # Greetings and acknowledgements: 「早上好」「明白了 谢啦」「算了 没事了」.
@@ -1314,7 +1337,7 @@ def drops_the_matter(text: str) -> bool:
 
 # 「我重新登录看看」「我去试试」「那我晚点再试试吧」: the user will try it themselves.
 _OWN_TRY = re.compile(
-    r"(?:(?:好的?|行|嗯|哦|噢|ok|那)[\s,，]*)*我(?:先|再|去|就|晚点|晚些|等会儿?|明天|回头|自己|重新)*"
+    r"(?:(?:好的?|好滴|好嘞|好哒|行|嗯+|哦+|噢|ok|那)[\s,，]*)*我(?:先|再|去|就|晚点|晚些|等会儿?|明天|回头|自己|重新)*"
     r"[^\s,，。?？吗呢么]{0,6}?(?:看看|试试|试一下|看一下|等等|等一等|等一下)(?:吧|啊|哈|呀)?"
 )
 
@@ -1410,8 +1433,11 @@ _BARE_NUMBER = re.compile(r"^\s*\d{1,3}\s*$")
 
 
 def is_bare_number(text: str) -> bool:
-    """「0」「10」「123」: a number typed alone, beyond any position a list can have."""
-    return bool(_BARE_NUMBER.match(normalize(text)))
+    """「0」「10」「123」: a number typed alone, beyond any position a list can have
+    (「88」「886」 alone say bye-bye)."""
+    normal = normalize(text)
+    bye = _GOODBYE.fullmatch(normal.strip(" ，,。.!！~～"))
+    return bool(_BARE_NUMBER.match(normal)) and not bye
 
 
 def affirms(text: str) -> bool:

@@ -261,8 +261,8 @@ class Context:
     # The list before the reply just given, when that reply listed nothing: 「1」 after a
     # side question (「卡的问题」, then 「绑卡要手续费吗」) still picks from it.
     listed_before: tuple[str, ...] = ()
-    # What the user said that got the list in ``offered``: 「提现的」 to the list for
-    # 「没到账」 narrows that question, to an entry the list may not hold.
+    # What the user said that got the list in ``offered``, or no answer: 「提现的」 to the
+    # list for 「没到账」 narrows that question, to an entry the list may not hold.
     asked: str = ""
 
     def earlier_after(self, topic: str | None) -> str | None:
@@ -355,6 +355,14 @@ def _respond(
     if said.not_solved and (
         not understanding.names_a_subject(said.question)
         or understanding.tried_then_still(said.text)
+        # 「选了原号码不可用，身份证也传了，一个礼拜了还没审核完」 after the answer on it
+        # (「提现两天了还没到卡上」 after the top-ups is another matter).
+        or (
+            context.answered
+            and not said.asks
+            and understanding.still_stuck(said.text)
+            and not _sure_of_another(kb, said.question or said.text, context)
+        )
     ):
         if context.answered:
             return _not_solved(kb, said, context)
@@ -471,6 +479,12 @@ def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
     )
     signals = ("not_solved", "ticket") if said.opens_ticket else ("not_solved",)
     return Turn(answer, kept, signals=signals, opens_ticket=said.opens_ticket)
+
+
+def _sure_of_another(kb: KnowledgeBase, question: str, context: Context) -> bool:
+    """Whether the KB, reading the message alone, is sure of an entry besides the topic."""
+    result = kb.query(question)
+    return result.decision is Decision.ANSWER and _top_id(result) != context.topic
 
 
 def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FAQ | None:
@@ -723,7 +737,7 @@ def _answer(
         topic=topic,
         earlier=context.earlier_after(topic),
         offered=offered,
-        asked=said.text if offered else "",
+        asked=said.text if offered or answer.decision is Decision.FALLBACK else "",
         fallback_streak=answer.fallback_streak,
         urgent=context.urgent or said.approached,
         frustrated=context.frustrated or said.frustrated,
@@ -771,13 +785,19 @@ def _moved_on(
     return replace(result, candidates=[runner_up, *rest])
 
 
+_POINTS_BACK = re.compile(r"(?:的|那个|那种|这个|那一个|那块)(?:吧|啊|呀|哈)?$")
+
+
 def _narrowing_the_list(
     kb: KnowledgeBase, question: str, context: Context, result: QueryResult
 ) -> QueryResult:
     """「提现的」 to the list shown for 「没到账」: the question asked before, narrowed by
     this message, when that reading is sure of an entry (the list may not hold it) and
     the message alone is not."""
-    if not (context.offered and context.asked) or result.decision is Decision.ANSWER:
+    if not context.asked or not (context.offered or context.fallback_streak):
+        return result
+    # 「充值那个」 points back at what was asked, even where it reads as a question alone.
+    if result.decision is Decision.ANSWER and not _POINTS_BACK.search(question):
         return result
     if not _elliptical(question) or not understanding.names_a_subject(normalize(question)):
         return result
@@ -1769,11 +1789,11 @@ def context_from_history(messages: Iterable[Any]) -> Context:
             picks = (chosen_faq_id(button.payload) for button in message.buttons)
             offered = tuple(faq_id for faq_id in picks if faq_id)
             listed_before = ()
-            asked = last_said
+        asked = last_said if decision in (Decision.CLARIFY.value, Decision.FALLBACK.value) else ""
     return Context(
         topic=topic,
         offered=offered,
-        asked=asked if offered else "",
+        asked=asked if offered or streak else "",
         listed_before=listed_before,
         fallback_streak=streak,
         urgent=urgent,

@@ -23,15 +23,22 @@ from support.replies.vocabulary import OPEN_TICKET, REQUEST_HUMAN, chosen_faq_id
 # What may come before a decline: 「哦」「算了算了」「太慢了」「先」.
 _LEAD = (
     r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了|先|暂时|不用了|不用不用)"
-    r"[\s,，。!！~]*)*(?:我)?"
+    r"[\s,，。!！~]*)*(?:我)?(?:就|还是)?"
 )
 # Someone who did it themselves needs the person no more.
 _SELF_SOLVED = r"自己(?:解决|弄好|搞定|处理好?)了"
+# Solved meanwhile, said anywhere in the message: 「我自己弄好了」「没事了 问题已经解决了」
+# 「哦 找到了」 (not 「还没解决」).
+_SOLVED_MEANWHILE = re.compile(
+    r"(?:自己|问题|已经|都)(?:已经)?(?<![没未不])(?:解决|弄好|搞定|处理好|找到|弄明白)了"
+    r"|^(?:哦|噢|喔|嗯|啊)?[\s,，。!！~]*(?:找到了|搞定了|弄好了|解决了)"
+)
 # While waiting, the pending person is what a bare 「不用了」 turns down: 「哦不用了 我自己
 # 点开明细看看」「算了算了不等了」「不用了谢谢」「太慢了 我不等了」「取消排队」. 「不要了，直接给
 # 我退款」 and 「取消 自动续费在哪关」 turn down something else.
 _NO_LONGER = re.compile(
-    _LEAD + r"(?:不用了|不用啦|不用不用|不需要了|不等了|不想等了|先不用了?|取消(?:排队|转人工|人工)"
+    _LEAD + r"(?:不用了|不用啦|不用不用|不需要了|不用转了|不转了|不等(?:人工|客服)?了|不想等了"
+    r"|先不用了?|取消(?:排队|转人工|人工)|撤(?:了|销|回)(?:吧|了)?"
     rf"|{_SELF_SOLVED})(?:[\s,，。!！~]|谢谢|哈|吧|啦|了|$)"
 )
 # 「算了，我还是自己先把余额提出来再说」: the user will do it alone after all.
@@ -39,16 +46,16 @@ _ON_THEIR_OWN = re.compile(_LEAD + r"还是(?:我)?自己(?:来|先|弄|处理|�
 # A decline of a person that opens the message (「不用人工了 我就想知道……」), not one
 # inside a complaint (「你们是不是不要客服了」).
 _OPENS_WITH_A_NO = re.compile(
-    _LEAD + r"(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要)"
+    _LEAD + r"(?:不用|不要|别|无需|不需要|不必|不想|不找|不转|不接|没必要|不麻烦)"
 )
 # What a decline may leave unsaid besides (「不用了 谢谢」): nothing for the bot to take.
 _ONLY_THE_NO = re.compile(
     _LEAD + r"(?:(?:不用|不要|不需要|无需|不必|没必要|不想|不|取消)?(?:转|找|接|等)?"
-    rf"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*|{_SELF_SOLVED})"
+    rf"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*|{_SELF_SOLVED}|撤(?:了|销|回)?(?:吧|了)?)"
     r"[\s,，。!！~]*(?:谢谢|哈|吧|啦|了)*[\s,，。!！~]*"
     # The user's own plan after it: 「我再等等看」「我自己再看看」「回头再说吧」.
     r"(?:(?:我)?(?:再|先|自己)*(?:等等|等一等|等一下|看看|试试|找找)(?:看|吧|再说)?"
-    r"|(?:下次|以后|回头|改天|过两天|明天)再说(?:吧)?)?[\s,，。!！~]*(?:谢谢|哈|吧|啦)*[\s,，。!！~]*$"
+    r"|(?:下次|以后|回头|改天|过两天|明天)再说(?:吧)?|(?:排队|等(?:得)?)?太(?:慢|久)了)?[\s,，。!！~]*(?:谢谢|哈|吧|啦)*[\s,，。!！~]*$"
 )
 
 
@@ -90,7 +97,12 @@ def no_longer_waits(text: str) -> bool:
     return (
         bool(_NO_LONGER.search(normal))
         or bool(_ON_THEIR_OWN.search(normal))
-        or (signals.declines_person(text) and bool(_OPENS_WITH_A_NO.search(normal)))
+        or bool(_SOLVED_MEANWHILE.search(normal))
+        # Opening with it, or anywhere but in a question (「你们是不是不要客服了」).
+        or (
+            signals.declines_person(text)
+            and (bool(_OPENS_WITH_A_NO.search(normal)) or not signals.read(text).asks)
+        )
         or signals.says_it_worked(text)
     )
 
@@ -115,9 +127,12 @@ def while_waiting(
     if no_longer_waits(text):
         if urgent_case:
             return WaitingTurn(WaitingMove.STAYS_URGENT)
-        says_more = not _ONLY_THE_NO.match(signals.normalize(text)) and not (
-            signals.says_it_worked(text)
+        normal = signals.normalize(text)
+        said = signals.read(text)
+        solved = bool(_SOLVED_MEANWHILE.search(normal)) and not (
+            said.asks or signals.reports_trouble(said.question)
         )
+        says_more = not (_ONLY_THE_NO.match(normal) or signals.says_it_worked(text) or solved)
         return WaitingTurn(WaitingMove.LEAVE_QUEUE, says_more=says_more)
     if kb is None:
         return WaitingTurn(WaitingMove.FOR_THE_AGENT)

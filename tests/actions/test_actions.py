@@ -19,6 +19,7 @@ from actions.faq import (
     ActionCoreFallback,
     ActionSensitiveWarning,
     ActionSmallTalk,
+    context_of,
 )
 from actions.person import ActionHandoff
 from actions.tickets import (
@@ -1223,6 +1224,17 @@ async def test_a_vague_reply_after_a_miss_gets_a_person_offered(make_tracker: Ma
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
 
 
+async def test_going_to_try_something_after_a_miss_is_acknowledged(
+    make_tracker: MakeTracker,
+) -> None:
+    """「好滴 我去试试」: the user has something to try; no second apology for the miss."""
+    tracker = make_tracker("好滴 我去试试", intent="ask_faq", slots={"kb_decision": "fallback"})
+    dispatcher, _ = await run(ActionAnswerFAQ(), tracker)
+    assert [message.get("response") for message in dispatcher.messages] == [
+        "utter_nothing_to_cancel"
+    ]
+
+
 async def test_a_yes_with_nothing_to_confirm_and_other_words_is_looked_up(
     make_tracker: MakeTracker,
 ) -> None:
@@ -1273,3 +1285,14 @@ async def test_a_person_asked_for_with_a_problem_is_answered_meanwhile(
     assert texts[0] == WHILE_A_PERSON_COMES
     assert "支付密码" in texts[1]
     assert "第 1 位" in texts[-1]
+
+
+def test_the_context_keeps_what_got_the_list_on_offer(make_tracker: MakeTracker) -> None:
+    """「提现的」 after the list for 「没到账」: the action reads what was asked from the
+    tracker; after a button there is no typed question to narrow."""
+    offered = {"offered_faqs": ["topup_delay", "refund"]}
+    typed = [{"event": "user", "text": "没到账"}, {"event": "bot", "text": "……"}]
+    assert context_of(make_tracker("提现的", events=typed, slots=offered)).asked == "没到账"
+    pressed = [{"event": "user", "text": "/deny"}, {"event": "bot", "text": "……"}]
+    assert context_of(make_tracker("提现的", events=pressed, slots=offered)).asked == ""
+    assert context_of(make_tracker("提现的", events=typed)).asked == ""  # no list on offer

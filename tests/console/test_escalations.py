@@ -241,6 +241,7 @@ def test_resolve_gives_the_conversation_back_to_the_bot(gateway: Gateway, agent:
     assert resolved.status_code == 200
     assert resolved.json()["escalation"]["status"] == "resolved"
     assert resolved.json()["escalation"]["resolved_at"]
+    assert not resolved.json()["escalation"]["withdrawn"]  # an agent solved it
     assert gateway.rasa.resumed == [session_id]
     assert agent.get("/api/agent/escalations").json() == {"escalations": []}
     chat = history(gateway, session_id, headers)
@@ -489,10 +490,11 @@ def test_urgent_wechat_cases_are_flagged_and_first_too(
     assert case["escalation"]["reason_label"] == REASON_LABELS[HandoffReason.URGENT]
 
 
-def test_migration_0007_adds_urgent_and_keeps_existing_cases_calm(
+def test_migrations_add_urgent_and_withdrawn_and_keep_existing_cases_as_they_were(
     database_url: str, tmp_path: Path
 ) -> None:
-    """From revision 0006 with an escalation in it: after 0007 that case is not urgent."""
+    """From revision 0006 with an escalation in it: after 0007 that case is not urgent,
+    and after 0011 not withdrawn by its user."""
     with _database_at_0006(database_url, tmp_path) as (url, config):
         engine = engine_for(url)
         with engine.begin() as connection:
@@ -506,19 +508,17 @@ def test_migration_0007_adds_urgent_and_keeps_existing_cases_calm(
             )
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "0007")
+            command.upgrade(config, "head")
         with engine.begin() as connection:
-            assert connection.execute(text("SELECT urgent FROM escalations")).scalar_one() in (
-                False,
-                0,
-            )
+            flags = connection.execute(text("SELECT urgent, withdrawn FROM escalations")).one()
+            assert tuple(flags) in ((False, False), (0, 0))
         (view,) = EscalationService(session_factory(url)).with_status([EscalationStatus.WAITING])
-        assert view.urgent is False
+        assert view.urgent is False and view.withdrawn is False
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.downgrade(config, "0006")
         columns = {column["name"] for column in inspect(engine).get_columns("escalations")}
-        assert "urgent" not in columns
+        assert "urgent" not in columns and "withdrawn" not in columns
 
 
 @contextmanager
@@ -549,3 +549,15 @@ def _database_at_0006(database_url: str, tmp_path: Path) -> Iterator[tuple[str, 
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_case_the_user_withdrew_says_so(gateway: Gateway, agent: Console) -> None:
+    """「不用人工了」 while waiting closes the case; the console tells it from a solved one."""
+    session_id, headers, case_id = hand_off(gateway)
+    gateway.rasa.script = None
+    left = gateway.say(session_id, headers, text="不用人工了").json()
+    assert left["state"] == "bot"
+    case = agent.get(f"/api/agent/escalations/{case_id}").json()["escalation"]
+    assert case["status"] == "resolved" and case["withdrawn"]
+    listed = agent.get("/api/agent/escalations?status=resolved").json()["escalations"]
+    assert [item["withdrawn"] for item in listed if item["id"] == case_id] == [True]

@@ -2381,3 +2381,85 @@ def test_a_follow_up_in_other_circumstances_moves_to_their_entry(
     turn = respond(kb, follow_up, Context(topic="transfer_how", answered=True))
     assert (turn.context.topic == "cross_border_transfer") is moves
     assert turn.context.topic in ("transfer_how", "cross_border_transfer")
+
+
+@pytest.mark.parametrize(
+    ("text", "stuck"),
+    [
+        ("我给他发消息了，已读不回，打语音也不接", True),
+        ("选了原号码不可用，身份证也传了，一个礼拜了还没审核完", True),
+        ("交易记录里显示处理中，已经两天了", True),
+        ("我上周注册的", False),
+        ("两天能到账吗", False),
+    ],
+)
+def test_still_stuck_after_the_step_is_told_apart(text: str, stuck: bool) -> None:
+    assert signals.still_stuck(text) is stuck
+
+
+def test_still_stuck_after_the_answer_offers_a_person_unless_it_is_another_matter(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    stuck = "交易记录里显示处理中，已经两天了"
+    elsewhere = "提现两天了还没到卡上"
+    script = {
+        stuck: (Decision.CLARIFY, ["transaction_history", "topup_delay"]),
+        elsewhere: (Decision.ANSWER, ["withdraw_failed"]),
+    }
+    kb = cast(KnowledgeBase, ScriptedKB(knowledge_base, script))
+    after = Context(topic="topup_delay", answered=True)
+    turn = respond(kb, stuck, after)
+    assert "not_solved" in turn.signals
+    assert any(b.payload == REQUEST_HUMAN for r in turn.answer.replies for b in r.buttons)
+    other = respond(kb, elsewhere, after)
+    assert "not_solved" not in other.signals and other.context.topic == "withdraw_failed"
+    # With no answer before it, the same words are a question of their own.
+    assert "not_solved" not in respond(kb, stuck, Context()).signals
+
+
+@pytest.mark.parametrize(
+    ("text", "urgent"),
+    [
+        ("账单里多了两笔游戏充值一共648 我根本没玩过游戏", True),
+        ("账单里多了一笔扣款 我没买过东西", True),
+        ("我没用过这个功能 怎么开通", False),
+        ("我没玩过游戏 怎么充值点券", False),
+    ],
+)
+def test_a_charge_for_something_the_user_never_bought_is_an_emergency(
+    text: str, urgent: bool
+) -> None:
+    assert signals.read(text).urgent is urgent
+
+
+def test_a_pointer_after_no_answer_narrows_what_was_asked(knowledge_base: KnowledgeBase) -> None:
+    """「到账好慢怎么回事」 finds nothing; 「充值那个」 points back at it, though alone it
+    reads as how to top up."""
+    script = {
+        "充值那个": (Decision.ANSWER, ["topup_methods"]),
+        "到账好慢怎么回事 充值那个": (Decision.ANSWER, ["topup_delay"]),
+    }
+    kb = cast(KnowledgeBase, ScriptedKB(knowledge_base, script))
+    first = respond(kb, "到账好慢怎么回事", Context())
+    assert first.context.fallback_streak and first.context.asked == "到账好慢怎么回事"
+    assert respond(kb, "充值那个", first.context).context.topic == "topup_delay"
+    # Without anything asked before, it is how to top up.
+    assert respond(kb, "充值那个", Context()).context.topic == "topup_methods"
+
+
+@pytest.mark.parametrize("text", ["886", "88"])
+def test_bye_bye_in_digits_is_no_option_number(text: str) -> None:
+    assert not signals.is_bare_number(text)
+    assert signals.pleasantry_of(text) == "goodbye"
+
+
+@pytest.mark.parametrize("text", ["好的明白了 谢谢提醒", "谢谢你的解答"])
+def test_thanks_for_the_reminder_is_thanks(text: str) -> None:
+    assert signals.read(text).question == ""
+
+
+def test_more_ways_of_calling_for_a_person_and_finding_a_fake_number() -> None:
+    assert signals.read("人工客服在吗，充值了300到现在还没到账").wants_person
+    assert not signals.read("人工客服几点上班").wants_person
+    assert signals.read("百度搜到一个客服电话，说能帮我加急处理，靠谱吗").scam
+    assert signals.tries_it_themselves("好滴 我去试试")

@@ -250,6 +250,12 @@ def test_a_person_asked_for_gets_no_answer_the_kb_is_not_sure_of(
         ("不用不用", False),
         ("算了，我还是自己先把余额提出来再说", True),
         ("算了不用了，排队太久了。我就问一下账单怎么导出来", True),
+        ("没事了 问题已经解决了", False),
+        ("哦 找到了 不需要客服了 撤了吧", False),
+        ("不用轉了，我自己弄好了", False),
+        ("行 那我就不等人工了", False),
+        ("不等了 太慢了", False),
+        ("算了算了不麻烦人工了，你直接告诉我支付密码忘了怎么改就行", True),
     ],
 )
 def test_more_ways_of_leaving_the_queue(
@@ -267,3 +273,11 @@ def test_the_queue_is_left_without_a_kb_and_the_rest_waits_for_the_agent() -> No
     assert while_waiting(None, "", Context(), payload=REQUEST_HUMAN).move is (
         WaitingMove.QUEUE_PLACE
     )
+
+
+@pytest.mark.parametrize("text", ["你们是不是不要客服了", "还没解决", "提现还没到 人工什么时候来"])
+def test_words_near_a_decline_do_not_leave_the_queue(
+    knowledge_base: KnowledgeBase, text: str
+) -> None:
+    kb = fixed(knowledge_base, Decision.FALLBACK)
+    assert while_waiting(kb, text, Context()).move is not WaitingMove.LEAVE_QUEUE

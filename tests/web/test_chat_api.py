@@ -6,6 +6,7 @@ import pytest
 
 from guard import hidden_notice
 from support.dialogue import BotMessage
+from support.escalations.models import EscalationStatus
 from support.escalations.schemas import EscalationRequest
 from support.escalations.service import EscalationService, EscalationView
 from support.replies.vocabulary import (
@@ -335,6 +336,13 @@ def test_while_waiting_the_help_centre_answers_and_the_user_may_leave_the_queue(
     assert gateway.rasa.resumed == [session_id]
     assert gateway.escalations().open_for_conversation(session_id) is None
     assert [text for _, text, _ in gateway.rasa.received] == ["好的"]
+    # Closed as the user's doing: the console says cancelled, not solved.
+    (closed,) = [
+        case
+        for case in gateway.escalations().with_status([EscalationStatus.RESOLVED])
+        if case.conversation_id == session_id
+    ]
+    assert closed.withdrawn
 
 
 def test_a_user_who_leaves_the_queue_with_a_question_gets_it_answered_by_the_bot(

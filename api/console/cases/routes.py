@@ -52,6 +52,7 @@ def _escalation_out(item: QueueItem) -> EscalationOut:
         assigned_to=escalation.assigned_to,
         redacted=escalation.redacted,
         urgent=escalation.urgent,
+        withdrawn=escalation.withdrawn,
         created_at=escalation.created_at,
         resolved_at=escalation.resolved_at,
         waiting_seconds=round(item.waiting_seconds, 1),

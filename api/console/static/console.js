@@ -12,6 +12,13 @@ import * as knowledge from './knowledge.js';
 var CHANNELS = { web: '网页', wechat: '微信' };
 var ROLES = { user: '用户', bot: '机器人', agent: '客服', system: '系统' };
 var STATUSES = { waiting: '等待接入', assigned: '处理中', resolved: '已解决' };
+// A case the user closed while waiting (「不用人工了」): nobody solved it.
+var WITHDRAWN = '用户已取消';
+
+function statusLabel(escalation) {
+  if (escalation.withdrawn) return WITHDRAWN;
+  return STATUSES[escalation.status] || escalation.status;
+}
 var STATES = { bot: '机器人服务中', waiting_agent: '等待人工', agent: '人工服务中' };
 
 /* ------------------------------------------------------------------ helpers */
@@ -173,7 +180,7 @@ function drawQueue() {
     var waiting = el('span', { className: 'waiting', 'data-seconds': item.waiting_seconds });
     var flags = [
       el('span', { className: 'badge channel-' + item.channel, text: CHANNELS[item.channel] || item.channel }),
-      el('span', { className: 'badge status-' + item.status, text: STATUSES[item.status] || item.status })
+      el('span', { className: 'badge status-' + item.status, text: statusLabel(item) })
     ];
     // Urgent cases (fraud, theft) come first from the API; the badge says why.
     if (item.urgent) flags.unshift(urgentBadge('queue-urgent'));
@@ -256,7 +263,7 @@ function drawCase(data) {
       el('div', { className: 'meta' }, [
         esc.urgent ? urgentBadge('case-urgent') : null,
         el('span', { className: 'badge channel-' + esc.channel, text: CHANNELS[esc.channel] || esc.channel }),
-        el('span', { className: 'badge status-' + esc.status, 'data-testid': 'case-status', text: STATUSES[esc.status] || esc.status }),
+        el('span', { className: 'badge status-' + esc.status, 'data-testid': 'case-status', text: statusLabel(esc) }),
         el('span', { className: 'muted', text: STATES[data.conversation.state] || data.conversation.state }),
         data.conversation.user ? el('span', { className: 'muted', text: '用户 ' + data.conversation.user }) : null,
         esc.assigned_to ? el('span', { className: 'muted', text: '负责人 ' + esc.assigned_to }) : null
