@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import ABC, abstractmethod
 from dataclasses import replace
@@ -27,6 +28,7 @@ from kb.text import normalize
 from support.knowledge.categories import CATCH_ALL
 from support.replies import signals
 from support.replies.answering import answer_query
+from support.replies.turns import Turn
 from support.replies.vocabulary import APOLOGY, PERSON_BUTTON, SAFETY_STEPS
 from support.tickets.flows import (
     MIN_DESCRIPTION,
@@ -34,6 +36,8 @@ from support.tickets.flows import (
     category_of_problem,
     corrects_category,
 )
+
+logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("category", "description", "contact", "transaction_id")
 NO_TRANSACTION = "无"
@@ -358,8 +362,13 @@ def _person_now(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     if said.urgent:
         # What the chat says to an emergency: the help centre's entry on scams or theft
         # when it is sure of one, and the safety steps.
-        turn = understood(tracker)
-        if turn.handoff is not None and turn.handoff.urgent:
+        try:
+            turn: Turn | None = understood(tracker)
+        except Exception:
+            # No KB: the steps in full, and the person.
+            logger.exception("工单表单里的紧急情况：知识库不可用")
+            turn = None
+        if turn is not None and turn.handoff is not None and turn.handoff.urgent:
             for reply in for_channel(turn.answer, tracker).replies:
                 utter(dispatcher, reply)
         else:

@@ -585,7 +585,10 @@ class ConversationService(ConversationStore):
                 self._queue(
                     conversation, said, plan.reason, urgent=plan.urgent, question=plan.question
                 )
-                return [*_outgoing(turn.answer), OutgoingMessage(DEGRADED_QUEUED)]
+                said_first = turn.answer
+                if conversation.channel in BRIEF_CHANNELS:  # as Rasa's for_channel shortens it
+                    said_first = briefly(said_first, kb.get)
+                return [*_outgoing(said_first), OutgoingMessage(DEGRADED_QUEUED)]
             if REDACTED in text and not signals.asks_besides_secrets(text):
                 # Only the secret (「验证码〔已隐藏〕 你帮我看看」): the warning says it all,
                 # as Rasa's action_sensitive_warning does.

@@ -65,8 +65,8 @@ _PERSON = re.compile(
     # 「帮我找个人处理一下」: someone to take the case, not 「找个人帮我代提」.
     r"|(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?(?:处理|解决|跟进|看看|看)(?:一下)?"
     # 「直接找个人帮我弄」「能不能找个人帮帮我」 (「找个人帮我代提」 is someone else's doing).
-    r"|(?<![他她们方子])(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮帮我|帮我|帮忙)"
-    r"(?:弄|办|处理|操作|搞|看|一下)?(?=$|吧|啊|呀|吗|[\s,，。!！?？])"
+    r"|(?<![他她们方子以])(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮帮我|帮我|帮忙)"
+    r"(?:弄|办|处理|操作|搞|看|一下)?(?=$|吧|啊|呀|[\s,，。!！])"
     # 「让你们客服打给我吧」: a call back from the staff.
     rf"|(?<![不别没])(?:让|叫|请)(?:你们)?的?{_STAFF}(?:尽快|马上|直接)?"
     r"(?:打给我|给我打(?:个|一个)?电话|回(?:个|一个)?电话|联系我)(?!的时候|时|说)"
@@ -175,8 +175,6 @@ _NEVER_DID = re.compile(
     r"|我(?:从来|根本)?(?:没|没有|从没|从来没)(?:有)?(?:操作|授权)"
     r"(?!好|成功|过来|[^，,。]{0,4}(?:访问|权限|相册|位置|通讯录))"
     r"|(?:根本|压根)没(?:在)?(?:操作|转账|付款|消费|登录|授权|提现|买|转)"
-    # 「多了两笔游戏充值 我根本没玩过游戏」「我没买过东西」: the thing paid for is not theirs.
-    r"|我(?:从来|根本|压根|都|也)?(?:没|没有|从没|从来没)(?:有)?(?:买|玩|充|订阅|下单|用)过"
     # A payee the user does not know, where money went out: 「转给一个叫张什么的 我不认识这人」.
     r"|(?:转给|付给|转出|转到)[^。]{0,16}不认识|收款人我不认识"
 )
@@ -184,7 +182,7 @@ _NEVER_DID = re.compile(
 _OWN_MISTAKE = re.compile(r"转错|打错|汇错|付错|输错|填错")
 # Something already happened in the account: a charge, money gone, an alert received.
 _CHARGE_IN_VIEW = re.compile(
-    r"扣了|扣款|扣费|被扣|少了|一笔|多了[^，,。]{0,4}笔|多出|账单上|付款成功|支付成功|转出|支出"
+    r"扣了|扣款|扣费|被扣|少了|一笔|账单上|付款成功|支付成功|转出|支出"
     r"|收到[^，,。]{0,8}(?:验证码|短信|提醒|通知)|(?:消费|交易|登录|提现)(?:提醒|通知)"
 )
 # Money gone with nothing the user did to explain it: 「余额突然少了2000」「钱包里的钱没了」,
@@ -289,10 +287,12 @@ _SCAM = re.compile(
     r"|(?:老板|领导|上司)[^。]{0,8}加(?:了)?我[^。]{0,16}(?:转|汇|打钱)"
     r"|钓鱼|可疑链接|陌生链接"
     # Apps from outside the stores, and "support" numbers passed round for refunds.
-    r"|(?:内部|内测|破解)版(?:的)?(?:app|软件|安装包|下载|链接|钱包)?"
-    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友)[^。]{0,12}(?:安装包|apk|下载链接)"
-    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友|朋友圈|百度|搜到|搜索|网上搜|网上找)[^。]{0,12}"
-    r"客服(?:电话|号码|热线|微信|qq)[^。]{0,16}(?:退款|理赔|退钱|赔偿|赔付|解冻|返还|加急|提额|代办)"
+    r"|(?:内部|内测|破解)版(?:的)?(?:app|软件|安装包|下载|链接|钱包)"
+    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友)[^。]{0,6}(?:发|给|推|传|分享)[^。]{0,8}"
+    r"(?:安装包|apk|下载链接)"
+    r"|(?:群里|有人|有个人|陌生人|短信|别人|对方|网友|朋友圈|百度|搜到|搜索|网上搜|网上找)(?!不到)"
+    r"[^。]{0,12}客服(?:电话|号码|热线|微信|qq)[^。]{0,16}"
+    r"(?:能|可以|帮|给)[^。]{0,6}(?:退款|理赔|退钱|赔偿|赔付|解冻|返还|加急|提额|代办)"
     # Crypto sold by someone in a chat, someone telling the user to move the money out
     # (「我想卖usdt怎么操作」「客服告诉我可以把余额转到银行卡」 are no scam).
     r"|(?:有人|群里|群主|网友|陌生人|朋友圈|微信上|对方)[^。]{0,12}(?:卖|出)[^。]{0,6}(?:usdt|泰达币|虚拟币|数字货币)"
@@ -703,14 +703,13 @@ _FRUSTRATION = re.compile(
 # Still stuck after the answer's step, told rather than asked: the other side does not
 # answer (「已读不回，打语音也不接」), or the wait is long past (「一个礼拜了还没审核完」
 # 「显示处理中，已经两天了」).
-_STUCK_WORDS = (
+_STUCK = re.compile(
     r"已读不回|(?:打|拨)?(?:电话|语音)[^，,。]{0,4}(?:也|都)?(?:不接|没人接|打不通)"
     r"|[一二两三四五六七八九十几半\d]+(?:个)?(?:多)?(?:天|小时|周|星期|礼拜|月)了?[^，,。]{0,3}"
     r"(?:还(?:是)?(?:没|没有|不|在)|仍然|依然)"
     r"|(?:处理中|审核中|待审核|没到账|未到账)[^。]{0,8}(?:已经|都)[^，,。]{0,4}"
     r"(?:天|小时|周|星期|礼拜|月)了"
 )
-_STUCK = re.compile(_STUCK_WORDS)
 
 
 def still_stuck(text: str) -> bool:
@@ -735,7 +734,6 @@ _NOT_SOLVED = re.compile(
     r"|照(?:着)?做了.{0,6}(?:还是|也|都)|(?:没|不)(?:管用|好使)"
     # The step the answer sent them to went nowhere: 「联系了商家，商家根本不理我」.
     r"|(?:商家|卖家|对方|银行|他们)[^，,。]{0,4}(?:根本)?(?:不理|不回|不管|不给退|不退|不处理)"
-    rf"|{_STUCK_WORDS}"
     r"|(?<![a-z])(?:still (?:not|doesn'?t|didn'?t|won'?t)|didn'?t work|doesn'?t work)(?![a-z])"
 )
 
@@ -1011,9 +1009,20 @@ def _lost(text: str) -> bool:
             and _CHARGE_IN_VIEW.search(text)
             and not _OWN_MISTAKE.search(text)
         )
+        or bool(_NEVER_BOUGHT.search(text) and _UNEXPLAINED_CHARGE.search(text))
         or bool(_PHONE_GONE.search(text) and not _PHONE_BACK.search(text))
         or bool(_VANISHED.search(text) and not _OWN_DOING.search(text))
     )
+
+
+# 「多了两笔游戏充值 我根本没玩过游戏」「被扣了钱 我没买过东西」: a charge for what the user
+# never bought (「我没充过值 第一笔充值有优惠吗」 has no charge in it).
+_NEVER_BOUGHT = re.compile(
+    r"我(?:从来|根本|压根|都|也)?(?:没|没有|从没|从来没)(?:有)?(?:买|玩|订阅|下单|开通)过"
+)
+_UNEXPLAINED_CHARGE = re.compile(
+    r"扣了|扣款|被扣|扣钱|扣我|多了[^，,。]{0,4}笔|多出[^，,。]{0,4}笔"
+)
 
 
 def clauses(text: str) -> list[str]:
@@ -1064,7 +1073,8 @@ def corrects(text: str) -> bool:
 
 # 「另外日元能放钱包里吗」「对了，我老公……」: the user marks a new question.
 _ANOTHER_MATTER = re.compile(
-    r"^(?:(?:好的?|嗯|哦|ok|谢谢)[\s,，。!！]*)*(?:另外|对了|顺便(?:问|说)|换个问题|另一个问题"
+    r"^(?:(?:好的?|嗯|哦|ok|谢谢)[\s,，。!！]*)*(?:另外(?![一两那这的个张笔])|对了[\s,，。!！]|顺便(?:问|说)"
+    r"|换个问题|另一个问题"
     r"|再问(?:个|一个)?(?:别的|其他的?)问题|(?:我)?还想问(?:个|一个)?(?:别的|其他的?)?(?:问题)?"
     r"|by the way|btw)"
 )

@@ -352,17 +352,19 @@ def _respond(
         # Angry again with nothing new to look up (「回话啊」, then 「我要投诉你们」): the
         # apology and the button were not enough; a person now.
         return _handoff(context, said, HandoffReason.FRUSTRATION, urgent=False)
-    if said.not_solved and (
-        not understanding.names_a_subject(said.question)
-        or understanding.tried_then_still(said.text)
+    if (
+        said.not_solved
+        and (
+            not understanding.names_a_subject(said.question)
+            or understanding.tried_then_still(said.text)
+        )
+    ) or (
         # 「选了原号码不可用，身份证也传了，一个礼拜了还没审核完」 after the answer on it
         # (「提现两天了还没到卡上」 after the top-ups is another matter).
-        or (
-            context.answered
-            and not said.asks
-            and understanding.still_stuck(said.text)
-            and not _sure_of_another(kb, said.question or said.text, context)
-        )
+        context.answered
+        and not said.asks
+        and understanding.still_stuck(said.text)
+        and not _sure_of_another(kb, said.question or said.text, context)
     ):
         if context.answered:
             return _not_solved(kb, said, context)
@@ -785,6 +787,7 @@ def _moved_on(
     return replace(result, candidates=[runner_up, *rest])
 
 
+MAX_POINTER_LENGTH = 6
 _POINTS_BACK = re.compile(r"(?:的|那个|那种|这个|那一个|那块)(?:吧|啊|呀|哈)?$")
 
 
@@ -796,8 +799,10 @@ def _narrowing_the_list(
     the message alone is not."""
     if not context.asked or not (context.offered or context.fallback_streak):
         return result
-    # 「充值那个」 points back at what was asked, even where it reads as a question alone.
-    if result.decision is Decision.ANSWER and not _POINTS_BACK.search(question):
+    # 「充值那个」 points back at what was asked, even where it reads as a question alone
+    # (「提现怎么收费的」 is a question of its own).
+    points_back = _length(question) <= MAX_POINTER_LENGTH and _POINTS_BACK.search(question)
+    if result.decision is Decision.ANSWER and not points_back:
         return result
     if not _elliptical(question) or not understanding.names_a_subject(normalize(question)):
         return result

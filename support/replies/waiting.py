@@ -30,15 +30,15 @@ _SELF_SOLVED = r"自己(?:解决|弄好|搞定|处理好?)了"
 # Solved meanwhile, said anywhere in the message: 「我自己弄好了」「没事了 问题已经解决了」
 # 「哦 找到了」 (not 「还没解决」).
 _SOLVED_MEANWHILE = re.compile(
-    r"(?:自己|问题|已经|都)(?:已经)?(?<![没未不])(?:解决|弄好|搞定|处理好|找到|弄明白)了"
-    r"|^(?:哦|噢|喔|嗯|啊)?[\s,，。!！~]*(?:找到了|搞定了|弄好了|解决了)"
+    r"(?<![没未不])(?:自己|问题|已经|都)(?:已经)?(?:解决|弄好|搞定|处理好|找到|弄明白)了(?!吗|么|没|嘛)"
+    r"|^(?:哦|噢|喔|嗯|啊)?[\s,，。!！~]*(?:找到了|搞定了|弄好了|解决了)(?!吗|么|没|嘛)"
 )
 # While waiting, the pending person is what a bare 「不用了」 turns down: 「哦不用了 我自己
 # 点开明细看看」「算了算了不等了」「不用了谢谢」「太慢了 我不等了」「取消排队」. 「不要了，直接给
 # 我退款」 and 「取消 自动续费在哪关」 turn down something else.
 _NO_LONGER = re.compile(
-    _LEAD + r"(?:不用了|不用啦|不用不用|不需要了|不用转了|不转了|不等(?:人工|客服)?了|不想等了"
-    r"|先不用了?|取消(?:排队|转人工|人工)|撤(?:了|销|回)(?:吧|了)?"
+    _LEAD + r"(?:不用了|不用啦|不用不用|不需要了|不用转(?:人工)?了|不等(?:人工|客服)?了|不想等了"
+    r"|先不用了?|取消(?:排队|转人工|人工)|撤(?:了|回)?吧|撤(?:销|回)?(?:排队|人工)"
     rf"|{_SELF_SOLVED})(?:[\s,，。!！~]|谢谢|哈|吧|啦|了|$)"
 )
 # 「算了，我还是自己先把余额提出来再说」: the user will do it alone after all.
@@ -51,7 +51,7 @@ _OPENS_WITH_A_NO = re.compile(
 # What a decline may leave unsaid besides (「不用了 谢谢」): nothing for the bot to take.
 _ONLY_THE_NO = re.compile(
     _LEAD + r"(?:(?:不用|不要|不需要|无需|不必|没必要|不想|不|取消)?(?:转|找|接|等)?"
-    rf"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*|{_SELF_SOLVED}|撤(?:了|销|回)?(?:吧|了)?)"
+    rf"(?:人工客服|人工|真人|客服|排队|了|啦|等了)*|{_SELF_SOLVED}|撤(?:了|回)?吧?)"
     r"[\s,，。!！~]*(?:谢谢|哈|吧|啦|了)*[\s,，。!！~]*"
     # The user's own plan after it: 「我再等等看」「我自己再看看」「回头再说吧」.
     r"(?:(?:我)?(?:再|先|自己)*(?:等等|等一等|等一下|看看|试试|找找)(?:看|吧|再说)?"
@@ -97,7 +97,12 @@ def no_longer_waits(text: str) -> bool:
     return (
         bool(_NO_LONGER.search(normal))
         or bool(_ON_THEIR_OWN.search(normal))
-        or bool(_SOLVED_MEANWHILE.search(normal))
+        # Solved meanwhile, unless asked (「我的问题解决了吗」) or still in trouble.
+        or (
+            bool(_SOLVED_MEANWHILE.search(normal))
+            and not signals.read(text).asks
+            and not signals.reports_trouble(normal)
+        )
         # Opening with it, or anywhere but in a question (「你们是不是不要客服了」).
         or (
             signals.declines_person(text)

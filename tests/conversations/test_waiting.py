@@ -275,7 +275,19 @@ def test_the_queue_is_left_without_a_kb_and_the_rest_waits_for_the_agent() -> No
     )
 
 
-@pytest.mark.parametrize("text", ["你们是不是不要客服了", "还没解决", "提现还没到 人工什么时候来"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你们是不是不要客服了",
+        "还没解决",
+        "提现还没到 人工什么时候来",
+        "我的问题解决了吗",
+        "问题解决了没有 等了好久",
+        "找到了 但是点不进去",
+        "我撤回了转账 钱还没退",
+        "不转了 手续费太贵",
+    ],
+)
 def test_words_near_a_decline_do_not_leave_the_queue(
     knowledge_base: KnowledgeBase, text: str
 ) -> None:

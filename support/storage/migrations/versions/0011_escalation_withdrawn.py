@@ -18,8 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Batch mode, so that SQLite takes it too (a new column needs no table rebuild);
-    # every existing case was closed by an agent.
+    # Batch mode, so that SQLite takes it too (a new column needs no table rebuild).
+    # Cases closed before it read as resolved: who closed them was not recorded.
     with op.batch_alter_table("escalations") as batch:
         batch.add_column(
             sa.Column("withdrawn", sa.Boolean(), nullable=False, server_default=sa.false())
