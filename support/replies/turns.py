@@ -794,9 +794,9 @@ _POINTS_BACK = re.compile(r"(?:的|那个|那种|这个|那一个|那块)(?:吧|
 def _narrowing_the_list(
     kb: KnowledgeBase, question: str, context: Context, result: QueryResult
 ) -> QueryResult:
-    """「提现的」 to the list shown for 「没到账」: the question asked before, narrowed by
-    this message, when that reading is sure of an entry (the list may not hold it) and
-    the message alone is not."""
+    """「提现的」 to the list shown for 「没到账」, 「充值那个」 after a miss: the question
+    asked before, narrowed by this message, when that reading is sure of an entry (the
+    list may not hold it) and the message alone is not, or only points back."""
     if not context.asked or not (context.offered or context.fallback_streak):
         return result
     # 「充值那个」 points back at what was asked, even where it reads as a question alone
