@@ -150,6 +150,12 @@ class ValidateTicketForm(FormValidationAction):
             answered = await ActionAnswerFAQ().run(dispatcher, tracker, domain)
             return [*leave, *answered]
         if _wants_to_leave(tracker):
+            said = signals.read(redact(tracker.latest_message.get("text") or ""))
+            if said.wants_person:
+                # 「算了不填了 你直接给我转人工吧」: the form for a person, not for nothing.
+                urgent = bool(tracker.get_slot("urgent"))
+                emptied = [SlotSet(slot, None) for slot in FORM_SLOTS]
+                return emptied + _leave_for_a_person(dispatcher, tracker, urgent, "")
             # Ending the loop with nothing filled; action_submit_ticket reports the cancel.
             return leave
         # An emergency first: 「被盗刷了 卡已经挂失好了」 is no problem gone away.

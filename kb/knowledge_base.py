@@ -79,6 +79,10 @@ class QueryResult:
     # fused scores alone would not have answered, or answered another entry; shown to
     # maintainers.
     backed: bool = False
+    # The head's probability that the FAQ does not cover the question at all (0 without a
+    # head taught out-of-scope questions); above one half, likelier than every entry
+    # together.
+    outside: float = 0.0
 
     @property
     def top(self) -> Candidate | None:
@@ -91,6 +95,7 @@ class QueryResult:
             "latency_ms": round(self.latency_ms, 3),
             "held_back": self.held_back,
             "backed": self.backed,
+            "outside": round(self.outside, 4),
         }
 
 
@@ -479,7 +484,7 @@ class KnowledgeBase:
         ]
         elapsed = (time.perf_counter() - started) * 1000
         backed = decision is Decision.ANSWER and (plain is not Decision.ANSWER or order[0] != best)
-        return QueryResult(decision, candidates, elapsed, held_back, backed)
+        return QueryResult(decision, candidates, elapsed, held_back, backed, scores.outside)
 
     def reload(self, directory: Path | None = None) -> Manifest:
         """Load ``directory`` (default: the CURRENT index next to the one in use) and swap."""

@@ -38,6 +38,9 @@ AUTO = "auto"
 AUTO_LARGE_KB_ROWS = 40_000
 AUTO_SMALL_KB = "e5-small-int8"
 AUTO_LARGE_KB = "use"
+# Index builds encode on two threads at most: a container's os.cpu_count() is the host's,
+# and a publish must leave room for the queries the same process keeps answering.
+BUILD_THREADS = max(min(2, len(os.sched_getaffinity(0))), 1)
 # Near the line a KB keeps the encoder it has: a switch re-encodes every row and
 # recalibrates, and a KB growing and shrinking by a few entries must not flip each time.
 AUTO_KEEP_WITHIN_ROWS = 4_000

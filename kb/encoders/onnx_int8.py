@@ -18,7 +18,6 @@ from, checked for idempotency like the e5 conversion; its hash is the encoder's 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -28,7 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from kb.encoders import EncoderSpecError, FloatMatrix, l2_normalize, marker_revision
+from kb.encoders import (
+    BUILD_THREADS,
+    EncoderSpecError,
+    FloatMatrix,
+    l2_normalize,
+    marker_revision,
+)
 
 MODEL_FILE = "model_int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -40,9 +45,6 @@ MAX_TOKENS = 512
 QUERY_PREFIX = "query: "
 _PAD_ID = 1
 BATCH = 32
-# Index builds encode on two threads at most: a container's os.cpu_count() is the host's,
-# and a publish must leave room for the queries the same process keeps answering.
-BUILD_THREADS = max(min(2, len(os.sched_getaffinity(0))), 1)
 
 
 class OnnxInt8Encoder:

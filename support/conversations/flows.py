@@ -56,6 +56,7 @@ from support.replies.vocabulary import (
     LEFT_QUEUE,
     LEFT_QUEUE_DONE,
     OPEN_TICKET,
+    QUESTION_NOTED,
     REQUEST_HUMAN,
     SAFETY_BRIEF,
     SAFETY_STEPS,
@@ -65,6 +66,7 @@ from support.replies.vocabulary import (
     STILL_IN_QUEUE,
     TICKET_OR_HUMAN,
     URGENT_NOTED,
+    URGENT_QUESTION_NOTED,
     WAITING_GOODBYE,
     WAITING_NO_FORM,
     WAITING_NOTED,
@@ -326,8 +328,8 @@ class ConversationService(ConversationStore):
             last = await asyncio.to_thread(
                 self.last_text, conversation.id, (Role.BOT, Role.AGENT, Role.SYSTEM)
             )
-            word = _word_while_waiting(read, urgent=waiting.urgent)
-            if last == word or (word == WAITING_NOTED and last in _HEARD_WHILE_WAITING):
+            word = _word_while_waiting(read, urgent=waiting.urgent, last=last)
+            if word is None:
                 return []
             replies = [OutgoingMessage(word)]
         return await asyncio.to_thread(self.add_messages, conversation.id, replies)
@@ -688,19 +690,34 @@ def _said_since(recent: Sequence[MessageView], waiting: EscalationView) -> set[s
 
 
 # Once one of these was the last word, an ordinary message gets none.
-_HEARD_WHILE_WAITING = (WAITING_NOTED, SAFETY_STEPS_WAITING, URGENT_NOTED, SCAM_WARNING)
+_HEARD_WHILE_WAITING = (
+    WAITING_NOTED,
+    SAFETY_STEPS_WAITING,
+    URGENT_NOTED,
+    SCAM_WARNING,
+    QUESTION_NOTED,
+    URGENT_QUESTION_NOTED,
+)
 
 
-def _word_while_waiting(read: signals.Signals, *, urgent: bool) -> str:
-    """The word for a message that waits for the agent. In an urgent case (fraud, theft)
-    the user is not left with 「收到」 alone: talk of the other party (「可是他连我的身份证号
-    都知道」) gets the warning that it is a scam, a question (「那我现在还要做什么」) the
-    steps again."""
+def _word_while_waiting(read: signals.Signals, *, urgent: bool, last: str | None) -> str | None:
+    """The word for a message that waits for the agent (None: nothing more to say after
+    ``last``, the bot's last word). In an urgent case (fraud, theft) the user is not left
+    with 「收到」 alone: talk of the other party (「可是他连我的身份证号都知道」) gets the
+    warning that it is a scam, anything else that the steps come first. A question the
+    help centre cannot answer (「要不要去报警啊」) is never met with silence, even right
+    after such a word: it is noted for the agent."""
     if not urgent:
-        return WAITING_NOTED
-    if read.scam or read.approached or signals.speaks_of_someone(read.text):
-        return SCAM_WARNING
-    return URGENT_NOTED
+        word = WAITING_NOTED
+    elif read.scam or read.approached or signals.speaks_of_someone(read.text):
+        word = SCAM_WARNING
+    else:
+        word = URGENT_NOTED
+    if last != word and not (word == WAITING_NOTED and last in _HEARD_WHILE_WAITING):
+        return word
+    if read.asks:
+        return URGENT_QUESTION_NOTED if urgent else QUESTION_NOTED
+    return None
 
 
 def _outgoing(answer: Answer) -> list[OutgoingMessage]:

@@ -84,6 +84,8 @@ OFF_TOPIC_INTENT = "out_of_scope"
 _OURS_OR_A_SHOPS = re.compile(
     r"发票|投诉|客服|你们|公司|商家|商户|店家|卖家|订单|退货|退款|发货|红包|优惠|券|积分|会员|账单|扣费|收费"
 )
+# The head's "none of these" above this is likelier than every entry together.
+SURELY_UNCOVERED = 0.5
 # At most this many clauses of one message are looked up on their own.
 MAX_CLAUSES = 10
 # Other questions of one message offered as buttons besides the one answered.
@@ -342,7 +344,7 @@ def _respond(
         return _urgent(kb, said, context)
     if said.wants_person:
         reason = HandoffReason.URGENT if urgent else _reason_for(context, said)
-        meanwhile = () if urgent else _meanwhile(kb, said, context)
+        meanwhile = () if urgent else _before_the_person(kb, said, context)
         return _handoff(context, said, reason, urgent=urgent, replies=meanwhile)
     if (
         said.frustrated
@@ -601,6 +603,14 @@ def _for_the_agent(said: Signals) -> str:
     question = said.question
     says_something = understanding.has_domain_term(question) or (said.asks and len(question) >= 5)
     return question if question and says_something else said.text
+
+
+def _before_the_person(kb: KnowledgeBase, said: Signals, context: Context) -> tuple[Reply, ...]:
+    """What comes before the handoff notice of a request for a person that is no
+    emergency: an apology to an angry one (「什么破机器人 说了等于没说 给老子转人工」),
+    then the answer meanwhile."""
+    sorry = (Reply(APOLOGY),) if said.frustrated else ()
+    return (*sorry, *_meanwhile(kb, said, context))
 
 
 def _meanwhile(kb: KnowledgeBase, said: Signals, context: Context) -> tuple[Reply, ...]:
@@ -959,8 +969,11 @@ def _understood(
             result = min(settling, key=lambda found: offered.index(_top_id(found)))
     elif result.decision is Decision.FALLBACK:
         result = _from_the_story(result, looked_up, answered)
-    if result.decision is Decision.FALLBACK:
-        # Lost in the story as a whole, but its question narrows it down on its own.
+    if result.decision is Decision.FALLBACK and result.outside <= SURELY_UNCOVERED:
+        # Lost in the story as a whole, but its question narrows it down on its own. Not
+        # when the head is sure the FAQ does not cover the message (「能不能借钱啊 …
+        # 想借个五千块分十二期还 利息怎么算」): a clause's guesses (what the wallet does)
+        # are no plausible choices then.
         narrowed = [found for found in asking if found.decision is Decision.CLARIFY and found.top]
         if narrowed:
             result = max(narrowed, key=lambda found: found.top.score if found.top else 0.0)

@@ -85,6 +85,13 @@ SAFETY_STEPS_WAITING = _FIRST_STEPS + "您的对话已标为紧急，人工客�
 WHILE_A_PERSON_COMES = "马上为您转接人工客服。在客服接入之前，您可以先看看帮助中心的说明："
 # Said once to a user who writes while waiting for a person: the message is not lost.
 WAITING_NOTED = "收到。人工客服接入后会看到您在这里发的所有消息，请稍候。"
+# A question asked in the queue that the help centre cannot answer, after WAITING_NOTED.
+QUESTION_NOTED = "这个问题已经记下，人工客服接入后会一并回复您，请稍候。"
+# The same in an urgent case (fraud, theft): what helps before the agent comes.
+URGENT_QUESTION_NOTED = (
+    "这个问题已经记下，人工客服接入后会优先回复您。在此之前，请先按上面的步骤保护账户、"
+    "保留聊天和转账记录；涉及诈骗的，请尽快向警方报案。"
+)
 # After the help centre answered a question asked in the queue (once a wait).
 STILL_IN_QUEUE = (
     "以上是帮助中心的说明，供您先参考。您仍在人工客服的队列中，客服接入后会在这里回复您；"

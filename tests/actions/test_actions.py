@@ -552,6 +552,19 @@ async def test_a_person_asked_for_mid_form_is_one_except_in_the_description(
     assert slots == {"description": described}
 
 
+@pytest.mark.parametrize("slot", ["description", "contact"])
+async def test_a_cancel_that_asks_for_a_person_hands_off(
+    make_tracker: MakeTracker, slot: str
+) -> None:
+    """「算了不填了 你直接给我转人工吧」 leaves the form for a person, not for nothing."""
+    text = "算了不填了 你直接给我转人工吧"
+    tracker = form_tracker(make_tracker, slot, text, intent="cancel", slots={"category": "充值"})
+    dispatcher, events = await run(ValidateTicketForm(), tracker)
+    assert any(e["event"] == "pause" for e in events)
+    assert slots_set(events)["category"] is None
+    assert "已取消" not in "".join(m.get("text") or "" for m in dispatcher.messages)
+
+
 async def test_a_category_named_in_passing_is_taken(make_tracker: MakeTracker) -> None:
     text = "是转账的时候不见的"
     _, slots = await validate(form_tracker(make_tracker, "category", text))

@@ -20,6 +20,7 @@ from support.replies.turns import (
     what_now,
 )
 from support.replies.vocabulary import (
+    APOLOGY,
     HELPED_QUESTION,
     KEEP_SECRETS,
     NOT_THIS_ANSWER,
@@ -1137,6 +1138,15 @@ def test_frustration_apologises_and_offers_a_person(knowledge_base: KnowledgeBas
     assert "frustration" in turn.signals
 
 
+def test_an_angry_request_for_a_person_is_apologised_for(knowledge_base: KnowledgeBase) -> None:
+    turn = respond(knowledge_base, "你们这什么破机器人 说了等于没说 给老子转人工 马上", Context())
+    assert turn.handoff is not None and not turn.handoff.urgent
+    assert [reply.text for reply in turn.answer.replies] == [APOLOGY]
+    # A calm request gets the person without it.
+    calm = respond(knowledge_base, "麻烦帮我转人工", Context())
+    assert calm.handoff is not None and calm.answer.replies == ()
+
+
 def test_an_angry_question_is_answered_on_its_question(knowledge_base: KnowledgeBase) -> None:
     turn = respond(knowledge_base, "你们这什么破服务，充值三个小时还没到账，太气人了", Context())
     assert turn.handoff is None and "frustration" in turn.signals
@@ -1414,10 +1424,12 @@ class ScriptedKB:
         kb: KnowledgeBase,
         script: dict[str, tuple[Decision, list[str]]],
         scores: dict[str, float] | None = None,
+        outside: dict[str, float] | None = None,
     ) -> None:
         self._kb = kb
         self._script = script
         self._scores = scores or {}
+        self._outside = outside or {}
 
     def get(self, faq_id: str) -> FAQ | None:
         return self._kb.get(faq_id)
@@ -1441,7 +1453,27 @@ class ScriptedKB:
             top = 0.15 if decision is Decision.FALLBACK else 0.5  # a fallback's best is weak
             top = self._scores.get(text, top)
             candidates.append(Candidate(faq, top - rank / 20, 0.5, 0.5))
-        return QueryResult(decision, candidates, 1.0)
+        return QueryResult(decision, candidates, 1.0, outside=self._outside.get(text, 0.0))
+
+
+def test_a_clause_does_not_narrow_a_message_the_faq_surely_does_not_cover(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """The head is sure the FAQ does not cover 「能不能借钱啊 我最近手头有点紧」 as a whole:
+    its asking clause's guesses (what the wallet does) are no plausible choices, and the
+    honest fallback stays. Unsure, the clause narrows the lost story as before."""
+    asked, story = "你们这个钱包能不能借钱啊", "我最近手头有点紧"
+    whole = f"{asked}，{story}"
+    script = {
+        whole: (Decision.FALLBACK, ["about_wallet"]),
+        asked: (Decision.CLARIFY, ["about_wallet", "supported_regions"]),
+    }
+    sure = ScriptedKB(knowledge_base, script, outside={whole: 0.83})
+    turn = respond(cast(KnowledgeBase, sure), f"{asked} {story}", Context())
+    assert turn.answer.decision is Decision.FALLBACK
+    unsure = ScriptedKB(knowledge_base, script, outside={whole: 0.3})
+    turn = respond(cast(KnowledgeBase, unsure), f"{asked} {story}", Context())
+    assert turn.answer.decision is Decision.CLARIFY
 
 
 def test_a_clause_that_only_sets_the_scene_does_not_take_over(
@@ -2290,6 +2322,9 @@ def test_thanks_in_internet_slang(text: str, expected: str) -> None:
         ("我试试 但是卡绑不上怎么办", False),
         ("我去看看怎么提现", False),
         ("我重新试了还是不行", False),
+        ("好 我去交易记录里看看原因", True),
+        ("我去明细里看看情况吧", True),
+        ("我去看看原因在哪里写着", False),
     ],
 )
 def test_the_user_going_to_try_it_is_told_apart(text: str, tries: bool) -> None:
@@ -2313,6 +2348,8 @@ def test_going_to_try_it_or_news_that_it_worked_is_no_question(
         ("算了不用了 转人工吧", True, False),
         ("太麻烦了，直接找个人帮我弄", True, False),
         ("能不能找个人帮帮我", True, False),
+        ("都两天了还没退回来 找个人帮我查一下", True, False),
+        ("能不能安排个人核实一下", True, False),
         ("打字说不清楚，让你们客服打给我吧", True, False),
         ("找个人帮我代提", False, False),
         ("实名认证可以找个人帮忙吗", False, False),  # may someone else help: a question

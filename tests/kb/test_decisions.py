@@ -62,7 +62,15 @@ def test_candidates_carry_scores_and_content(knowledge_base: KnowledgeBase) -> N
     scores = [candidate.score for candidate in result.candidates]
     assert scores == sorted(scores, reverse=True)
     payload = result.as_dict()
-    assert set(payload) == {"decision", "candidates", "latency_ms", "held_back", "backed"}
+    assert set(payload) == {
+        "decision",
+        "candidates",
+        "latency_ms",
+        "held_back",
+        "backed",
+        "outside",
+    }
+    assert 0.0 <= payload["outside"] <= 1.0  # type: ignore[operator]
     assert payload["held_back"] is False
     assert set(payload["candidates"][0]) == {"id", "score", "question", "answer"}  # type: ignore[index]
 

