@@ -23,7 +23,6 @@ from actions.ticket_status import (
 )
 from guard import hidden_notice, redact
 from kb.knowledge_base import Decision
-from kb.text import normalize
 from support.channels import BRIEF_CHANNELS
 from support.replies import signals
 from support.replies.answering import (
@@ -171,11 +170,7 @@ def _problem_told(tracker: Tracker) -> str | None:
     余额一直没变」): the ticket's description already, so the form does not ask for it."""
     text = redact(tracker.latest_message.get("text") or "")
     problem = signals.read(text).question
-    if (
-        len(problem) >= MIN_DESCRIPTION
-        and signals.reports_trouble(problem)
-        and signals.names_a_subject(normalize(problem))
-    ):
+    if len(problem) >= MIN_DESCRIPTION and signals.tells_the_problem(problem):
         return text
     return None
 

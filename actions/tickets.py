@@ -213,7 +213,7 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(text=f"好的，先归到「{CATCH_ALL}」，客服看过描述后会再分类。")
             filled = {"category": CATCH_ALL}
             # 「哪个都不行啊」 is about the list, not a description of the problem.
-            if troubled and signals.names_a_subject(problem) and len(problem) >= MIN_DESCRIPTION:
+            if len(problem) >= MIN_DESCRIPTION and signals.tells_the_problem(problem):
                 filled["description"] = redact(text)
             return filled
         dispatcher.utter_message(
@@ -304,10 +304,9 @@ def _told_with_the_request(dispatcher: CollectingDispatcher, tracker: Tracker) -
     if named is None:
         return []
     told = (
-        troubled
-        and tracker.get_slot("description") is None
-        and signals.names_a_subject(normalize(problem))
+        tracker.get_slot("description") is None
         and len(problem) >= MIN_DESCRIPTION
+        and signals.tells_the_problem(problem)
     )
     filled = _filed_under(dispatcher, named, text if told else None)
     return [SlotSet(slot, value) for slot, value in filled.items()]

@@ -59,6 +59,8 @@ _PERSON = re.compile(
     r"(?:给我(?:打|回)(?:个|一个)?电话|(?:打|回)(?:个|一个)?电话给我)(?!的时候|时)"
     # 「我要找人」「叫个人来」「让一个真的客服来回答我」.
     r"|(?:我要|我想)找(?:个)?真人|(?:我要|我想)找(?:个)?人(?=$|[\s,，。!！]|吧)"
+    # 「我要跟人说话」: a person, not the bot (「我想跟人说说这事」 too).
+    r"|(?:我要|我想|我需要|让我)(?:跟|和|与|同)(?:真)?人(?:直接)?(?:说话|聊聊?|讲|说说|沟通|对话|谈谈?)(?!过|了)"
     # 「搵真人同我傾啦」 (Cantonese, 揾 → 找 by now), 「找个真人来」.
     r"|找(?:个|一个)?真人(?=$|[\s,，。!！]|同|跟|和|来|吧|啦|呀)"
     r"|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)(?=$|[\s,，。!！]|吧|处理|看看|说话|跟我)"
@@ -1385,6 +1387,18 @@ def reports_trouble(text: str) -> bool:
     """Whether a clause tells of something gone wrong: 「另外我的支付密码忘了」 does,
     「他也用这个app」 does not."""
     return bool(_TROUBLE.search(text) or _TROUBLE_MORE.search(text))
+
+
+# A charge is a subject of its own (「同一笔订单被扣了两次钱」 names no wallet term).
+_A_CHARGE = re.compile(r"订单|扣(?:了|款|钱|费)|[一两二三几多]笔|多扣|重复")
+
+
+def tells_the_problem(problem: str) -> bool:
+    """Whether a clause tells what went wrong and with what (「昨天充值了300 余额一直没变」
+    「同一笔订单被扣了两次钱」), enough for a ticket's description; 「还是不行」「哪个都不行啊」
+    name nothing."""
+    normal = normalize(problem)
+    return reports_trouble(problem) and (names_a_subject(normal) or bool(_A_CHARGE.search(normal)))
 
 
 def asks_besides_secrets(text: str) -> bool:

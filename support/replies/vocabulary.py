@@ -7,6 +7,7 @@ these; the button payloads are the intents the dialogue model knows.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -154,6 +155,16 @@ NOTHING_MORE_ON = (
 NOTHING_MORE_TOLD = (
     "帮助中心里对这种情况没有比上面更具体的说明了。建议转人工客服，或者提交工单，由专人帮您查看。"
 )
+_NOTHING_MORE_ON = re.compile(
+    re.escape(NOTHING_MORE_ON).replace(re.escape("{question}"), ".+"), re.DOTALL
+)
+
+
+def says_nothing_more(text: str) -> bool:
+    """Whether a reply only says the help centre has nothing more on a follow-up."""
+    return text in (NOTHING_MORE, NOTHING_MORE_TOLD) or bool(_NOTHING_MORE_ON.fullmatch(text))
+
+
 # A message that was only a secret (hidden by now), after the guard's warning.
 DESCRIBE_IT = "您发送的敏感内容已被隐藏，不会被保存。如有疑问，请直接描述遇到的问题。"
 # 「那怎么办」 right after an answer: the answer is what to do.

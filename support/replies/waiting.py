@@ -18,7 +18,12 @@ from kb.knowledge_base import Decision, KnowledgeBase
 from support.replies import signals
 from support.replies.answering import Answer, answer_faq
 from support.replies.turns import Context, respond
-from support.replies.vocabulary import OPEN_TICKET, REQUEST_HUMAN, chosen_faq_id
+from support.replies.vocabulary import (
+    OPEN_TICKET,
+    REQUEST_HUMAN,
+    chosen_faq_id,
+    says_nothing_more,
+)
 
 # What may come before a decline: 「哦」「算了算了」「太慢了」「先」.
 _LEAD = (
@@ -81,6 +86,10 @@ class WaitingMove(StrEnum):
     FOR_THE_AGENT = "for_the_agent"
 
 
+# A pleasantry while waiting gets a word back.
+_WORD_BACK = {"thank": WaitingMove.THANKS, "goodbye": WaitingMove.GOODBYE}
+
+
 @dataclass(frozen=True)
 class WaitingTurn:
     move: WaitingMove
@@ -141,6 +150,17 @@ def while_waiting(
         return WaitingTurn(WaitingMove.LEAVE_QUEUE, says_more=says_more)
     if kb is None:
         return WaitingTurn(WaitingMove.FOR_THE_AGENT)
+    said = signals.read(text)
+    pleasantry = signals.pleasantry_of(text)
+    if (
+        pleasantry in _WORD_BACK
+        and not said.asks
+        and not said.urgent
+        and not signals.reports_trouble(said.question)
+    ):
+        # 「好险 还没给 谢谢提醒」「好 那我不理他了 拜拜」: thanks or goodbye with a word of
+        # the user's own, not a follow-up to look up.
+        return WaitingTurn(_WORD_BACK[pleasantry])
     turn = respond(kb, text, context, ask_if_helped=False)
     if turn.handoff is not None:
         return WaitingTurn(WaitingMove.URGENT if turn.handoff.urgent else WaitingMove.QUEUE_PLACE)
@@ -151,8 +171,12 @@ def while_waiting(
         if pleasantry == "thank":
             return WaitingTurn(WaitingMove.THANKS)
         return WaitingTurn(WaitingMove.FOR_THE_AGENT)
-    if turn.answer.decision in (Decision.ANSWER, Decision.CLARIFY) and any(
-        reply.kb for reply in turn.answer.replies
+    if (
+        turn.answer.decision in (Decision.ANSWER, Decision.CLARIFY)
+        and any(reply.kb for reply in turn.answer.replies)
+        # 「帮助中心里没有比上面更具体的说明了，建议转人工」 is no answer to someone already
+        # waiting for the person.
+        and not all(says_nothing_more(reply.text) for reply in turn.answer.replies)
     ):
         return WaitingTurn(WaitingMove.ANSWER, _choices_only(turn.answer))
     return WaitingTurn(WaitingMove.FOR_THE_AGENT)

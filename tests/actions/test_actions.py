@@ -162,6 +162,10 @@ async def test_a_problem_told_with_the_request_is_the_description(
     _, events = await run(ActionAnswerFAQ(), make_tracker(text))
     assert slots_set(events)["description"] == text
     assert any(e["event"] == "followup" and e["name"] == "ticket_form" for e in events)
+    # A charge told is a problem told, though it names no wallet term.
+    charged = "帮我开个工单，同一笔订单被扣了两次钱"
+    _, events = await run(ActionAnswerFAQ(), make_tracker(charged))
+    assert slots_set(events)["description"] == charged
     # A bare request tells nothing to file yet.
     _, events = await run(ActionAnswerFAQ(), make_tracker("帮我提个工单"))
     assert "description" not in slots_set(events)

@@ -2314,6 +2314,19 @@ def test_thanks_in_internet_slang(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("同一笔订单被扣了两次钱", True),
+        ("昨天充值了300 余额一直没变", True),
+        ("还是不行", False),
+        ("哪个都不行啊", False),
+    ],
+)
+def test_a_problem_told_in_full_is_told_apart(text: str, told: bool) -> None:
+    assert signals.tells_the_problem(text) is told
+
+
+@pytest.mark.parametrize(
     ("text", "tries"),
     [
         ("好的谢谢，我重新登录看看", True),
@@ -2349,6 +2362,9 @@ def test_going_to_try_it_or_news_that_it_worked_is_no_question(
         ("太麻烦了，直接找个人帮我弄", True, False),
         ("能不能找个人帮帮我", True, False),
         ("都两天了还没退回来 找个人帮我查一下", True, False),
+        ("你这说了等于没说 我要跟人说话", True, False),
+        ("我想跟人聊聊这事", True, False),
+        ("我不想跟人说话", False, False),
         ("能不能安排个人核实一下", True, False),
         ("打字说不清楚，让你们客服打给我吧", True, False),
         ("找个人帮我代提", False, False),

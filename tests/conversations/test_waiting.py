@@ -18,6 +18,7 @@ from support.replies.vocabulary import (
     WHILE_A_PERSON_COMES,
     HandoffReason,
     clarify_payload,
+    says_nothing_more,
 )
 from support.replies.waiting import WaitingMove, while_waiting
 from tests.conversations.test_understanding import ScriptedKB
@@ -150,6 +151,11 @@ def test_asking_for_a_person_again_is_told_the_place_in_the_queue(
         ("thx", WaitingMove.THANKS),
         ("好 拜拜", WaitingMove.GOODBYE),
         ("嗯嗯", WaitingMove.FOR_THE_AGENT),
+        # Thanks or goodbye with a word of the user's own: no follow-up to look up.
+        ("好险 还没给 谢谢提醒", WaitingMove.THANKS),
+        ("好 那我不理他了 拜拜", WaitingMove.GOODBYE),
+        # With a problem or a question in it, no mere pleasantry.
+        ("谢谢 钱还是没到", WaitingMove.FOR_THE_AGENT),
     ],
 )
 def test_pleasantries_while_waiting(
@@ -189,6 +195,18 @@ def test_what_the_help_centre_cannot_answer_waits_for_the_agent(
     assert while_waiting(kb, "上周三那笔的事你们查清楚没有", Context()).move is (
         WaitingMove.FOR_THE_AGENT
     )
+
+
+def test_nothing_more_on_a_follow_up_is_no_answer_while_waiting(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """A follow-up on the entry just answered that the help centre says nothing more on
+    would be told to ask for a person, whom the user already waits for."""
+    context = Context(topic="fraud_scam", answered=True)
+    asked = "那他还会再打过来吗"
+    told = respond(knowledge_base, asked, context, ask_if_helped=False)
+    assert [says_nothing_more(reply.text) for reply in told.answer.replies] == [True]
+    assert while_waiting(knowledge_base, asked, context).move is WaitingMove.FOR_THE_AGENT
 
 
 def test_a_pressed_choice_is_answered_and_another_button_waits(
