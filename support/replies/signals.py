@@ -441,6 +441,15 @@ _INVOLVED = re.compile(
     r"|(?<![a-z])(?:called me|asked me|told me|asked for my|someone (?:called|texted|messaged)"
     r"|i (?:gave|sent|told|clicked|paid|transferred))(?![a-z])"
 )
+# Under way already, beyond being asked: money moved, a link opened, a call going on.
+_UNDER_WAY = re.compile(
+    r"我刚|刚才|刚刚|已经|转了|付了|汇了|打了.{0,4}钱|我被"
+    r"|正在|(?:我|她|他)(?:已经|刚)?点了|(?:输|填|输入)了|(?:我|她|他)把.{0,8}(?:发给|告诉|给|转给|报给|念给)"
+    r"|还在|开着|(?:共享|操控|控制)着|在(?:转|扣|刷)(?:我的)?钱"
+    r"|(?<![a-z])i (?:gave|sent|told|clicked|paid|transferred)(?![a-z])"
+)
+# 「给不给」「能不能信」「要不要下」: a question put as A-not-A.
+_EITHER_OR = re.compile(r"([\u4e00-\u9fff])不\1")
 # The user did what a scammer asked: money, a code or a password already given. Said
 # after fraud came up (「我已经给他转过去了」), it makes the conversation urgent.
 _COMPLIED = re.compile(
@@ -972,14 +981,26 @@ def _read(normal: str) -> Signals:
     turned_away = bool(_TURNED_AWAY.search(normal))
     # A scam with the user in it, unless they turned the caller away with nothing given;
     # 「他让我交保证金 我交了」 is in it whatever the words.
-    caught = scam and (handed or (bool(_INVOLVED.search(normal)) and not turned_away))
+    # Asked to, and asking us first (「有个客服找我要助记词 给不给」「让我下载屏幕共享 能信吗」)
+    # with nothing under way: the warning and the entry on scams, a person on offer; what
+    # they tell next (「我已经给了」) is the emergency.
+    asks_first = bool(_ASKS.search(normal) or _EITHER_OR.search(normal)) and not _UNDER_WAY.search(
+        normal
+    )
+    caught = scam and (
+        handed or (bool(_INVOLVED.search(normal)) and not turned_away and not asks_first)
+    )
     urgent = not general and (loss or caught)
     # Someone in particular, outside what is only asked about or supposed.
-    approached = urgent or (
-        (_scam(rest) or _lost(rest))
-        and bool(_SOMEONE.search(rest))
-        and not _HEARSAY.search(rest)
-        and not turned_away
+    approached = (
+        urgent
+        or (scam and asks_first and bool(_INVOLVED.search(normal)) and not turned_away)
+        or (
+            (_scam(rest) or _lost(rest))
+            and bool(_SOMEONE.search(rest))
+            and not _HEARSAY.search(rest)
+            and not turned_away
+        )
     )
     return Signals(
         text=normal,
@@ -1361,6 +1382,25 @@ def tries_it_themselves(text: str) -> bool:
     nothing else said (「我试试 但是卡绑不上怎么办」 says more)."""
     rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
     return bool(_OWN_TRY.fullmatch(rest.strip(" ，,。.!！~～、")))
+
+
+# 「好险 还没给」「那我不理他了」「已经拉黑了」: the user kept clear of someone.
+_KEPT_CLEAR = re.compile(
+    r"(?:(?:好险|幸好|还好|幸亏|好的?|好|嗯+|哦+|那)[\s,，!！]*)*(?:我)?(?:就|也|还|已经)*"
+    r"(?:没(?:有)?(?:给|转|告诉|点|下|下载|装|理|信|上当)(?:他|她|对方|过)?"
+    r"|不理(?:他|她|对方)?(?:了)?|(?:把(?:他|她|对方))?(?:拉黑|挂(?:断|掉)?)了)"
+    # What the thanks leave behind: 「谢谢提醒」「谢谢啊」.
+    r"(?:[\s,，!！]*(?:了|啊|呀|哈|呢|哦|提醒|你的提醒))*"
+)
+
+
+def kept_clear(text: str) -> bool:
+    """「好险 还没给 谢谢提醒」「好 那我不理他了 拜拜」: thanks or goodbye after a warning,
+    with only word that the user kept clear; nothing to look up."""
+    if pleasantry_of(text) not in ("thank", "goodbye"):
+        return False
+    rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
+    return bool(_KEPT_CLEAR.fullmatch(rest.strip(" ，,。.!！~～、")))
 
 
 # Acknowledgements that only sound like an outcome: 「收到」「好了」「可以了」 say OK.

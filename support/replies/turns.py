@@ -564,6 +564,7 @@ def _is_small_talk(said: Signals, intent: str | None) -> bool:
         or understanding.drops_the_matter(said.text)
         or understanding.tries_it_themselves(said.text)
         or understanding.says_it_worked(said.text)
+        or understanding.kept_clear(said.text)
     ):
         # Nothing left once the greetings and thanks are gone, or only 「不注销了」
         # 「我重新登录看看」「她收到了」.

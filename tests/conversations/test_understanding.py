@@ -133,7 +133,6 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "someone called and asked for my verification code", "怎么才能不被盗号，昨天号被盗了",
      "怎样才能不被骗，昨天被人骗了3000", "my account was hacked, how do i protect it now",
      "说我账户有风险 让我把钱转到另一个账户", "they told me to pay a fee to unlock my account",
-     "要注意什么 有人自称客服让我下载向日葵",
      "how do i avoid this, someone hacked my account and took 500",
      "被骗了3000 钱会退回来吗", "以后怎么避免被骗 今天被骗了2000", "被骗了 想了解一下怎么追回",
      "我的余额突然少了2000", "昨晚有人半夜转走了我的钱", "手机落在出租车上了",
@@ -153,7 +152,6 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "我的钱被转出去了 收款人我不认识",
      "手机在地铁上被人偷了 钱包里有两万",
      "新闻上说的那种冒充公检法 我今天就遇到了 他让我把钱转到安全账户",
-     "客服说如果不转到安全账户就会冻结 我该转吗",
      "我正在和一个客服共享屏幕 他说要帮我操作提现",
      "有人自称OKPay客服让我转账",
      "网友说带我赚钱 让我转钱到他给的账户",
@@ -175,6 +173,35 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["要注意什么 有人自称客服让我下载向日葵", "客服说如果不转到安全账户就会冻结 我该转吗",
+     "有个客服找我要助记词 说帮我升级钱包 给不给",
+     "有个客服让我下载个屏幕共享的软件 说帮我办退款 能信吗"],
+)  # fmt: skip
+def test_asked_to_and_asking_us_first_is_a_warning_not_yet_an_emergency(text: str) -> None:
+    """Nothing under way, and the user asks before doing it: the warning, the entry on
+    scams and a person on offer, and what they tell next (「我已经给了」) is urgent."""
+    said = signals.read(text)
+    assert said.scam and said.approached and not said.urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("好险 还没给 谢谢提醒", True), ("好 那我不理他了 拜拜", True), ("谢谢 已经拉黑了", True),
+     ("谢谢 我没给他 但是他知道我身份证号", False), ("好的谢谢 我已经给了", False),
+     ("谢谢 还没到", False)],
+)  # fmt: skip
+def test_thanks_for_the_warning_after_keeping_clear_is_small_talk(
+    knowledge_base: KnowledgeBase, text: str, kept: bool
+) -> None:
+    assert signals.kept_clear(text) is kept
+    warned = respond(knowledge_base, "有个客服找我要助记词 说帮我升级钱包 给不给", Context())
+    assert warned.handoff is None and warned.context.urgent
+    if kept:
+        assert respond(knowledge_base, text, warned.context, intent="thank").small_talk
 
 
 @pytest.mark.parametrize(
