@@ -1361,11 +1361,17 @@ _DROPS = re.compile(
 )
 
 
+def _only_this_besides_pleasantries(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether ``pattern`` is all that the message says once its thanks and goodbyes
+    are gone."""
+    rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
+    return bool(pattern.fullmatch(rest.strip(" ，,。.!！~～、")))
+
+
 def drops_the_matter(text: str) -> bool:
     """「算了 不注销了 拜拜」「不弄了 谢谢」: the matter dropped, nothing else said (no
     question to look up; 「不注销了 那会员怎么退」 says more)."""
-    rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
-    return bool(_DROPS.fullmatch(rest.strip(" ，,。.!！~～、")))
+    return _only_this_besides_pleasantries(_DROPS, text)
 
 
 # 「我重新登录看看」「我去试试」「那我晚点再试试吧」: the user will try it themselves.
@@ -1380,8 +1386,7 @@ _OWN_TRY = re.compile(
 def tries_it_themselves(text: str) -> bool:
     """「好的谢谢，我重新登录看看」「谢谢 我去试试」: the user goes to try the answer,
     nothing else said (「我试试 但是卡绑不上怎么办」 says more)."""
-    rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
-    return bool(_OWN_TRY.fullmatch(rest.strip(" ，,。.!！~～、")))
+    return _only_this_besides_pleasantries(_OWN_TRY, text)
 
 
 # 「好险 还没给」「那我不理他了」「已经拉黑了」: the user kept clear of someone.
@@ -1396,11 +1401,10 @@ _KEPT_CLEAR = re.compile(
 
 def kept_clear(text: str) -> bool:
     """「好险 还没给 谢谢提醒」「好 那我不理他了 拜拜」: thanks or goodbye after a warning,
-    with only word that the user kept clear; nothing to look up."""
+    with only the word that the user kept clear; nothing to look up."""
     if pleasantry_of(text) not in ("thank", "goodbye"):
         return False
-    rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
-    return bool(_KEPT_CLEAR.fullmatch(rest.strip(" ，,。.!！~～、")))
+    return _only_this_besides_pleasantries(_KEPT_CLEAR, text)
 
 
 # Acknowledgements that only sound like an outcome: 「收到」「好了」「可以了」 say OK.
