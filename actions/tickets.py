@@ -150,12 +150,11 @@ class ValidateTicketForm(FormValidationAction):
             answered = await ActionAnswerFAQ().run(dispatcher, tracker, domain)
             return [*leave, *answered]
         if _wants_to_leave(tracker):
-            said = signals.read(redact(tracker.latest_message.get("text") or ""))
-            if said.wants_person:
-                # 「算了不填了 你直接给我转人工吧」: the form for a person, not for nothing.
-                urgent = bool(tracker.get_slot("urgent"))
-                emptied = [SlotSet(slot, None) for slot in FORM_SLOTS]
-                return emptied + _leave_for_a_person(dispatcher, tracker, urgent, "")
+            # 「算了不填了 你直接给我转人工吧」「算了不填了 我的钱被人转走了」: the form for a
+            # person (and the safety steps when urgent), not for nothing.
+            for_a_person = _person_now(dispatcher, tracker, leaving=True)
+            if for_a_person is not None:
+                return for_a_person
             # Ending the loop with nothing filled; action_submit_ticket reports the cancel.
             return leave
         # An emergency first: 「被盗刷了 卡已经挂失好了」 is no problem gone away.
@@ -356,13 +355,16 @@ def _answered_aside(
     return True
 
 
-def _person_now(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+def _person_now(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, leaving: bool = False
+) -> list[EventType] | None:
     """An emergency told in the form (「有人冒充客服让我转账，我转了5000」), or a person asked
-    for where no description is asked (which may well name one): a ticket is too slow, so
-    the form is left, the safety steps said and a person takes over. None otherwise."""
+    for where no description is asked (which may well name one), or with the form turned
+    down (``leaving``: no description then): a ticket is too slow, so the form is left, the
+    safety steps said and a person takes over. None otherwise."""
     said = signals.read(redact(tracker.latest_message.get("text") or ""))
-    asked_for = tracker.get_slot("requested_slot")
-    if not (said.urgent or (said.wants_person and asked_for != "description")):
+    describing = tracker.get_slot("requested_slot") == "description" and not leaving
+    if not (said.urgent or (said.wants_person and not describing)):
         return None
     if said.urgent:
         # What the chat says to an emergency: the help centre's entry on scams or theft

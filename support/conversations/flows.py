@@ -713,7 +713,8 @@ def _word_while_waiting(read: signals.Signals, *, urgent: bool, last: str | None
         word = SCAM_WARNING
     else:
         word = URGENT_NOTED
-    if last != word and not (word == WAITING_NOTED and last in _HEARD_WHILE_WAITING):
+    noted = last in (QUESTION_NOTED, URGENT_QUESTION_NOTED)
+    if last != word and not noted and not (word == WAITING_NOTED and last in _HEARD_WHILE_WAITING):
         return word
     if read.asks:
         return URGENT_QUESTION_NOTED if urgent else QUESTION_NOTED

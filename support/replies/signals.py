@@ -60,12 +60,13 @@ _PERSON = re.compile(
     # 「我要找人」「叫个人来」「让一个真的客服来回答我」.
     r"|(?:我要|我想)找(?:个)?真人|(?:我要|我想)找(?:个)?人(?=$|[\s,，。!！]|吧)"
     # 「我要跟人说话」: a person, not the bot (「我想跟人说说这事」 too).
-    r"|(?:我要|我想|我需要|让我)(?:跟|和|与|同)(?:真)?人(?:直接)?(?:说话|聊聊?|讲|说说|沟通|对话|谈谈?)(?!过|了)"
+    r"|(?<![不别])(?:我要|我想)(?:跟|和|与|同)(?:真)?人(?:直接)?(?:说话|聊聊?|讲|说说|沟通|对话|谈谈?)(?!过|了)"
     # 「搵真人同我傾啦」 (Cantonese, 揾 → 找 by now), 「找个真人来」.
     r"|找(?:个|一个)?真人(?=$|[\s,，。!！]|同|跟|和|来|吧|啦|呀)"
     r"|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)(?=$|[\s,，。!！]|吧|处理|看看|说话|跟我)"
     # 「帮我找个人处理一下」: someone to take the case, not 「找个人帮我代提」.
-    r"|(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?(?:处理|解决|跟进|看看|看|查查|查|核实|核查)(?:一下)?"
+    r"|(?<![他她们方子以说])(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?"
+    r"(?:处理|解决|跟进|看看|看|查查|查|核实|核查)(?:一下)?"
     # 「直接找个人帮我弄」「能不能找个人帮帮我」 (「找个人帮我代提」 is someone else's doing).
     r"|(?<![他她们方子以])(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮帮我|帮我|帮忙)"
     r"(?:弄|办|处理|操作|搞|看|查查|查|核实|一下)?(?:一下)?(?=$|吧|啊|呀|[\s,，。!！])"
@@ -446,7 +447,12 @@ _UNDER_WAY = re.compile(
     r"我刚|刚才|刚刚|已经|转了|付了|汇了|打了.{0,4}钱|我被"
     r"|正在|(?:我|她|他)(?:已经|刚)?点了|(?:输|填|输入)了|(?:我|她|他)把.{0,8}(?:发给|告诉|给|转给|报给|念给)"
     r"|还在|开着|(?:共享|操控|控制)着|在(?:转|扣|刷)(?:我的)?钱"
-    r"|(?<![a-z])i (?:gave|sent|told|clicked|paid|transferred)(?![a-z])"
+    # Done by the user (「我下载了」「扣完了」「投进去五万」), or going on (「他在操作我的手机」).
+    r"|(?<![他她方])(?:下载|下|装|安装|开|打开|点|扫|输|填|交|投|转|汇|发|念|读|报|共享|操作|授权)"
+    r"(?:了|完|好了|过|进去)"
+    r"|在(?:操作|控制|操控|共享|远程|看)|现在|手机(?:自己)?在动"
+    r"|(?<![a-z])i (?:gave|sent|told|clicked|paid|transferred|installed|downloaded|read|shared"
+    r"|entered|scanned|opened)(?![a-z])"
 )
 # 「给不给」「能不能信」「要不要下」: a question put as A-not-A.
 _EITHER_OR = re.compile(r"([\u4e00-\u9fff])不\1")
@@ -984,8 +990,10 @@ def _read(normal: str) -> Signals:
     # Asked to, and asking us first (「有个客服找我要助记词 给不给」「让我下载屏幕共享 能信吗」)
     # with nothing under way: the warning and the entry on scams, a person on offer; what
     # they tell next (「我已经给了」) is the emergency.
-    asks_first = bool(_ASKS.search(normal) or _EITHER_OR.search(normal)) and not _UNDER_WAY.search(
-        normal
+    asks_first = (
+        bool(_ASKS.search(normal) or _EITHER_OR.search(normal))
+        and not gave
+        and not _UNDER_WAY.search(normal)
     )
     caught = scam and (
         handed or (bool(_INVOLVED.search(normal)) and not turned_away and not asks_first)
@@ -994,7 +1002,13 @@ def _read(normal: str) -> Signals:
     # Someone in particular, outside what is only asked about or supposed.
     approached = (
         urgent
-        or (scam and asks_first and bool(_INVOLVED.search(normal)) and not turned_away)
+        or (
+            scam
+            and asks_first
+            and not general
+            and bool(_INVOLVED.search(normal))
+            and not turned_away
+        )
         or (
             (_scam(rest) or _lost(rest))
             and bool(_SOMEONE.search(rest))
@@ -1434,7 +1448,9 @@ def reports_trouble(text: str) -> bool:
 
 
 # A charge is a subject of its own (「同一笔订单被扣了两次钱」 names no wallet term).
-_A_CHARGE = re.compile(r"订单|扣(?:了|款|钱|费)|[一两二三几多]笔|多扣|重复")
+_A_CHARGE = re.compile(
+    r"订单|扣(?:了|款|钱|费)|多扣|重复(?:扣|支付|付款)|[一两二三几多]笔[^，,。]{0,4}扣"
+)
 
 
 def tells_the_problem(problem: str) -> bool:

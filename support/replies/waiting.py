@@ -150,16 +150,14 @@ def while_waiting(
         return WaitingTurn(WaitingMove.LEAVE_QUEUE, says_more=says_more)
     if kb is None:
         return WaitingTurn(WaitingMove.FOR_THE_AGENT)
-    said = signals.read(text)
     pleasantry = signals.pleasantry_of(text)
-    if (
-        pleasantry in _WORD_BACK
-        and not said.asks
-        and not said.urgent
-        and not signals.reports_trouble(said.question)
+    if pleasantry in _WORD_BACK and (
+        signals.kept_clear(text)
+        or signals.drops_the_matter(text)
+        or signals.tries_it_themselves(text)
     ):
         # 「好险 还没给 谢谢提醒」「好 那我不理他了 拜拜」: thanks or goodbye with a word of
-        # the user's own, not a follow-up to look up.
+        # the user's own that asks nothing, not a follow-up to look up.
         return WaitingTurn(_WORD_BACK[pleasantry])
     turn = respond(kb, text, context, ask_if_helped=False)
     if turn.handoff is not None:

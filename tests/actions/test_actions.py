@@ -558,15 +558,26 @@ async def test_a_person_asked_for_mid_form_is_one_except_in_the_description(
 
 @pytest.mark.parametrize("slot", ["description", "contact"])
 async def test_a_cancel_that_asks_for_a_person_hands_off(
-    make_tracker: MakeTracker, slot: str
+    make_tracker: MakeTracker, services: Services, slot: str
 ) -> None:
     """「算了不填了 你直接给我转人工吧」 leaves the form for a person, not for nothing."""
     text = "算了不填了 你直接给我转人工吧"
     tracker = form_tracker(make_tracker, slot, text, intent="cancel", slots={"category": "充值"})
+    _, events = await run(ValidateTicketForm(), tracker)
+    assert any(e["event"] == "pause" for e in events)
+    assert {"event": "active_loop", "name": None} in [
+        {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"
+    ]
+    assert slots_set(events)["category"] is None
+    # Money gone besides: the safety steps first, and the person as an emergency.
+    gone = "算了不填了 我的钱被人转走了 直接给我转人工"
+    tracker = form_tracker(make_tracker, slot, gone, intent="cancel", slots={"category": "充值"})
     dispatcher, events = await run(ValidateTicketForm(), tracker)
     assert any(e["event"] == "pause" for e in events)
-    assert slots_set(events)["category"] is None
-    assert "已取消" not in "".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "不要再向对方转账" in "".join(m.get("text") or "" for m in dispatcher.messages)
+    _, escalations = services
+    case = escalations.open_for_conversation("user-1")
+    assert case is not None and case.urgent
 
 
 async def test_a_category_named_in_passing_is_taken(make_tracker: MakeTracker) -> None:

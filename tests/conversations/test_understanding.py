@@ -169,7 +169,16 @@ def test_the_question_is_what_is_left_of_a_request() -> None:
      "我扫了陌生人发的二维码 说扫码领红包 结果被扣了500",
      "there's a charge of 1200 i didn't make",
      "现在有个人在微信上说是我老板 要我马上转钱给一个账户 我还没转",
-     "有人说我抽中了一万块 要先交500手续费才能领 我交了"],
+     "有人说我抽中了一万块 要先交500手续费才能领 我交了",
+     # Asked to, asking us, and done already or going on: no mere question first.
+     "有人自称客服让我下载了屏幕共享 现在手机自己在动 怎么办",
+     "有人自称客服让我下载向日葵 我下载了 怎么办", "有人自称客服让我点链接 我点进去了 怎么办",
+     "客服让我下载向日葵 他在操作我的手机 怎么办",
+     "有人自称平台客服 要我交解冻费 我交完了 还能退吗",
+     "有个客服说我账户异常 让我转到安全账户 我转过了 能追回吗",
+     "有人自称客服让我扫码 扫完了 钱会不会丢", "网友让我投资 投进去五万 现在提不出来 怎么办",
+     "someone claiming to be support told me to install anydesk, i installed it, what should i do?",
+     "someone called me and asked for my verification code, i read it to him, what now?"],
 )  # fmt: skip
 def test_fraud_in_progress_is_urgent(text: str) -> None:
     assert signals.read(text).urgent
@@ -186,6 +195,16 @@ def test_asked_to_and_asking_us_first_is_a_warning_not_yet_an_emergency(text: st
     scams and a person on offer, and what they tell next (「我已经给了」) is urgent."""
     said = signals.read(text)
     assert said.scam and said.approached and not said.urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["怎么防止别人冒充客服让我转账", "如果有人自称客服让我把钱转到安全账户 我该转吗",
+     "假如有人让我共享屏幕 要不要共享", "以后要是有客服找我要验证码 给不给"],
+)  # fmt: skip
+def test_asking_ahead_of_any_approach_is_no_approach(text: str) -> None:
+    said = signals.read(text)
+    assert not said.approached and not said.urgent
 
 
 @pytest.mark.parametrize(
@@ -2347,6 +2366,8 @@ def test_thanks_in_internet_slang(text: str, expected: str) -> None:
         ("昨天充值了300 余额一直没变", True),
         ("还是不行", False),
         ("哪个都不行啊", False),
+        ("重复好几遍了 还是不行啊", False),
+        ("你说的方法我试了两笔都不行", False),
     ],
 )
 def test_a_problem_told_in_full_is_told_apart(text: str, told: bool) -> None:
@@ -2392,6 +2413,10 @@ def test_going_to_try_it_or_news_that_it_worked_is_no_question(
         ("你这说了等于没说 我要跟人说话", True, False),
         ("我想跟人聊聊这事", True, False),
         ("我不想跟人说话", False, False),
+        ("网上说可以找个人查一下征信 靠谱吗", False, False),
+        ("我需要和人沟通一下再决定要不要转", False, False),
+        ("他不让我跟人讲 说讲了就冻结账户", False, False),
+        ("他们说可以找个人核实一下身份", False, False),
         ("能不能安排个人核实一下", True, False),
         ("打字说不清楚，让你们客服打给我吧", True, False),
         ("找个人帮我代提", False, False),

@@ -154,8 +154,9 @@ def test_asking_for_a_person_again_is_told_the_place_in_the_queue(
         # Thanks or goodbye with a word of the user's own: no follow-up to look up.
         ("好险 还没给 谢谢提醒", WaitingMove.THANKS),
         ("好 那我不理他了 拜拜", WaitingMove.GOODBYE),
-        # With a problem or a question in it, no mere pleasantry.
+        # With a problem, a request or a question in it, no mere pleasantry.
         ("谢谢 钱还是没到", WaitingMove.FOR_THE_AGENT),
+        ("谢谢 帮我转人工", WaitingMove.QUEUE_PLACE),
     ],
 )
 def test_pleasantries_while_waiting(
@@ -195,6 +196,13 @@ def test_what_the_help_centre_cannot_answer_waits_for_the_agent(
     assert while_waiting(kb, "上周三那笔的事你们查清楚没有", Context()).move is (
         WaitingMove.FOR_THE_AGENT
     )
+
+
+def test_thanks_with_a_question_besides_gets_the_answer_while_waiting(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    kb = fixed(knowledge_base, Decision.ANSWER, "close_account")
+    assert while_waiting(kb, "谢谢 我想注销账户", Context()).move is WaitingMove.ANSWER
 
 
 def test_nothing_more_on_a_follow_up_is_no_answer_while_waiting(

@@ -34,8 +34,11 @@ def test_use_loads_offline_and_separates_meanings(
     assert_unit_rows(use_encoder.encode([]), 0, 512)
 
 
-def test_use_encodes_a_build_on_two_threads_as_it_would_on_one(use_encoder: Encoder) -> None:
+def test_use_encodes_a_build_on_two_threads_as_it_would_on_one(
+    use_encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A build's batches are split across threads; the rows come back the same, in order."""
+    monkeypatch.setattr("kb.encoders.use.BUILD_THREADS", 2)  # a one-CPU runner too
     texts = [f"第{number}次提现到银行卡要多久" for number in range(PARALLEL_FROM * 2 + 7)]
     together = use_encoder.encode(texts)
     one_by_one = np.concatenate(
