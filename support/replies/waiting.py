@@ -86,10 +86,6 @@ class WaitingMove(StrEnum):
     FOR_THE_AGENT = "for_the_agent"
 
 
-# A pleasantry while waiting gets a word back.
-_WORD_BACK = {"thank": WaitingMove.THANKS, "goodbye": WaitingMove.GOODBYE}
-
-
 @dataclass(frozen=True)
 class WaitingTurn:
     move: WaitingMove
@@ -150,15 +146,6 @@ def while_waiting(
         return WaitingTurn(WaitingMove.LEAVE_QUEUE, says_more=says_more)
     if kb is None:
         return WaitingTurn(WaitingMove.FOR_THE_AGENT)
-    pleasantry = signals.pleasantry_of(text)
-    if pleasantry in _WORD_BACK and (
-        signals.kept_clear(text)
-        or signals.drops_the_matter(text)
-        or signals.tries_it_themselves(text)
-    ):
-        # 「好险 还没给 谢谢提醒」「好 那我不理他了 拜拜」: thanks or goodbye with a word of
-        # the user's own that asks nothing, not a follow-up to look up.
-        return WaitingTurn(_WORD_BACK[pleasantry])
     turn = respond(kb, text, context, ask_if_helped=False)
     if turn.handoff is not None:
         return WaitingTurn(WaitingMove.URGENT if turn.handoff.urgent else WaitingMove.QUEUE_PLACE)
