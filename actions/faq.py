@@ -35,7 +35,7 @@ from support.replies.answering import (
 )
 from support.replies.turns import Context, Turn, respond
 from support.replies.vocabulary import PERSON_BUTTON, TICKET_TIMING
-from support.tickets.flows import MIN_DESCRIPTION
+from support.tickets.flows import MIN_DESCRIPTION, category_of_problem
 
 # What each small-talk intent says when there is nothing else in the message.
 SMALL_TALK_RESPONSES = {
@@ -161,8 +161,21 @@ async def carry_out(
     if turn.opens_ticket:  # 「充值三天了没到账，帮我登记一下」: answered, and the form begins
         told = _problem_told(tracker)
         described = [SlotSet("description", told)] if told is not None else []
+        if told is not None and turn.answer.ticket_category is None:
+            described += _category_of(told)
         return [*remembered(turn.answer, turn.context), *described, FollowupAction("ticket_form")]
     return remembered(turn.answer, turn.context)
+
+
+def _category_of(problem: str) -> list[EventType]:
+    """The category of a problem told with the request to file, when the KB settles it
+    (「帮我提个工单 …充值2000 银行扣了钱包里没有」: top-ups), so the form does not ask."""
+    category = category_of_problem(
+        runtime.knowledge_base(),
+        signals.without_the_request(signals.read(problem).question),
+        runtime.ticket_categories().current(),
+    )
+    return [SlotSet("category", category)] if category is not None else []
 
 
 def _problem_told(tracker: Tracker) -> str | None:

@@ -299,7 +299,9 @@ def _told_with_the_request(dispatcher: CollectingDispatcher, tracker: Tracker) -
     troubled = signals.reports_trouble(problem)
     named = category_named_in(problem, categories)
     if named is None and troubled:
-        named = category_of_problem(runtime.knowledge_base(), problem, categories)
+        named = category_of_problem(
+            runtime.knowledge_base(), signals.without_the_request(problem), categories
+        )
     if named is None:
         return []
     told = (

@@ -43,8 +43,8 @@ EXPORTER_VERSION = 2
 # FAQ questions and user messages are short; longer texts are cut like the torch model does.
 MAX_TOKENS = 512
 QUERY_PREFIX = "query: "
-_PAD_ID = 1
-BATCH = 32
+# The revision's mark of vectors encoded one text at a time (see OnnxInt8Encoder.encode).
+ENCODED_ALONE = "-alone"
 
 
 class OnnxInt8Encoder:
@@ -77,39 +77,31 @@ class OnnxInt8Encoder:
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         # The export's marker names the exporter version and the converted source; a
         # folder not written by export_int8 has nothing to tell it apart.
-        self.revision = marker_revision(folder / MARKER_NAME) or "unmarked"
+        # Plus how texts are run: vectors from builds that batched them (their int8
+        # scales shared with batch-mates) are neither reused nor taken for current.
+        self.revision = (marker_revision(folder / MARKER_NAME) or "unmarked") + ENCODED_ALONE
 
     def encode(self, texts: Sequence[str]) -> FloatMatrix:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # Batches of similar length pad little (padding also widens the per-batch
-        # activation range that int8 quantisation uses); 32 keeps memory flat.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        chunks = [order[start : start + BATCH] for start in range(0, len(order), BATCH)]
-
-        def encode_chunk(chunk: list[int]) -> FloatMatrix:
-            return self._encode_batch([QUERY_PREFIX + texts[i] for i in chunk])
-
-        result = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if len(chunks) == 1:
-            result[chunks[0]] = encode_chunk(chunks[0])
-            return l2_normalize(result)
-        # An index build: onnxruntime releases the GIL, so batches run on every core.
+        # One text per run, never a batch: dynamic int8 quantisation scales each run's
+        # activations by their range over the whole batch, so a batched text's vector
+        # would depend on its batch-mates. Alone, a paraphrase is encoded exactly as a
+        # query is, and an edit to one entry leaves every other entry's vectors as they
+        # were. A batch costs the same arithmetic per text, so nothing is lost.
+        prefixed = [QUERY_PREFIX + text for text in texts]
+        if len(prefixed) == 1:
+            return l2_normalize(self._encode_one(prefixed[0]))
+        # An index build: onnxruntime releases the GIL, so the texts run on every core.
         with ThreadPoolExecutor(max_workers=BUILD_THREADS) as pool:
-            for chunk, vectors in zip(chunks, pool.map(encode_chunk, chunks), strict=True):
-                result[chunk] = vectors
-        return l2_normalize(result)
+            vectors = list(pool.map(self._encode_one, prefixed))
+        return l2_normalize(np.vstack(vectors))
 
-    def _encode_batch(self, texts: list[str]) -> FloatMatrix:
-        encodings = self._tokenizer.encode_batch(texts)
-        width = max(len(encoding.ids) for encoding in encodings)
-        input_ids = np.full((len(texts), width), _PAD_ID, dtype=np.int64)
-        attention_mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            input_ids[row, : len(encoding.ids)] = encoding.ids
-            attention_mask[row, : len(encoding.ids)] = 1
+    def _encode_one(self, text: str) -> FloatMatrix:
+        ids = self._tokenizer.encode(text).ids
+        input_ids = np.asarray([ids], dtype=np.int64)
         outputs = self._session.run(
-            None, {"input_ids": input_ids, "attention_mask": attention_mask}
+            None, {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
         )
         return np.asarray(outputs[0], dtype=np.float32)
 

@@ -64,6 +64,11 @@ _PERSON = re.compile(
     # 「搵真人同我傾啦」 (Cantonese, 揾 → 找 by now), 「找个真人来」.
     r"|找(?:个|一个)?真人(?=$|[\s,，。!！]|同|跟|和|来|吧|啦|呀)"
     r"|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)(?=$|[\s,，。!！]|吧|处理|看看|说话|跟我)"
+    # 「还是给我接个人吧」 (not 「我去机场接个人」).
+    r"|(?:^|给我|帮我|还是|快|赶紧|马上|直接|你们)接(?:个|一个|一位)(?:真)?人(?=$|[\s,，。!！]|吧|啊|呀|来|过来)"
+    # 「嗯 转吧」「那就转吧」: yes to the person the bot just offered (nothing else to move).
+    r"|^(?:(?:嗯+|好的?|行|可以|ok|对|那)[\s,，。!！]*)*(?:那就|那|就)?(?:帮我|给我)?转(?:接)?(?:一下)?"
+    r"(?:吧|呀|啊|啦|嘛)?[\s。!！]*$"
     # 「帮我找个人处理一下」: someone to take the case, not 「找个人帮我代提」.
     r"|(?<![他她们方子以说])(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?"
     r"(?:处理|解决|跟进|看看|看|查查|查|核实|核查)(?:一下)?"
@@ -448,9 +453,11 @@ _UNDER_WAY = re.compile(
     r"|正在|(?:我|她|他)(?:已经|刚)?点了|(?:输|填|输入)了|(?:我|她|他)把.{0,8}(?:发给|告诉|给|转给|报给|念给)"
     r"|还在|开着|(?:共享|操控|控制)着|在(?:转|扣|刷)(?:我的)?钱"
     # Done by the user (「我下载了」「扣完了」「投进去五万」), or going on (「他在操作我的手机」).
-    r"|(?<![他她方])(?:下载|下|装|安装|开|打开|点|扫|输|填|交|投|转|汇|发|念|读|报|共享|操作|授权)"
+    # (Not 「说我开过校园贷」: what the caller claims the user once opened.)
+    r"|(?<![他她方])(?!开过)(?:下载|下|装|安装|开|打开|点|扫|输|填|交|投|转|汇|发|念|读|报|共享|操作|授权)"
     r"(?:了|完|好了|过|进去)"
-    r"|在(?:操作|控制|操控|共享|远程|看)|现在|手机(?:自己)?在动"
+    # 「他现在在操作」「现在还开着」, not 「说现在要注销」 (what a caller demands).
+    r"|在(?:操作|控制|操控|共享|远程|看)|(?<!说)现在(?!要|得|必须|需要|就要)|手机(?:自己)?在动"
     r"|(?<![a-z])i (?:gave|sent|told|clicked|paid|transferred|installed|downloaded|read|shared"
     r"|entered|scanned|opened)(?![a-z])"
 )
@@ -604,6 +611,8 @@ _AHEAD = re.compile(
 # (「被骗5000 需要注意什么」 is an emergency).
 _PREVENTION = re.compile(
     r"不(?:会)?被(?:人)?(?:盗号|盗刷|盗|骗|黑|冒用|入侵)|注意(?:什么|啥|哪些|些)|保护好|保护自己"
+    # 「我存一个 省得再被骗」: so as not to be caught (again).
+    r"|(?:省得|免得|以免|防止|避免|别)(?:以后)?(?:再|又)?(?:被(?:人)?|上当)(?:盗号|盗刷|盗|骗|黑|冒用|入侵|受骗)?"
     r"|(?:怎么|如何|怎样)(?:才能)?(?:更好地)?保护"
     # English puts what is avoided after the verb: 「how do i avoid getting scammed」.
     r"|(?<![a-z])(?:avoid\w*|prevent\w*|protect\w*|report (?:a |the )?scam|stay safe"
@@ -741,6 +750,8 @@ _NOT_SOLVED = re.compile(
     r"|还是(?:不|没|失败|一样|老样子)|还是(?:收|登|打|提|转|付|用|进)(?:不|没)"
     # The state the answer was to change stays: 「还是锁着」「还是显示处理中」.
     r"|还是(?:被)?(?:锁|冻|卡着|卡在|显示|提示|报错|处理中|转圈)"
+    # The app still falls over: 「还是闪退」「还是一点就退」「还是白屏」.
+    r"|还是(?:闪退|崩|白屏|黑屏|卡死)|还是一[^，,。\s]{0,3}就(?:退|闪退|崩|卡|白屏|黑屏)"
     # Did as told, to no end: 「按你说的弄了 还是锁着」「按您的步骤操作了也一样」.
     r"|按(?:你|您)[^，,。]{0,6}(?:弄|做|操作|试|改)(?:了|过).{0,8}(?:还是|也|都|依然|仍然)"
     r"|试了(?:也|还是|都)?(?:不行|没用)|没用(?!过)"
@@ -782,6 +793,12 @@ _FILES = re.compile(
     r"|上报|意见|建议|售后|赔偿|索赔"
     r"|(?<![a-z])(?:ticket|complain|complaint|report|file)(?![a-z])"
 )
+
+
+def without_the_request(text: str) -> str:
+    """「帮我提个工单 …充值2000 银行扣了钱包里没有」: the problem told, without the words
+    that ask for the ticket (which the KB would read as a question on tickets)."""
+    return _OPENS_TICKET.sub(" ", normalize(text)).strip(_REQUEST_TAIL)
 
 
 def files_something(text: str) -> bool:
@@ -1067,6 +1084,11 @@ def clauses(text: str) -> list[str]:
     return [part.strip() for part in _CLAUSE_BREAK.split(text) if len(part.strip()) >= 3]
 
 
+# 「回到刚才闪退那个」「说回之前绑卡的事」: back to a matter raised before, nothing more.
+_POINTS_BACK = re.compile(
+    r"(?:那|那个|再)?(?:还是说|说回|回到|回头说|接着说|继续说)(?:刚才|之前|前面|上面)?"
+    r"[^，,。\s]{0,8}?(?:的事|的问题|那个问题|那个|那事)?"
+)
 # 「刷新了」「重新登录了」: something the user did, told, not asked.
 _DID = re.compile(r"(?:了|过)[啊呀吧的]*$")
 
@@ -1074,7 +1096,8 @@ _DID = re.compile(r"(?:了|过)[啊呀吧的]*$")
 def tried_then_still(text: str) -> bool:
     """「刷新了 重新登录了 还是没有」: what the user tried, then that it still fails. The
     things tried may name a subject (登录), but the message asks nothing new of it."""
-    parts = clauses(normalize(text))
+    # 「回到刚才闪退那个」 only says which matter the rest is about.
+    parts = [part for part in clauses(normalize(text)) if not _POINTS_BACK.fullmatch(part)]
     if len(parts) < 2 or not _NOT_SOLVED.search(parts[-1]):
         return False
     return all(_DID.search(part) and not _ASKS.search(part) for part in parts[:-1])
@@ -1394,6 +1417,9 @@ _OWN_TRY = re.compile(
     r"[^\s,，。?？吗呢么]{0,6}?(?:看看|试试|试一下|看一下|等等|等一等|等一下)"
     # 「我去交易记录里看看原因」: what they will look at.
     r"(?:原因|情况|怎么回事|咋回事|明细|记录)?(?:吧|啊|哈|呀)?"
+    # 「我先去银行把卡挂了」「那我这就去改密码」: an errand of their own, set off on now.
+    r"|(?:(?:好的?|好滴|好嘞|行|嗯+|哦+|噢|ok|那)[\s,，]*)*我(?:先|这就|马上|现在|赶紧|立刻|就|回头|明天)*去"
+    r"[^\s,，。?？吗呢么怎咋啥哪什谁几多]{1,12}?(?:了|吧|一下|看看|问问)?"
 )
 
 

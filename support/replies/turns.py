@@ -369,7 +369,7 @@ def _respond(
         and not _sure_of_another(kb, said.question or said.text, context)
     ):
         if context.answered:
-            return _not_solved(kb, said, context)
+            return _not_solved(kb, said, _back_on(context, said.text))
         if context.topic and context.fallback_streak:
             # 「还是不行」 again, after 「上面的办法没能解决……建议转人工」: a person now.
             return _handoff(context, said, HandoffReason.BOT_FALLBACK, urgent=False)
@@ -483,6 +483,14 @@ def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
     )
     signals = ("not_solved", "ticket") if said.opens_ticket else ("not_solved",)
     return Turn(answer, kept, signals=signals, opens_ticket=said.opens_ticket)
+
+
+def _back_on(context: Context, text: str) -> Context:
+    """「回到刚才闪退那个 … 还是一点就退」 after a side question: what failed is the topic
+    before the side question, not the answer just given."""
+    if context.earlier and _RETURNS.search(understanding.normalize(text)):
+        return replace(context, topic=context.earlier, earlier=context.topic)
+    return context
 
 
 def _sure_of_another(kb: KnowledgeBase, question: str, context: Context) -> bool:
@@ -1020,8 +1028,15 @@ def _from_the_story(
         # Where the asking clauses point nowhere (「这是什么情况」), the clause that
         # agrees with the message as a whole: in a long top-up story, 「往钱包里充了
         # 两千」 rather than 「交易记录里这笔显示处理中」 (how to see the records).
-        answered = [found for found in answered if _top_id(found) == whole] or answered
-        result = max(answered, key=lambda found: found.top.score if found.top else 0.0)
+        agreeing = [found for found in answered if _top_id(found) == whole]
+        detail = max(agreeing or answered, key=lambda found: found.top.score if found.top else 0.0)
+        if not agreeing and not backed and detail.top and _told_again(whole, looked_up):
+            # No clause answers the entry the story keeps coming back to, and one answers
+            # a detail of it: both are offered, the story's own first, not the detail as
+            # though it were the question.
+            story = [candidate for candidate in result.candidates if candidate.id == whole]
+            return replace(result, decision=Decision.CLARIFY, candidates=[*story, detail.top])
+        result = detail
     return result
 
 
@@ -1074,6 +1089,9 @@ def _with_the_conversation(
     topic = kb.get(context.topic) if context.topic else None
     if topic is None:
         return result, False
+    sibling_named = _the_sibling_named(topic, question, result)
+    if sibling_named is not None:
+        return sibling_named, True
     leaned_on = _leaned_on(kb, topic, question, result, answered=context.answered)
     if leaned_on is not None:
         return leaned_on, True
@@ -1087,6 +1105,31 @@ def _with_the_conversation(
         rest = [candidate for candidate in result.candidates if candidate is not sibling]
         result = replace(result, decision=Decision.ANSWER, candidates=[sibling, *rest])
     return result, False
+
+
+def _the_sibling_named(topic: FAQ, question: str, result: QueryResult) -> QueryResult | None:
+    """「那登录的那个密码呢」 after the answer on payment passwords: a follow-up (「那…」
+    「…呢」) naming what sets the entry beside the topic apart (登录, in its question and
+    not in the topic's), which the KB alone puts first, is that entry's question, not an
+    aspect of the topic to quote (its answer names login passwords only to set them apart)."""
+    top = result.top
+    if (
+        top is None
+        or result.decision is Decision.FALLBACK
+        or top.id == topic.id
+        or top.faq.category != topic.category
+        or not _says_it_goes_on(question)
+    ):
+        return None
+    theirs, ours = canonicalize(top.faq.question), canonicalize(topic.question)
+    named = [
+        term
+        for term in _wallet_words(understanding.normalize(question))
+        if _is_a_kind(term) and term in theirs and term not in ours
+    ]
+    if not named:
+        return None
+    return replace(result, decision=Decision.ANSWER)
 
 
 def _leaned_on(

@@ -63,11 +63,18 @@ def category_named_in(text: str, categories: Sequence[str]) -> str | None:
 
 def category_of_problem(kb: KnowledgeBase, problem: str, categories: Sequence[str]) -> str | None:
     """The configured category that a problem told in words belongs to, when the KB is
-    sure of it: the category of the entry it would answer with. None when the KB would
-    only offer options (「就是钱不见了」 could be a transfer, a withdrawal or a theft), or
-    when the maintainers' list has no such category."""
+    sure of it: the category of the entry it would answer with, or the one that all the
+    options it would offer share. None when the options span categories (「就是钱不见了」
+    could be a transfer, a withdrawal or a theft), or when the maintainers' list has no
+    such category."""
     result = kb.query(problem)
-    if result.decision is not Decision.ANSWER or result.top is None:
+    if result.decision is Decision.FALLBACK or result.top is None:
         return None
-    wanted = normalize(result.top.faq.category.value)
+    # The options of a clarify list, when they all share a category, settle it as well as
+    # an answer would (「…充值2000 银行扣了钱包里没有 交易单号…」 offers only the top-ups).
+    shown = result.candidates if result.decision is Decision.CLARIFY else [result.top]
+    kinds = {normalize(candidate.faq.category.value) for candidate in shown}
+    if len(kinds) != 1:
+        return None
+    (wanted,) = kinds
     return next((category for category in categories if normalize(category) == wanted), None)

@@ -171,6 +171,19 @@ async def test_a_problem_told_with_the_request_is_the_description(
     assert "description" not in slots_set(events)
 
 
+async def test_the_category_of_a_problem_told_with_the_request_is_not_asked(
+    make_tracker: MakeTracker,
+) -> None:
+    """「帮我提个工单 …充值2000 银行扣了钱包里没有 交易单号…」: the message as a whole is
+    no question the KB answers, but the problem without the request settles the category
+    (top-ups), so the form goes on to the contact."""
+    text = "帮我提个工单 11月3号晚上8点多用工行卡充值2000 银行扣了钱包里没有 交易单号TX20241103A8F2"
+    _, events = await run(ActionAnswerFAQ(), make_tracker(text))
+    slots = slots_set(events)
+    assert slots["description"] == text
+    assert slots["category"] == "充值"
+
+
 async def test_clarify_offers_three_faqs_as_buttons(make_tracker: MakeTracker) -> None:
     dispatcher, events = await run(ActionAnswerFAQ(), make_tracker("密码"))
     (message,) = dispatcher.messages

@@ -188,7 +188,9 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
     "text",
     ["要注意什么 有人自称客服让我下载向日葵", "客服说如果不转到安全账户就会冻结 我该转吗",
      "有个客服找我要助记词 说帮我升级钱包 给不给",
-     "有个客服让我下载个屏幕共享的软件 说帮我办退款 能信吗"],
+     "有个客服让我下载个屏幕共享的软件 说帮我办退款 能信吗",
+     # What the caller claims (「开过」) or demands (「现在要注销」) is nothing under way.
+     "有人打电话说我大学时候开过校园贷 现在要注销 叫我把钱包里的钱先转到他给的账户 这正常吗"],
 )  # fmt: skip
 def test_asked_to_and_asking_us_first_is_a_warning_not_yet_an_emergency(text: str) -> None:
     """Nothing under way, and the user asks before doing it: the warning, the entry on
@@ -2313,6 +2315,9 @@ def test_a_subject_with_a_vague_problem_lists_the_entries_that_name_it(
         ("卸载重装过 还是登不上", True),
         ("还是不行 另外提现怎么弄", False),  # a new question besides
         ("充值了吗 还是没有", False),
+        # Which matter, then what was tried: 「回到刚才…那个」 is no question.
+        ("回到刚才闪退那个 缓存清了 也重装了 还是一点就退", True),
+        ("缓存清了 也重装了 还是闪退", True),
     ],
 )
 def test_what_was_tried_then_still_failing_is_not_solved(
@@ -2386,6 +2391,11 @@ def test_a_problem_told_in_full_is_told_apart(text: str, told: bool) -> None:
         ("好 我去交易记录里看看原因", True),
         ("我去明细里看看情况吧", True),
         ("我去看看原因在哪里写着", False),
+        # An errand of their own, set off on now.
+        ("好 我先去银行把卡挂了 谢谢", True),
+        ("谢谢 我这就去改密码", True),
+        ("我去哪改密码 谢谢", False),
+        ("我去充值了 但是没到账", False),
     ],
 )
 def test_the_user_going_to_try_it_is_told_apart(text: str, tries: bool) -> None:
@@ -2573,3 +2583,56 @@ def test_more_ways_of_calling_for_a_person_and_finding_a_fake_number() -> None:
     assert not signals.read("人工客服几点上班").wants_person
     assert signals.read("百度搜到一个客服电话，说能帮我加急处理，靠谱吗").scam
     assert signals.tries_it_themselves("好滴 我去试试")
+
+
+@pytest.mark.parametrize(
+    ("text", "wants"),
+    [("哎还是不行 还是给我接个人吧", True), ("嗯 转吧", True), ("那就转吧", True),
+     ("我要去机场接个人", False), ("转账怎么转", False), ("我转了", False)],
+)  # fmt: skip
+def test_a_person_taken_up_in_few_words(text: str, wants: bool) -> None:
+    """「嗯 转吧」 to the person on offer, 「给我接个人」: a person; picking someone up
+    or transferring money is not."""
+    assert signals.read(text).wants_person is wants
+
+
+@pytest.mark.parametrize(
+    ("text", "still"),
+    [("还是一点就退", True), ("还是闪退", True), ("还是退款吧", False), ("还是退出登录吧", False)],
+)  # fmt: skip
+def test_the_app_still_falling_over_is_not_solved(text: str, still: bool) -> None:
+    assert signals.read(text).not_solved is still
+
+
+def test_saved_so_as_not_to_be_caught_again_is_no_emergency() -> None:
+    said = signals.read("你们官方的客服电话到底是多少啊 网上一搜出来好几个 我存一个 省得再被骗")
+    assert not said.urgent and said.asks
+
+
+def test_still_failing_back_on_the_earlier_topic_is_about_that_topic(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「回到刚才闪退那个 … 还是一点就退」 after a side question: the earlier answer
+    failed, and a person is offered for it, not the side question's entry again."""
+    context = Context(topic="online_checkout", earlier="system_maintenance", answered=True)
+    turn = respond(knowledge_base, "回到刚才闪退那个 缓存清了 也重装了 还是一点就退", context)
+    assert "not_solved" in turn.signals
+    assert turn.context.topic == "system_maintenance"
+    assert any(b.payload == REQUEST_HUMAN for r in turn.answer.replies for b in r.buttons)
+
+
+def test_a_follow_up_naming_the_sibling_entry_is_that_entry(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「那登录的那个密码呢」 after the answer on payment passwords: the entry whose question
+    names login passwords, not the sentence of the topic's answer that sets them apart."""
+    context = Context(topic="payment_password_reset", answered=True)
+    turn = respond(knowledge_base, "那登录的那个密码呢 也想顺便换个", context)
+    assert turn.answer.decision is Decision.ANSWER
+    assert turn.context.topic == "password_reset"
+
+
+def test_the_request_for_a_ticket_is_set_aside_from_the_problem() -> None:
+    told = signals.without_the_request("帮我提个工单 昨天充值了2000 银行扣了钱包里没有")
+    assert "工单" not in told and "充值了2000" in told
+    assert signals.without_the_request("充值三天了没到账") == "充值三天了没到账"

@@ -199,6 +199,22 @@ def test_int8_revision_names_the_export(int8_folder: Path, tmp_path: Path) -> No
     assert OnnxInt8Encoder(int8_folder).revision == current.revision
 
 
+def test_an_int8_vector_does_not_depend_on_the_texts_beside_it(int8_folder: Path) -> None:
+    """Dynamic int8 scales a run's activations by their range over the whole batch: batched,
+    a paraphrase's vector changed with its batch-mates, so an edit to one entry moved
+    others' vectors and two builds of the same FAQ (a file, the console's store) differed.
+    Each text is encoded alone, as a query is."""
+    from kb.encoders.onnx_int8 import OnnxInt8Encoder
+
+    encoder = OnnxInt8Encoder(int8_folder)
+    texts = ["怎么提现到银行卡", "充值两个小时了还没到账，银行卡已经扣款了，怎么回事", "忘记密码"]
+    together = encoder.encode(texts)
+    with_others = encoder.encode([*texts[::-1], "我想注销账户 里面的余额怎么办"])[:3][::-1]
+    alone = np.vstack([encoder.encode([text]) for text in texts])
+    assert np.array_equal(together, alone)
+    assert np.array_equal(with_others, alone)
+
+
 def test_missing_int8_model_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(EncoderSpecError, match="kefu models provision"):
         load_encoder("e5-small-int8", models_dir=tmp_path)
