@@ -65,10 +65,10 @@ _PERSON = re.compile(
     r"|找(?:个|一个)?真人(?=$|[\s,，。!！]|同|跟|和|来|吧|啦|呀)"
     r"|(?:叫|找)(?:个|一个)(?:真)?人(?:来|过来|出来)(?=$|[\s,，。!！]|吧|处理|看看|说话|跟我)"
     # 「还是给我接个人吧」 (not 「我去机场接个人」).
-    r"|(?:^|给我|帮我|还是|快|赶紧|马上|直接|你们)接(?:个|一个|一位)(?:真)?人(?=$|[\s,，。!！]|吧|啊|呀|来|过来)"
+    r"|(?:^|给我|帮我|还是|直接|你们)接(?:个|一个|一位)(?:真)?人(?=$|[\s,，。!！]|吧|啊|呀|来|过来)"
     # 「嗯 转吧」「那就转吧」: yes to the person the bot just offered (nothing else to move).
     r"|^(?:(?:嗯+|好的?|行|可以|ok|对|那)[\s,，。!！]*)*(?:那就|那|就)?(?:帮我|给我)?转(?:接)?(?:一下)?"
-    r"(?:吧|呀|啊|啦|嘛)?[\s。!！]*$"
+    r"(?:吧|呀|啊|啦|嘛)[\s。!！]*$"
     # 「帮我找个人处理一下」: someone to take the case, not 「找个人帮我代提」.
     r"|(?<![他她们方子以说])(?:帮我|给我)?(?:找|叫|安排)(?:个|一个|一位)(?:真)?人(?:来)?(?:帮我)?"
     r"(?:处理|解决|跟进|看看|看|查查|查|核实|核查)(?:一下)?"
@@ -453,11 +453,10 @@ _UNDER_WAY = re.compile(
     r"|正在|(?:我|她|他)(?:已经|刚)?点了|(?:输|填|输入)了|(?:我|她|他)把.{0,8}(?:发给|告诉|给|转给|报给|念给)"
     r"|还在|开着|(?:共享|操控|控制)着|在(?:转|扣|刷)(?:我的)?钱"
     # Done by the user (「我下载了」「扣完了」「投进去五万」), or going on (「他在操作我的手机」).
-    # (Not 「说我开过校园贷」: what the caller claims the user once opened.)
-    r"|(?<![他她方])(?!开过)(?:下载|下|装|安装|开|打开|点|扫|输|填|交|投|转|汇|发|念|读|报|共享|操作|授权)"
+    # (Not 「说我开过校园贷」: a loan or membership the caller claims the user opened.)
+    r"|(?<![他她方])(?!开过[^，,。\s]{0,4}(?:贷|会员))(?:下载|下|装|安装|开|打开|点|扫|输|填|交|投|转|汇|发|念|读|报|共享|操作|授权)"
     r"(?:了|完|好了|过|进去)"
-    # 「他现在在操作」「现在还开着」, not 「说现在要注销」 (what a caller demands).
-    r"|在(?:操作|控制|操控|共享|远程|看)|(?<!说)现在(?!要|得|必须|需要|就要)|手机(?:自己)?在动"
+    r"|在(?:操作|控制|操控|共享|远程|看)|现在|手机(?:自己)?在动"
     r"|(?<![a-z])i (?:gave|sent|told|clicked|paid|transferred|installed|downloaded|read|shared"
     r"|entered|scanned|opened)(?![a-z])"
 )
@@ -751,7 +750,7 @@ _NOT_SOLVED = re.compile(
     # The state the answer was to change stays: 「还是锁着」「还是显示处理中」.
     r"|还是(?:被)?(?:锁|冻|卡着|卡在|显示|提示|报错|处理中|转圈)"
     # The app still falls over: 「还是闪退」「还是一点就退」「还是白屏」.
-    r"|还是(?:闪退|崩|白屏|黑屏|卡死)|还是一[^，,。\s]{0,3}就(?:退|闪退|崩|卡|白屏|黑屏)"
+    r"|还是(?:闪退|崩|白屏|黑屏|卡死)(?!模式|主题)|还是一[^，,。\s]{0,3}就(?:退(?!回|款|钱)|闪退|崩|卡|白屏|黑屏)"
     # Did as told, to no end: 「按你说的弄了 还是锁着」「按您的步骤操作了也一样」.
     r"|按(?:你|您)[^，,。]{0,6}(?:弄|做|操作|试|改)(?:了|过).{0,8}(?:还是|也|都|依然|仍然)"
     r"|试了(?:也|还是|都)?(?:不行|没用)|没用(?!过)"
@@ -1417,16 +1416,24 @@ _OWN_TRY = re.compile(
     r"[^\s,，。?？吗呢么]{0,6}?(?:看看|试试|试一下|看一下|等等|等一等|等一下)"
     # 「我去交易记录里看看原因」: what they will look at.
     r"(?:原因|情况|怎么回事|咋回事|明细|记录)?(?:吧|啊|哈|呀)?"
-    # 「我先去银行把卡挂了」「那我这就去改密码」: an errand of their own, set off on now.
-    r"|(?:(?:好的?|好滴|好嘞|行|嗯+|哦+|噢|ok|那)[\s,，]*)*我(?:先|这就|马上|现在|赶紧|立刻|就|回头|明天)*去"
+)
+# 「我先去银行把卡挂了」「那我这就去改密码」: an errand of their own, set off on now (not
+# 「我去充值了但是一直没到账」, trouble; nor 「我去交保证金」, money handed to someone).
+_OWN_ERRAND = re.compile(
+    r"(?:(?:好的?|好滴|好嘞|行|嗯+|哦+|噢|ok|那)[\s,，]*)*我(?:先|这就|马上|现在|赶紧|立刻|就|回头|明天)*去"
+    r"(?![^，,。]*(?:没|不|失败|一直|显示|提示|异常|但|交|转|付|汇|给|打钱|充))"
     r"[^\s,，。?？吗呢么怎咋啥哪什谁几多]{1,12}?(?:了|吧|一下|看看|问问)?"
 )
 
 
 def tries_it_themselves(text: str) -> bool:
     """「好的谢谢，我重新登录看看」「谢谢 我去试试」: the user goes to try the answer,
-    nothing else said (「我试试 但是卡绑不上怎么办」 says more)."""
-    return _only_this_besides_pleasantries(_OWN_TRY, text)
+    nothing else said (「我试试 但是卡绑不上怎么办」 says more). An errand of their own
+    (「好 我先去银行把卡挂了 谢谢」) counts when thanks or goodbye come with it."""
+    return _only_this_besides_pleasantries(_OWN_TRY, text) or (
+        pleasantry_of(text) in ("thank", "goodbye")
+        and _only_this_besides_pleasantries(_OWN_ERRAND, text)
+    )
 
 
 # 「好险 还没给」「那我不理他了」「已经拉黑了」: the user kept clear of someone.

@@ -189,8 +189,8 @@ def test_fraud_in_progress_is_urgent(text: str) -> None:
     ["要注意什么 有人自称客服让我下载向日葵", "客服说如果不转到安全账户就会冻结 我该转吗",
      "有个客服找我要助记词 说帮我升级钱包 给不给",
      "有个客服让我下载个屏幕共享的软件 说帮我办退款 能信吗",
-     # What the caller claims (「开过」) or demands (「现在要注销」) is nothing under way.
-     "有人打电话说我大学时候开过校园贷 现在要注销 叫我把钱包里的钱先转到他给的账户 这正常吗"],
+     # A loan the caller claims the user opened (「开过校园贷」) is nothing under way.
+     "有人打电话说我大学时候开过校园贷 要注销 叫我把钱包里的钱先转到他给的账户 这正常吗"],
 )  # fmt: skip
 def test_asked_to_and_asking_us_first_is_a_warning_not_yet_an_emergency(text: str) -> None:
     """Nothing under way, and the user asks before doing it: the warning, the entry on
@@ -2396,6 +2396,8 @@ def test_a_problem_told_in_full_is_told_apart(text: str, told: bool) -> None:
         ("谢谢 我这就去改密码", True),
         ("我去哪改密码 谢谢", False),
         ("我去充值了 但是没到账", False),
+        ("我去充值了但是一直没到账 谢谢", False),
+        ("好的谢谢 我去交保证金", False),  # money handed to someone is no errand
     ],
 )
 def test_the_user_going_to_try_it_is_told_apart(text: str, tries: bool) -> None:
@@ -2588,7 +2590,8 @@ def test_more_ways_of_calling_for_a_person_and_finding_a_fake_number() -> None:
 @pytest.mark.parametrize(
     ("text", "wants"),
     [("哎还是不行 还是给我接个人吧", True), ("嗯 转吧", True), ("那就转吧", True),
-     ("我要去机场接个人", False), ("转账怎么转", False), ("我转了", False)],
+     ("我要去机场接个人", False), ("我马上接个人 回来再弄", False), ("转账怎么转", False),
+     ("我转了", False), ("可以转", False), ("转一下", False)],
 )  # fmt: skip
 def test_a_person_taken_up_in_few_words(text: str, wants: bool) -> None:
     """「嗯 转吧」 to the person on offer, 「给我接个人」: a person; picking someone up
@@ -2598,7 +2601,8 @@ def test_a_person_taken_up_in_few_words(text: str, wants: bool) -> None:
 
 @pytest.mark.parametrize(
     ("text", "still"),
-    [("还是一点就退", True), ("还是闪退", True), ("还是退款吧", False), ("还是退出登录吧", False)],
+    [("还是一点就退", True), ("还是闪退", True), ("还是退款吧", False), ("还是退出登录吧", False),
+     ("还是一天就退回吗", False), ("还是黑屏模式怎么开", False)],
 )  # fmt: skip
 def test_the_app_still_falling_over_is_not_solved(text: str, still: bool) -> None:
     assert signals.read(text).not_solved is still
@@ -2636,3 +2640,9 @@ def test_the_request_for_a_ticket_is_set_aside_from_the_problem() -> None:
     told = signals.without_the_request("帮我提个工单 昨天充值了2000 银行扣了钱包里没有")
     assert "工单" not in told and "充值了2000" in told
     assert signals.without_the_request("充值三天了没到账") == "充值三天了没到账"
+
+
+def test_opened_as_told_is_still_done() -> None:
+    """「开过了」 said by the user is done; only a loan the caller claims is not."""
+    said = signals.read("客服让我开共享屏幕 我开过了 要紧吗")
+    assert said.urgent and said.approached
