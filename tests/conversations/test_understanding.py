@@ -2024,6 +2024,24 @@ def test_someone_working_on_the_user_gets_the_entry_on_scams(
     assert turn.context.topic == "fees" and turn.answer.replies[0].text == SCAM_WARNING
 
 
+def test_staff_claimed_in_other_words_and_money_for_a_limit_are_scams(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「群主说他是官方客服 能帮我解冻提现 但要先交300手续费」 is 自称 in other words, and
+    「交200块就能帮我提额」 a fee for help, though no 费 is named: both warned, the entry on
+    scams answered. Someone who only does that job, or the user paying, is no scam."""
+    for pitch in (
+        "我加了个QQ群 群主说他是OKPay官方客服 能帮我解冻提现 但要先交300手续费 这靠谱吗",
+        "有人说交200块就能帮我提额 是真的吗",
+    ):
+        assert signals.read(pitch).scam, pitch
+        turn = respond(knowledge_base, pitch, Context())
+        assert "scam" in turn.signals and turn.answer.replies[0].text == SCAM_WARNING
+        assert turn.context.topic == "fraud_scam", pitch
+    for innocent in ("我朋友说他是做客服的", "我交了钱就能提额吗", "他说他是你们的老用户了"):
+        assert not signals.read(innocent).scam, innocent
+
+
 def test_a_correction_sets_the_topic_aside(knowledge_base: KnowledgeBase) -> None:
     """「不是看余额，是余额少了一笔钱」 after the balance answer asks about the money gone,
     not about checking the balance again."""
