@@ -1086,11 +1086,24 @@ def clauses(text: str) -> list[str]:
     return [part.strip() for part in _CLAUSE_BREAK.split(text) if len(part.strip()) >= 3]
 
 
-# 「回到刚才闪退那个」「说回之前绑卡的事」: back to a matter raised before, nothing more.
-_POINTS_BACK = re.compile(
-    r"(?:那|那个|再)?(?:还是说|说回|回到|回头说|接着说|继续说)(?:刚才|之前|前面|上面)?"
-    r"[^，,。\s]{0,8}?(?:的事|的问题|那个问题|那个|那事)?"
+# Going back to what was asked before, in so many words: 「还是说…的事」「回到刚才那个」.
+_GOING_BACK = r"(?:还是说|说回|回到|回头说|接着说|继续说)"
+_BEFORE = r"(?:刚才|之前|前面|上面)"
+_RETURNS = re.compile(
+    rf"{_GOING_BACK}{_BEFORE}?[^，,。\s]{{0,8}}(?:的事|那个问题)"
+    rf"|{_GOING_BACK}{_BEFORE}(?:那个|那件|说的|问的)?"
 )
+# A clause that says only that (「回到刚才闪退那个」「说回之前绑卡的事」), nothing more.
+_ONLY_RETURNS = re.compile(
+    rf"(?:那|那个|再)?{_GOING_BACK}{_BEFORE}?[^，,。\s]{{0,8}}?(?:的事|的问题|那个问题|那个|那事)?"
+)
+
+
+def returns_to_earlier(text: str) -> bool:
+    """Whether ``text`` goes back to a matter raised before (「回到刚才那个」)."""
+    return _RETURNS.search(text) is not None
+
+
 # 「刷新了」「重新登录了」: something the user did, told, not asked.
 _DID = re.compile(r"(?:了|过)[啊呀吧的]*$")
 
@@ -1099,7 +1112,7 @@ def tried_then_still(text: str) -> bool:
     """「刷新了 重新登录了 还是没有」: what the user tried, then that it still fails. The
     things tried may name a subject (登录), but the message asks nothing new of it."""
     # 「回到刚才闪退那个」 only says which matter the rest is about.
-    parts = [part for part in clauses(normalize(text)) if not _POINTS_BACK.fullmatch(part)]
+    parts = [part for part in clauses(normalize(text)) if not _ONLY_RETURNS.fullmatch(part)]
     if len(parts) < 2 or not _NOT_SOLVED.search(parts[-1]):
         return False
     return all(_DID.search(part) and not _ASKS.search(part) for part in parts[:-1])

@@ -488,7 +488,7 @@ def _not_solved(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
 def _back_on(context: Context, text: str) -> Context:
     """「回到刚才闪退那个 … 还是一点就退」 after a side question: what failed is the topic
     before the side question, not the answer just given."""
-    if context.earlier and _RETURNS.search(understanding.normalize(text)):
+    if context.earlier and understanding.returns_to_earlier(understanding.normalize(text)):
         return replace(context, topic=context.earlier, earlier=context.topic)
     return context
 
@@ -1239,13 +1239,6 @@ def _names_only_what_the_answer_does(topic: FAQ, question: str) -> bool:
     )
 
 
-# Going back to what was asked before, in so many words: 「还是说…的事」「回到刚才那个」.
-_RETURNS = re.compile(
-    r"(?:还是说|说回|回到|回头说|接着说|继续说)(?:刚才|之前|前面|上面)?[^，,。\s]{0,8}(?:的事|那个问题)"
-    r"|(?:还是说|说回|回到|接着说|继续说)(?:刚才|之前|前面|上面)(?:那个|那件|说的|问的)?"
-)
-
-
 def _back_to_earlier(
     kb: KnowledgeBase, question: str, context: Context, result: QueryResult
 ) -> QueryResult | None:
@@ -1257,7 +1250,7 @@ def _back_to_earlier(
     if (
         earlier is not None
         and topic is not None
-        and _RETURNS.search(question)
+        and understanding.returns_to_earlier(question)
         # The KB answering something else outright: a new question, not a way back.
         and not (result.decision is Decision.ANSWER and _top_id(result) not in {earlier.id, ""})
     ):
