@@ -828,7 +828,7 @@ _FILLER = re.compile(
     # Words that stand alone: 「好的，…」, but 「好用吗」 is a question.
     r"|^(?:哈喽|哈啰|嗨|客服|亲|谢谢(?:你|您)们?[啊呀啦哈了]?"
     r"|谢谢(?:你|您)?(?:们)?的?(?:提醒|解答|帮助|帮忙|回复|耐心)|谢谢|多谢|感谢(?:你|您)?们?|谢啦|谢了"
-    r"|好的|好吧|好嘞|好滴|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks|thx|3q|3ks|tks"
+    r"|好的|好吧|行吧|好嘞|好滴|好|行|嗯+|哦+|噢|ok|okay|yes|no|thanks|thx|3q|3ks|tks"
     r"|thank you|hi|hello|hey|是的|是|对|对的|对了|不是|不对|没有|不用了|算了|那个|还有|另外|顺便"
     # Greetings and acknowledgements: 「早上好」「明白了 谢啦」「算了 没事了」.
     r"|(?:早上|上午|中午|下午|晚上)好|早安|晚安|明白了?|知道了|懂了|了解了?|清楚了|收到了?"
@@ -1408,8 +1408,10 @@ def pleasantry_of(text: str) -> str | None:
 # 「算了 不注销了」「那我先不转了」: the user drops what they were about to do.
 _DROPPED = r"(?:注销|转账?|提现?|充值?|绑定?|解绑|付款?|买|弄|办|改|换|申请|退款?|等|问|查|试|提交)"
 _DROPS = re.compile(
-    r"(?:(?:算了|那|好吧|行|嗯|哦|噢)[\s,，]*)*(?:我)?(?:就|先|还是|暂时)*"
-    rf"(?:不(?:再)?{_DROPPED}了|(?:不想|不用)(?:再)?{_DROPPED}了?)[啊吧哈呀]*"
+    r"(?:(?:算了|那|好吧|行吧|行|嗯|哦|噢)[\s,，]*)*(?:我)?(?:就|先|还是|暂时)*"
+    rf"(?:不(?:再)?{_DROPPED}了|(?:不想|不用)(?:再)?{_DROPPED}了?"
+    # 「没有就算了」「不行的话那就算了」: told it can't be had, the user lets it go.
+    r"|(?:没有|没|不行|不能|不支持|办不了|做不到)(?:的话)?[\s,，]*(?:那)?(?:就|也)?算了)[啊吧哈呀]*"
 )
 
 
@@ -1418,6 +1420,36 @@ def _only_this_besides_pleasantries(pattern: re.Pattern[str], text: str) -> bool
     are gone."""
     rest = _GOODBYE.sub(" ", _THANKS.sub(" ", normalize(text)))
     return bool(pattern.fullmatch(rest.strip(" ，,。.!！~～、")))
+
+
+# 「下次别再出bug了」「希望你们早点修好」「以后注意点」: a wish or a reproach to leave on,
+# asking nothing.
+_PARTING_WORDS = re.compile(
+    r"(?:下次|以后|希望|拜托|麻烦)?(?:你们|你)?(?:可)?(?:千万)?"
+    r"(?:别再|不要再|别老|早点|尽快|赶紧|快点|注意点?|上点心|用点心|改进|改改|优化|加油|修好)"
+    r"[^?？吗么呢]{0,12}"
+)
+
+
+def leaves_with_words(text: str) -> bool:
+    """「行吧 谢谢 下次别再出bug了」: thanks or goodbye with a parting wish or reproach
+    and nothing to look up (「谢谢 下次提现能快点吗」 asks)."""
+    normal = normalize(text)
+    # (「以后别再乱扣我钱了」 names the wallet's business: a complaint to take up.)
+    if pleasantry_of(text) not in ("thank", "goodbye") or _ASKS.search(normal):
+        return False
+    rest = _strip_openers(text)
+    return not has_domain_term(rest) and _only_this_besides_pleasantries(_PARTING_WORDS, rest)
+
+
+def _strip_openers(text: str) -> str:
+    """The message without the acknowledgements in front of it (「行吧」「好的」)."""
+    rest = normalize(text)
+    while True:
+        stripped = _FILLER.sub("", rest, count=1).strip()
+        if stripped == rest:
+            return rest
+        rest = stripped
 
 
 def drops_the_matter(text: str) -> bool:

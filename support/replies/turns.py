@@ -573,6 +573,7 @@ def _is_small_talk(said: Signals, intent: str | None) -> bool:
         or understanding.tries_it_themselves(said.text)
         or understanding.says_it_worked(said.text)
         or understanding.kept_clear(said.text)
+        or understanding.leaves_with_words(said.text)
     ):
         # Nothing left once the greetings and thanks are gone, or only 「不注销了」
         # 「我重新登录看看」「她收到了」.
@@ -1142,7 +1143,7 @@ def _leaned_on(
             result.decision is not Decision.ANSWER
             or _beside_the_point(topic, question, result)
             or _narrows(question)
-            or _speaks_to(topic, question)
+            or (_speaks_to(topic, question) and not _a_sibling_says_it_all(topic, question, result))
         )
         and _elliptical(question)
         and (_leans_on(topic, question, result) or (answered and _tells_more(question, result)))
@@ -1318,6 +1319,20 @@ def _speaks_to(topic: FAQ, question: str) -> bool:
         _asks_an_aspect(question)
         and not understanding.names_a_subject(question)
         and relevant_part(topic.answer, question) is not None
+    )
+
+
+def _a_sibling_says_it_all(topic: FAQ, question: str, result: QueryResult) -> bool:
+    """「充完一般多久能到」 after how to top up: the KB alone answers it with the entry
+    beside the topic (top-ups arriving late), which treats what the topic's answer only
+    mentions in passing (「核对…预计到账时间」); unless the user marks it a follow-up."""
+    top = result.top
+    return (
+        result.decision is Decision.ANSWER
+        and top is not None
+        and top.id != topic.id
+        and top.faq.category == topic.category
+        and not _says_it_goes_on(question)
     )
 
 

@@ -928,6 +928,26 @@ def test_a_limit_asked_after_a_topic_without_one_is_quoted_from_the_limits(
 
 
 @pytest.mark.parametrize(
+    ("question", "follow_up", "sibling"),
+    [("怎么充值", "充完一般多久能到", "topup_delay"),
+     ("怎么充值", "充进去多久能到账", "topup_delay")],
+)  # fmt: skip
+def test_a_follow_up_the_entry_beside_the_topic_answers_is_not_quoted_from_the_topic(
+    knowledge_base: KnowledgeBase, question: str, follow_up: str, sibling: str
+) -> None:
+    """「充完一般多久能到」 after how to top up: the top-up answer mentions the expected
+    time in passing, the entry on late top-ups beside it is about that; no quoting."""
+    first = respond(knowledge_base, question, Context())
+    assert first.context.topic not in {None, sibling}
+    alone = knowledge_base.query(follow_up)
+    assert alone.decision is Decision.ANSWER and alone.top is not None
+    assert alone.top.id == sibling
+    turn = respond(knowledge_base, follow_up, first.context)
+    assert turn.context.topic == sibling
+    assert not turn.answer.replies[0].text.startswith("关于这一点")
+
+
+@pytest.mark.parametrize(
     ("text", "corrects"),
     [("我说错了 是提现不是充值", True), ("哦不是 是换绑银行卡", True),
      ("是换号码 不是换手机", True), ("是我操作的 不是别人", False), ("不是我操作的", False),
@@ -2282,9 +2302,12 @@ def test_the_request_to_file_is_not_part_of_the_question(text: str, question: st
         ("不弄了", True),
         ("算了算了 我不想注销了", True),
         ("那就先不提现了吧", True),
+        ("哦 没有就算了 拜拜", True),  # told there is none, the user lets it go
+        ("不支持的话那就算了 谢谢", True),
         ("还是不行了", False),  # it does not work: no matter dropped
         ("不注销了 那会员怎么退", False),  # says more
         ("不转了吗？", False),
+        ("没有就算了 那怎么提现", False),
     ],
 )
 def test_a_matter_dropped_is_small_talk_not_a_question(
@@ -2296,6 +2319,25 @@ def test_a_matter_dropped_is_small_talk_not_a_question(
     assert signals.drops_the_matter(text) is dropped
     if dropped:
         assert respond(kb, text, Context(topic="close_account", answered=True)).small_talk
+
+
+@pytest.mark.parametrize(
+    ("text", "parting"),
+    [("行吧 谢谢 下次别再出bug了", True), ("好吧 希望你们早点修好 谢谢", True),
+     ("谢谢 以后注意点 拜拜", True),
+     ("谢谢 下次提现能快点吗", False),  # asks
+     ("拜拜 以后别再乱扣我钱了", False),  # a charge to take up
+     ("下次别再出bug了", False)],  # no leave taken: a complaint
+)  # fmt: skip
+def test_thanks_with_a_parting_wish_is_small_talk(
+    knowledge_base: KnowledgeBase, text: str, parting: bool
+) -> None:
+    """「行吧 谢谢 下次别再出bug了」 leaves with a reproach: nothing to look up, and no
+    「回答不了」 to a user who is done (the Latin 「bug」 tells no fact of the case)."""
+    assert signals.leaves_with_words(text) is parting
+    if parting:
+        after = respond(knowledge_base, "充值没到账", Context())
+        assert respond(knowledge_base, text, after.context).small_talk
 
 
 @pytest.mark.parametrize(
