@@ -636,8 +636,14 @@ def _meanwhile(kb: KnowledgeBase, said: Signals, context: Context) -> tuple[Repl
     top = result.top
     if result.decision is not Decision.ANSWER or top is None:
         return ()
-    answered = answer_faq(top.faq, ask_if_helped=False).replies
-    return (Reply(WHILE_A_PERSON_COMES), *(reply for reply in answered if reply.kb))
+    return (Reply(WHILE_A_PERSON_COMES), *_to_read_meanwhile(top.faq))
+
+
+def _to_read_meanwhile(faq: FAQ) -> tuple[Reply, ...]:
+    """The entry's answer beside a handoff: without 「转人工客服」「提交工单」 buttons, since
+    the person is already on the way."""
+    answered = answer_faq(faq, ask_if_helped=False).replies
+    return tuple(replace(reply, buttons=()) for reply in answered if reply.kb)
 
 
 SAFETY_REPLY = Reply(SAFETY_STEPS)
@@ -658,8 +664,7 @@ def _urgent(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
     top = result.top
     replies: tuple[Reply, ...] = (SAFETY_REPLY,)
     if result.decision is Decision.ANSWER and top is not None and _on_safety(top.faq):
-        answered = answer_faq(top.faq, ask_if_helped=False).replies
-        replies = (*(reply for reply in answered if reply.kb), Reply(SAFETY_BRIEF))
+        replies = (*_to_read_meanwhile(top.faq), Reply(SAFETY_BRIEF))
     return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=replies)
 
 

@@ -247,6 +247,8 @@ def test_a_person_asked_for_with_a_problem_gets_the_answer_while_one_comes(
     assert entry is not None
     texts = [reply.text for reply in turn.answer.replies]
     assert texts == [WHILE_A_PERSON_COMES, entry.answer]
+    # The person is on the way: no 「转人工客服」「提交工单」 under the answer to read.
+    assert all(not reply.buttons for reply in turn.answer.replies)
 
 
 @pytest.mark.parametrize(
