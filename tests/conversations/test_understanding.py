@@ -843,6 +843,7 @@ def test_what_now_names_steps_only_where_the_answer_has_them() -> None:
         ("转错人了", "对方不还", "不肯退"),
         ("支持港币吗", "能互相换吗", "兑换"),
         ("限额多少", "能提高吗", "提高额度"),
+        ("怎么注销", "里面还剩几十块钱 怎么先弄出来", "余额全部提现"),
     ],
 )
 def test_a_follow_up_on_an_aspect_quotes_the_sentence_on_it(
