@@ -408,6 +408,8 @@ def person_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
         said.frustrated
         and bool(tracker.get_slot("frustrated"))
         and not signals.is_real_question(said)
+        # 「我要投诉，给我提个工单」 asks for the form by name: it is not left.
+        and not said.opens_ticket
     )
     if not (said.wants_person or angry_again):
         return None

@@ -943,8 +943,14 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", canonicalize(_without_pictographs(_HIDDEN.sub("", text)))).strip()
 
 
+# The mnemonic as users describe it: 「那12个英文单词」「让我把那几个单词发给他」.
+_MNEMONIC_DESCRIBED = re.compile(
+    r"(?:(?:\d{1,2}|十二|二十四|几)个|那些|这些|那串|这串)(?:英文)?单词"
+)
+
+
 def read(text: str) -> Signals:
-    normal = normalize(text)
+    normal = _MNEMONIC_DESCRIBED.sub("助记词", normalize(text))
     # Offered to us, a secret is no scam of anyone's nor lost yet: the reply says keep it.
     offers_secret = offers_a_secret(normal)
     if offers_secret:

@@ -117,8 +117,12 @@ WEAKEST_DESCRIBED_SHARE = 0.9
 # Aspects that are subjects of their own entries (limits, fees, rates): asked after a
 # topic that says nothing of them, the entry on them may.
 # 「最多能汇多少」 asks for a limit too; 「最多要等多少天」 asks for a time, which any entry has.
+_CURRENCY_NAME = (
+    r"(?:美|欧|日|韩|港|澳|加|台|新加坡|新西兰)(?:元|币)|新币|马币|美金|人民币|英镑|泰铢|越南盾"
+    r"|卢布|卢比|林吉特|比索|法郎|瑞郎|里拉|兰特|外币|币种|货币|currenc"
+)
 _OWN_SUBJECT_ASPECT = re.compile(
-    r"限额|上限|额度|最多.{0,4}多少(?![天小分秒久])|手续费|费用|收费|扣费|汇率"
+    r"限额|上限|额度|最多.{0,4}多少(?![天小分秒久])|手续费|费用|收费|扣费|汇率|" + _CURRENCY_NAME
 )
 # A category with at most this many entries tells which of a list a follow-up means.
 MAX_SIBLINGS = 4
@@ -199,6 +203,8 @@ _ASPECTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
             ("不肯", "不还", "不退", "联系不上", "不配合", "拒绝"),
         ),
         (r"兑换|换成|互换|互相换|换汇|换钱", ("兑换", "汇率")),
+        # A currency by name: 「那能存新加坡元吗」「泰铢呢」; an amount (「100元」) is none.
+        (_CURRENCY_NAME, ("币种", "货币", "外币")),
         # Where to find it: the sentence with the App's menus 「设置」→「安全中心」.
         (r"在哪|哪里|哪儿|入口|找不到", ("→", "「", "入口")),
         # What to bring: the sentence naming documents.
@@ -352,6 +358,8 @@ def _respond(
     if (
         said.frustrated
         and context.frustrated
+        # 「我要投诉，给我提个工单」 asks for the form, not for a person.
+        and not said.opens_ticket
         and (not understanding.is_real_question(said) or understanding.only_accuses(said))
     ):
         # Angry again with nothing new to look up (「回话啊」, then 「我要投诉你们」): the
@@ -671,6 +679,18 @@ def _urgent(kb: KnowledgeBase, said: Signals, context: Context) -> Turn:
     return _handoff(context, said, HandoffReason.URGENT, urgent=True, replies=replies)
 
 
+def _only_anger(said: Signals, context: Context) -> Turn:
+    """Anger and nothing to look up (「你们客服形同虚设」): a person is the answer, unless
+    the message asks for the form (「我要投诉，给我提个工单」): sorry, and the form asks."""
+    kept = replace(context, offered=(), frustrated=True, answered=False)
+    if said.opens_ticket:
+        sorry = Answer(Decision.FALLBACK, (Reply(APOLOGY),))
+        marks = (HandoffReason.FRUSTRATION.value, "ticket")
+        return Turn(sorry, kept, signals=marks, opens_ticket=True)
+    answer = _soothed(_no_answer(context))
+    return Turn(answer, kept, signals=(HandoffReason.FRUSTRATION.value,))
+
+
 def _answer(
     kb: KnowledgeBase,
     said: Signals,
@@ -680,10 +700,7 @@ def _answer(
     off_topic: bool = False,
 ) -> Turn:
     if said.frustrated and not said.question:
-        # Only anger (「你们客服形同虚设」): nothing to look up, a person is the answer.
-        answer = _soothed(_no_answer(context))
-        kept = replace(context, offered=(), frustrated=True, answered=False)
-        return Turn(answer, kept, signals=(HandoffReason.FRUSTRATION.value,))
+        return _only_anger(said, context)
     question = said.question or said.text
     # 「不是看余额，是余额少了一笔钱」 sets the topic aside: read without it.
     # 「另外日元能放钱包里吗」 after cross-border transfers: a new question, read on its own.
@@ -1659,11 +1676,27 @@ def _part_for(
     if part is None and _OWN_SUBJECT_ASPECT.search(question):
         # An aspect of the topic that another entry speaks to: 「那有没有上限」 after the
         # top-up methods is answered by the limits, not with 「nothing more」.
-        own = kb.query(question).top
-        found = relevant_part(own.faq.answer, question) if own and own.id != faq.id else None
-        if own is not None and found is not None:
-            return own, found
+        for own in _entries_besides(kb, question, faq):
+            found = relevant_part(own.faq.answer, question)
+            if found is not None:
+                return own, found
     return top, part
+
+
+def _entries_besides(kb: KnowledgeBase, question: str, topic: FAQ) -> list[Candidate]:
+    """The entries that may speak to an aspect the topic says nothing of, best first: those
+    the KB alone finds for ``question``, then the best entry whose own question names the
+    aspect, wherever the KB ranks it (「那能存新加坡元吗」 after the regions answer: the
+    place's name draws the regions, and the currencies entry is the one on currencies)."""
+    found = [c for c in kb.query(question).candidates[:CLARIFY_OPTIONS] if c.id != topic.id]
+    cues = {cue for pattern, words in _ASPECTS if pattern.search(question) for cue in words}
+    named = kb.best_among(
+        question,
+        lambda faq: faq.id != topic.id and any(cue in faq.question for cue in cues),
+    )
+    if named is not None and all(c.id != named.id for c in found):
+        found.append(named)
+    return found
 
 
 def _next_step(

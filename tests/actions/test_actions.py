@@ -1250,10 +1250,15 @@ async def test_a_person_asked_for_when_the_form_starts_past_the_category_gets_on
     assert ConversationPaused() not in events and "联系方式" in dispatcher.messages[0]["text"]
 
 
-async def test_a_complaint_with_a_question_still_gets_the_form(make_tracker: MakeTracker) -> None:
-    tracker = make_tracker(
-        "气死了，我要投诉，提现为什么三天还没到账", intent="open_ticket", slots={"frustrated": True}
-    )
+@pytest.mark.parametrize(
+    "text", ["气死了，我要投诉，提现为什么三天还没到账", "我要投诉，给我提个工单"]
+)
+async def test_a_complaint_with_a_question_or_asking_for_the_form_still_gets_it(
+    make_tracker: MakeTracker, text: str
+) -> None:
+    """Angry again, but with something to file, or asking for the form by name: the form,
+    with a person on offer beside it."""
+    tracker = make_tracker(text, intent="open_ticket", slots={"frustrated": True})
     dispatcher, events = await run(ActionAskCategory(), tracker)
     assert ConversationPaused() not in events
     assert dispatcher.messages[-1]["buttons"][-1]["payload"] == "/request_human"

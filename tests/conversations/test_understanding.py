@@ -201,6 +201,18 @@ def test_asked_to_and_asking_us_first_is_a_warning_not_yet_an_emergency(text: st
 
 @pytest.mark.parametrize(
     "text",
+    ["有个群里的管理员说能帮我把币找回来 让我把那几个单词发给他",
+     "客服让我把那12个英文单词念给他听", "我把那些单词发给了一个自称官方的人"],
+)  # fmt: skip
+def test_the_mnemonic_described_not_named_is_still_a_secret(text: str) -> None:
+    """Users rarely say 助记词: 「那几个单词」「12个英文单词」 asked for or given away is
+    the same risk as the word itself."""
+    said = signals.read(text)
+    assert said.scam and (said.urgent or said.approached)
+
+
+@pytest.mark.parametrize(
+    "text",
     ["怎么防止别人冒充客服让我转账", "如果有人自称客服让我把钱转到安全账户 我该转吗",
      "假如有人让我共享屏幕 要不要共享", "以后要是有客服找我要验证码 给不给"],
 )  # fmt: skip
@@ -857,6 +869,20 @@ def test_a_follow_up_on_an_aspect_quotes_the_sentence_on_it(
     assert quoted in text and not text.rstrip().endswith("；")
 
 
+@pytest.mark.parametrize("follow_up", ["那能存新加坡元吗", "泰铢呢", "那可以放英镑吗"])
+def test_a_currency_named_after_the_regions_answer_quotes_the_currencies(
+    knowledge_base: KnowledgeBase, follow_up: str
+) -> None:
+    """The regions answer says nothing of currencies, and a currency named after it draws
+    the place's entry as much as the currencies': the sentence on currencies is quoted,
+    not 「nothing more on 新加坡元」."""
+    first = respond(knowledge_base, "搬到新加坡了还能用吗", Context())
+    assert first.context.topic == "supported_regions"
+    turn = respond(knowledge_base, follow_up, first.context)
+    assert turn.context.topic == "supported_currencies"
+    assert "币种" in turn.answer.replies[0].text
+
+
 @pytest.mark.parametrize(
     ("question", "kind", "topic"),
     [("限额", "转账的", "limits"), ("手续费怎么收", "跨境汇款的", "fees")],
@@ -1168,6 +1194,20 @@ def test_anger_again_with_nothing_to_look_up_hands_off(knowledge_base: Knowledge
     # Angry again but asking something new: answered (with the apology), not handed off.
     asked = respond(knowledge_base, "垃圾app 提现要手续费吗", impatient.context)
     assert asked.handoff is None and asked.context.topic is not None
+
+
+@pytest.mark.parametrize("request_", ["我要投诉，给我提个工单", "太气人了 帮我登记一下"])
+def test_angry_again_asking_for_a_ticket_gets_the_form_not_a_person(
+    knowledge_base: KnowledgeBase, request_: str
+) -> None:
+    """Angry twice, but the second message asks for the form in so many words: the apology,
+    and the form asks next; a person is what the user did not ask for."""
+    angry = Context(topic="withdraw_failed", answered=True, frustrated=True)
+    turn = respond(knowledge_base, request_, angry)
+    assert turn.handoff is None and turn.opens_ticket and "ticket" in turn.signals
+    assert [reply.text for reply in turn.answer.replies] == [APOLOGY]
+    # Without the request, the same anger gets a person.
+    assert respond(knowledge_base, "我要投诉你们", angry).handoff is not None
 
 
 def test_only_a_kind_of_the_topic_narrows_it(knowledge_base: KnowledgeBase) -> None:

@@ -39,6 +39,10 @@ def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) ->
         ("冲值一直没到帐", "充值一直没到账"),
         ("Top up 失败", "充值 失败"),
         ("cz了没到", "充值了没到"),
+        # 冲 typed for 充, but not in a bank's reversal (冲正).
+        ("冲了2000没到账", "充了2000没到账"),
+        ("钱冲不进去", "钱充不进去"),
+        ("冲正是什么意思", "冲正是什么意思"),
         ("体现到银行卡", "提现到银行卡"),
         ("怎么开 2FA", "怎么开 两步验证"),
         ("KYC 怎么弄", "实名认证 怎么弄"),
