@@ -1206,6 +1206,15 @@ def _leaned_on(
                 and result.decision is not Decision.ANSWER
                 and _names_only_what_the_answer_does(topic, question)
             )
+            # 「那有没有上限」 after the top-up methods: an aspect with an entry of its own,
+            # asked of the topic in so many words (「那…」「…呢」; 「汇率怎么算」 is a
+            # question of its own); the reply finds the sentence on it (_part_for).
+            or (
+                top.id == topic.id
+                and result.decision is not Decision.ANSWER
+                and _says_it_goes_on(question)
+                and _OWN_SUBJECT_ASPECT.search(question) is not None
+            )
         )
     ):
         return with_topic
