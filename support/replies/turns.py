@@ -1488,10 +1488,7 @@ def _length(question: str) -> int:
 
 def relevant_part(answer: str, question: str) -> str | None:
     """The sentences of ``answer`` that speak to what ``question`` asks, if any do."""
-    aspect: set[str] = set()
-    for pattern, words in _ASPECTS:
-        if pattern.search(question):
-            aspect.update(words)
+    aspect = _aspect_cues(question)
     cues = aspect | _wallet_words(question)
     sentences = _sentences(answer)
     # A question on an aspect is answered by a sentence on it: 「到账要多久」 is not
@@ -1521,6 +1518,11 @@ def relevant_part(answer: str, question: str) -> str | None:
 # Sentences quoted when only their meaning ties them to the follow-up: the encoder picks
 # the right one among its best two far more often than as its best alone.
 CLOSEST_SENTENCES = 2
+
+
+def _aspect_cues(question: str) -> set[str]:
+    """The words of an answer that speak to the aspects ``question`` asks about."""
+    return {cue for pattern, words in _ASPECTS if pattern.search(question) for cue in words}
 
 
 def _asks_an_aspect(question: str) -> bool:
@@ -1698,7 +1700,7 @@ def _entries_besides(kb: KnowledgeBase, question: str, topic: FAQ) -> list[Candi
     aspect, wherever the KB ranks it (「那能存新加坡元吗」 after the regions answer: the
     place's name draws the regions, and the currencies entry is the one on currencies)."""
     found = [c for c in kb.query(question).candidates[:CLARIFY_OPTIONS] if c.id != topic.id]
-    cues = {cue for pattern, words in _ASPECTS if pattern.search(question) for cue in words}
+    cues = _aspect_cues(question)
     named = kb.best_among(
         question,
         lambda faq: faq.id != topic.id and any(cue in faq.question for cue in cues),
