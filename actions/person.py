@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import carry_out, understood
@@ -43,6 +43,10 @@ class ActionHandoff(Action):
                 dispatcher.utter_message(response="utter_nothing_to_cancel")
                 return []
             return await carry_out(dispatcher, tracker, turn)
+        if said is not None and said.opens_ticket and not said.wants_person and not said.urgent:
+            # 「不想跟机器人聊了 能不能留个工单 让你们的人回我电话」: the NLU heard a person;
+            # the user named the ticket as the way to reach one.
+            return [FollowupAction("ticket_form")]
         if said is not None:
             # Decided as the gateway decides a typed person request: the safety steps
             # first when money is at stake, the answer to a problem told with it.

@@ -102,6 +102,7 @@ _PERSON = re.compile(
     r"|customer (?:service|support)))"
 )
 # 「要人工后面处理的那种工单」「人工跟进的工单」: the person handles the ticket.
+_PERSON_NOUN_NAMED = re.compile(rf"{_PERSON_NOUN}|真人|活人|转接|接个人|找个人|人呢")
 _PERSON_FOR_A_TICKET = re.compile(
     rf"{_PERSON_NOUN}(?:后面|之后|来)?(?:处理|跟进|审核|核实|查看)的?(?:那种|那个)?工单"
 )
@@ -892,6 +893,13 @@ _LAST = re.compile(
 _TOP = re.compile(r"^(?:选|要)?(?:最上面|最前面|最顶上)(?:那个|的|一个|那条|这个)?(?:吧)?$")
 _MIDDLE = re.compile(r"^(?:选|要)?(?:中间|当中)(?:那个|的|一个|那条|这个)(?:吧)?$")
 _DENIES = re.compile(r"不是|不要|不对|别")
+# 「不是登录那个 我说的是付钱时候要输的那串数字」「不是第一个，是第二个」: one option turned
+# down, another named in the same breath.
+_CORRECTION = re.compile(
+    r"^(?:不是|不要)(?P<denied>[^，,。.!！?？ 也不]{0,12}?)(?:那个|那种|那项|的)?[，,。.!！ ]*"
+    r"(?:我(?:说|问|要|找|指|想问)的?是|我是(?:说|问|想问|要问|指)?|我要|我想问|而是|是)"
+    r"(?P<meant>.{2,30})$"
+)
 # What people add to an option's words: 「登录的那个」「选支付密码」.
 _CHOICE_WORDS = re.compile(r"^(?:我)?(?:选|选择|要|是)?|(?:的)?(?:那个|这个|那项|那条|吧|啊|呀)$")
 
@@ -968,8 +976,11 @@ def read(text: str) -> Signals:
 
 def _read(normal: str) -> Signals:
     # 「要人工后面处理的那种工单」: the person is who will handle the ticket asked for.
-    for_the_ticket = bool(_OPENS_TICKET.search(normal)) and bool(
-        _PERSON_FOR_A_TICKET.search(normal)
+    # 「不想跟机器人聊了 能不能留个工单 让你们的人回我电话」: the ticket is how they ask for
+    # someone, unless they name a person to talk to now (「转人工 或者留个工单」).
+    opens_ticket = bool(_OPENS_TICKET.search(normal))
+    for_the_ticket = opens_ticket and (
+        bool(_PERSON_FOR_A_TICKET.search(normal)) or not _PERSON_NOUN_NAMED.search(normal)
     )
     wants_person = (
         bool(_PERSON.search(normal))
@@ -1466,8 +1477,10 @@ def drops_the_matter(text: str) -> bool:
 
 # 「我重新登录看看」「我去试试」「那我晚点再试试吧」: the user will try it themselves.
 _OWN_TRY = re.compile(
-    r"(?:(?:好的?|好滴|好嘞|好哒|行|嗯+|哦+|噢|ok|那)[\s,，]*)*我(?:先|再|去|就|晚点|晚些|等会儿?|明天|回头|自己|重新)*"
-    r"[^\s,，。?？吗呢么]{0,6}?(?:看看|试试|试一下|看一下|等等|等一等|等一下)"
+    r"(?:(?:好的?|好滴|好嘞|好哒|好吧|行吧?|嗯+|哦+|噢|ok|那)[\s,，]*)*我(?:先|再|去|就|晚点|晚些|等会儿?|明天|回头|自己|重新)*"
+    # 「行吧我再等两天」: a wait of their own.
+    r"[^\s,，。?？吗呢么]{0,6}?(?:看看|试试|试一下|看一下|等等|等一等|等一下"
+    r"|等(?:[一两二三几1-9]|一两|两三)(?:天|会儿?|下|个?小时))"
     # 「我去交易记录里看看原因」: what they will look at.
     r"(?:原因|情况|怎么回事|咋回事|明细|记录)?(?:吧|啊|哈|呀)?"
 )
@@ -1625,6 +1638,15 @@ def rejects_options(text: str) -> bool:
 
 def _pick_words(text: str) -> str:
     return _AROUND_PICK.sub("", normalize(text)).strip(" 。.!！~～")
+
+
+def correction(text: str) -> tuple[str, str] | None:
+    """The option turned down and the one meant, when ``text`` corrects a pick from a
+    list in one breath (「不是登录那个 我说的是付钱时候要输的那串数字」); else None."""
+    found = _CORRECTION.match(_pick_words(text))
+    if found is None or denies(found.group("meant")):
+        return None
+    return found.group("denied"), found.group("meant").strip(" ，,。")
 
 
 def denies(words: str) -> bool:

@@ -155,6 +155,10 @@ _ELLIPTICAL_START = (
     "上面",
     "刚才说的",
     "你刚才说的",
+    # 「是不是因为五一放假的原因啊」: a guess at the cause of the case just answered.
+    "是不是因为",
+    "会不会是因为",
+    "难道是因为",
     "then",
     "and ",
     "what about",
@@ -332,14 +336,11 @@ def _respond(
         return _none_of_these(context)
     # Fraud came up before, and now the user says the money or the code is gone.
     in_danger = said.urgent or (context.urgent and said.complied)
-    picked = (
-        None
-        if in_danger
-        else _picked(kb, text, context, said) or _picked_before(kb, text, context, said)
-    )
-    if picked is not None:
-        answer = answer_faq(picked, ask_if_helped=ask_if_helped)
-        return Turn(answer, _after(context, answer, picked.id), signals=("choice",))
+    chosen = None if in_danger else _chosen(kb, text, context, said)
+    if chosen is not None:
+        faq, how = chosen
+        answer = answer_faq(faq, ask_if_helped=ask_if_helped)
+        return Turn(answer, _after(context, answer, faq.id), signals=(how,))
     if not in_danger and (
         understanding.numbered_choice(text, MAX_OPTION_NUMBER) is not None
         or understanding.is_bare_number(text)
@@ -510,6 +511,18 @@ def _sure_of_another(kb: KnowledgeBase, question: str, context: Context) -> bool
     return result.decision is Decision.ANSWER and _top_id(result) != context.topic
 
 
+def _chosen(
+    kb: KnowledgeBase, text: str, context: Context, said: Signals
+) -> tuple[FAQ, str] | None:
+    """An option picked from a list (「2」「付钱时输的那个」), or the entry meant instead
+    of the answer just given, with the signal that says which."""
+    picked = _picked(kb, text, context, said) or _picked_before(kb, text, context, said)
+    if picked is not None:
+        return picked, "choice"
+    meant = _meant_instead(kb, said, context)
+    return (meant, "corrected") if meant is not None else None
+
+
 def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FAQ | None:
     if not context.offered or said.wants_person or said.urgent:
         return None
@@ -519,7 +532,43 @@ def _picked(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FA
     index = understanding.choice(text, [faq.question for faq in offered])
     if index is not None:
         return offered[index]
-    return _described(kb, said, offered)
+    return _corrected(kb, said, offered) or _described(kb, said, offered)
+
+
+def _corrected(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ | None:
+    """「不是登录那个 我说的是付钱时候要输的那串数字」: the option the words after the denial
+    name or describe, among the options the denial leaves."""
+    parts = understanding.correction(said.text)
+    if parts is None or said.frustrated:
+        return None
+    denied, meant = parts
+    questions = [faq.question for faq in offered]
+    ruled_out = understanding.choice(denied, questions)
+    # Positions count in the list as shown: 「不是第一个，是第二个」.
+    index = understanding.choice(meant, questions)
+    if index is not None:
+        return offered[index] if index != ruled_out else None
+    # The user names what they meant: an entry the KB is sure of besides the options is
+    # that, not an option that happens to be near it (「不是这个 是充值失败」).
+    left = [faq for i, faq in enumerate(offered) if i != ruled_out]
+    return _describes(kb, meant, left, min_share=1.0)
+
+
+def _meant_instead(kb: KnowledgeBase, said: Signals, context: Context) -> FAQ | None:
+    """「不是这个 我说的是付款时候输的那个六位的」 right after an answer: the entry the words
+    after the denial point to, when the KB ranks it first for them with an answer's score
+    and lead (a description is often too short for the head, which may hold it back),
+    and it is not the entry just answered."""
+    if not context.answered or context.offered or context.topic is None:
+        return None
+    parts = understanding.correction(said.text)
+    if parts is None or said.frustrated or said.wants_person:
+        return None
+    result = kb.query(parts[1])
+    top = result.top
+    if top is None or top.id == context.topic or result.outside > SURELY_UNCOVERED:
+        return None
+    return top.faq if result.decision is Decision.ANSWER or result.held_back else None
 
 
 def _picked_before(kb: KnowledgeBase, text: str, context: Context, said: Signals) -> FAQ | None:
@@ -547,6 +596,15 @@ def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ 
         or said.asks
     ):
         return None
+    return _describes(kb, words, offered)
+
+
+def _describes(
+    kb: KnowledgeBase, words: str, offered: Sequence[FAQ], min_share: float = MIN_DESCRIBED_SHARE
+) -> FAQ | None:
+    """The one option among the KB's best three for ``words``, unless the KB would
+    rather answer something else outright (the option scores under ``min_share`` of it)
+    or can place the words nowhere."""
     ids = {faq.id for faq in offered}
     result = kb.query(words)
     named = [c for c in result.candidates[:3] if c.id in ids]
@@ -556,7 +614,7 @@ def _described(kb: KnowledgeBase, said: Signals, offered: Sequence[FAQ]) -> FAQ 
     # What the KB would answer outright, far ahead of the option: a new question
     # (「转错人了能撤回的」), not a description of it (「转给朋友的」).
     outright = result.decision is Decision.ANSWER and top is not None and top.id not in ids
-    if outright and top is not None and named[0].score < top.score * MIN_DESCRIBED_SHARE:
+    if outright and top is not None and named[0].score < top.score * min_share:
         return None
     # Words the KB can place nowhere (「今天早上的」) describe nothing.
     if result.decision is Decision.FALLBACK and named[0].score < _weak_score(kb):
@@ -998,7 +1056,13 @@ def _understood(
         # 「昨晚订酒店用钱包付款 一直转圈最后提示付款未成功」 the first clause alone is a
         # question about paying online.
         if troubled:
-            settling = [found for found in settling if any(found is t for t in troubled)]
+            told = [found for found in settling if any(found is t for t in troubled)]
+            # No trouble told settles it, but the story keeps coming back to a choice
+            # that a clause answers: 「…用的是他以前的手机号 现在那个号他已经停机了 我登陆要
+            # 验证码根本收不到 想把手机号换成我自己的 怎么弄啊」 is about changing the number.
+            settling = told or [
+                found for found in settling if _told_again(_top_id(found), looked_up)
+            ]
         if settling:
             # Among clauses that settle it differently, the message as a whole decides.
             result = min(settling, key=lambda found: offered.index(_top_id(found)))
@@ -1010,6 +1074,11 @@ def _understood(
         # 想借个五千块分十二期还 利息怎么算」): a clause's guesses (what the wallet does)
         # are no plausible choices then.
         narrowed = [found for found in asking if found.decision is Decision.CLARIFY and found.top]
+        # No question narrows it, but the trouble told in the wallet's words does
+        # (「…她今天在菜市场摊上扫码付钱一直显示交易失败 …啥原因啊」).
+        narrowed = narrowed or [
+            found for found in troubled if found.decision is Decision.CLARIFY and found.top
+        ]
         if narrowed:
             result = max(narrowed, key=lambda found: found.top.score if found.top else 0.0)
     main = result.top.id if result.decision is Decision.ANSWER and result.top else None
@@ -1040,6 +1109,26 @@ def _from_the_story(
     }
     whole = _top_id(result)
     backed = [found for found in answered if _top_id(found) in pointed]
+    elsewhere = [found for found in answered if _top_id(found) != whole]
+    if (
+        result.held_back
+        and result.outside <= SURELY_UNCOVERED
+        and not elsewhere
+        and not any(
+            understanding.asks(part)
+            and found.decision is not Decision.FALLBACK
+            and _top_id(found) != whole
+            for part, found in looked_up
+        )
+        and _told_again(whole, looked_up)
+    ):
+        # The message as a whole clears the answer's score and lead, and only the head's
+        # "none of these" holds it back: the details of a story (amounts, banks, family)
+        # look like nothing the head was taught. When the story keeps coming back to that
+        # entry and no clause asks or answers anything else plausibly (「…往钱包里充了
+        # 800块 …农行那边短信说扣款成功了 可是钱包里一直没有 …这咋整」), it is the question.
+        top = result.top
+        return replace(result, decision=Decision.ANSWER, candidates=[top] if top else [])
     if not backed and whole in pointed:
         # The message as a whole and its question agree on an entry that no clause
         # answers alone (「…孩子打电话说没收到 我这边看还写着处理中 想问问这钱到底去哪了」:
@@ -1153,7 +1242,14 @@ def _the_sibling_named(topic: FAQ, question: str, result: QueryResult) -> QueryR
         for term in _wallet_words(understanding.normalize(question))
         if _is_a_kind(term) and term in theirs and term not in ours
     ]
-    if not named:
+    # 「那网上买东西呢」 after paying in shops: words outside the wallet's vocabulary (网上)
+    # that the entry the KB answers outright has in its question and the topic has not.
+    told_apart = result.decision is Decision.ANSWER and bool(
+        (_content_bigrams(canonicalize(question)) & _content_bigrams(theirs))
+        - _content_bigrams(ours)
+        - _content_bigrams(canonicalize(topic.answer))
+    )
+    if not named and not told_apart:
         return None
     return replace(result, decision=Decision.ANSWER)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from rasa_sdk.events import ActiveLoop, ConversationPaused
+from rasa_sdk.events import ActiveLoop, ConversationPaused, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -1043,6 +1043,21 @@ async def test_a_person_turned_down_is_no_handoff_whatever_the_nlu_heard(
     tracker = make_tracker("不用机器人 给我转人工", intent="request_human")
     _, events = await run(ActionHandoff(), tracker)
     assert ConversationPaused() in events
+
+
+async def test_a_ticket_asked_for_as_the_way_to_someone_starts_the_form(
+    make_tracker: MakeTracker, services: Services
+) -> None:
+    """「不想跟机器人聊了 能不能留个工单 让你们的人回我电话」 may reach the handoff as
+    request_human: the form begins and nobody is queued."""
+    _, escalations = services
+    tracker = make_tracker(
+        "不想跟机器人聊了 能不能留个工单 让你们的人回我电话", intent="request_human"
+    )
+    _, events = await run(ActionHandoff(), tracker)
+    assert FollowupAction("ticket_form") in events
+    assert ConversationPaused() not in events
+    assert escalations.open_for_conversation("user-1") is None
 
 
 async def test_the_handoff_button_after_anger_says_why(

@@ -1534,11 +1534,14 @@ class ScriptedKB:
         script: dict[str, tuple[Decision, list[str]]],
         scores: dict[str, float] | None = None,
         outside: dict[str, float] | None = None,
+        held_back: frozenset[str] = frozenset(),
     ) -> None:
         self._kb = kb
         self._script = script
         self._scores = scores or {}
         self._outside = outside or {}
+        # Texts whose best entry the head's doubt kept from a direct answer.
+        self._held_back = held_back
 
     def get(self, faq_id: str) -> FAQ | None:
         return self._kb.get(faq_id)
@@ -1562,7 +1565,13 @@ class ScriptedKB:
             top = 0.15 if decision is Decision.FALLBACK else 0.5  # a fallback's best is weak
             top = self._scores.get(text, top)
             candidates.append(Candidate(faq, top - rank / 20, 0.5, 0.5))
-        return QueryResult(decision, candidates, 1.0, outside=self._outside.get(text, 0.0))
+        return QueryResult(
+            decision,
+            candidates,
+            1.0,
+            held_back=text in self._held_back,
+            outside=self._outside.get(text, 0.0),
+        )
 
 
 def test_a_clause_does_not_narrow_a_message_the_faq_surely_does_not_cover(
@@ -1634,6 +1643,73 @@ def test_a_story_whose_question_points_nowhere_keeps_to_what_it_is_about(
     assert turn.context.topic == "transaction_history"
 
 
+def test_a_story_held_back_by_the_head_is_answered_when_it_keeps_coming_back(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """The whole story clears the answer's score and lead and only the head's "none of
+    these" holds it back (amounts, banks and family look like nothing it was taught):
+    when two clauses lead to the same entry and nothing else is asked or answered, the
+    story is about it."""
+    paid, debited, missing, asked = (
+        "我用农行卡往钱包里充了800块",
+        "农行短信说扣款成功了",
+        "可是钱包里一直没有",
+        "孩子还等着交钱呢",
+    )
+    whole = "，".join((paid, debited, missing, asked))
+    script: dict[str, tuple[Decision, list[str]]] = {
+        whole: (Decision.FALLBACK, ["topup_delay", "withdraw_failed"]),
+        paid: (Decision.FALLBACK, ["topup_delay"]),
+        missing: (Decision.CLARIFY, ["topup_delay", "withdraw_how"]),
+        asked: (Decision.FALLBACK, ["transfer_pending"]),
+    }
+    message = "，".join((paid, debited, missing, asked))
+    kb = ScriptedKB(knowledge_base, script, outside={whole: 0.37}, held_back=frozenset({whole}))
+    turn = respond(cast(KnowledgeBase, kb), message, Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "topup_delay")
+    # Not held back (too weak to answer as a whole): no answer from the story alone.
+    weak = ScriptedKB(knowledge_base, script, outside={whole: 0.37})
+    assert respond(cast(KnowledgeBase, weak), message, Context()).answer.decision is not (
+        Decision.ANSWER
+    )
+    # The head sure that the FAQ does not cover it: no answer either.
+    sure = ScriptedKB(knowledge_base, script, outside={whole: 0.7}, held_back=frozenset({whole}))
+    assert respond(cast(KnowledgeBase, sure), message, Context()).answer.decision is not (
+        Decision.ANSWER
+    )
+    # A clause that asks and is offered something else: the story does not decide.
+    script[asked] = (Decision.CLARIFY, ["transfer_pending"])
+    kb = ScriptedKB(knowledge_base, script, outside={whole: 0.37}, held_back=frozenset({whole}))
+    assert respond(cast(KnowledgeBase, kb), message, Context()).context.topic != "topup_delay"
+
+
+def test_the_trouble_told_narrows_a_lost_story(knowledge_base: KnowledgeBase) -> None:
+    """「…她今天在菜市场摊上扫码付钱一直显示交易失败 …啥原因啊」: the question alone points
+    nowhere and the story as a whole is under the clarify line; the trouble, told in the
+    wallet's words, offers its choices instead of a fallback."""
+    scene, trouble, asked = (
+        "帮我妈弄的这个钱包",
+        "她今天在菜市场摊上扫码付钱一直显示交易失败",
+        "啥原因啊",
+    )
+    whole = "，".join((scene, trouble, asked))
+    script: dict[str, tuple[Decision, list[str]]] = {
+        whole: (Decision.FALLBACK, ["qr_payment", "payment_failed"]),
+        trouble: (Decision.CLARIFY, ["qr_payment", "payment_failed"]),
+        asked: (Decision.FALLBACK, ["payment_failed"]),
+    }
+    message = " ".join((scene, trouble, asked))
+    kb = ScriptedKB(knowledge_base, script, outside={whole: 0.23})
+    turn = respond(cast(KnowledgeBase, kb), message, Context())
+    assert turn.answer.decision is Decision.CLARIFY
+    assert turn.context.offered == ("qr_payment", "payment_failed")
+    # The head sure the FAQ does not cover the message: the honest fallback stays.
+    sure = ScriptedKB(knowledge_base, script, outside={whole: 0.8})
+    assert respond(cast(KnowledgeBase, sure), message, Context()).answer.decision is (
+        Decision.FALLBACK
+    )
+
+
 def test_a_long_story_is_read_up_to_its_question(knowledge_base: KnowledgeBase) -> None:
     """Nine clauses, the question last: the scene at the start is what is left unread, and
     the entry that the whole, the question and two clauses of the story agree on is
@@ -1681,6 +1757,36 @@ def test_a_clause_does_not_settle_it_away_from_the_topic(knowledge_base: Knowled
     # Without that topic, the clause settles it.
     turn = respond(cast(KnowledgeBase, kb), f"{scene} {problem}", Context())
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "two_factor")
+
+
+def test_a_story_that_keeps_coming_back_to_a_choice_settles_it(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """No trouble told settles the choices (收不到验证码 alone is about two-step
+    verification), but two clauses answer changing the number and the story keeps
+    coming back to it: that is the answer."""
+    clauses = [
+        "我老公帮我注册的账户",
+        "用的是他以前的手机号",
+        "现在那个号已经停机了",
+        "我登录要验证码根本收不到",
+        "想把手机号换成我自己的",
+    ]
+    script: dict[str, tuple[Decision, list[str]]] = {
+        "，".join(clauses): (Decision.CLARIFY, ["change_phone", "register", "password_reset"]),
+        clauses[1]: (Decision.ANSWER, ["change_phone"]),
+        clauses[2]: (Decision.FALLBACK, ["change_phone"]),
+        clauses[3]: (Decision.ANSWER, ["two_factor"]),
+        clauses[4]: (Decision.ANSWER, ["change_phone"]),
+    }
+    kb = ScriptedKB(knowledge_base, script)
+    turn = respond(cast(KnowledgeBase, kb), "，".join(clauses), Context())
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "change_phone")
+    # Said once only, it is no agreement: the choices stay.
+    script[clauses[2]] = (Decision.FALLBACK, ["register"])
+    script[clauses[4]] = (Decision.FALLBACK, ["register"])
+    turn = respond(cast(KnowledgeBase, kb), "，".join(clauses), Context())
+    assert turn.answer.decision is Decision.CLARIFY
 
 
 def test_the_story_around_a_problem_does_not_settle_it(knowledge_base: KnowledgeBase) -> None:
@@ -1927,6 +2033,42 @@ def test_an_option_is_picked_by_what_describes_it(knowledge_base: KnowledgeBase)
         assert "choice" not in turn.signals
     # Without a list there is nothing to pick.
     assert "choice" not in respond(cast(KnowledgeBase, kb), "付钱时输的那个", Context()).signals
+
+
+def test_a_correction_turns_one_option_down_and_picks_another(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「不是登录那个 我说的是付钱时候要输的那串数字」: the denial rules one option out and
+    the rest of the message names or describes the one meant, by words or position."""
+    offered = Context(offered=("password_reset", "payment_password_reset", "account_locked"))
+    kb = ScriptedKB(
+        knowledge_base,
+        {
+            "付钱时候要输的那串数字": (
+                Decision.CLARIFY,
+                ["password_reset", "payment_password_reset"],
+            ),
+            # The user names another entry the KB is sure of: that one, not a near option.
+            "充值失败": (Decision.ANSWER, ["topup_delay", "payment_password_reset"]),
+        },
+    )
+    for text, picked in (
+        ("不是登录那个 我说的是付钱时候要输的那串数字", "payment_password_reset"),
+        ("不是第一个，是第二个", "payment_password_reset"),
+        ("不是登录的 是账户被锁那个", "account_locked"),
+    ):
+        turn = respond(cast(KnowledgeBase, kb), text, offered)
+        assert "choice" in turn.signals and turn.context.topic == picked, text
+    for text in ("不是第一个，是第一个", "不是这个 是充值失败"):
+        assert "choice" not in respond(cast(KnowledgeBase, kb), text, offered).signals, text
+    assert signals.correction("不是登录那个 我说的是付钱时候要输的那串数字") == (
+        "登录",
+        "付钱时候要输的那串数字",
+    )
+    # A denial with nothing named after it is no correction.
+    assert signals.correction("不是这个") is None
+    assert signals.correction("不是登录那个 也不是支付的") is None
+    assert signals.correction("不是登录那个也不是支付的") is None
 
 
 def test_a_number_that_picks_nothing_says_what_can_be_picked(
@@ -2499,6 +2641,11 @@ def test_a_problem_told_in_full_is_told_apart(text: str, told: bool) -> None:
         ("我去充值了 但是没到账", False),
         ("我去充值了但是一直没到账 谢谢", False),
         ("好的谢谢 我去交保证金", False),  # money handed to someone is no errand
+        # A wait of their own.
+        ("行吧我再等两天 拜拜", True),
+        ("好吧 我再等一会儿", True),
+        ("那我等两天还没到怎么办", False),
+        ("我等了两天了", False),
     ],
 )
 def test_the_user_going_to_try_it_is_told_apart(text: str, tries: bool) -> None:
@@ -2737,10 +2884,74 @@ def test_a_follow_up_naming_the_sibling_entry_is_that_entry(
     assert turn.context.topic == "password_reset"
 
 
+def test_a_follow_up_naming_what_only_the_other_entry_has_is_that_entry(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「那网上买东西呢」 after paying in shops: 网上 is no wallet term, but the entry the KB
+    answers outright has it in its question, and the topic has it nowhere."""
+    context = Context(topic="qr_payment", answered=True)
+    script = {"那网上买东西呢": (Decision.ANSWER, ["online_checkout", "qr_payment"])}
+    kb = ScriptedKB(knowledge_base, script)
+    turn = respond(cast(KnowledgeBase, kb), "那网上买东西呢", context)
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "online_checkout")
+
+
+def test_a_guess_at_the_cause_follows_the_answer(knowledge_base: KnowledgeBase) -> None:
+    """「是不是因为五一放假的原因啊」 after the answer on failed withdrawals guesses at the
+    cause of that case: it is read with the topic, not as a question of its own."""
+    context = Context(topic="withdraw_failed", answered=True)
+    turn = respond(knowledge_base, "是不是因为五一放假的原因啊", context)
+    assert turn.answer.decision is Decision.ANSWER
+    assert turn.context.topic == "withdraw_failed"
+
+
+def test_a_correction_after_an_answer_answers_what_was_meant(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「不是这个 我说的是付款时候输的那个六位的」 after the login password answer: the words
+    after the denial clear an answer's score and lead for the payment password, which
+    the head alone holds back (a description is new to it)."""
+    answered = Context(topic="password_reset", answered=True)
+    meant = "付款时候输的那个六位的"
+    script = {meant: (Decision.FALLBACK, ["payment_password_reset", "payment_failed"])}
+    kb = ScriptedKB(knowledge_base, script, outside={meant: 0.2}, held_back=frozenset({meant}))
+    turn = respond(cast(KnowledgeBase, kb), f"不是这个 我说的是{meant}", answered)
+    assert "corrected" in turn.signals
+    assert turn.context.topic == "payment_password_reset"
+    # Words the KB can place nowhere, or the very entry just answered: no such answer.
+    weak = ScriptedKB(knowledge_base, script, outside={meant: 0.2})
+    assert (
+        "corrected"
+        not in respond(cast(KnowledgeBase, weak), f"不是这个 我说的是{meant}", answered).signals
+    )
+    same = Context(topic="payment_password_reset", answered=True)
+    assert (
+        "corrected"
+        not in respond(cast(KnowledgeBase, kb), f"不是这个 我说的是{meant}", same).signals
+    )
+
+
 def test_the_request_for_a_ticket_is_set_aside_from_the_problem() -> None:
     told = signals.without_the_request("帮我提个工单 昨天充值了2000 银行扣了钱包里没有")
     assert "工单" not in told and "充值了2000" in told
     assert signals.without_the_request("充值三天了没到账") == "充值三天了没到账"
+
+
+@pytest.mark.parametrize(
+    ("text", "person", "ticket"),
+    [
+        # The ticket is how they ask for someone.
+        ("不想跟机器人聊了 能不能留个工单 让你们的人回我电话", False, True),
+        ("给我开个工单 找你们经理来处理", False, True),
+        # A person named to talk to now.
+        ("不想跟机器人聊了 给我转人工", True, False),
+    ],
+)
+def test_a_ticket_asked_for_to_reach_someone_is_the_ticket(
+    text: str, person: bool, ticket: bool
+) -> None:
+    said = signals.read(text)
+    assert (said.wants_person, said.opens_ticket) == (person, ticket)
 
 
 def test_opened_as_told_is_still_done() -> None:

@@ -44,6 +44,7 @@ def test_normalize_folds_script_width_case_and_space(raw: str, expected: str) ->
         ("钱冲不进去", "钱充不进去"),
         ("冲正是什么意思", "冲正是什么意思"),
         ("体现到银行卡", "提现到银行卡"),
+        ("误转了500块", "转错了500块"),
         ("怎么开 2FA", "怎么开 两步验证"),
         ("KYC 怎么弄", "实名认证 怎么弄"),
         ("转帐 pending", "转账 处理中"),
