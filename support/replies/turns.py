@@ -1052,6 +1052,16 @@ def _understood(
         if context.topic is not None and context.topic in offered:
             offered = [context.topic]
         settling = [found for found in answered if found.top and found.top.id in offered]
+        # What the question asks after counts over the scene: in 「…以前都是去银行汇 …我要
+        # 怎么转给他」 the habit alone answers remittances abroad, the question does not.
+        asked_after = {
+            candidate.id
+            for part, found in looked_up
+            if understanding.asks(part)
+            for candidate in found.candidates
+        } & set(offered)
+        if asked_after:
+            settling = [found for found in settling if _top_id(found) in asked_after]
         # When the message tells of trouble, the story around it settles nothing: in
         # 「昨晚订酒店用钱包付款 一直转圈最后提示付款未成功」 the first clause alone is a
         # question about paying online.
@@ -1183,12 +1193,15 @@ def _top_id(result: QueryResult) -> str:
 def _beside_the_point(topic: FAQ, question: str, result: QueryResult) -> bool:
     """An answer to another entry for a message that names nothing of its own, while
     the KB finds the topic close too: 「开了以后能关掉吗」 after the two-step answer is
-    about turning that off, not about closing the account."""
+    about turning that off, not about closing the account. Not when the topic's answer
+    has nothing on it: 「那我人在香港能用吗」 after the currencies answer is the regions'
+    question, which the KB answers."""
     return (
         result.top is not None
         and result.top.id != topic.id
         and topic.id in {candidate.id for candidate in result.candidates}
         and not understanding.names_a_subject(question)
+        and relevant_part(topic.answer, question) is not None
     )
 
 

@@ -30,6 +30,12 @@ _LEAD = (
     r"^(?:(?:哦|噢|喔|嗯|那|好吧|好的|行|没事了?|算了|太慢了|先|暂时|不用了|不用不用)"
     r"[\s,，。!！~]*)*(?:我)?(?:就|还是)?"
 )
+_CLAUSE_BREAK = re.compile(r"[\s,，。!！]+")
+# The wait complained of: 「排这么久也没人」「等了半天」「人呢」.
+_WAITED_IN_VAIN = re.compile(
+    r"^(?:(?:排|等)(?:队|了)*[^，,。\s]{0,6}(?:没人|没有人|太久|好久|半天|这么久|那么久)[^，,。\s]{0,4}"
+    r"|人呢|还没人|怎么还没人)$"
+)
 # Someone who did it themselves needs the person no more.
 _SELF_SOLVED = r"自己(?:解决|弄好|搞定|处理好?)了"
 # Solved meanwhile, said anywhere in the message: 「我自己弄好了」「没事了 问题已经解决了」
@@ -95,12 +101,28 @@ class WaitingTurn:
     says_more: bool = False
 
 
+def _only_the_wait_besides(normal: str) -> bool:
+    """「排这么久也没人 算了不等了」: the wait complained of, then the decline; nothing else
+    for the bot to take."""
+    clauses = [clause for clause in _CLAUSE_BREAK.split(normal) if clause]
+    declined = [i for i, clause in enumerate(clauses) if _NO_LONGER.search(clause)]
+    return (
+        bool(declined)
+        and all(_WAITED_IN_VAIN.match(clause) for clause in clauses[: declined[0]])
+        and all(_ONLY_THE_NO.match(clause) for clause in clauses[declined[0] :])
+    )
+
+
 def no_longer_waits(text: str) -> bool:
     """Whether a user in the queue says they no longer need the person (「不用人工了」
     「哦不用了 我自己看看」「没事了 我自己解决了」)."""
     normal = signals.normalize(text)
+    # 「排这么久也没人 算了不等了」: a complaint first, then the decline.
+    later = [clause for clause in _CLAUSE_BREAK.split(normal)[1:] if clause]
     return (
         bool(_NO_LONGER.search(normal))
+        # (Each clause must open with it: 「你们是不是不等了」 is no decline.)
+        or any(_NO_LONGER.search(clause) for clause in later)
         or bool(_ON_THEIR_OWN.search(normal))
         # Solved meanwhile, unless asked (「我的问题解决了吗」) or still in trouble.
         or (
@@ -142,7 +164,12 @@ def while_waiting(
         solved = bool(_SOLVED_MEANWHILE.search(normal)) and not (
             said.asks or signals.reports_trouble(said.question)
         )
-        says_more = not (_ONLY_THE_NO.match(normal) or signals.says_it_worked(text) or solved)
+        says_more = not (
+            _ONLY_THE_NO.match(normal)
+            or signals.says_it_worked(text)
+            or solved
+            or _only_the_wait_besides(normal)
+        )
         return WaitingTurn(WaitingMove.LEAVE_QUEUE, says_more=says_more)
     if kb is None:
         return WaitingTurn(WaitingMove.FOR_THE_AGENT)

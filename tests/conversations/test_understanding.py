@@ -1759,6 +1759,28 @@ def test_a_clause_does_not_settle_it_away_from_the_topic(knowledge_base: Knowled
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "two_factor")
 
 
+def test_the_scene_does_not_settle_it_against_the_question(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「…以前都是去银行汇，…，我要怎么转给他」: the old habit alone answers remittances
+    abroad, one of the two choices; the question points at the other one, so the choice
+    stays with the user. A question that points at neither leaves the scene to settle it."""
+    scene, asked = "以前都是去银行汇", "我要怎么转给他"
+    whole = f"{scene}，{asked}"
+    script: dict[str, tuple[Decision, list[str]]] = {
+        whole: (Decision.CLARIFY, ["cross_border_transfer", "transfer_how"]),
+        scene: (Decision.ANSWER, ["cross_border_transfer"]),
+        asked: (Decision.CLARIFY, ["fraud_scam", "transfer_how"]),
+    }
+    kb = ScriptedKB(knowledge_base, script)
+    turn = respond(cast(KnowledgeBase, kb), whole, Context())
+    assert turn.answer.decision is Decision.CLARIFY
+    assert turn.context.offered == ("cross_border_transfer", "transfer_how")
+    script[asked] = (Decision.FALLBACK, ["fees"])
+    turn = respond(cast(KnowledgeBase, kb), whole, Context())
+    assert turn.context.topic == "cross_border_transfer"
+
+
 def test_a_story_that_keeps_coming_back_to_a_choice_settles_it(
     knowledge_base: KnowledgeBase,
 ) -> None:
@@ -2236,12 +2258,20 @@ def test_staff_claimed_in_other_words_and_money_for_a_limit_are_scams(
     for pitch in (
         "我加了个QQ群 群主说他是OKPay官方客服 能帮我解冻提现 但要先交300手续费 这靠谱吗",
         "有人说交200块就能帮我提额 是真的吗",
+        # The fee told first, and the code asked for a few words on.
+        "群里有个人说交300手续费就能帮我把额度提到50万 还要我登录号码和验证码 可以吗",
     ):
         assert signals.read(pitch).scam, pitch
         turn = respond(knowledge_base, pitch, Context())
         assert "scam" in turn.signals and turn.answer.replies[0].text == SCAM_WARNING
         assert turn.context.topic == "fraud_scam", pitch
-    for innocent in ("我朋友说他是做客服的", "我交了钱就能提额吗", "他说他是你们的老用户了"):
+    for innocent in (
+        "我朋友说他是做客服的",
+        "我交了钱就能提额吗",
+        "他说他是你们的老用户了",
+        "对方要我设置一个新密码",
+        "银行要我输验证码",
+    ):
         assert not signals.read(innocent).scam, innocent
 
 
@@ -2903,6 +2933,24 @@ def test_a_guess_at_the_cause_follows_the_answer(knowledge_base: KnowledgeBase) 
     turn = respond(knowledge_base, "是不是因为五一放假的原因啊", context)
     assert turn.answer.decision is Decision.ANSWER
     assert turn.context.topic == "withdraw_failed"
+
+
+def test_a_follow_up_the_topic_says_nothing_of_is_what_the_kb_answers(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「那我人在香港能用吗」 after the currencies answer: the KB answers it with the regions
+    entry outright and the topic's answer has no sentence on it, so it is no follow-up to
+    quote the topic for (the topic is still among the KB's candidates)."""
+    context = Context(topic="supported_currencies", answered=True)
+    asked = "那我人在香港能用吗"
+    script = {
+        asked: (
+            Decision.ANSWER,
+            ["supported_regions", "cross_border_transfer", "supported_currencies"],
+        )
+    }
+    turn = respond(cast(KnowledgeBase, ScriptedKB(knowledge_base, script)), asked, context)
+    assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "supported_regions")
 
 
 def test_a_correction_after_an_answer_answers_what_was_meant(

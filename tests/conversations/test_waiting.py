@@ -95,6 +95,9 @@ def test_an_urgent_turn_without_a_sure_entry_on_safety_gives_the_whole_steps(
         ("太慢了 我不等了", False),
         ("没事了 我自己解决了", False),
         ("取消排队", False),
+        # The wait complained of first.
+        ("排这么久也没人 算了不等了", False),
+        ("等了半天也没人 不等了 我想问下提现多久到账", True),
     ],
 )
 def test_declining_a_person_leaves_the_queue_unless_the_case_is_urgent(
