@@ -1054,10 +1054,11 @@ def _understood(
         settling = [found for found in answered if found.top and found.top.id in offered]
         # What the question asks after counts over the scene: in 「…以前都是去银行汇 …我要
         # 怎么转给他」 the habit alone answers remittances abroad, the question does not.
+        # (A question the KB can place nowhere, 「怎么弄啊」, points at nothing.)
         asked_after = {
             candidate.id
             for part, found in looked_up
-            if understanding.asks(part)
+            if understanding.asks(part) and found.decision is not Decision.FALLBACK
             for candidate in found.candidates
         } & set(offered)
         if asked_after:
@@ -1217,6 +1218,11 @@ def _with_the_conversation(
     topic = kb.get(context.topic) if context.topic else None
     if topic is None:
         return result, False
+    narrowing = _narrowing_clause(topic, question)
+    if narrowing is not None:
+        # 「转账呢 给朋友转也扣钱？」 after the fees: the kind narrowed, then the aspect
+        # that the topic's answer speaks of asked again; read as 「转账呢」.
+        return _with_the_conversation(kb, narrowing, context, kb.query(narrowing))
     sibling_named = _the_sibling_named(topic, question, result)
     if sibling_named is not None:
         return sibling_named, True
@@ -1233,6 +1239,19 @@ def _with_the_conversation(
         rest = [candidate for candidate in result.candidates if candidate is not sibling]
         result = replace(result, decision=Decision.ANSWER, candidates=[sibling, *rest])
     return result, False
+
+
+def _narrowing_clause(topic: FAQ, question: str) -> str | None:
+    """The first clause, when it narrows the topic to a kind (「转账呢」「那提现呢」) and the
+    rest only asks after an aspect of it that the topic's answer has a sentence on
+    (「给朋友转也扣钱」 after the fees answer)."""
+    parts = understanding.clauses(question)
+    if len(parts) < 2 or not _narrows(parts[0]):
+        return None
+    rest = "，".join(parts[1:])
+    if not _asks_an_aspect(rest) or relevant_part(topic.answer, rest) is None:
+        return None
+    return parts[0]
 
 
 def _the_sibling_named(topic: FAQ, question: str, result: QueryResult) -> QueryResult | None:

@@ -1779,6 +1779,10 @@ def test_the_scene_does_not_settle_it_against_the_question(
     script[asked] = (Decision.FALLBACK, ["fees"])
     turn = respond(cast(KnowledgeBase, kb), whole, Context())
     assert turn.context.topic == "cross_border_transfer"
+    # Nor does a question the KB places nowhere (「怎么弄啊」), whatever its guesses.
+    script[asked] = (Decision.FALLBACK, ["transfer_how"])
+    turn = respond(cast(KnowledgeBase, kb), whole, Context())
+    assert turn.context.topic == "cross_border_transfer"
 
 
 def test_a_story_that_keeps_coming_back_to_a_choice_settles_it(
@@ -2951,6 +2955,26 @@ def test_a_follow_up_the_topic_says_nothing_of_is_what_the_kb_answers(
     }
     turn = respond(cast(KnowledgeBase, ScriptedKB(knowledge_base, script)), asked, context)
     assert (turn.answer.decision, turn.context.topic) == (Decision.ANSWER, "supported_regions")
+
+
+def test_a_kind_narrowed_then_the_aspect_asked_again_follows_the_topic(
+    knowledge_base: KnowledgeBase,
+) -> None:
+    """「转账呢 给朋友转也扣钱？」 after the fees answer: 「转账呢」 narrows the topic to a
+    kind and the rest asks after the fees again, which the topic's answer speaks of; the
+    KB alone would answer how to transfer."""
+    context = Context(topic="fees", answered=True)
+    fees = knowledge_base.get("fees")
+    assert fees is not None
+    script = {
+        "转账呢，给朋友转也扣钱": (Decision.ANSWER, ["transfer_how"]),
+        "转账呢": (Decision.ANSWER, ["transfer_how"]),
+        f"{fees.question} 转账呢": (Decision.ANSWER, ["fees"]),
+    }
+    kb = cast(KnowledgeBase, ScriptedKB(knowledge_base, script))
+    turn = respond(kb, "转账呢 给朋友转也扣钱？", context)
+    assert turn.context.topic == "fees"
+    assert "follow_up" in turn.signals
 
 
 def test_a_correction_after_an_answer_answers_what_was_meant(
